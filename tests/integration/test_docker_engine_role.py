@@ -1,0 +1,79 @@
+"""The docker_engine role against this machine's real engine: idempotence, check mode, restart by pidfile.
+
+These tests stop the engine, so scripts/test runs them on their own (marker engine_restart) before the
+tests that use the engine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+PLAYBOOK = "playbooks/docker_engine.yml"
+PIDFILE = Path("/var/run/docker.pid")
+
+pytestmark = [
+    pytest.mark.engine_restart,
+    pytest.mark.skipif(os.geteuid() != 0, reason="managing the Docker engine needs root"),
+]
+
+
+def engine_version() -> str | None:
+    proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def stop_engine_by_pidfile() -> int:
+    pid = int(PIDFILE.read_text().strip())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"dockerd {pid} did not stop within 60 s")
+        time.sleep(0.5)
+    return pid
+
+
+def test_second_run_changes_nothing(playbook):
+    first = playbook(PLAYBOOK)
+    assert first.rc == 0, first.output
+    assert engine_version(), "the role returned but docker info does not answer"
+
+    second = playbook(PLAYBOOK)
+    assert second.rc == 0, second.output
+    assert second.recap()["changed"] == 0, second.output
+
+
+def test_engine_stopped_by_pidfile_is_started_again(playbook):
+    if not PIDFILE.exists():
+        pytest.skip("the engine is not managed through a pidfile here (systemd?)")
+    old_pid = stop_engine_by_pidfile()
+    assert engine_version() is None
+
+    plan = playbook(PLAYBOOK, "--check")
+    assert plan.rc == 0, plan.output
+    assert plan.recap()["changed"] >= 1, plan.output
+    assert "Would start dockerd" in plan.stdout
+    assert engine_version() is None, "check mode started the engine"
+
+    start = playbook(PLAYBOOK)
+    assert start.rc == 0, start.output
+    assert start.recap()["changed"] >= 1
+    assert engine_version(), "docker info does not answer after the role started the engine"
+    assert int(PIDFILE.read_text().strip()) != old_pid
+
+    again = playbook(PLAYBOOK)
+    assert again.recap()["changed"] == 0, again.output
+
+
+def test_unsupported_os_family_fails_with_one_clear_error(playbook):
+    run = playbook(PLAYBOOK, "-e", json.dumps({"docker_engine_supported_os_families": ["RedHat"]}))
+    assert run.rc != 0
+    assert "supports Debian-family hosts" in run.stdout
+    assert "Traceback" not in run.output
+    assert run.recap()["changed"] == 0
