@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) backendops.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    # Connection, retry and target options of every railway_* module (plugins/module_utils/railway_module.py).
+    DOCUMENTATION = r"""
+options:
+  api_url:
+    description:
+      - URL of Railway's public GraphQL API.
+      - The source upload of M(backendops.stack.railway_deploy) goes to the same scheme and host.
+      - If not set in the task, the value of the environment variable E(RAILWAY_API_URL) is used instead.
+      - Point it at a local Railway emulator for offline tests.
+    type: str
+    default: https://backboard.railway.com/graphql/v2
+  api_token:
+    description:
+      - "Railway account or workspace token, sent as C(Authorization: Bearer <token>)."
+      - Mutually exclusive with O(project_token); one of the two is required.
+      - If neither O(api_token) nor O(project_token) is set, the environment variable E(RAILWAY_API_TOKEN) is used
+        for this option, or E(RAILWAY_TOKEN) for O(project_token) (the names the Railway CLI uses). Setting both
+        variables without either option is an error.
+    type: str
+  project_token:
+    description:
+      - Railway project token, sent as C(Project-Access-Token). It is scoped to one environment of one project, so
+        O(project) and O(environment) may be omitted; if given they must match the token.
+      - Mutually exclusive with O(api_token); see there for the environment variable E(RAILWAY_TOKEN).
+    type: str
+  request_timeout:
+    description:
+      - Seconds to wait for one HTTP answer from Railway.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times one API call is retried after a connection error, HTTP 502, 503 or 504, or HTTP 429 (rate
+        limited). The wait between attempts doubles from 0.5 up to 8 seconds; for 429 the C(Retry-After) header
+        (seconds or HTTP date) is honoured.
+      - Operations that create deployments or delete variables are not repeated when Railway may already have
+        applied them (connection lost after sending, 502, 504); the module then fails and says so.
+    type: int
+    default: 5
+  retry_timeout:
+    description:
+      - Seconds one API call may take in total, all attempts and waits included. A C(Retry-After) longer than what
+        is left fails at once instead of sleeping.
+    type: float
+    default: 120
+  validate_certs:
+    description:
+      - Whether to verify Railway's TLS certificate.
+    type: bool
+    default: true
+  project:
+    description:
+      - Name or ID of the Railway project. Names match case-insensitively when unambiguous.
+      - Required with O(api_token). With O(project_token) it defaults to the token's project.
+      - An unknown name fails and lists the projects the token can see.
+    type: str
+  environment:
+    description:
+      - Name or ID of the environment in O(project), for example V(production).
+      - With O(project_token) it defaults to the token's environment. With O(api_token) it may be omitted only when
+        the project has a single environment.
+      - An unknown name fails and lists the environments of the project.
+    type: str
+requirements:
+  - requests
+notes:
+  - Railway allows 100 (Free), 1000 (Hobby) or 10000 (Pro) API requests per hour; every result includes
+    RV(api_requests), the number of HTTP requests the task sent.
+  - Tokens are never logged. Use Ansible Vault or the environment variables for them.
+seealso:
+  - name: Railway public API
+    description: Endpoint, tokens and rate limits.
+    link: https://docs.railway.com/integrations/api
+"""
+
+    # Attribute descriptions; each module adds its own support levels.
+    ATTRIBUTES = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in C(check_mode) and return changed status prediction without modifying target.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+      - This assumes that the system controlled/queried by the module has not changed in a relevant way.
+  action_group:
+    description: Use C(group/backendops.stack.railway) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - backendops.stack.railway
+"""

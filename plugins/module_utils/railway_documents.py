@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) backendops.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Every GraphQL document the collection sends to Railway, in one place.
+
+The client refuses documents that are not registered here, so
+tests/unit/test_graphql_documents.py can validate the complete set against Railway's published schema.
+"""
+
+from __future__ import annotations
+
+DOCUMENTS = {}
+
+
+class GraphQLDocument(object):
+    """A named GraphQL operation.
+
+    ``retry_safe`` says whether the operation may be sent again after an ambiguous failure (connection lost after
+    sending, 502, 504): queries and idempotent writes may; operations that create deployments or delete things may
+    not, because a repeat could deploy twice or fail on the already-deleted object.
+    """
+
+    __slots__ = ("name", "text", "retry_safe")
+
+    def __init__(self, name, text, retry_safe=True):
+        self.name = name
+        self.text = text.strip() + "\n"
+        self.retry_safe = retry_safe
+
+    @property
+    def is_mutation(self):
+        return self.text.startswith("mutation")
+
+    def __repr__(self):
+        return "GraphQLDocument(%r)" % self.name
+
+
+def _register(name, text, retry_safe=True):
+    if name in DOCUMENTS:
+        raise ValueError("GraphQL document %s registered twice" % name)
+    document = GraphQLDocument(name, text, retry_safe=retry_safe)
+    DOCUMENTS[name] = document
+    return document
+
+
+# Fragments are plain text pasted into the documents that use them, so every document is self-contained.
+_NAMED_NODES = """
+fragment NamedEnvironments on Project {
+  environments { edges { node { id name } } }
+}
+fragment NamedServices on Project {
+  services { edges { node { id name } } }
+}
+"""
+
+_DEPLOYMENT_FIELDS = """
+fragment DeploymentFields on Deployment {
+  id
+  status
+  createdAt
+  statusUpdatedAt
+  url
+  staticUrl
+  meta
+  canRedeploy
+  canRollback
+}
+"""
+
+_SERVICE_INSTANCE_SETTINGS = """
+fragment ServiceInstanceSettings on ServiceInstance {
+  id
+  serviceId
+  serviceName
+  environmentId
+  buildCommand
+  builder
+  dockerfilePath
+  rootDirectory
+  startCommand
+  preDeployCommand
+  healthcheckPath
+  healthcheckTimeout
+  restartPolicyType
+  restartPolicyMaxRetries
+  numReplicas
+  overlapSeconds
+  drainingSeconds
+  sleepApplication
+  region
+}
+"""
+
+# --- Name resolution -------------------------------------------------------------------------------------------------
+
+# A project token knows its own project and environment; one request also lists the project's environments
+# and services.
+PROJECT_TOKEN_QUERY = _register("ProjectToken", """
+query ProjectToken {
+  projectToken {
+    project { id name ...NamedEnvironments ...NamedServices }
+    environment { id name }
+  }
+}
+""" + _NAMED_NODES)
+
+# Account tokens: the projects of every workspace the user belongs to.
+USER_PROJECTS_QUERY = _register("UserProjects", """
+query UserProjects {
+  me {
+    workspaces {
+      id
+      name
+      projects(first: 500) { edges { node { id name } } }
+    }
+  }
+}
+""")
+
+# Workspace tokens cannot call `me`; `projects` lists what the token can see.
+PROJECTS_QUERY = _register("Projects", """
+query Projects {
+  projects(first: 500) { edges { node { id name } } }
+}
+""")
+
+PROJECT_QUERY = _register("Project", """
+query Project($id: String!) {
+  project(id: $id) { id name ...NamedEnvironments ...NamedServices }
+}
+""" + _NAMED_NODES)
+
+# --- Reading state ---------------------------------------------------------------------------------------------------
+
+SERVICE_INSTANCE_QUERY = _register("ServiceInstance", """
+query ServiceInstance($environmentId: String!, $serviceId: String!) {
+  serviceInstance(environmentId: $environmentId, serviceId: $serviceId) {
+    ...ServiceInstanceSettings
+    latestDeployment { ...DeploymentFields }
+    domains {
+      serviceDomains { id domain targetPort }
+      customDomains { id domain targetPort }
+    }
+  }
+}
+""" + _SERVICE_INSTANCE_SETTINGS + _DEPLOYMENT_FIELDS)
+
+VARIABLES_QUERY = _register("Variables", """
+query Variables($projectId: String!, $environmentId: String!, $serviceId: String, $unrendered: Boolean) {
+  variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: $unrendered)
+}
+""")
+
+DEPLOYMENT_QUERY = _register("Deployment", """
+query Deployment($id: String!) {
+  deployment(id: $id) { ...DeploymentFields }
+}
+""" + _DEPLOYMENT_FIELDS)
+
+DEPLOYMENTS_QUERY = _register("Deployments", """
+query Deployments($input: DeploymentListInput!, $first: Int) {
+  deployments(input: $input, first: $first) {
+    edges { node { ...DeploymentFields } }
+  }
+}
+""" + _DEPLOYMENT_FIELDS)
+
+DEPLOYMENT_EVENTS_QUERY = _register("DeploymentEvents", """
+query DeploymentEvents($id: String!, $first: Int) {
+  deploymentEvents(id: $id, first: $first) {
+    edges {
+      node {
+        step
+        createdAt
+        completedAt
+        payload { error reason detail attempt maxAttempts }
+      }
+    }
+  }
+}
+""")
+
+BUILD_LOGS_QUERY = _register("BuildLogs", """
+query BuildLogs($deploymentId: String!, $limit: Int) {
+  buildLogs(deploymentId: $deploymentId, limit: $limit) { timestamp message severity }
+}
+""")
+
+DEPLOYMENT_LOGS_QUERY = _register("DeploymentLogs", """
+query DeploymentLogs($deploymentId: String!, $limit: Int) {
+  deploymentLogs(deploymentId: $deploymentId, limit: $limit) { timestamp message severity }
+}
+""")
+
+# --- Changing state --------------------------------------------------------------------------------------------------
+
+# Upserting the same collection twice leaves the same state, so a retry after a lost answer is harmless.
+VARIABLE_COLLECTION_UPSERT_MUTATION = _register("VariableCollectionUpsert", """
+mutation VariableCollectionUpsert($input: VariableCollectionUpsertInput!) {
+  variableCollectionUpsert(input: $input)
+}
+""")
+
+VARIABLE_DELETE_MUTATION = _register("VariableDelete", """
+mutation VariableDelete($input: VariableDeleteInput!) {
+  variableDelete(input: $input)
+}
+""", retry_safe=False)
+
+SERVICE_INSTANCE_UPDATE_MUTATION = _register("ServiceInstanceUpdate", """
+mutation ServiceInstanceUpdate($environmentId: String, $serviceId: String!, $input: ServiceInstanceUpdateInput!) {
+  serviceInstanceUpdate(environmentId: $environmentId, serviceId: $serviceId, input: $input)
+}
+""")
+
+SERVICE_INSTANCE_DEPLOY_MUTATION = _register("ServiceInstanceDeployV2", """
+mutation ServiceInstanceDeployV2($environmentId: String!, $serviceId: String!, $commitSha: String) {
+  serviceInstanceDeployV2(environmentId: $environmentId, serviceId: $serviceId, commitSha: $commitSha)
+}
+""", retry_safe=False)
+
+DEPLOYMENT_REDEPLOY_MUTATION = _register("DeploymentRedeploy", """
+mutation DeploymentRedeploy($id: String!) {
+  deploymentRedeploy(id: $id) { id status }
+}
+""", retry_safe=False)
+
+DEPLOYMENT_ROLLBACK_MUTATION = _register("DeploymentRollback", """
+mutation DeploymentRollback($id: String!) {
+  deploymentRollback(id: $id)
+}
+""", retry_safe=False)

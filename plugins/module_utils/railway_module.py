@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) backendops.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""AnsibleModule glue shared by the railway_* modules: common options, client set-up, error mapping.
+
+The options here are documented once in the doc fragment backendops.stack.railway.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+    API_URL_ENV,
+    DEFAULT_API_URL,
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    RailwayClient,
+    RailwayError,
+)
+
+# Tokens have no env_fallback on purpose: RailwayClient reads RAILWAY_API_TOKEN / RAILWAY_TOKEN only when neither
+# option is set, so an explicit api_token is not rejected as "mutually exclusive" because RAILWAY_TOKEN is exported.
+RAILWAY_COMMON_ARGS = dict(
+    api_url=dict(type="str", default=DEFAULT_API_URL, fallback=(env_fallback, [API_URL_ENV])),
+    api_token=dict(type="str", no_log=True),
+    project_token=dict(type="str", no_log=True),
+    request_timeout=dict(type="float", default=30.0),
+    retries=dict(type="int", default=5),
+    retry_timeout=dict(type="float", default=120.0),
+    validate_certs=dict(type="bool", default=True),
+    project=dict(type="str"),
+    environment=dict(type="str"),
+)
+
+COMMON_MUTUALLY_EXCLUSIVE = [("api_token", "project_token")]
+
+
+class RailwayModule(object):
+    """An AnsibleModule with the common Railway options and a ready RailwayClient.
+
+    ``run(main)`` calls ``main(self)`` and turns expected RailwayErrors into a one-line ``fail_json``, never a
+    traceback.
+    """
+
+    def __init__(self, argument_spec, mutually_exclusive=None, **kwargs):
+        spec = dict(RAILWAY_COMMON_ARGS)
+        spec.update(argument_spec)
+        self.module = AnsibleModule(
+            argument_spec=spec,
+            mutually_exclusive=COMMON_MUTUALLY_EXCLUSIVE + list(mutually_exclusive or []),
+            supports_check_mode=True,
+            **kwargs
+        )
+        self.params = self.module.params
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self.warnings = []
+        self.client = None
+        try:
+            self.client = RailwayClient(
+                api_token=self.params["api_token"],
+                project_token=self.params["project_token"],
+                api_url=self.params["api_url"],
+                request_timeout=self.params["request_timeout"],
+                retries=self.params["retries"],
+                retry_timeout=self.params["retry_timeout"],
+                validate_certs=self.params["validate_certs"],
+            )
+        except RailwayError as exc:
+            self.fail(str(exc), **exc.details)
+        # A token read from the environment is not an option value, so Ansible does not know to mask it.
+        self.module.no_log_values.update(self.client.secret_values)
+
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self.module._diff
+
+    def warn(self, message):
+        self.module.warn(message)
+
+    def fail(self, msg, **result):
+        if self.client is not None:
+            result.setdefault("api_requests", self.client.request_count)
+        self.module.fail_json(msg=msg, **result)
+
+    def exit(self, **result):
+        result.setdefault("api_requests", self.client.request_count)
+        self.module.exit_json(**result)
+
+    def resolve(self, service=None):
+        return self.client.resolve(self.params["project"], self.params["environment"], service)
+
+    def run(self, main):
+        try:
+            main(self)
+        except RailwayError as exc:
+            self.fail(str(exc), **exc.details)

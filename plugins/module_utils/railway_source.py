@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) backendops.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Pack a local directory into the gzip tarball that Railway's ``/up`` endpoint expects (like ``railway up``).
+
+Honours ``.gitignore`` and ``.railwayignore`` files at every level (``.railwayignore`` wins over ``.gitignore``
+in the same directory), always skips ``.git`` and ``node_modules``, and is deterministic: entries sorted, fixed
+mtime/uid/gid/owner names, normalised modes, gzip header without name or time. The digest covers the
+uncompressed tar stream (names, modes, contents), so it stays the same across runs and machines for
+unchanged sources even if compression output differed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import re
+import stat
+import tarfile
+
+ALWAYS_SKIPPED = frozenset((".git", "node_modules"))
+IGNORE_FILES = (".gitignore", ".railwayignore")
+FIXED_MTIME = 0
+
+
+class SourceError(Exception):
+    """The source directory cannot be packed."""
+
+
+class IgnoreRule(object):
+    __slots__ = ("pattern", "regex", "negate", "directory_only")
+
+    def __init__(self, pattern, regex, negate, directory_only):
+        self.pattern = pattern
+        self.regex = regex
+        self.negate = negate
+        self.directory_only = directory_only
+
+
+def _translate_glob(glob):
+    """Gitignore glob (without anchoring handled by the caller) to a regex fragment."""
+    out = []
+    i, n = 0, len(glob)
+    while i < n:
+        char = glob[i]
+        if char == "*":
+            if glob[i:i + 2] == "**":
+                at_start = i == 0 or glob[i - 1] == "/"
+                at_end = i + 2 == n or glob[i + 2] == "/"
+                if at_start and at_end:
+                    if i + 2 == n:
+                        out.append(".*")  # trailing "/**": everything inside
+                        i += 2
+                    else:
+                        out.append("(?:.*/)?")  # "**/": zero or more directories
+                        i += 3
+                    continue
+                out.append("[^/]*")  # "**" inside a name acts like "*"
+                i += 2
+                continue
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = glob.find("]", i + 2 if glob[i + 1:i + 2] in ("!", "^", "]") else i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = glob[i + 1:end]
+                if body[:1] in ("!", "^"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        elif char == "\\" and i + 1 < n:
+            i += 1
+            out.append(re.escape(glob[i]))
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def parse_ignore_file(text):
+    """Parse gitignore syntax into IgnoreRules, in file order (the last matching rule wins)."""
+    rules = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        # Trailing spaces are ignored unless escaped with a backslash.
+        stripped = re.sub(r"(?<!\\)\s+$", "", line)
+        negate = stripped.startswith("!")
+        if negate:
+            stripped = stripped[1:]
+        elif stripped.startswith("\\!") or stripped.startswith("\\#"):
+            stripped = stripped[1:]
+        directory_only = stripped.endswith("/")
+        body = stripped.rstrip("/")
+        if not body:
+            continue
+        # A slash at the start or in the middle anchors the pattern to the ignore file's directory.
+        anchored = "/" in body
+        body = body.lstrip("/")
+        prefix = "^" if anchored else "^(?:.*/)?"
+        rules.append(IgnoreRule(line, re.compile(prefix + _translate_glob(body) + "$"), negate, directory_only))
+    return rules
+
+
+class IgnoreMatcher(object):
+    """Rule sets of the ignore files found from the root down to a directory."""
+
+    def __init__(self, levels=()):
+        self.levels = tuple(levels)  # ((base relative path, [rules]), ...), outermost first
+
+    def child(self, base, rules):
+        return IgnoreMatcher(self.levels + ((base, rules),)) if rules else self
+
+    def ignored(self, relpath, is_dir):
+        verdict = False
+        for base, rules in self.levels:
+            if base:
+                if not relpath.startswith(base + "/"):
+                    continue
+                local = relpath[len(base) + 1:]
+            else:
+                local = relpath
+            for rule in rules:
+                if rule.directory_only and not is_dir:
+                    continue
+                if rule.regex.match(local):
+                    verdict = not rule.negate
+        return verdict
+
+
+def _read_ignore_rules(directory):
+    rules = []
+    for name in IGNORE_FILES:
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate):
+            with open(candidate, "r", encoding="utf-8", errors="replace") as handle:
+                rules.extend(parse_ignore_file(handle.read()))
+    return rules
+
+
+def collect_files(root):
+    """Sorted relative POSIX paths of the files to upload under ``root``."""
+    root = os.path.abspath(root)
+    if not os.path.isdir(root):
+        raise SourceError("path %s is not a directory; point path at the application's source directory" % root)
+    files = []
+    seen_dirs = set()
+
+    def walk(directory, relbase, matcher):
+        real = os.path.realpath(directory)
+        if real in seen_dirs:  # a symlink loop
+            return
+        seen_dirs.add(real)
+        matcher = matcher.child(relbase, _read_ignore_rules(directory))
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            raise SourceError("cannot read directory %s: %s" % (directory, exc.strerror))
+        for name in names:
+            if name in ALWAYS_SKIPPED:
+                continue
+            full = os.path.join(directory, name)
+            relpath = relbase + "/" + name if relbase else name
+            is_dir = os.path.isdir(full)  # follows symlinks, like railway up
+            if matcher.ignored(relpath, is_dir):
+                continue
+            if is_dir:
+                walk(full, relpath, matcher)
+            elif os.path.isfile(full):
+                files.append(relpath)
+
+    walk(root, "", IgnoreMatcher())
+    return sorted(files)
+
+
+class _HashingWriter(object):
+    """File-like object that hashes what tarfile writes and passes it on to the gzip stream."""
+
+    def __init__(self, target):
+        self.target = target
+        self.digest = hashlib.sha256()
+
+    def write(self, data):
+        self.digest.update(data)
+        return self.target.write(data)
+
+    def tell(self):
+        return self.target.tell()
+
+
+class SourceArchive(object):
+    """The packed source: gzip bytes, sha256 of the tar stream, file names."""
+
+    def __init__(self, data, digest, files):
+        self.data = data
+        self.digest = digest
+        self.files = files
+
+
+def build_archive(root):
+    """Pack ``root`` into a deterministic gzip tarball."""
+    root = os.path.abspath(root)
+    files = collect_files(root)
+    if not files:
+        raise SourceError("nothing to upload under %s: every file is ignored or the directory is empty" % root)
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=FIXED_MTIME) as compressed:
+        hashing = _HashingWriter(compressed)
+        with tarfile.open(fileobj=hashing, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+            for relpath in files:
+                full = os.path.join(root, relpath)
+                try:
+                    info = os.stat(full)
+                    with open(full, "rb") as handle:
+                        content = handle.read()
+                except OSError as exc:
+                    raise SourceError("cannot read %s: %s" % (full, exc.strerror))
+                entry = tarfile.TarInfo(relpath)
+                entry.size = len(content)
+                entry.mtime = FIXED_MTIME
+                entry.mode = 0o755 if info.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH) else 0o644
+                entry.uid = entry.gid = 0
+                entry.uname = entry.gname = ""
+                archive.addfile(entry, io.BytesIO(content))
+    return SourceArchive(buffer.getvalue(), hashing.digest.hexdigest(), files)

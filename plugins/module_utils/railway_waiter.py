@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) backendops.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Polling with a deadline and capped backoff, and what Railway's deployment statuses mean.
+
+No AnsibleModule here; time functions are injectable so tests run without sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+
+# Railway's DeploymentStatus enum, grouped by what a waiter must do with it.
+IN_PROGRESS_STATUSES = frozenset(("QUEUED", "INITIALIZING", "BUILDING", "DEPLOYING", "WAITING", "NEEDS_APPROVAL"))
+SUCCESS_STATUSES = frozenset(("SUCCESS", "SLEEPING"))
+FAILURE_STATUSES = frozenset(("FAILED", "CRASHED"))
+# The deployment ended without becoming active; waiting longer cannot change that.
+ENDED_STATUSES = frozenset(("SKIPPED", "REMOVED", "REMOVING"))
+ALL_STATUSES = IN_PROGRESS_STATUSES | SUCCESS_STATUSES | FAILURE_STATUSES | ENDED_STATUSES
+
+# Statuses where the deployment waits for something outside Railway's build pipeline.
+BLOCKED_REASONS = {
+    "WAITING": "waits for the repository's CI checks (GitHub check suites) to pass before building",
+    "NEEDS_APPROVAL": "waits for someone to approve it in the Railway dashboard (or through deploymentApprove)",
+}
+
+ENDED_REASONS = {
+    "SKIPPED": "Railway skipped it (no changed files matched the watch patterns, or a CI check failed)",
+    "REMOVED": "it was removed before it became active (superseded by a newer deployment or removed by hand)",
+    "REMOVING": "it is being removed before it became active (superseded by a newer deployment or removed by hand)",
+}
+
+
+def is_terminal(status):
+    """True when waiting longer cannot change the outcome; unknown statuses count as in progress."""
+    return status in SUCCESS_STATUSES or status in FAILURE_STATUSES or status in ENDED_STATUSES
+
+
+class WaitResult(object):
+    """What a wait ended with: the last polled value, elapsed seconds, number of polls, timed out or not."""
+
+    def __init__(self, value, elapsed, polls, timed_out):
+        self.value = value
+        self.elapsed = elapsed
+        self.polls = polls
+        self.timed_out = timed_out
+
+
+class Waiter(object):
+    """Poll until a condition holds or a deadline passes.
+
+    The interval starts at ``interval`` and grows by ``factor`` while the observed state stays the same, capped at
+    ``max_interval``; it drops back to ``interval`` when the state changes, because the next phase may be short.
+    A long phase (a 10-minute build) thus costs a handful of requests. The last sleep is cut to end at the
+    deadline, so the final poll happens right at the timeout.
+    """
+
+    def __init__(self, timeout, interval=2.0, max_interval=30.0, factor=1.5, sleep=time.sleep, clock=time.monotonic):
+        if interval <= 0 or max_interval < interval or factor < 1:
+            raise ValueError("need 0 < interval <= max_interval and factor >= 1")
+        self.timeout = float(timeout)
+        self.interval = float(interval)
+        self.max_interval = float(max_interval)
+        self.factor = float(factor)
+        self._sleep = sleep
+        self._clock = clock
+
+    def wait(self, poll, done, on_change=None, state_of=None):
+        """Call ``poll()`` until ``done(value)``; ``on_change(value, elapsed)`` fires when ``state_of(value)`` changes."""
+        state_of = state_of or (lambda value: value)
+        start = self._clock()
+        deadline = start + self.timeout
+        interval = self.interval
+        last_state = _NOTHING = object()
+        polls = 0
+        while True:
+            value = poll()
+            polls += 1
+            now = self._clock()
+            state = state_of(value)
+            if state != last_state:
+                if last_state is not _NOTHING:
+                    interval = self.interval
+                last_state = state
+                if on_change:
+                    on_change(value, now - start)
+            if done(value):
+                return WaitResult(value, now - start, polls, False)
+            remaining = deadline - now
+            if remaining <= 0:
+                return WaitResult(value, now - start, polls, True)
+            self._sleep(min(interval, remaining))
+            interval = min(self.max_interval, interval * self.factor)

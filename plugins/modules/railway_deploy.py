@@ -1,0 +1,484 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) backendops.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: railway_deploy
+short_description: Deploy a Railway service and wait for the outcome
+version_added: 0.1.0
+description:
+  - Starts a deployment of a Railway service by redeploying the latest deployment, deploying a commit of the
+    connected repository, or uploading a local directory like C(railway up).
+  - Waits until the deployment is active or has failed, polling with a growing interval so that a long build costs
+    few API requests. Every status change is returned in RV(transitions).
+  - When the deployment fails or crashes, the task fails with the failing step (for example
+    C(PRE_DEPLOY_COMMAND) when database migrations fail) and the last build and deploy log lines.
+author:
+  - backendops.stack maintainers
+extends_documentation_fragment:
+  - backendops.stack.railway
+  - backendops.stack.railway.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Resolves the service, checks that there is something to redeploy and packs the upload (so
+        RV(source_digest) is returned), but sends no mutation and no upload. Always reports a change.
+  diff_mode:
+    support: none
+  idempotent:
+    support: none
+    details:
+      - Every run starts a new deployment. To deploy only when the source changed, compare RV(source_digest) with
+        the message of the latest deployment (M(backendops.stack.railway_info)) and pass the digest as O(message).
+options:
+  service:
+    description:
+      - Name or ID of the service to deploy.
+    type: str
+    required: true
+  source:
+    description:
+      - V(redeploy) builds and deploys the source of the service's latest deployment again (C(deploymentRedeploy)).
+      - V(commit) deploys the commit O(commit) of the repository connected to the service (C(serviceInstanceDeployV2)).
+      - V(upload) packs O(path) into a gzip tarball and uploads it, like C(railway up).
+    type: str
+    choices: [redeploy, commit, upload]
+    default: redeploy
+  commit:
+    description:
+      - Full 40 character SHA of the commit to deploy. Required with O(source=commit).
+    type: str
+  path:
+    description:
+      - Directory to upload with O(source=upload).
+      - Files matched by C(.gitignore) or C(.railwayignore) files (at any level; C(.railwayignore) wins) are left
+        out, and so are C(.git) and C(node_modules) directories. Symbolic links are followed.
+      - The tarball is deterministic (sorted entries, fixed time stamps and owners), so unchanged sources give the
+        same RV(source_digest).
+    type: path
+  message:
+    description:
+      - Message stored with the deployment (only with O(source=upload)), for example a content hash to recognise
+        an already deployed source later.
+    type: str
+  wait:
+    description:
+      - Wait until the deployment is active, failed, crashed, skipped or removed, or O(wait_timeout) passed.
+      - Without waiting the module returns as soon as Railway accepted the deployment.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for the outcome. On timeout the task fails with the last status; the deployment carries on
+        in Railway.
+    type: int
+    default: 900
+  poll_interval:
+    description:
+      - Seconds between the first status checks. The interval grows by half each time the status is unchanged,
+        up to 30 seconds, and starts again at this value when the status changes.
+    type: float
+    default: 2
+  log_lines:
+    description:
+      - Number of build and of deploy log lines to return when the deployment fails, crashes or times out.
+    type: int
+    default: 40
+  rollback_on_failure:
+    description:
+      - When the deployment fails or crashes, make sure the last successful deployment serves again and then fail.
+      - If that deployment is still active (Railway keeps it when a build, pre-deploy command or health check
+        fails), nothing is rolled back. Otherwise C(deploymentRollback) redeploys its snapshot and the module waits
+        up to O(wait_timeout) for it.
+      - Needs O(wait=true). A timeout does not roll back, because the deployment may still succeed.
+    type: bool
+    default: false
+notes:
+  - Variables changed with M(backendops.stack.railway_variables) (default O(backendops.stack.railway_variables#module:skip_deploys=true))
+    and settings changed with M(backendops.stack.railway_service) take effect with the next deployment this module
+    starts.
+  - Status meanings follow Railway. V(WAITING) waits for CI checks of the repository and V(NEEDS_APPROVAL) for an
+    approval in the dashboard; the module warns and keeps waiting. V(SKIPPED) and V(REMOVED) end the wait with a
+    failure because nothing new serves traffic.
+seealso:
+  - module: backendops.stack.railway_variables
+  - module: backendops.stack.railway_service
+  - module: backendops.stack.railway_info
+  - name: railway up
+    description: The CLI command whose upload this module reproduces.
+    link: https://docs.railway.com/cli/up
+"""
+
+EXAMPLES = r"""
+---
+- name: Ship the backend
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  module_defaults:
+    group/backendops.stack.railway:
+      project: backendops-demo
+      environment: production
+  tasks:
+    - name: Upload the working tree and wait until it serves
+      backendops.stack.railway_deploy:
+        service: backend
+        source: upload
+        path: "{{ playbook_dir }}/../examples/backend"
+        message: "ansible deploy"
+        wait_timeout: 1200
+        rollback_on_failure: true
+      register: deploy
+
+    - name: Show the result
+      ansible.builtin.debug:
+        msg: "{{ deploy.deployment_id }} is {{ deploy.status }} at {{ deploy.url }} after {{ deploy.elapsed }} s"
+
+    - name: Deploy a known commit of the connected GitHub repository
+      backendops.stack.railway_deploy:
+        service: backend
+        source: commit
+        commit: 0123456789abcdef0123456789abcdef01234567
+
+    - name: Redeploy (for example after changing variables) without waiting
+      backendops.stack.railway_deploy:
+        service: backend
+        source: redeploy
+        wait: false
+"""
+
+RETURN = r"""
+deployment_id:
+  description: ID of the new deployment.
+  returned: when a deployment was started
+  type: str
+  sample: 4a5b6c7d-...
+status:
+  description: Last known status of the deployment (Railway's C(DeploymentStatus)).
+  returned: when a deployment was started
+  type: str
+  sample: SUCCESS
+url:
+  description: URL of the deployment, when Railway reports one.
+  returned: when a deployment was started
+  type: str
+  sample: https://backend-production.up.railway.app
+elapsed:
+  description: Seconds from starting the deployment to the last status check.
+  returned: when a deployment was started
+  type: float
+  sample: 84.3
+transitions:
+  description: Every status observed while waiting, with the seconds elapsed when it was first seen.
+  returned: when a deployment was started
+  type: list
+  elements: dict
+  sample: [{status: QUEUED, elapsed: 0.3}, {status: BUILDING, elapsed: 6.1}, {status: SUCCESS, elapsed: 84.3}]
+source_digest:
+  description:
+    - sha256 of the uncompressed, deterministic tar stream (file names, modes and contents) of the upload.
+    - Stable across runs for an unchanged source.
+  returned: when O(source=upload)
+  type: str
+  sample: 9d3c0f...
+source_files:
+  description: Number of files in the upload.
+  returned: when O(source=upload)
+  type: int
+  sample: 42
+failed_step:
+  description: The deployment step that reported an error, with Railway's error text.
+  returned: when the deployment failed or crashed and Railway names a step
+  type: dict
+  sample: {step: PRE_DEPLOY_COMMAND, error: "Pre-deploy command failed with exit code 1"}
+build_logs:
+  description: The last O(log_lines) build log lines.
+  returned: when the deployment failed, crashed or timed out
+  type: list
+  elements: str
+deploy_logs:
+  description: The last O(log_lines) deploy log lines.
+  returned: when the deployment failed, crashed or timed out
+  type: list
+  elements: str
+rollback:
+  description: What O(rollback_on_failure) did.
+  returned: when O(rollback_on_failure=true) and the deployment failed or crashed
+  type: dict
+  contains:
+    action:
+      description:
+        - V(not_needed) when the last successful deployment is still active, V(rolled_back) when it was rolled back
+          to, V(failed) when the rollback did not succeed, V(impossible) when there is no successful deployment.
+      type: str
+    to_deployment_id:
+      description: The last successful deployment.
+      type: str
+    deployment_id:
+      description: The deployment the rollback created.
+      type: str
+    status:
+      description: Final status of the rollback deployment.
+      type: str
+api_requests:
+  description: Number of HTTP requests sent to Railway, retries included.
+  returned: always
+  type: int
+  sample: 14
+"""
+
+import re
+import time
+
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayError
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
+from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import (
+    BLOCKED_REASONS,
+    ENDED_REASONS,
+    FAILURE_STATUSES,
+    SUCCESS_STATUSES,
+    Waiter,
+    is_terminal,
+)
+
+FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
+MAX_POLL_INTERVAL = 30.0
+# Steps whose failures show up in the build log rather than the deploy log.
+BUILD_STEPS = ("SNAPSHOT_CODE", "BUILD_IMAGE", "PUBLISH_IMAGE")
+
+
+def main():
+    railway = RailwayModule(
+        argument_spec=dict(
+            service=dict(type="str", required=True),
+            source=dict(type="str", default="redeploy", choices=["redeploy", "commit", "upload"]),
+            commit=dict(type="str"),
+            path=dict(type="path"),
+            message=dict(type="str"),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=900),
+            poll_interval=dict(type="float", default=2.0),
+            log_lines=dict(type="int", default=40),
+            rollback_on_failure=dict(type="bool", default=False),
+        ),
+        required_if=[("source", "commit", ("commit",)), ("source", "upload", ("path",))],
+    )
+    railway.run(Deployer(railway).run)
+
+
+def check_options(params):
+    """Misuse the argument spec cannot express; returns a message or None."""
+    source = params["source"]
+    if params["commit"] is not None and source != "commit":
+        return "commit is only used with source=commit"
+    if params["path"] is not None and source != "upload":
+        return "path is only used with source=upload"
+    if params["message"] is not None and source != "upload":
+        return "message is only supported with source=upload; Railway's redeploy and commit deploys take no message"
+    if source == "commit" and not FULL_SHA.match(params["commit"]):
+        return "commit must be a full 40 character hexadecimal SHA, not %r" % params["commit"]
+    if params["wait_timeout"] <= 0:
+        return "wait_timeout must be more than 0 seconds"
+    if not 0 < params["poll_interval"] <= MAX_POLL_INTERVAL:
+        return "poll_interval must be more than 0 and at most %d seconds" % MAX_POLL_INTERVAL
+    if params["log_lines"] < 0:
+        return "log_lines must be zero or more"
+    if params["rollback_on_failure"] and not params["wait"]:
+        return "rollback_on_failure needs wait=true: the outcome must be known to roll back"
+    return None
+
+
+def https_url(value):
+    if not value:
+        return None
+    return value if "://" in value else "https://" + value
+
+
+def log_text(lines):
+    return [line.get("message", "") for line in lines]
+
+
+class Deployer(object):
+    def __init__(self, railway):
+        self.railway = railway
+        self.client = railway.client
+        self.params = railway.params
+        self.result = {"changed": False}
+        self.started = None
+
+    def fail(self, msg, **extra):
+        self.result.update(extra)
+        self.result.pop("changed", None)
+        self.railway.fail(msg, changed=bool(self.result.get("deployment_id")), **self.result)
+
+    def run(self, railway):
+        params = self.params
+        problem = check_options(params)
+        if problem:
+            self.fail(problem)
+        self.target = target = railway.resolve(params["service"])
+        self.result["target"] = target.as_dict()
+        self.service_name = target.service["name"]
+
+        archive = None
+        if params["source"] == "upload":
+            try:
+                archive = build_archive(params["path"])
+            except SourceError as exc:
+                self.fail(str(exc))
+            self.result.update(source_digest=archive.digest, source_files=len(archive.files))
+
+        redeploy_from = self.redeploy_candidate() if params["source"] == "redeploy" else None
+        if railway.check_mode:
+            self.result.update(changed=True, msg="Would deploy service %s (%s)" % (self.service_name, params["source"]))
+            railway.exit(**self.result)
+
+        last_success = self.last_successful_deployment() if params["rollback_on_failure"] else None
+        self.started = time.monotonic()
+        deployment = self.start(redeploy_from, archive)
+        self.result.update(changed=True, deployment_id=deployment["id"], status=deployment.get("status") or "QUEUED",
+                           url=https_url(deployment.get("url")), transitions=[])
+        if not params["wait"]:
+            self.result.update(elapsed=self.elapsed(),
+                               msg="Deployment %s of service %s started" % (deployment["id"], self.service_name))
+            railway.exit(**self.result)
+
+        outcome = self.wait_for(deployment["id"], self.result["transitions"])
+        final = outcome.value
+        self.result.update(status=final["status"], elapsed=self.elapsed(),
+                           url=https_url(final.get("url") or final.get("staticUrl")) or self.result["url"])
+        self.finish(final, outcome.timed_out, last_success)
+
+    # --- steps -------------------------------------------------------------------------------------------------
+
+    def elapsed(self):
+        return round(time.monotonic() - self.started, 1)
+
+    def redeploy_candidate(self):
+        instance = self.client.service_instance(self.target.environment_id, self.target.service_id)
+        latest = instance.get("latestDeployment")
+        if not latest:
+            self.fail("service %s has no deployment to redeploy in environment %s; deploy it first with source=upload "
+                      "or source=commit" % (self.service_name, self.target.environment["name"]))
+        if latest.get("canRedeploy") is False:
+            self.fail("Railway does not allow redeploying the latest deployment %s (status %s) of service %s; "
+                      "use source=upload or source=commit" % (latest["id"], latest.get("status"), self.service_name))
+        return latest
+
+    def last_successful_deployment(self):
+        found = self.client.deployments(self.target.project_id, self.target.environment_id, self.target.service_id,
+                                        first=1, statuses=sorted(SUCCESS_STATUSES))
+        return found[0] if found else None
+
+    def start(self, redeploy_from, archive):
+        params = self.params
+        target = self.target
+        if params["source"] == "redeploy":
+            return self.client.redeploy(redeploy_from["id"])
+        if params["source"] == "commit":
+            return {"id": self.client.deploy_commit(target.environment_id, target.service_id, params["commit"])}
+        answer = self.client.upload(target.project_id, target.environment_id, target.service_id, archive.data,
+                                    params["message"])
+        return {"id": answer["deploymentId"], "url": answer.get("url") or answer.get("deploymentDomain")}
+
+    def wait_for(self, deployment_id, transitions):
+        waiter = Waiter(self.params["wait_timeout"], interval=self.params["poll_interval"], max_interval=MAX_POLL_INTERVAL)
+        started = self.started
+
+        def record(deployment, dummy):
+            status = deployment["status"]
+            transitions.append({"status": status, "elapsed": round(time.monotonic() - started, 1)})
+            if status in BLOCKED_REASONS:
+                self.railway.warn("Deployment %s of service %s is %s: it %s." % (
+                    deployment_id, self.service_name, status, BLOCKED_REASONS[status]))
+
+        try:
+            return waiter.wait(lambda: self.client.deployment(deployment_id), lambda d: is_terminal(d["status"]),
+                               on_change=record, state_of=lambda d: d["status"])
+        except RailwayError as exc:
+            self.fail("Lost track of deployment %s of service %s while waiting (it may still finish in Railway): %s"
+                      % (deployment_id, self.service_name, exc), **exc.details)
+
+    def finish(self, final, timed_out, last_success):
+        status = final["status"]
+        deployment_id = final["id"]
+        path = " -> ".join(t["status"] for t in self.result["transitions"])
+        what = "Deployment %s of service %s" % (deployment_id, self.service_name)
+        if timed_out:
+            self.collect_logs(deployment_id, events=False)
+            blocked = " (it %s)" % BLOCKED_REASONS[status] if status in BLOCKED_REASONS else ""
+            self.fail("%s did not finish within wait_timeout=%d s; last status %s%s [%s]. It carries on in Railway; "
+                      "raise wait_timeout or check its logs" % (what, self.params["wait_timeout"], status, blocked, path))
+        if status in SUCCESS_STATUSES:
+            self.result["msg"] = "%s is %s after %s s [%s]" % (what, status, self.result["elapsed"], path)
+            self.railway.exit(**self.result)
+        if status in FAILURE_STATUSES:
+            reason = self.collect_logs(deployment_id, events=True)
+            message = "%s %s%s" % (what, status, reason)
+            if self.params["rollback_on_failure"]:
+                message += "; " + self.roll_back(deployment_id, last_success)
+            self.fail(message + " [%s]" % path)
+        self.fail("%s ended as %s: %s; nothing new serves traffic [%s]" % (
+            what, status, ENDED_REASONS.get(status, "Railway reports no further progress"), path))
+
+    def collect_logs(self, deployment_id, events):
+        """Fetch log tails (and the failing step); return a short reason for the failure message."""
+        limit = self.params["log_lines"]
+        failed_step = None
+        if events:
+            for event in self.client.deployment_events(deployment_id):
+                payload = event.get("payload") or {}
+                if payload.get("error"):
+                    failed_step = {"step": event["step"], "error": payload["error"]}
+            if failed_step:
+                self.result["failed_step"] = failed_step
+        build = log_text(self.client.build_logs(deployment_id, limit)) if limit else []
+        deploy = log_text(self.client.deployment_logs(deployment_id, limit)) if limit else []
+        self.result.update(build_logs=build, deploy_logs=deploy)
+        reason = ""
+        if failed_step:
+            reason = " at step %s: %s" % (failed_step["step"], failed_step["error"])
+        from_build = not deploy or (failed_step is not None and failed_step["step"] in BUILD_STEPS)
+        tail = (build if from_build else deploy) or build
+        if tail:
+            reason += "; last %s log line: %s" % ("build" if tail is build else "deploy", tail[-1].strip())
+        return reason
+
+    def roll_back(self, failed_id, last_success):
+        """Make the last successful deployment serve again; return a sentence saying what happened."""
+        rollback = {}
+        self.result["rollback"] = rollback
+        if last_success is None:
+            rollback["action"] = "impossible"
+            return "no earlier successful deployment to roll back to"
+        rollback["to_deployment_id"] = last_success["id"]
+        current = self.client.deployment(last_success["id"])
+        if current["status"] in SUCCESS_STATUSES:
+            rollback["action"] = "not_needed"
+            return "the previous deployment %s is still active, so the service is unchanged (no rollback needed)" % (
+                last_success["id"])
+        self.client.rollback(last_success["id"])
+        newest = self.client.deployments(self.target.project_id, self.target.environment_id, self.target.service_id, first=1)
+        if not newest or newest[0]["id"] in (failed_id, last_success["id"]):
+            rollback["action"] = "failed"
+            return "rolled back to %s, but Railway shows no new deployment for it; check the service" % last_success["id"]
+        rollback["deployment_id"] = newest[0]["id"]
+        outcome = self.wait_for(newest[0]["id"], [])
+        rollback["status"] = outcome.value["status"]
+        if outcome.value["status"] in SUCCESS_STATUSES:
+            rollback["action"] = "rolled_back"
+            return "rolled back to deployment %s (new deployment %s is %s)" % (
+                last_success["id"], newest[0]["id"], outcome.value["status"])
+        rollback["action"] = "failed"
+        return "rollback to deployment %s did not succeed: deployment %s is %s%s" % (
+            last_success["id"], newest[0]["id"], outcome.value["status"], " (timed out)" if outcome.timed_out else "")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) backendops.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: railway_info
+short_description: Read a Railway project, its services, deployments and variables
+version_added: 0.1.0
+description:
+  - Returns the project, its environments and, for one environment, every service (or one) with its build and
+    deploy settings, latest deployment and status, domains and variable names.
+  - Variable values are only returned when O(variable_values) asks for them.
+author:
+  - backendops.stack maintainers
+extends_documentation_fragment:
+  - backendops.stack.railway
+  - backendops.stack.railway.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This action does not modify state.
+  diff_mode:
+    support: N/A
+    details:
+      - This action does not modify state.
+  idempotent:
+    support: full
+    details:
+      - This action does not modify state.
+options:
+  service:
+    description:
+      - Name or ID of a service to limit the result to. By default all services of the project are returned.
+    type: str
+  variable_values:
+    description:
+      - Whether to return variable values besides their names.
+      - V(none) returns names only.
+      - V(unrendered) returns values as stored, with references such as C(${{Postgres.DATABASE_URL}}) kept literal.
+      - V(rendered) returns values with references resolved, as the service sees them.
+      - Values are secrets. Use C(no_log) on the task when asking for them.
+    type: str
+    choices: [none, unrendered, rendered]
+    default: none
+  deployment_history:
+    description:
+      - Number of recent deployments to list for each service, newest first, in RV(services[].deployments).
+      - The latest deployment is always returned; each service with a history costs one more API request.
+    type: int
+    default: 0
+seealso:
+  - module: backendops.stack.railway_variables
+  - module: backendops.stack.railway_service
+  - module: backendops.stack.railway_deploy
+"""
+
+EXAMPLES = r"""
+---
+- name: Inspect the production environment
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Read the project
+      backendops.stack.railway_info:
+        project: backendops-demo
+        environment: production
+      register: railway
+
+    - name: Show the status of every service's latest deployment
+      ansible.builtin.debug:
+        msg: "{{ item.name }}: {{ item.latest_deployment.status | default('never deployed') }}"
+      loop: "{{ railway.services }}"
+      loop_control:
+        label: "{{ item.name }}"
+
+    - name: Read the backend's rendered variables (secret)
+      backendops.stack.railway_info:
+        project: backendops-demo
+        environment: production
+        service: backend
+        variable_values: rendered
+      register: backend
+      no_log: true
+
+    - name: Check that the backend reaches the database
+      ansible.builtin.assert:
+        that:
+          - "'DATABASE_URL' in backend.services[0].variable_names"
+        quiet: true
+"""
+
+RETURN = r"""
+project:
+  description: The project.
+  returned: always
+  type: dict
+  sample: {id: 1a2b..., name: backendops-demo}
+environment:
+  description: The environment the services are read from.
+  returned: always
+  type: dict
+  sample: {id: 3c4d..., name: production}
+environments:
+  description: All environments of the project that the token can see.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 3c4d..., name: production}, {id: 7a8b..., name: staging}]
+services:
+  description: The services, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Service ID.
+      type: str
+    name:
+      description: Service name.
+      type: str
+    settings:
+      description: Build and deploy settings, named like the options of M(backendops.stack.railway_service).
+      type: dict
+      sample: {healthcheck_path: /api/health, pre_deploy_command: [npx prisma migrate deploy], replicas: 1}
+    latest_deployment:
+      description: The newest deployment, or V(null) when the service was never deployed.
+      type: dict
+      sample:
+        id: 9f8e...
+        status: SUCCESS
+        created_at: "2026-11-27T10:00:00.000Z"
+        url: https://backend-production.up.railway.app
+        meta: {message: "sha256:..."}
+    deployments:
+      description: The newest deployments (O(deployment_history) of them), newest first.
+      type: list
+      elements: dict
+      returned: when O(deployment_history) is more than 0
+    domains:
+      description: Service (Railway-generated) and custom domains.
+      type: list
+      elements: dict
+      sample: [{domain: backend-production.up.railway.app, kind: service, target_port: null}]
+    url:
+      description: C(https://) URL of the first domain, or V(null) without a domain.
+      type: str
+      sample: https://backend-production.up.railway.app
+    variable_names:
+      description: Names of the service's variables (without Railway-provided C(RAILWAY_*) variables).
+      type: list
+      elements: str
+      sample: [DATABASE_URL, NODE_ENV]
+    variables:
+      description: Name to value mapping. B(Secret.)
+      type: dict
+      returned: when O(variable_values) is not V(none)
+shared_variable_names:
+  description: Names of the shared variables of the environment.
+  returned: always
+  type: list
+  elements: str
+  sample: [LOG_LEVEL]
+shared_variables:
+  description: Shared variables, name to value. B(Secret.)
+  returned: when O(variable_values) is not V(none)
+  type: dict
+api_requests:
+  description: Number of HTTP requests sent to Railway, retries included.
+  returned: always
+  type: int
+  sample: 9
+"""
+
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+    deployment_view,
+    domain_list,
+    instance_settings,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+
+
+def main():
+    railway = RailwayModule(
+        argument_spec=dict(
+            service=dict(type="str"),
+            variable_values=dict(type="str", default="none", choices=["none", "unrendered", "rendered"]),
+            deployment_history=dict(type="int", default=0),
+        ),
+    )
+    railway.run(read_project)
+
+
+def read_project(railway):
+    params = railway.params
+    if params["deployment_history"] < 0:
+        railway.fail("deployment_history must be zero or more, not %d" % params["deployment_history"])
+    with_values = params["variable_values"] != "none"
+    unrendered = params["variable_values"] != "rendered"
+    client = railway.client
+    target = railway.resolve(params["service"])
+    services = [target.service] if target.service else sorted(target.services, key=lambda s: s["name"].lower())
+
+    service_results = []
+    for service in services:
+        instance = client.service_instance(target.environment_id, service["id"])
+        domains = domain_list(instance.get("domains"))
+        variables = client.variables(target.project_id, target.environment_id, service["id"], unrendered=unrendered)
+        entry = {
+            "id": service["id"],
+            "name": service["name"],
+            "settings": instance_settings(instance),
+            "latest_deployment": deployment_view(instance.get("latestDeployment")),
+            "domains": domains,
+            "url": "https://" + domains[0]["domain"] if domains else None,
+            "variable_names": sorted(variables),
+        }
+        if params["deployment_history"]:
+            entry["deployments"] = [deployment_view(d) for d in client.deployments(
+                target.project_id, target.environment_id, service["id"], first=params["deployment_history"])]
+        if with_values:
+            entry["variables"] = variables
+        service_results.append(entry)
+
+    shared = client.variables(target.project_id, target.environment_id, None, unrendered=unrendered)
+    result = dict(
+        changed=False,
+        project=target.project,
+        environment=target.environment,
+        environments=target.environments,
+        services=service_results,
+        shared_variable_names=sorted(shared),
+    )
+    if with_values:
+        result["shared_variables"] = shared
+    railway.exit(**result)
+
+
+if __name__ == "__main__":
+    main()

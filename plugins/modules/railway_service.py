@@ -1,0 +1,276 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) backendops.stack contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: railway_service
+short_description: Manage the build and deploy settings of a Railway service
+version_added: 0.1.0
+description:
+  - Sets the settings of a service in one environment (its service instance) through Railway's
+    C(serviceInstanceUpdate) API, for example the health check, the pre-deploy command that runs database
+    migrations, start and build commands, restart policy and replicas.
+  - Reads the current settings first and sends only the settings that differ; options that are not set are left
+    as they are.
+  - Settings apply to the next deployment; deploy with M(backendops.stack.railway_deploy) afterwards.
+author:
+  - backendops.stack maintainers
+extends_documentation_fragment:
+  - backendops.stack.railway
+  - backendops.stack.railway.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the managed settings before and after.
+  idempotent:
+    support: full
+options:
+  service:
+    description:
+      - Name or ID of the service.
+    type: str
+    required: true
+  healthcheck_path:
+    description:
+      - Path Railway probes until it answers HTTP 200 before the new deployment becomes active, for example
+        V(/api/health). Must start with C(/). An empty string removes the health check.
+    type: str
+  healthcheck_timeout:
+    description:
+      - Seconds Railway waits for the health check to pass before it marks the deployment failed (Railway's
+        default is 300).
+    type: int
+  pre_deploy_command:
+    description:
+      - Command run in a separate container between build and deploy, for example
+        V(npx prisma migrate deploy). If it fails the deployment fails and the previous one keeps serving.
+      - An empty list removes it.
+    type: list
+    elements: str
+  start_command:
+    description:
+      - Command that starts the service. An empty string returns to the builder's default.
+    type: str
+  build_command:
+    description:
+      - Command that builds the service. An empty string returns to the builder's default.
+    type: str
+  root_directory:
+    description:
+      - Directory of the repository or upload to build from. An empty string means the root.
+    type: str
+  dockerfile_path:
+    description:
+      - Path of the Dockerfile to build with. When a Dockerfile is used Railway builds with it regardless of
+        O(builder). An empty string removes the setting.
+    type: str
+  builder:
+    description:
+      - Builder for sources without a Dockerfile.
+    type: str
+    choices: [RAILPACK, NIXPACKS, HEROKU, PAKETO]
+  restart_policy:
+    description:
+      - When Railway restarts the service's containers.
+    type: str
+    choices: [ON_FAILURE, ALWAYS, NEVER]
+  restart_policy_max_retries:
+    description:
+      - Restarts before giving up, with O(restart_policy=ON_FAILURE).
+    type: int
+  replicas:
+    description:
+      - Number of replicas.
+    type: int
+  overlap_seconds:
+    description:
+      - Seconds the previous deployment keeps running after the new one is active.
+    type: int
+  draining_seconds:
+    description:
+      - Seconds between SIGTERM and SIGKILL when a deployment is stopped.
+    type: int
+  sleep_application:
+    description:
+      - Whether the service sleeps when it receives no traffic (serverless).
+    type: bool
+  region:
+    description:
+      - Deployment region, for example V(us-west2). An empty string removes the setting.
+    type: str
+seealso:
+  - module: backendops.stack.railway_deploy
+  - module: backendops.stack.railway_info
+  - name: Pre-deploy command
+    description: How Railway runs migrations before a deployment.
+    link: https://docs.railway.com/deployments/pre-deploy-command
+  - name: Health checks
+    description: How Railway decides that a new deployment may take traffic.
+    link: https://docs.railway.com/deployments/healthchecks
+"""
+
+EXAMPLES = r"""
+---
+- name: Prepare the backend service for zero-downtime deploys with migrations
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Set health check, migrations and restart policy
+      backendops.stack.railway_service:
+        project: backendops-demo
+        environment: production
+        service: backend
+        healthcheck_path: /api/health
+        healthcheck_timeout: 120
+        pre_deploy_command:
+          - npx prisma migrate deploy
+        start_command: node dist/server.js
+        restart_policy: ON_FAILURE
+        restart_policy_max_retries: 5
+        replicas: 2
+        overlap_seconds: 30
+      register: backend_settings
+
+    - name: Show what changed
+      ansible.builtin.debug:
+        var: backend_settings.changed_settings
+
+    - name: Remove the start command again (use the builder's default)
+      backendops.stack.railway_service:
+        project: backendops-demo
+        environment: production
+        service: backend
+        start_command: ""
+"""
+
+RETURN = r"""
+changed_settings:
+  description: Names of the options whose value was (or in check mode would be) changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [healthcheck_path, pre_deploy_command]
+settings:
+  description:
+    - All settings of the service instance after the task (in check mode, as they would be), with the option
+      names of this module. Settings that are not set are V(null).
+  returned: always
+  type: dict
+  sample:
+    builder: RAILPACK
+    build_command: null
+    dockerfile_path: null
+    root_directory: null
+    start_command: node dist/server.js
+    pre_deploy_command: [npx prisma migrate deploy]
+    healthcheck_path: /api/health
+    healthcheck_timeout: 120
+    restart_policy: ON_FAILURE
+    restart_policy_max_retries: 5
+    replicas: 2
+    overlap_seconds: 30
+    draining_seconds: null
+    sleep_application: false
+    region: null
+target:
+  description: The resolved project, environment and service.
+  returned: always
+  type: dict
+  sample:
+    project: {id: 1a2b..., name: backendops-demo}
+    environment: {id: 3c4d..., name: production}
+    service: {id: 5e6f..., name: backend}
+api_requests:
+  description: Number of HTTP requests sent to Railway, retries included.
+  returned: always
+  type: int
+  sample: 3
+"""
+
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+    SERVICE_SETTING_FIELDS,
+    instance_settings,
+    normalize_setting,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+
+NON_NEGATIVE = ("healthcheck_timeout", "restart_policy_max_retries", "overlap_seconds", "draining_seconds")
+
+
+def validate(params):
+    """Problems Railway would report less clearly; returns a message or None."""
+    path = params["healthcheck_path"]
+    if path and not path.startswith("/"):
+        return "healthcheck_path must start with /, for example /api/health, not %r" % path
+    for option in NON_NEGATIVE:
+        if params[option] is not None and params[option] < 0:
+            return "%s must be zero or more, not %d" % (option, params[option])
+    if params["replicas"] is not None and params["replicas"] < 1:
+        return "replicas must be at least 1, not %d" % params["replicas"]
+    if params["pre_deploy_command"] and any(not part.strip() for part in params["pre_deploy_command"]):
+        return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
+    return None
+
+
+def main():
+    argument_spec = dict(
+        service=dict(type="str", required=True),
+        healthcheck_path=dict(type="str"),
+        healthcheck_timeout=dict(type="int"),
+        pre_deploy_command=dict(type="list", elements="str"),
+        start_command=dict(type="str"),
+        build_command=dict(type="str"),
+        root_directory=dict(type="str"),
+        dockerfile_path=dict(type="str"),
+        builder=dict(type="str", choices=["RAILPACK", "NIXPACKS", "HEROKU", "PAKETO"]),
+        restart_policy=dict(type="str", choices=["ON_FAILURE", "ALWAYS", "NEVER"]),
+        restart_policy_max_retries=dict(type="int"),
+        replicas=dict(type="int"),
+        overlap_seconds=dict(type="int"),
+        draining_seconds=dict(type="int"),
+        sleep_application=dict(type="bool"),
+        region=dict(type="str"),
+    )
+    railway = RailwayModule(argument_spec=argument_spec)
+    railway.run(manage_service)
+
+
+def manage_service(railway):
+    params = railway.params
+    problem = validate(params)
+    if problem:
+        railway.fail(problem)
+    wanted = dict((option, normalize_setting(option, params[option]))
+                  for option, dummy in SERVICE_SETTING_FIELDS if params[option] is not None)
+
+    target = railway.resolve(params["service"])
+    current = instance_settings(railway.client.service_instance(target.environment_id, target.service_id))
+    changes = dict((option, value) for option, value in wanted.items() if current[option] != value)
+
+    if changes and not railway.check_mode:
+        api_fields = dict(SERVICE_SETTING_FIELDS)
+        # None reaches Railway as null, which removes the setting.
+        railway.client.update_service_instance(
+            target.environment_id, target.service_id, dict((api_fields[option], value) for option, value in changes.items()))
+
+    settings = dict(current)
+    settings.update(changes)
+    result = dict(changed=bool(changes), changed_settings=sorted(changes), settings=settings, target=target.as_dict())
+    if railway.diff_mode:
+        result["diff"] = {
+            "before": dict((option, current[option]) for option in wanted),
+            "after": dict((option, settings[option]) for option in wanted),
+        }
+    railway.exit(**result)
+
+
+if __name__ == "__main__":
+    main()
