@@ -484,7 +484,7 @@ def _match(kind, wanted, candidates, where, case_insensitive=True):
     if len(named) > 1:
         raise RailwayNotFoundError("%s name %r is ambiguous in %s; use one of the IDs: %s" % (
             kind, wanted, where, ", ".join(c["id"] for c in named)))
-    names = ", ".join(sorted(c["name"] for c in candidates)) or "(none)"
+    names = ", ".join(sorted((c["name"] for c in candidates), key=str.lower)) or "(none)"
     if not wanted:
         if len(candidates) == 1:
             return candidates[0]

@@ -151,13 +151,12 @@ def collect_files(root):
     if not os.path.isdir(root):
         raise SourceError("path %s is not a directory; point path at the application's source directory" % root)
     files = []
-    seen_dirs = set()
 
-    def walk(directory, relbase, matcher):
+    def walk(directory, relbase, matcher, ancestors):
         real = os.path.realpath(directory)
-        if real in seen_dirs:  # a symlink loop
+        if real in ancestors:  # a symlink pointing back up: a loop
             return
-        seen_dirs.add(real)
+        ancestors = ancestors | {real}
         matcher = matcher.child(relbase, _read_ignore_rules(directory))
         try:
             names = sorted(os.listdir(directory))
@@ -172,11 +171,11 @@ def collect_files(root):
             if matcher.ignored(relpath, is_dir):
                 continue
             if is_dir:
-                walk(full, relpath, matcher)
+                walk(full, relpath, matcher, ancestors)
             elif os.path.isfile(full):
                 files.append(relpath)
 
-    walk(root, "", IgnoreMatcher())
+    walk(root, "", IgnoreMatcher(), frozenset())
     return sorted(files)
 
 

@@ -1,0 +1,106 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""railway_source: which files go into the upload, and a deterministic tarball."""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+
+import pytest
+
+from ansible_collections.backendops.stack.plugins.module_utils import railway_source as rs
+
+
+def tree(root, files):
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return root
+
+
+def members(archive):
+    with tarfile.open(fileobj=io.BytesIO(archive.data), mode="r:gz") as tar:
+        return tar.getmembers()
+
+
+def test_git_and_node_modules_are_always_skipped(tmp_path):
+    tree(tmp_path, {"package.json": "{}", ".git/config": "x", "node_modules/a/index.js": "x",
+                    "src/node_modules/b.js": "x", "src/app.js": "x", ".env.example": "A="})
+    assert rs.collect_files(tmp_path) == [".env.example", "package.json", "src/app.js"]
+
+
+def test_gitignore_rules(tmp_path):
+    tree(tmp_path, {
+        ".gitignore": "# build output\n*.log\n!keep.log\n/dist\nbuild/\ncache/**\ndocs/*.md\n**/tmp\n\\#literal\n",
+        "a.log": "", "keep.log": "", "sub/b.log": "", "dist/x.js": "", "sub/dist/y.js": "", "build/z": "",
+        "sub/build": "a file named build is kept", "cache/c/d": "", "docs/a.md": "", "docs/deep/b.md": "",
+        "x/y/tmp/z": "", "#literal": "", "src/index.js": "",
+    })
+    assert rs.collect_files(tmp_path) == [".gitignore", "docs/deep/b.md", "keep.log", "src/index.js",
+                                          "sub/build", "sub/dist/y.js"]
+
+
+def test_nested_ignore_files_apply_below_their_directory(tmp_path):
+    tree(tmp_path, {"app/.gitignore": "*.tmp\n/local.txt\n", "app/a.tmp": "", "app/local.txt": "",
+                    "app/deep/local.txt": "", "b.tmp": "", "app/keep.js": ""})
+    assert rs.collect_files(tmp_path) == ["app/.gitignore", "app/deep/local.txt", "app/keep.js", "b.tmp"]
+
+
+def test_railwayignore_wins_over_gitignore(tmp_path):
+    tree(tmp_path, {".gitignore": "*.env\n", ".railwayignore": "!prod.env\ntests/\n",
+                    "dev.env": "", "prod.env": "", "tests/t.js": "", "main.js": ""})
+    assert rs.collect_files(tmp_path) == [".gitignore", ".railwayignore", "main.js", "prod.env"]
+
+
+def test_a_file_inside_an_ignored_directory_cannot_be_re_included(tmp_path):
+    tree(tmp_path, {".gitignore": "out/\n!out/keep.txt\n", "out/keep.txt": "", "x": ""})
+    assert rs.collect_files(tmp_path) == [".gitignore", "x"]
+
+
+def test_archive_is_deterministic_and_the_digest_follows_content(tmp_path):
+    src = tree(tmp_path / "src", {"b.js": "b", "a/z.js": "z", "a/y.js": "y", "run.sh": "#!/bin/sh\n"})
+    os.chmod(src / "run.sh", 0o700)
+    first = rs.build_archive(src)
+    os.utime(src / "b.js", (1, 1))  # time stamps do not count
+    second = rs.build_archive(src)
+    assert first.data == second.data and first.digest == second.digest
+    entries = members(first)
+    assert [m.name for m in entries] == ["a/y.js", "a/z.js", "b.js", "run.sh"]
+    assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in entries} == {(0, 0, 0, "", "")}
+    assert {m.name: m.mode for m in entries} == {"a/y.js": 0o644, "a/z.js": 0o644, "b.js": 0o644, "run.sh": 0o755}
+    assert first.data[4:8] == b"\0\0\0\0"  # gzip header MTIME
+    (src / "b.js").write_text("changed")
+    assert rs.build_archive(src).digest != first.digest
+
+
+def test_digest_is_the_sha256_of_the_uncompressed_tar(tmp_path):
+    import hashlib
+    src = tree(tmp_path / "src", {"index.js": "console.log(1)\n"})
+    archive = rs.build_archive(src)
+    assert archive.digest == hashlib.sha256(gzip.decompress(archive.data)).hexdigest()
+    assert archive.files == ["index.js"]
+
+
+def test_same_content_elsewhere_gives_the_same_digest(tmp_path):
+    one = tree(tmp_path / "one", {"x/a.txt": "1", "b.txt": "2"})
+    two = tree(tmp_path / "two", {"b.txt": "2", "x/a.txt": "1"})
+    assert rs.build_archive(one).digest == rs.build_archive(two).digest
+
+
+def test_symlinks_are_followed_and_loops_stop(tmp_path):
+    src = tree(tmp_path / "src", {"real/a.txt": "a"})
+    os.symlink(src / "real", src / "link")
+    os.symlink(src, src / "real" / "loop")
+    files = rs.collect_files(src)
+    assert "link/a.txt" in files and "real/a.txt" in files
+    assert files == ["link/a.txt", "real/a.txt"]  # real/loop points back at the root: skipped
+
+
+def test_errors_are_clear(tmp_path):
+    with pytest.raises(rs.SourceError, match="is not a directory"):
+        rs.build_archive(tmp_path / "missing")
+    tree(tmp_path / "empty", {".git/HEAD": "x"})
+    with pytest.raises(rs.SourceError, match="nothing to upload"):
+        rs.build_archive(tmp_path / "empty")

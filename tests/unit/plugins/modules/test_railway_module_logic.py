@@ -1,0 +1,107 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decisions inside the railway_* modules that need no Railway: compare, plan, validate, mask."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.backendops.stack.plugins.modules import railway_deploy, railway_service, railway_variables
+
+
+# --- railway_variables --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, text", [("x", "x"), (3000, "3000"), (1.5, "1.5"), (True, "true"), (False, "false"), ("", "")])
+def test_variable_values_become_railway_text(value, text):
+    assert railway_variables.variable_text("A", value) == text
+
+
+@pytest.mark.parametrize("value, message", [(None, "has no value"), ({"a": 1}, "must be text"), ([1], "must be text")])
+def test_unusable_variable_values_are_refused(value, message):
+    with pytest.raises(ValueError, match="variable A " + message):
+        railway_variables.variable_text("A", value)
+
+
+CURRENT = {"KEEP": "1", "CHANGE": "old", "REF": "${{Postgres.DATABASE_URL}}", "EXTRA": "x"}
+
+
+def test_plan_present_upserts_only_differences_and_keeps_references_literal():
+    desired = {"KEEP": "1", "CHANGE": "new", "REF": "${{Postgres.DATABASE_URL}}", "NEW": "n"}
+    upserts, added, updated, removed = railway_variables.plan_changes(CURRENT, desired, "present", False)
+    assert upserts == {"CHANGE": "new", "NEW": "n"}
+    assert (added, updated, removed) == (["NEW"], ["CHANGE"], [])
+
+
+def test_plan_present_without_difference_changes_nothing():
+    assert railway_variables.plan_changes(CURRENT, dict(CURRENT), "present", True) == ({}, [], [], [])
+
+
+def test_plan_replace_removes_unlisted_names():
+    _, _, _, removed = railway_variables.plan_changes(CURRENT, {"KEEP": "1"}, "present", True)
+    assert removed == ["CHANGE", "EXTRA", "REF"]
+
+
+def test_plan_absent_removes_only_existing_names():
+    assert railway_variables.plan_changes(CURRENT, {"EXTRA": None, "GONE": None}, "absent", False) == ({}, [], [], ["EXTRA"])
+
+
+def test_diff_shows_names_and_never_values():
+    diff = railway_variables.masked_diff(CURRENT, ["NEW"], ["CHANGE"], ["EXTRA"])
+    assert diff["before"] == {"KEEP": "********", "CHANGE": "********", "REF": "********", "EXTRA": "********"}
+    assert diff["after"] == {"KEEP": "********", "CHANGE": "******** (changed)", "REF": "********", "NEW": "********"}
+    text = repr(diff)
+    assert all(value not in text for value in ("old", "Postgres", "x'"))
+
+
+# --- railway_service ----------------------------------------------------------------------------------------------
+
+def service_params(**overrides):
+    params = dict((option, None) for option, _ in railway_service.SERVICE_SETTING_FIELDS)
+    params.update(overrides)
+    return params
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(healthcheck_path="api/health"), "healthcheck_path must start with /"),
+    (dict(healthcheck_timeout=-1), "healthcheck_timeout must be zero or more"),
+    (dict(replicas=0), "replicas must be at least 1"),
+    (dict(pre_deploy_command=["npx prisma migrate deploy", " "]), "pre_deploy_command entries must not be empty"),
+])
+def test_service_settings_are_validated_before_asking_railway(overrides, message):
+    assert message in railway_service.validate(service_params(**overrides))
+
+
+def test_valid_and_clearing_service_settings_pass():
+    assert railway_service.validate(service_params(healthcheck_path="", pre_deploy_command=[], replicas=2)) is None
+
+
+# --- railway_deploy -----------------------------------------------------------------------------------------------
+
+def deploy_params(**overrides):
+    params = dict(source="redeploy", commit=None, path=None, message=None, wait=True, wait_timeout=900,
+                  poll_interval=2.0, log_lines=40, rollback_on_failure=False)
+    params.update(overrides)
+    return params
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(source="commit", commit="abc123"), "commit must be a full 40 character hexadecimal SHA"),
+    (dict(commit="a" * 40), "commit is only used with source=commit"),
+    (dict(path="/src"), "path is only used with source=upload"),
+    (dict(message="m"), "message is only supported with source=upload"),
+    (dict(wait_timeout=0), "wait_timeout must be more than 0"),
+    (dict(poll_interval=31), "poll_interval must be more than 0 and at most 30"),
+    (dict(log_lines=-1), "log_lines must be zero or more"),
+    (dict(wait=False, rollback_on_failure=True), "rollback_on_failure needs wait=true"),
+])
+def test_deploy_option_misuse_is_explained(overrides, message):
+    assert message in railway_deploy.check_options(deploy_params(**overrides))
+
+
+def test_deploy_options_that_fit_pass():
+    assert railway_deploy.check_options(deploy_params(source="commit", commit="0123456789abcdef0123456789ABCDEF01234567")) is None
+    assert railway_deploy.check_options(deploy_params(source="upload", path="/src", message="sha256:x")) is None
+
+
+def test_urls_get_a_scheme():
+    assert railway_deploy.https_url("x.up.railway.app") == "https://x.up.railway.app"
+    assert railway_deploy.https_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
+    assert railway_deploy.https_url(None) is None

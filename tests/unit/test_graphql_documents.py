@@ -1,0 +1,68 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every GraphQL document the collection sends validates against Railway's published schema.
+
+A document that fails here would fail against Railway too. The documents live in
+plugins/module_utils/railway_documents.py; the client refuses anything not registered there
+(tests/unit/plugins/module_utils/test_railway_client.py proves that), so this covers all of them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graphql import OperationDefinitionNode, build_schema, parse, validate
+
+from ansible_collections.backendops.stack.plugins.module_utils import railway_documents
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OFFICIAL_SCHEMA = REPO_ROOT.parent / "shared" / "railway" / "schema.graphql"
+EMULATOR_SCHEMA = REPO_ROOT / "tools" / "railway_emulator" / "schema.graphql"
+
+DOCUMENTS = sorted(railway_documents.DOCUMENTS.items())
+
+
+def _load(path, why):
+    if not path.is_file():
+        pytest.skip("%s is not at %s (%s)" % (path.name, path, why))
+    # assume_valid: Railway's schema has a quirk graphql-core rejects (Team.id deprecated, Node.id not).
+    return build_schema(path.read_text(encoding="utf-8"), assume_valid=True)
+
+
+@pytest.fixture(name="official_schema", scope="module")
+def official_schema_fixture():
+    return _load(OFFICIAL_SCHEMA, "Railway's official schema lives beside the checkout in ../shared/railway/")
+
+
+@pytest.fixture(name="emulator_schema", scope="module")
+def emulator_schema_fixture():
+    return _load(EMULATOR_SCHEMA, "the Railway emulator is not in this checkout")
+
+
+def test_every_document_constant_is_registered():
+    constants = {name: value for name, value in vars(railway_documents).items()
+                 if isinstance(value, railway_documents.GraphQLDocument)}
+    assert constants, "no documents found"
+    assert {doc.name for doc in constants.values()} == set(railway_documents.DOCUMENTS)
+    assert all(railway_documents.DOCUMENTS[doc.name] is doc for doc in constants.values())
+
+
+@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
+def test_document_has_one_operation_named_like_its_registration(name, document):
+    operations = [d for d in parse(document.text).definitions if isinstance(d, OperationDefinitionNode)]
+    assert len(operations) == 1
+    assert operations[0].name.value == name
+    assert document.is_mutation == (operations[0].operation.value == "mutation")
+    # Queries are always safe to repeat; only some mutations are.
+    assert document.retry_safe or document.is_mutation
+
+
+@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
+def test_document_validates_against_railways_schema(name, document, official_schema):
+    errors = validate(official_schema, parse(document.text))
+    assert not errors, "%s is invalid against Railway's schema: %s" % (name, "; ".join(e.message for e in errors))
+
+
+@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
+def test_document_is_served_by_the_emulator(name, document, emulator_schema):
+    errors = validate(emulator_schema, parse(document.text))
+    assert not errors, "the emulator cannot serve %s: %s" % (name, "; ".join(e.message for e in errors))
