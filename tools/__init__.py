@@ -1,0 +1,1 @@
+"""Developer tools for the backendops.stack collection (not shipped with the collection)."""

@@ -1,0 +1,320 @@
+"""GraphQL object views over the model.
+
+graphql-core's default resolver reads ``getattr(view, fieldName)`` and calls it with the field arguments
+when it is a method, so each view only spells out relations and computed fields; plain fields fall
+through :meth:`View.__getattr__` to the model (camelCase -> snake_case, times -> RFC 3339).
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tools.railway_emulator.auth import Credentials, Principal
+from tools.railway_emulator.clock import to_iso, to_rfc3339_nano
+from tools.railway_emulator.deployments import DeploymentEngine, can_rollback
+from tools.railway_emulator.errors import NOT_AUTHORIZED, RailwayError
+from tools.railway_emulator.model import INSTANCE_DEFAULTS, Deployment, Environment, LogLine, Project, Service, ServiceInstance
+from tools.railway_emulator.state import Store
+
+_CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@dataclass
+class Context:
+    """Per-request context: the store, the caller and the request's instant on the emulated clock."""
+
+    store: Store
+    engine: DeploymentEngine
+    credentials: Credentials
+    now: float
+
+    @property
+    def principal(self) -> Principal:
+        return self.credentials.require()
+
+    def account(self) -> Principal:
+        principal = self.principal
+        if not principal.is_account:
+            raise RailwayError(NOT_AUTHORIZED)
+        return principal
+
+    def project(self, project_id: str) -> Project:
+        project = self.store.project(project_id)
+        if not self.principal.can_see_project(project_id):
+            raise RailwayError(NOT_AUTHORIZED)
+        if project is None:
+            raise RailwayError("Project not found")
+        return project
+
+    def environment(self, environment_id: str, project_id: str | None = None) -> Environment:
+        environment = self.store.environment(environment_id)
+        if environment is None:
+            if not self.principal.is_account:
+                raise RailwayError(NOT_AUTHORIZED)
+            raise RailwayError("Environment not found")
+        self.project(environment.project_id)
+        if not self.principal.can_see_environment(environment_id):
+            raise RailwayError(NOT_AUTHORIZED)
+        if project_id is not None and environment.project_id != project_id:
+            raise RailwayError("Environment not found")
+        return environment
+
+    def service(self, service_id: str, project_id: str | None = None) -> Service:
+        service = self.store.service(service_id)
+        if service is None:
+            if not self.principal.is_account:
+                raise RailwayError(NOT_AUTHORIZED)
+            raise RailwayError("Service not found")
+        self.project(service.project_id)
+        if project_id is not None and service.project_id != project_id:
+            raise RailwayError("Service not found")
+        return service
+
+    def instance(self, environment_id: str, service_id: str) -> ServiceInstance:
+        environment = self.environment(environment_id)
+        self.service(service_id, environment.project_id)
+        instance = self.store.instance(environment_id, service_id)
+        if instance is None:
+            raise RailwayError("ServiceInstance not found")
+        return instance
+
+    def deployment(self, deployment_id: str) -> Deployment:
+        deployment = self.store.deployment(deployment_id)
+        if deployment is None:
+            if not self.principal.is_account:
+                raise RailwayError(NOT_AUTHORIZED)
+            raise RailwayError("Deployment not found")
+        self.environment(deployment.environment_id)
+        return deployment
+
+    def visible_environments(self, project_id: str) -> list[Environment]:
+        return [e for e in self.store.environments_of(project_id) if self.principal.can_see_environment(e.id)]
+
+
+def connection(nodes: list[Any], first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+               **_ignored: Any) -> dict[str, Any]:
+    """A Relay connection over ``nodes`` (which have ``.id``); cursors are node ids."""
+    ids = [node.id for node in nodes]
+    for cursor in (after, before):
+        if cursor is not None and cursor not in ids:
+            raise RailwayError(f"Invalid cursor {cursor!r}")
+    if (first is not None and first < 0) or (last is not None and last < 0):
+        raise RailwayError("first and last must be >= 0")
+    start = ids.index(after) + 1 if after is not None else 0
+    end = ids.index(before) if before is not None else len(nodes)
+    window = nodes[start:end]
+    has_next, has_previous = end < len(nodes), start > 0
+    if first is not None:
+        has_next = has_next or len(window) > first
+        window = window[:first]
+    if last is not None:
+        has_previous = has_previous or len(window) > last
+        window = window[len(window) - last:] if last else []
+    edges = [{"cursor": node.id, "node": node} for node in window]
+    return {
+        "edges": edges,
+        "pageInfo": {
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_previous,
+        },
+    }
+
+
+class View:
+    """Exposes a model object's fields under their GraphQL (camelCase) names."""
+
+    deletedAt = None
+
+    def __init__(self, ctx: Context, model: Any) -> None:
+        self.ctx = ctx
+        self.model = model
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in ("ctx", "model"):
+            raise AttributeError(name)
+        attribute = _CAMEL_BOUNDARY.sub("_", name).lower()
+        value = getattr(self.model, attribute)
+        return to_iso(value) if attribute.endswith("_at") and value is not None else value
+
+
+class UserView(View):
+    def workspaces(self, _info) -> list[WorkspaceView]:
+        return [WorkspaceView(self.ctx, w) for w in self.ctx.store.data.workspaces]
+
+
+class WorkspaceView(View):
+    def projects(self, _info, **page) -> dict:
+        projects = [p for p in self.ctx.store.data.projects if p.workspace_id == self.model.id]
+        return connection([ProjectView(self.ctx, p) for p in projects], **page)
+
+
+class ProjectTokenView(View):
+    @property
+    def displayToken(self) -> str:  # pylint: disable=invalid-name
+        # Railway shows only a hint of the secret; the emulator never echoes a token in full.
+        return f"{self.model.token[:4]}…"
+
+    def project(self, _info) -> ProjectView:
+        return ProjectView(self.ctx, self.ctx.store.project(self.model.project_id))
+
+    def environment(self, _info) -> EnvironmentView:
+        return EnvironmentView(self.ctx, self.ctx.store.environment(self.model.environment_id))
+
+
+class ProjectView(View):
+    def workspace(self, _info) -> WorkspaceView | None:
+        found = next((w for w in self.ctx.store.data.workspaces if w.id == self.model.workspace_id), None)
+        return WorkspaceView(self.ctx, found) if found else None
+
+    def environments(self, _info, isEphemeral: bool | None = None, sort: str | None = None, **page) -> dict:  # pylint: disable=invalid-name
+        environments = [e for e in self.ctx.visible_environments(self.model.id) if isEphemeral is None or e.is_ephemeral == isEphemeral]
+        if sort is not None:
+            environments.sort(key=lambda e: e.created_at, reverse=sort == "desc")
+        return connection([EnvironmentView(self.ctx, e) for e in environments], **page)
+
+    def services(self, _info, **page) -> dict:
+        return connection([ServiceView(self.ctx, s) for s in self.ctx.store.services_of(self.model.id)], **page)
+
+
+class EnvironmentView(View):
+    canAccess = True
+    unmergedChangesCount = 0
+
+    def serviceInstances(self, _info, **page) -> dict:  # pylint: disable=invalid-name
+        return connection([InstanceView(self.ctx, i) for i in self.ctx.store.instances_in(self.model.id)], **page)
+
+
+class ServiceView(View):
+    def project(self, _info) -> ProjectView:
+        return ProjectView(self.ctx, self.ctx.store.project(self.model.project_id))
+
+
+class InstanceView(View):
+    isUpdatable = True
+    nextCronRunAt = None
+    upstreamUrl = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in INSTANCE_DEFAULTS:
+            return self.model.setting(name)
+        return super().__getattr__(name)
+
+    @property
+    def serviceName(self) -> str:  # pylint: disable=invalid-name
+        return self.ctx.store.service(self.model.service_id).name
+
+    def service(self, _info) -> ServiceView:
+        return ServiceView(self.ctx, self.ctx.store.service(self.model.service_id))
+
+    def latestDeployment(self, _info) -> DeploymentView | None:  # pylint: disable=invalid-name
+        latest = self.ctx.store.latest_deployment(self.model.environment_id, self.model.service_id)
+        return DeploymentView(self.ctx, latest) if latest else None
+
+    def activeDeployments(self, _info) -> list[DeploymentView]:  # pylint: disable=invalid-name
+        serving = self.ctx.store.serving_deployment(self.model.environment_id, self.model.service_id)
+        return [DeploymentView(self.ctx, serving)] if serving else []
+
+    def domains(self, _info) -> dict:
+        return all_domains(self.ctx, self.model.environment_id, self.model.service_id)
+
+
+class DomainView(View):
+    syncStatus = "ACTIVE"
+
+
+def all_domains(ctx: Context, environment_id: str, service_id: str) -> dict:
+    return {"serviceDomains": [DomainView(ctx, d) for d in ctx.store.domains_of(environment_id, service_id)], "customDomains": []}
+
+
+class DeploymentView(View):
+    suggestAddServiceDomain = False
+
+    @property
+    def canRedeploy(self) -> bool:  # pylint: disable=invalid-name
+        return not self.model.in_progress
+
+    @property
+    def canRollback(self) -> bool:  # pylint: disable=invalid-name
+        return can_rollback(self.model)
+
+    @property
+    def deploymentStopped(self) -> bool:  # pylint: disable=invalid-name
+        return self.model.stopped
+
+    @property
+    def meta(self) -> dict:
+        return dict(self.model.meta)
+
+    def creator(self, _info) -> dict | None:
+        user = self.ctx.store.data.user
+        if self.model.creator_id != user.id:
+            return None
+        return {"id": user.id, "email": user.email, "name": user.name, "avatar": user.avatar}
+
+    def environment(self, _info) -> EnvironmentView:
+        return EnvironmentView(self.ctx, self.ctx.store.environment(self.model.environment_id))
+
+    def service(self, _info) -> ServiceView:
+        return ServiceView(self.ctx, self.ctx.store.service(self.model.service_id))
+
+    def instances(self, _info) -> list[dict]:
+        status = {"SUCCESS": "RUNNING", "DEPLOYING": "INITIALIZING", "CRASHED": "CRASHED", "SLEEPING": "STOPPED"}.get(self.model.status)
+        if status is None:
+            return []
+        replicas = self.model.settings.get("numReplicas") or 1
+        return [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.model.id}/{n}")), "status": status} for n in range(replicas)]
+
+    def _domain(self) -> str | None:
+        if self.model.status != "SUCCESS":
+            return None
+        domains = self.ctx.store.domains_of(self.model.environment_id, self.model.service_id)
+        return domains[0].domain if domains else None
+
+    @property
+    def staticUrl(self) -> str | None:  # pylint: disable=invalid-name
+        return self._domain()
+
+    @property
+    def url(self) -> str | None:
+        domain = self._domain()
+        return f"https://{domain}" if domain else None
+
+
+class EventView(View):
+    pass
+
+
+def log_entries(ctx: Context, deployment: Deployment, lines: list[LogLine], limit: int | None, text_filter: str | None,
+                start: float | None, end: float | None) -> list[dict]:
+    """Log lines as Railway's ``Log`` objects: filtered, then the newest ``limit`` of them in time order."""
+    chosen = [line for line in lines if (start is None or line.timestamp >= start) and (end is None or line.timestamp <= end)]
+    if text_filter:
+        chosen = [line for line in chosen if _matches(line, text_filter)]
+    if limit is not None:
+        chosen = chosen[-limit:] if limit > 0 else []
+    tags = {
+        "deploymentId": deployment.id, "deploymentInstanceId": None, "environmentId": deployment.environment_id,
+        "projectId": deployment.project_id, "serviceId": deployment.service_id, "snapshotId": deployment.snapshot_id,
+    }
+    return [
+        {"timestamp": to_rfc3339_nano(line.timestamp), "message": line.message, "severity": line.severity,
+         "attributes": [{"key": "level", "value": line.severity}], "tags": tags}
+        for line in chosen
+    ]
+
+
+def _matches(line: LogLine, text_filter: str) -> bool:
+    """Railway's filter syntax, reduced: terms joined by AND (implicit), ``@level:x`` or plain substrings."""
+    for term in text_filter.split():
+        if term.upper() == "AND":
+            continue
+        if term.lower().startswith("@level:"):
+            if line.severity != term.split(":", 1)[1].lower():
+                return False
+        elif term.lower() not in line.message.lower():
+            return False
+    return True
