@@ -15,7 +15,9 @@ description:
     The digest covers the sorted relative paths, the entry types and permission bits, the file contents and symlink
     targets. Modification times, owners and the order in which the file system lists entries do not count, so the
     digest is stable across checkouts and runs.
-  - Entries that the context's C(.dockerignore) excludes do not count, with Docker's semantics
+  - Entries that the build's ignore file excludes do not count. Like BuildKit, the module uses
+    C(<Dockerfile>.dockerignore) beside the Dockerfile when it exists (a Dockerfile kept outside the context), else the
+    context's C(.dockerignore), with Docker's semantics
     (C(name), C(dir/), C(*.ext) at the context root, C(**/x) at any depth, C(!negation), last match wins).
     Nothing is excluded implicitly, not even C(.git) or C(node_modules).
   - The Dockerfile and the C(.dockerignore) file always count, even when C(.dockerignore) excludes them, since they
@@ -223,10 +225,17 @@ class DockerIgnore:
         self.patterns = patterns
         self.negations = [pattern for pattern in patterns if pattern.exclusion]
 
+    @staticmethod
+    def file_for(context, dockerfile_path):
+        """The ignore file BuildKit applies: <Dockerfile>.dockerignore beside the Dockerfile, else the context's."""
+        for candidate in (dockerfile_path + DOCKERIGNORE, os.path.join(context, DOCKERIGNORE)):
+            if os.path.isfile(candidate):
+                return candidate
+        return None
+
     @classmethod
-    def from_context(cls, context):
-        ignore_file = os.path.join(context, DOCKERIGNORE)
-        if not os.path.isfile(ignore_file):
+    def from_file(cls, ignore_file):
+        if ignore_file is None:
             return cls([])
         try:
             with open(ignore_file, "r", encoding="utf-8") as handle:
@@ -285,10 +294,11 @@ def context_digest(context, extra=(), dockerfile="Dockerfile"):
     """Return (hex digest, counted entries, excluded entries) of a build context."""
     if not os.path.isdir(context):
         raise ContextError("build context %s is not a directory: point path at the directory that holds the Dockerfile" % context)
-    ignore = DockerIgnore.from_context(context)
     dockerfile_path = os.path.normpath(os.path.join(context, dockerfile))
     if not os.path.isfile(dockerfile_path):
         raise ContextError("Dockerfile %s not found: set dockerfile to its path relative to %s" % (dockerfile_path, context))
+    ignore_file = DockerIgnore.file_for(context, dockerfile_path)
+    ignore = DockerIgnore.from_file(ignore_file)
 
     records = []
     excluded = 0
@@ -325,6 +335,9 @@ def context_digest(context, extra=(), dockerfile="Dockerfile"):
     if not dockerfile_counted:
         # Outside the context, or inside a directory the walk skipped.
         records.append(_entry_record(b"X", "<dockerfile>", os.stat(dockerfile_path).st_mode, _hash_file(dockerfile_path).encode()))
+    if ignore_file is not None and os.path.dirname(ignore_file) != os.path.normpath(context):
+        # A Dockerfile-specific ignore file lies outside the walk, yet shapes the build as much.
+        records.append(_entry_record(b"X", "<dockerignore>", os.stat(ignore_file).st_mode, _hash_file(ignore_file).encode()))
 
     digest = hashlib.sha256(DIGEST_SCHEME + b"\n")
     for value in extra:

@@ -228,3 +228,24 @@ def test_module_fails_cleanly_without_a_dockerfile(tmp_path, capsys):
     context = make_context(tmp_path / "ctx", {"a.txt": "a"})
     assert run_module({"path": context}) == 1
     assert "set dockerfile" in json.loads(capsys.readouterr().out)["msg"]
+
+
+def test_dockerfile_specific_ignore_file_outside_the_context(tmp_path):
+    """A Dockerfile kept outside the context brings <Dockerfile>.dockerignore, as BuildKit reads it."""
+    context = make_context(tmp_path / "app", {"src/app.js": "x\n", "node_modules/dep/index.js": "dep\n"}, ignore="src\n")
+    rendered = tmp_path / "rendered"
+    rendered.mkdir()
+    (rendered / "Dockerfile").write_text("FROM scratch\nCOPY . /app\n")
+    ignore = rendered / "Dockerfile.dockerignore"
+    ignore.write_text("node_modules\n")
+    dockerfile = str(rendered / "Dockerfile")
+
+    before = digest(context, dockerfile=dockerfile)
+    # The context's own .dockerignore (which excludes src) no longer applies, the rendered one does.
+    (tmp_path / "app" / "node_modules" / "dep" / "index.js").write_text("changed\n")
+    assert digest(context, dockerfile=dockerfile) == before
+    (tmp_path / "app" / "src" / "app.js").write_text("changed\n")
+    after_source_edit = digest(context, dockerfile=dockerfile)
+    assert after_source_edit != before
+    ignore.write_text("node_modules\n.git\n")
+    assert digest(context, dockerfile=dockerfile) != after_source_edit
