@@ -23,9 +23,10 @@ class EmulatedClock:
         self._advanced = 0.0
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, start: float | None = None) -> None:
+        """Restart at ``start`` (emulated epoch seconds), by default the current wall time."""
         with self._lock:
-            self._origin_wall = time.time()
+            self._origin_wall = time.time() if start is None else start
             self._origin_mono = time.monotonic()
             self._advanced = 0.0
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 from tools.railway_emulator import graphql_api
 from tools.railway_emulator.apps import app_response
 from tools.railway_emulator.auth import Credentials, authenticate
-from tools.railway_emulator.clock import EmulatedClock
+from tools.railway_emulator.clock import EmulatedClock, parse_time
 from tools.railway_emulator.counters import Counters
 from tools.railway_emulator.deployments import DeploymentEngine
 from tools.railway_emulator.errors import NOT_AUTHORIZED
@@ -79,13 +79,17 @@ class Emulator:
     def reset(self) -> None:
         """Back to the seed: state, clock, faults, counters and rate-limit windows."""
         with self.lock:
-            self.clock.reset()
             self.faults.clear()
             self.counters.reset()
             self.limiter.reset()
             if self._seed is not None:
-                self.store = Store.from_json(copy.deepcopy(self._seed))
+                seed = copy.deepcopy(self._seed)
+                # A state dump carries its "now": resuming there keeps in-flight deployments where they were.
+                now = seed.pop("now", None)
+                self.clock.reset(parse_time(now) if now is not None else None)
+                self.store = Store.from_json(seed)
             else:
+                self.clock.reset()
                 self.store = default_store(self.clock.now(), self.config.phase_seconds)
             self.engine = DeploymentEngine(self.store, self.faults, self.config.phase_seconds)
 

@@ -38,6 +38,7 @@ class EmulatorProcess:
         self._process: subprocess.Popen | None = None
         self._log = None
         self.details: dict[str, Any] = {}
+        self.returncode: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -76,6 +77,8 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if process is not None:
+            self.returncode = process.returncode
         if self._log is not None:
             self._log.close()
             self._log = None
