@@ -26,7 +26,7 @@ description:
     with RV(tag) yet, and a second run builds nothing.
   - Runs on the Docker host, so the context is read where the engine builds it.
 author:
-  - backendops.stack maintainers
+  - backendops.stack maintainers (@backendops)
 attributes:
   check_mode:
     support: full
