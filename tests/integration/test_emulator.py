@@ -38,7 +38,8 @@ UPSERT = "mutation Upsert($input: VariableCollectionUpsertInput!) { variableColl
 INSTANCE = """query Instance { serviceInstance(environmentId: "env-production", serviceId: "service-backend") {
   preDeployCommand healthcheckPath healthcheckTimeout restartPolicyType restartPolicyMaxRetries numReplicas sleepApplication builder startCommand
   latestDeployment { id status } activeDeployments { id } } }"""
-UPDATE = "mutation Update($input: ServiceInstanceUpdateInput!) { serviceInstanceUpdate(environmentId: \"env-production\", serviceId: \"service-backend\", input: $input) }"
+UPDATE = """mutation Update($input: ServiceInstanceUpdateInput!) {
+  serviceInstanceUpdate(environmentId: "env-production", serviceId: "service-backend", input: $input) }"""
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------------------
@@ -157,8 +158,8 @@ def test_account_token_sees_every_project(emulator: EmulatorProcess) -> None:
 def test_project_token_is_confined_to_its_project_and_environment(emulator: EmulatorProcess) -> None:
     token = data(emulator, "{ projectToken { projectId environmentId project { name } environment { name } } }", token="project")["projectToken"]
     assert token == {"projectId": PROJECT, "environmentId": PRODUCTION, "project": {"name": "backendops-demo"}, "environment": {"name": "production"}}
-    environments = data(emulator, '{ project(id: "%s") { environments { edges { node { name } } } services { edges { node { name } } } } }' % PROJECT,
-                         token="project")["project"]
+    query = '{ project(id: "%s") { environments { edges { node { name } } } services { edges { node { name } } } } }' % PROJECT
+    environments = data(emulator, query, token="project")["project"]
     assert [edge["node"]["name"] for edge in environments["environments"]["edges"]] == ["production"]
     assert {edge["node"]["name"] for edge in environments["services"]["edges"]} == {"backend", "Postgres", "Redis"}
     assert error(emulator, "{ me { id } }", token="project") == "Not Authorized"

@@ -120,7 +120,8 @@ def test_emulator_serves_the_operations_the_modules_rely_on(emulator_schema: Gra
         ("type Query { deployment: Deployment! }\ntype Deployment { id: ID! }", "required argument Query.deployment(id) is missing"),
         ("type Query { project(id: ID!): Project! }\ntype Project { id: ID! }", "argument Query.project(id) is ID!, Railway's is String!"),
         ("type Query { me: User! }\ntype User { id: ID! }\nenum Builder { DOCKERFILE }", "enum value Builder.DOCKERFILE does not exist"),
-        ("type Query { me: User! }\ntype User { id: ID! }\ninput VariableDeleteInput { name: String! }", "required input field VariableDeleteInput.projectId is missing"),
+        ("type Query { me: User! }\ntype User { id: ID! }\ninput VariableDeleteInput { name: String! }",
+         "required input field VariableDeleteInput.projectId is missing"),
         ("type Query { me: User! }\ntype User { id: ID! }\ninput VariableUpsertInput { environmentId: String! name: String! projectId: String!"
          " value: String! skipDeploys: Boolean = true }", "input field VariableUpsertInput.skipDeploys is Boolean = true, Railway's is Boolean = false"),
     ],

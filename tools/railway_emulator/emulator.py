@@ -208,4 +208,3 @@ def fault_reply(fault: Fault) -> Reply:
     if kind == "graphql_error":
         return Reply(200, graphql_api.error_body(params.get("message", "Internal server error")))
     raise ValueError(f"{kind} is not a request fault")
-

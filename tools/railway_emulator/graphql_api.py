@@ -58,6 +58,8 @@ class GraphQLRequest:
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
             return cls(error='Request body must be a JSON object with a "query" string', http_status=400)
         operation_name, variables = payload.get("operationName"), payload.get("variables")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return cls(error='"operationName" must be a string', http_status=400)
         if variables is not None and not isinstance(variables, dict):
             return cls(operation_name=operation_name, error='"variables" must be a JSON object', http_status=400)
         try:
@@ -68,7 +70,8 @@ class GraphQLRequest:
         root_fields = [s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)] if operation else []
         request = cls(document=document, operation=operation, operation_name=operation_name, variables=variables, root_fields=root_fields)
         if operation is None:
-            request.error = f"Unknown operation named {operation_name!r}" if operation_name else "Must provide operation name if query contains multiple operations"
+            request.error = (f"Unknown operation named {operation_name!r}" if operation_name
+                             else "Must provide operation name if query contains multiple operations")
         return request
 
 

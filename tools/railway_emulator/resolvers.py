@@ -132,7 +132,7 @@ class QueryRoot:
             end = parse_time(endDate) if endDate else None
         except ValueError:
             raise RailwayError("startDate and endDate must be RFC 3339 date-times") from None
-        return log_entries(self.ctx, deployment, lines, limit, filter, start, end)
+        return log_entries(deployment, lines, limit, filter, start, end)
 
     def _scope(self, project_id: str, environment_id: str, service_id: str | None) -> None:
         """Check a (project, environment, service) triple the way Railway's variable/domain queries do."""
@@ -194,7 +194,8 @@ class Root(QueryRoot):
 
     # -- service instances ------------------------------------------------------------------------------
 
-    def serviceInstanceUpdate(self, _info, serviceId: str, input: dict[str, Any], environmentId: str | None = None) -> bool:  # pylint: disable=redefined-builtin
+    def serviceInstanceUpdate(self, _info, serviceId: str, input: dict[str, Any],  # pylint: disable=redefined-builtin
+                              environmentId: str | None = None) -> bool:
         self.ctx.service(serviceId)
         principal = self.ctx.principal
         if environmentId is None and principal.project_token is not None:
@@ -290,4 +291,3 @@ class Root(QueryRoot):
                         created_at=self.ctx.now, updated_at=self.ctx.now, target_port=input.get("targetPort"))
         store.data.domains.append(domain)
         return DomainView(self.ctx, domain)
-

@@ -46,6 +46,8 @@ class EmulatorServer(ThreadingHTTPServer):
 class EmulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: EmulatorServer
+    # What the log line calls the request (GraphQL operation or "up"); set per request.
+    _label = ""
 
     # -- dispatch ----------------------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ class EmulatorProcess:
         self.stop()
 
     def start(self) -> None:
-        self._workdir = tempfile.TemporaryDirectory(prefix="railway-emulator-")
+        self._workdir = tempfile.TemporaryDirectory(prefix="railway-emulator-")  # pylint: disable=consider-using-with
         ready_file = Path(self._workdir.name) / "ready.json"
         command = [self.python, "-m", "tools.railway_emulator", "--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready_file)]
         for name, value in self.cli_options.items():

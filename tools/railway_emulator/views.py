@@ -288,7 +288,7 @@ class EventView(View):
     pass
 
 
-def log_entries(ctx: Context, deployment: Deployment, lines: list[LogLine], limit: int | None, text_filter: str | None,
+def log_entries(deployment: Deployment, lines: list[LogLine], limit: int | None, text_filter: str | None,
                 start: float | None, end: float | None) -> list[dict]:
     """Log lines as Railway's ``Log`` objects: filtered, then the newest ``limit`` of them in time order."""
     chosen = [line for line in lines if (start is None or line.timestamp >= start) and (end is None or line.timestamp <= end)]
