@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: env_contract
+short_description: Validate the backend's environment variables against the environment contract
+version_added: 0.1.0
+description:
+  - Checks a set of environment variables against the environment contract of the backend - the one definition
+    of its variables (names, required or optional, format, secret) that the local env file and the Railway
+    variables both follow. See C(docs/environment-contract.md) in the collection for the table.
+  - Run it before anything changes, so a bad value stops the play with one line that names every bad variable,
+    says what is expected and never shows a secret value.
+  - Variables outside the contract are allowed when their names match C(^[A-Z_][A-Z0-9_]*$); declare them in
+    O(extra) to check them as well.
+  - Changes nothing.
+author:
+  - backendops.stack maintainers (@backendops)
+attributes:
+  check_mode:
+    support: full
+    description: The module only validates, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: The module changes nothing, so there is nothing to diff.
+  idempotent:
+    support: full
+    description: The module never reports a change.
+options:
+  variables:
+    description:
+      - The variables to check, as a mapping of name to value.
+      - Numbers and booleans count as their text (V(true) and V(false) for booleans); a V(null) value counts as
+        not set, and so does an empty value of an optional variable.
+      - Ansible hides these values in the task output; the module unmasks the values of non-secret variables
+        so that error messages can quote them.
+    type: dict
+    required: true
+  extra:
+    description:
+      - Definitions of the app's own variables, checked like those of the contract.
+      - A name that the contract already defines, or a definition that does not add up (for example O(extra[].choices)
+        without O(extra[].format=choice)), is reported as an error.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - Name of the variable; must match C(^[A-Z_][A-Z0-9_]*$).
+        type: str
+        required: true
+      required:
+        description:
+          - Whether the variable must be set to a non-empty value.
+        type: bool
+        default: false
+      format:
+        description:
+          - What a value must look like.
+          - V(string) is any text, V(choice) one of O(extra[].choices), V(integer) a whole number,
+            V(positive_integer) a whole number of at least 1, V(port) an integer from 1 to 65535,
+            V(boolean) V(true) or V(false), V(url) a URL with a host and one of O(extra[].schemes),
+            V(origins) V(*) or a comma-separated list of http(s) origins.
+        type: str
+        choices: [string, choice, integer, positive_integer, port, boolean, url, origins]
+        default: string
+      secret:
+        description:
+          - Whether the value is secret. Secret values never appear in errors, diffs or results.
+          - Variables that are neither in the contract nor in O(extra) count as secret.
+        type: bool
+        default: false
+      choices:
+        description:
+          - The allowed values, for O(extra[].format=choice).
+        type: list
+        elements: str
+      schemes:
+        description:
+          - The allowed URL schemes (without C(://)), for O(extra[].format=url); defaults to V(http) and V(https).
+        type: list
+        elements: str
+      min_length:
+        description:
+          - The least number of characters of a value.
+        type: int
+        default: 0
+      description:
+        description:
+          - What the variable is for; documentation only.
+        type: str
+        default: ""
+  allow_references:
+    description:
+      - Accept Railway reference variables such as C(${{Postgres.DATABASE_URL}}) - values that hold one or more
+        C(${{...}}) references, alone or inside other text - without checking their format, since Railway
+        renders them later. A malformed reference is still an error.
+      - Leave it V(false) for env files, which Docker Compose reads literally.
+    type: bool
+    default: false
+notes:
+  - Reference values contain C({{), which Ansible would template; mark them C(!unsafe) or wrap them in
+    C({% raw %}) as in the examples.
+seealso:
+  - module: backendops.stack.env_file
+  - module: backendops.stack.railway_variables
+"""
+
+EXAMPLES = r"""
+---
+- name: Check the backend's environment before deploying anything
+  backendops.stack.env_contract:
+    variables:
+      NODE_ENV: production
+      PORT: 3000
+      DATABASE_URL: "postgresql://app:{{ db_password }}@db:5432/app"
+      REDIS_URL: redis://redis:6379
+      SUPABASE_URL: https://abcd.supabase.co
+      SUPABASE_ANON_KEY: "{{ supabase_anon_key }}"
+      JWT_SECRET: "{{ jwt_secret }}"
+      HEALTH_TOKEN: "{{ health_token }}"
+      STRIPE_WEBHOOK_SECRET: "{{ stripe_webhook_secret }}"
+    extra:
+      - name: STRIPE_WEBHOOK_SECRET
+        required: true
+        secret: true
+        min_length: 20
+  register: contract
+
+- name: Check Railway variables, which may reference other services
+  backendops.stack.env_contract:
+    variables:
+      NODE_ENV: production
+      PORT: 8080
+      DATABASE_URL: !unsafe "${{Postgres.DATABASE_URL}}"
+      REDIS_URL: !unsafe "${{Redis.REDIS_URL}}"
+      SUPABASE_URL: https://abcd.supabase.co
+      SUPABASE_ANON_KEY: "{{ supabase_anon_key }}"
+      JWT_SECRET: !unsafe "${{shared.JWT_SECRET}}"
+      HEALTH_TOKEN: "{{ health_token }}"
+    allow_references: true
+
+- name: Show which variables are secret
+  ansible.builtin.debug:
+    msg: "{{ contract.secret_names | join(', ') }}"
+"""
+
+RETURN = r"""
+names:
+  description: Names of the given variables that are set, sorted.
+  returned: success
+  type: list
+  elements: str
+  sample: [DATABASE_URL, JWT_SECRET, NODE_ENV, PORT, REDIS_URL, SUPABASE_ANON_KEY, SUPABASE_URL]
+secret_names:
+  description:
+    - Names among RV(names) whose values are secret - by the contract, by O(extra), or because the variable is
+      neither in the contract nor in O(extra).
+  returned: success
+  type: list
+  elements: str
+  sample: [DATABASE_URL, JWT_SECRET, REDIS_URL, SUPABASE_ANON_KEY]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
+    EXTRA_ARGUMENT_SPEC,
+    failure_message,
+    public_values,
+    validate,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            variables=dict(type="dict", required=True, no_log=True),
+            extra=EXTRA_ARGUMENT_SPEC,
+            allow_references=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    result = validate(module.params["variables"], module.params["extra"], module.params["allow_references"])
+    module.no_log_values.difference_update(public_values(result))
+    if result.errors:
+        module.fail_json(msg=failure_message(result.errors))
+    module.exit_json(changed=False, names=list(result.names), secret_names=list(result.secret_names))
+
+
+if __name__ == "__main__":
+    main()

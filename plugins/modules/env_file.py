@@ -1,0 +1,488 @@
+#!/usr/bin/python
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: env_file
+short_description: Write the backend's env file for Docker Compose, validated against the environment contract
+version_added: 0.1.0
+description:
+  - Writes an env file that Docker Compose reads (C(env_file:) of a service, or C(--env-file)) with exactly the
+    given values - one C(NAME=value) line per variable, sorted by name, quoted where a value needs it.
+  - Validates the variables against the environment contract first (see M(backendops.stack.env_contract)); a bad
+    value fails the task with one line naming every bad variable, and nothing is written.
+  - Writes atomically (a temporary file in the same directory, renamed over the old one) with mode V(0600) unless
+    told otherwise, so the secrets in the file are never readable by others, not even while it is written.
+  - Reports a change only when the content, the mode or the ownership differ.
+  - Secret values never appear in the result, the diff, warnings or errors.
+author:
+  - backendops.stack maintainers (@backendops)
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the file would change, and the diff, without writing anything.
+  diff_mode:
+    support: full
+    description:
+      - Shows the variables before and after as C(NAME=value) lines. Secret values show as C(NAME=********);
+        a secret whose value changes shows as C(NAME=******** (changed)) afterwards.
+      - Mode and ownership changes show as a second diff.
+  idempotent:
+    support: full
+    description: A second run with the same input reports no change.
+options:
+  path:
+    description:
+      - The env file to write. Its directory must exist.
+      - When O(path) is a symbolic link, the file it points to is written.
+    type: path
+    required: true
+  variables:
+    description:
+      - The variables, as a mapping of name to value.
+      - Numbers and booleans are written as text (V(true) and V(false) for booleans); a V(null) value leaves the
+        variable out.
+      - Values cannot contain line breaks.
+    type: dict
+    required: true
+  mode:
+    description:
+      - Permissions of the file, as an octal string like V('0600'). Quote it - YAML reads an unquoted V(600) as
+        the decimal number 600.
+    type: raw
+    default: '0600'
+  owner:
+    description:
+      - User that owns the file, by name or numeric ID. When omitted, an existing file keeps its owner and a new
+        one belongs to the user the module runs as.
+    type: str
+  group:
+    description:
+      - Group of the file, by name or numeric ID. When omitted, an existing file keeps its group.
+    type: str
+  header:
+    description:
+      - Comment lines written at the top of the file, one list item per line; C(# ) is added where missing.
+      - Keep them stable (no timestamps), or every run changes the file.
+    type: list
+    elements: str
+    default: []
+  validate_contract:
+    description:
+      - Check the variables against the environment contract (required variables and formats) before writing.
+      - With V(false), only names, value types and O(extra) definitions are checked - for env files of other
+        services that need a subset of the variables.
+    type: bool
+    default: true
+  extra:
+    description:
+      - Definitions of the app's own variables, checked like those of the contract. Variables in neither count as
+        secret, so declare non-secret ones here with O(extra[].secret=false) to see their values in diffs.
+      - A name that the contract already defines, or a definition that does not add up (for example O(extra[].choices)
+        without O(extra[].format=choice)), is reported as an error.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - Name of the variable; must match C(^[A-Z_][A-Z0-9_]*$).
+        type: str
+        required: true
+      required:
+        description:
+          - Whether the variable must be set to a non-empty value.
+        type: bool
+        default: false
+      format:
+        description:
+          - What a value must look like.
+          - V(string) is any text, V(choice) one of O(extra[].choices), V(integer) a whole number,
+            V(positive_integer) a whole number of at least 1, V(port) an integer from 1 to 65535,
+            V(boolean) V(true) or V(false), V(url) a URL with a host and one of O(extra[].schemes),
+            V(origins) V(*) or a comma-separated list of http(s) origins.
+        type: str
+        choices: [string, choice, integer, positive_integer, port, boolean, url, origins]
+        default: string
+      secret:
+        description:
+          - Whether the value is secret. Secret values never appear in errors, diffs or results.
+        type: bool
+        default: false
+      choices:
+        description:
+          - The allowed values, for O(extra[].format=choice).
+        type: list
+        elements: str
+      schemes:
+        description:
+          - The allowed URL schemes (without C(://)), for O(extra[].format=url); defaults to V(http) and V(https).
+        type: list
+        elements: str
+      min_length:
+        description:
+          - The least number of characters of a value.
+        type: int
+        default: 0
+      description:
+        description:
+          - What the variable is for; documentation only.
+        type: str
+        default: ""
+  allow_references:
+    description:
+      - Accept values holding Railway reference variables (C(${{...}})) without checking their format.
+      - Docker Compose does not resolve them - they end up literally in the container - so leave this V(false)
+        unless the file feeds something that does.
+    type: bool
+    default: false
+notes:
+  - Values are quoted so that Docker Compose reads them literally - C($), C(#), quotes, backslashes and leading or
+    trailing spaces included; Compose does not interpolate anything in a file written by this module.
+  - Use the P(backendops.stack.dotenv#filter) filter to read an existing file back, for example to keep generated
+    secrets across runs.
+seealso:
+  - module: backendops.stack.env_contract
+  - plugin: backendops.stack.dotenv
+    plugin_type: filter
+  - module: community.docker.docker_compose_v2
+  - name: Docker Compose env_file reference
+    description: How Compose reads env files.
+    link: https://docs.docker.com/reference/compose-file/services/#env_file
+"""
+
+EXAMPLES = r"""
+---
+- name: Read the existing env file, if any, to keep its generated secrets
+  ansible.builtin.slurp:
+    path: /srv/backend/.env
+  register: current_env_file
+  failed_when: false
+
+- name: Keep the JWT secret of the last run, or make a new one
+  ansible.builtin.set_fact:
+    backend_jwt_secret: >-
+      {{ (current_env_file.content | default('') | b64decode | backendops.stack.dotenv).JWT_SECRET
+         | default(lookup('ansible.builtin.password', '/dev/null', length=48, chars=['ascii_letters', 'digits'])) }}
+  no_log: true
+
+- name: Write the backend's env file
+  backendops.stack.env_file:
+    path: /srv/backend/.env
+    header:
+      - Managed by Ansible (backendops.stack.env_file); local changes are overwritten.
+    variables:
+      NODE_ENV: production
+      PORT: 3000
+      DATABASE_URL: "postgresql://app:{{ db_password }}@postgres:5432/app"
+      REDIS_URL: redis://redis:6379
+      SUPABASE_URL: https://abcd.supabase.co
+      SUPABASE_ANON_KEY: "{{ supabase_anon_key }}"
+      JWT_SECRET: "{{ backend_jwt_secret }}"
+      HEALTH_TOKEN: "{{ health_token }}"
+      FEATURE_FLAGS: beta-ui
+    extra:
+      - name: FEATURE_FLAGS
+        description: Comma-separated feature switches.
+  register: env_file
+
+- name: Restart the stack when the environment changed
+  community.docker.docker_compose_v2:
+    project_src: /srv/backend
+    state: restarted
+  when: env_file.changed
+"""
+
+RETURN = r"""
+path:
+  description: The path of the env file, as given.
+  returned: always
+  type: str
+  sample: /srv/backend/.env
+names:
+  description: Names of the variables in the file, sorted.
+  returned: success
+  type: list
+  elements: str
+  sample: [DATABASE_URL, JWT_SECRET, NODE_ENV, PORT, REDIS_URL, SUPABASE_ANON_KEY, SUPABASE_URL]
+changed_names:
+  description:
+    - Names of the variables that were added, removed or changed in value, sorted. Empty when only the mode,
+      the ownership, the header or the quoting changed.
+    - When the old file could not be read as an env file, every variable counts as changed.
+  returned: success
+  type: list
+  elements: str
+  sample: [JWT_SECRET, PORT]
+secret_names:
+  description: Names among RV(names) whose values are secret (and so masked in the diff).
+  returned: success
+  type: list
+  elements: str
+  sample: [DATABASE_URL, JWT_SECRET, REDIS_URL, SUPABASE_ANON_KEY]
+"""
+
+import grp
+import os
+import pwd
+import re
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse, render, render_value
+from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
+    EXTRA_ARGUMENT_SPEC,
+    MASK,
+    definitions,
+    failure_message,
+    is_secret,
+    public_values,
+    validate,
+)
+
+_OCTAL_MODE_RE = re.compile(r"(?:0o?)?[0-7]{1,4}\Z")
+
+
+class EnvFileError(Exception):
+    """An expected failure, reported as one line."""
+
+
+def file_mode(mode):
+    """The numeric mode of the mode option: an octal string, or a number as YAML read it."""
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        value = mode
+    elif isinstance(mode, str) and _OCTAL_MODE_RE.match(mode.strip()):
+        value = int(mode.strip().replace("0o", ""), 8)
+    else:
+        raise EnvFileError("mode %r is not an octal file mode: give it as a quoted string like '0600'" % (mode,))
+    if not 0 <= value <= 0o7777:
+        raise EnvFileError("mode %r is out of range: give it as a quoted octal string like '0600'" % (mode,))
+    return value
+
+
+def user_id(owner):
+    if owner is None:
+        return None
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        if owner.isdigit():
+            return int(owner)
+        raise EnvFileError("owner %r does not exist on the target host: create the user first or fix the name" % owner) from None
+
+
+def group_id(group):
+    if group is None:
+        return None
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        if group.isdigit():
+            return int(group)
+        raise EnvFileError("group %r does not exist on the target host: create the group first or fix the name" % group) from None
+
+
+def read_current(target):
+    """(bytes, stat) of the current file, or (None, None) when there is none."""
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        raise EnvFileError("cannot inspect %s: %s" % (target, exc.strerror)) from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise EnvFileError("%s exists but is not a regular file: remove it or choose another path" % target)
+    try:
+        with open(target, "rb") as handle:
+            return handle.read(), st
+    except OSError as exc:
+        raise EnvFileError("cannot read %s: %s - run the task with become or fix the permissions" % (target, exc.strerror)) from exc
+
+
+def current_values(data):
+    """Variables of the current file, or None (and why) when it is not an env file Compose could read."""
+    try:
+        return parse(data.decode("utf-8")), None
+    except UnicodeDecodeError:
+        return None, "it is not UTF-8 text"
+    except DotenvError as exc:
+        return None, str(exc)
+
+
+def changed_names(before, after):
+    if before is None:
+        return sorted(after)
+    return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+
+
+def diff_view(values, secret, changed=()):
+    """NAME=value lines for the diff, with secret values masked."""
+    lines = []
+    for name in sorted(values):
+        if secret(name):
+            lines.append("%s=%s%s" % (name, MASK, " (changed)" if name in changed else ""))
+        else:
+            try:
+                lines.append("%s=%s" % (name, render_value(name, values[name])))
+            except DotenvError:
+                lines.append("%s=(a value with a line break)" % name)
+    return "".join(line + "\n" for line in lines)
+
+
+def leading_comments(text):
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line)
+    return lines
+
+
+def write_atomically(target, data, mode, uid, gid):
+    """Replace target with data in one rename; the temporary file is private (0600) until it has its final mode."""
+    directory = os.path.dirname(target)
+    handle, temp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            set_ownership(temp.fileno(), uid, gid)
+            os.fchmod(temp.fileno(), mode)
+            os.fsync(temp.fileno())
+        os.replace(temp_path, target)
+    except BaseException:
+        try:
+            os.unlink(temp_path)
+        except OSError:
+            pass
+        raise
+    # The rename is durable only once the directory entry is on disk.
+    directory_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)
+
+
+def set_ownership(path_or_fd, uid, gid):
+    """chown only what differs: an unprivileged user may keep, but not set, most owners and groups."""
+    st = os.stat(path_or_fd)
+    uid = -1 if uid is None or uid == st.st_uid else uid
+    gid = -1 if gid is None or gid == st.st_gid else gid
+    if uid != -1 or gid != -1:
+        os.chown(path_or_fd, uid, gid)
+
+
+def run(module):
+    params = module.params
+    result = validate(params["variables"], params["extra"], params["allow_references"], check_values=params["validate_contract"])
+    module.no_log_values.difference_update(public_values(result))
+    if result.errors:
+        raise EnvFileError(failure_message(result.errors))
+
+    path = params["path"]
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        raise EnvFileError("directory %s of %s does not exist: create it first (ansible.builtin.file with state=directory)"
+                           % (directory, path))
+    mode = file_mode(params["mode"])
+    uid, gid = user_id(params["owner"]), group_id(params["group"])
+    try:
+        new_text = render(result.values, params["header"])
+    except DotenvError as exc:
+        raise EnvFileError(str(exc)) from exc
+    new_data = new_text.encode("utf-8")
+
+    old_data, old_stat = read_current(target)
+    old_values = None
+    if old_data is not None:
+        old_values, unreadable = current_values(old_data)
+        if unreadable:
+            module.warn("%s could not be read as an env file (%s); it is replaced as a whole" % (path, unreadable))
+
+    # Unset owner and group mean "keep what the file has".
+    wanted = {"mode": "%04o" % mode}
+    wanted.update({key: value for key, value in (("owner", uid), ("group", gid)) if value is not None})
+    current = {}
+    if old_stat is not None:
+        current = {"mode": "%04o" % stat.S_IMODE(old_stat.st_mode), "owner": old_stat.st_uid, "group": old_stat.st_gid}
+        current = {key: current[key] for key in wanted}
+    content_changed = old_data != new_data
+    attributes_changed = old_stat is not None and current != wanted
+    changed = content_changed or attributes_changed
+    names_changed = changed_names(old_values, result.values)
+
+    output = dict(changed=changed, path=path, names=list(result.names), changed_names=names_changed,
+                  secret_names=list(result.secret_names))
+    if module._diff and changed:
+        by_name = definitions(params["extra"])[0]
+        output["diff"] = diff_for(path, old_data, old_values, result.values, params["header"],
+                                  lambda name: is_secret(name, by_name), names_changed)
+        if attributes_changed:
+            output["diff"].append(dict(before_header="%s (attributes)" % path, before=current,
+                                       after_header="%s (attributes)" % path, after=wanted))
+
+    if changed and not module.check_mode:
+        try:
+            if content_changed:
+                keep_uid = old_stat.st_uid if old_stat is not None else None
+                keep_gid = old_stat.st_gid if old_stat is not None else None
+                write_atomically(target, new_data, mode, keep_uid if uid is None else uid, keep_gid if gid is None else gid)
+            else:
+                set_ownership(target, uid, gid)
+                os.chmod(target, mode)
+        except OSError as exc:
+            raise EnvFileError("cannot write %s: %s - run the task with become or fix the permissions of %s"
+                               % (path, exc.strerror, directory)) from exc
+    return output
+
+
+def diff_for(path, old_data, old_values, new_values, header, secret, names_changed):
+    """The content diff: variables as NAME=value lines, secrets masked, old comments only when they are the header."""
+    new_header = render({}, header)
+    if old_data is None:
+        before, before_header = "", "%s (absent)" % path
+    elif old_values is None:
+        before, before_header = "(not readable as an env file)\n", path
+    else:
+        # Any other old comment might be a commented-out secret.
+        old_header = "".join(line + "\n" for line in leading_comments(old_data.decode("utf-8")))
+        before_comments = new_header if old_header == new_header else ("# (other comments)\n" if old_header else "")
+        before, before_header = before_comments + diff_view(old_values, secret), path
+    # Added and removed lines speak for themselves; a secret that keeps its name needs the marker.
+    replaced = [name for name in names_changed if old_values and name in old_values and name in new_values]
+    return [dict(before_header=before_header, before=before, after_header=path,
+                 after=new_header + diff_view(new_values, secret, replaced))]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            variables=dict(type="dict", required=True, no_log=True),
+            mode=dict(type="raw", default="0600"),
+            owner=dict(type="str"),
+            group=dict(type="str"),
+            header=dict(type="list", elements="str", default=[]),
+            validate_contract=dict(type="bool", default=True),
+            extra=EXTRA_ARGUMENT_SPEC,
+            allow_references=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        output = run(module)
+    except EnvFileError as exc:
+        module.fail_json(msg=str(exc), path=module.params["path"])
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()
