@@ -97,12 +97,10 @@ class QueryRoot:
         if input.get("serviceId") is not None:
             self.ctx.service(input["serviceId"])
         status = input.get("status") or {}
-        wanted = {
-            "projectId": input.get("projectId"), "environmentId": environment_id, "serviceId": input.get("serviceId"),
-        }
+        wanted = {"project_id": input.get("projectId"), "environment_id": environment_id, "service_id": input.get("serviceId")}
         found = []
         for deployment in self.ctx.store.data.deployments:
-            if any(value is not None and getattr(deployment, _snake(key)) != value for key, value in wanted.items()):
+            if any(value is not None and getattr(deployment, attribute) != value for attribute, value in wanted.items()):
                 continue
             if not principal.can_see_environment(deployment.environment_id):
                 continue
@@ -140,10 +138,6 @@ class QueryRoot:
         self.ctx.environment(environment_id, project_id)
         if service_id is not None:
             self.ctx.instance(environment_id, service_id)
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class Root(QueryRoot):
