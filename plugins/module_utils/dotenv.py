@@ -1,7 +1,7 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Env files as Docker Compose reads them (service `env_file:` and `--env-file`).
+r"""Env files as Docker Compose reads them (service `env_file:` and `--env-file`).
 
 render() writes one NAME=value line per variable, sorted by name, quoting values so that Compose yields
 exactly the original string; parse() reads such files back the way Compose does.
