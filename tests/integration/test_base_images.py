@@ -1,0 +1,296 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""backendops.stack.base_images against a real Docker engine.
+
+Builds the Debian-based images (twice: the second run must change nothing), then proves with real
+containers that they honour the official images' contracts. Containers and volumes made here are
+removed by name; the images stay, since later tests and the stack reuse them.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PlaybookRun, run_playbook
+
+ROLE_PLAYBOOK = """\
+- name: Base images
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  roles:
+    - role: backendops.stack.base_images
+  post_tasks:
+    - name: Hand the role's facts to the test
+      ansible.builtin.copy:
+        dest: "{{ facts_file }}"
+        mode: "0644"
+        content: >-
+          {{ {'node': base_images_node, 'postgres': base_images_postgres, 'redis': base_images_redis,
+              'source': base_images_used_source} | to_json }}
+      when: facts_file is defined
+      # Test harness, not the role: keeps the recap about the role alone, also in check mode.
+      changed_when: false
+      check_mode: false
+"""
+
+
+def docker(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
+    return proc
+
+
+def wait_until(probe, what: str, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.5)
+
+
+def published_port(container: str, port: str) -> int:
+    return int(docker("port", container, port).stdout.splitlines()[0].rsplit(":", 1)[1])
+
+
+def pid1_uid(container: str) -> int:
+    status = docker("exec", container, "cat", "/proc/1/status").stdout
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
+
+
+def user_uid(image_or_container: str, user: str, running: bool = True) -> int:
+    if running:
+        return int(docker("exec", image_or_container, "id", "-u", user).stdout)
+    return int(docker("run", "--rm", "--entrypoint", "id", image_or_container, "-u", user).stdout)
+
+
+@pytest.fixture(scope="module", name="engine")
+def engine_fixture():
+    probe = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(
+            "no Docker engine answers (docker info: "
+            f"{(probe.stderr or probe.stdout).strip().splitlines()[-1:]}); start one with playbooks/docker_engine.yml"
+        )
+    return probe.stdout.strip()
+
+
+@pytest.fixture(scope="module", name="role_playbook")
+def role_playbook_fixture(tmp_path_factory):
+    path = tmp_path_factory.mktemp("base-images") / "base_images.yml"
+    path.write_text(ROLE_PLAYBOOK)
+    return path
+
+
+def run_role(role_playbook: Path, *args: str, **extra_vars) -> tuple[PlaybookRun, dict | None]:
+    facts_file = role_playbook.parent / f"facts-{uuid.uuid4().hex[:8]}.json"
+    run = run_playbook(role_playbook, "-i", "localhost,", "-e", json.dumps({**extra_vars, "facts_file": str(facts_file)}), *args)
+    facts = json.loads(facts_file.read_text()) if facts_file.exists() else None
+    return run, facts
+
+
+@pytest.fixture(scope="module", name="images")
+def images_fixture(engine, role_playbook):
+    """The role with base_images_source=debian, run twice; returns the image names it gave back."""
+    first, first_facts = run_role(role_playbook, base_images_source="debian")
+    assert first.rc == 0, first.output[-6000:]
+    second, second_facts = run_role(role_playbook, base_images_source="debian")
+    assert second.rc == 0, second.output[-6000:]
+    assert second.recap()["changed"] == 0, second.output[-6000:]
+    assert second_facts == first_facts
+    assert first_facts["source"] == "debian"
+    return first_facts
+
+
+@pytest.fixture(name="names")
+def names_fixture():
+    """Unique container and volume names, removed by name afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    made = {"containers": [], "volumes": []}
+
+    def name(kind: str, role: str) -> str:
+        value = f"bo-base-images-test-{role}-{suffix}"
+        made[kind].append(value)
+        return value
+
+    yield name
+    for container in made["containers"]:
+        docker("rm", "-f", "-v", container, check=False)
+    for volume in made["volumes"]:
+        docker("volume", "rm", "-f", volume, check=False)
+
+
+def test_images_are_tagged_with_their_build_context_digest(images):
+    for kind in ("node", "postgres", "redis"):
+        repository, tag = images[kind].rsplit(":", 1)
+        assert repository == f"backendops/{kind}"
+        assert len(tag) == 12 and int(tag, 16) >= 0
+        assert docker("image", "inspect", images[kind]).returncode == 0
+
+
+def test_check_mode_after_a_build_reports_nothing_to_do(images, role_playbook):
+    run, facts = run_role(role_playbook, "--check", base_images_source="debian")
+    assert run.rc == 0, run.output[-6000:]
+    assert run.recap()["changed"] == 0, run.output[-6000:]
+    assert {key: facts[key] for key in images} == images
+
+
+def test_check_mode_on_a_fresh_host_builds_nothing(engine, role_playbook, tmp_path):
+    prefix = f"bo-checkmode-{uuid.uuid4().hex[:8]}/"
+    work_dir = tmp_path / "work"
+    run, _ = run_role(role_playbook, "--check", base_images_source="debian", base_images_name_prefix=prefix, base_images_work_dir=str(work_dir))
+    assert run.rc == 0, run.output[-6000:]
+    assert run.recap()["changed"] >= 5, run.output[-6000:]  # 2 debootstrap + import reports, 3 builds
+    assert "Would debootstrap Debian bookworm" in run.stdout
+    assert docker("images", "-q", "--filter", f"reference={prefix}*").stdout.strip() == ""
+    assert not work_dir.exists()
+
+
+def test_auto_uses_registry_images_that_are_present(images, role_playbook):
+    # Images already on the host count as pulled: nothing contacts a registry.
+    run, facts = run_role(
+        role_playbook,
+        base_images_source="auto",
+        base_images_registry_node=images["node"],
+        base_images_registry_postgres=images["postgres"],
+        base_images_registry_redis=images["redis"],
+    )
+    assert run.rc == 0, run.output[-6000:]
+    assert run.recap()["changed"] == 0
+    assert facts["source"] == "registry"
+
+
+def test_auto_falls_back_to_debian_and_registry_mode_fails_clearly(images, role_playbook):
+    unreachable = {  # .invalid never resolves, so the pull fails at once on any machine
+        "base_images_registry_node": "registry.invalid/node:20-alpine",
+        "base_images_registry_postgres": "registry.invalid/postgres:15-alpine",
+        "base_images_registry_redis": "registry.invalid/redis:7-alpine",
+    }
+    auto, facts = run_role(role_playbook, base_images_source="auto", **unreachable)
+    assert auto.rc == 0, auto.output[-6000:]
+    assert auto.recap()["changed"] == 0
+    assert facts == {**images, "source": "debian"}
+
+    strict, _ = run_role(role_playbook, base_images_source="registry", **unreachable)
+    assert strict.rc != 0
+    assert "base_images_source is 'registry' but the images cannot be pulled" in strict.stdout
+    assert "registry.invalid/node" in strict.stdout
+    assert "Traceback" not in strict.output
+
+
+def pg_ready(container: str) -> bool:
+    # Over TCP: during initialisation the server listens on its socket only, so this is true
+    # only once the real server runs.
+    return docker("exec", container, "pg_isready", "-h", "127.0.0.1", "-U", "app", "-d", "appdb", check=False).returncode == 0
+
+
+def psql(container: str, password: str, sql: str) -> subprocess.CompletedProcess:
+    url = f"postgresql://app:{password}@127.0.0.1:5432/appdb"
+    return docker("exec", container, "psql", url, "-v", "ON_ERROR_STOP=1", "-Atc", sql, check=False)
+
+
+def test_postgres_honours_the_official_contract(images, names, tmp_path):
+    image = images["postgres"]
+    volume = names("volumes", "pgdata")
+    docker("volume", "create", volume)
+    initdb = tmp_path / "initdb"
+    initdb.mkdir()
+    initdb.chmod(0o755)
+    (initdb / "01-schema.sql").write_text("CREATE TABLE seeded (note text);\nINSERT INTO seeded VALUES ('from sql');\n")
+    script = initdb / "02-seed.sh"
+    script.write_text(textwrap.dedent("""\
+        #!/bin/bash
+        set -e
+        psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "INSERT INTO seeded VALUES ('from sh')"
+        """))
+    script.chmod(0o755)
+
+    def start(password: str) -> str:
+        container = names("containers", "pg")
+        docker(
+            "run", "-d", "--name", container,
+            "-e", "POSTGRES_USER=app", "-e", f"POSTGRES_PASSWORD={password}", "-e", "POSTGRES_DB=appdb",
+            "-v", f"{volume}:/var/lib/postgresql/data", "-v", f"{initdb}:/docker-entrypoint-initdb.d:ro",
+            "-p", "127.0.0.1::5432", image,
+        )
+        wait_until(lambda: pg_ready(container), f"pg_isready in {container}")
+        return container
+
+    first = start("first secret")
+    login = psql(first, "first%20secret", "SELECT current_user || '@' || current_database()")
+    assert login.returncode == 0, login.stderr
+    assert login.stdout.strip() == "app@appdb"
+    wrong = psql(first, "wrong", "SELECT 1")
+    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr
+
+    # Reachable through the published port, i.e. not only on the container's loopback.
+    with socket.create_connection(("127.0.0.1", published_port(first, "5432/tcp")), timeout=10) as conn:
+        conn.sendall((8).to_bytes(4, "big") + (80877103).to_bytes(4, "big"))  # SSLRequest
+        assert conn.recv(1) in (b"N", b"S")
+
+    assert pid1_uid(first) == user_uid(first, "postgres") != 0
+    assert psql(first, "first%20secret", "SELECT note FROM seeded ORDER BY note").stdout.split() == ["from", "sh", "from", "sql"]
+    assert psql(first, "first%20secret", "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('survives')").returncode == 0
+
+    docker("stop", first)
+    # 0 means the server itself got the stop signal (exec, STOPSIGNAL) and shut down cleanly.
+    assert docker("inspect", "-f", "{{.State.ExitCode}}", first).stdout.strip() == "0"
+    docker("rm", first)
+
+    # A new container on the same volume keeps the data; the environment only matters on first init.
+    second = start("ignored on restart")
+    assert psql(second, "first%20secret", "SELECT v FROM kept").stdout.strip() == "survives"
+    assert psql(second, "first%20secret", "SELECT count(*) FROM seeded").stdout.strip() == "2"
+
+
+def redis_cli(container: str, *args: str) -> str:
+    return docker("exec", container, "redis-cli", *args, check=False).stdout.strip()
+
+
+def test_redis_honours_the_official_contract(images, names):
+    image = images["redis"]
+    volume = names("volumes", "redisdata")
+    docker("volume", "create", volume)
+
+    def start() -> str:
+        container = names("containers", "redis")
+        docker("run", "-d", "--name", container, "-v", f"{volume}:/data", "-p", "127.0.0.1::6379", image, "redis-server", "--appendonly", "yes")
+        wait_until(lambda: redis_cli(container, "ping") == "PONG", f"redis-cli ping in {container}")
+        return container
+
+    first = start()
+    assert redis_cli(first, "config", "get", "appendonly").split() == ["appendonly", "yes"]
+    assert redis_cli(first, "config", "get", "dir").split() == ["dir", "/data"]
+    assert pid1_uid(first) == user_uid(first, "redis") != 0
+    # Clients from outside the container are served (the official image turns protected mode off).
+    with socket.create_connection(("127.0.0.1", published_port(first, "6379/tcp")), timeout=10) as conn:
+        conn.sendall(b"PING\r\n")
+        assert conn.recv(64) == b"+PONG\r\n"
+
+    assert redis_cli(first, "set", "greeting", "kept") == "OK"
+    # SIGKILL: no shutdown save, so only the append-only file on the volume can keep the key.
+    docker("kill", first)
+    docker("rm", first)
+    second = start()
+    assert redis_cli(second, "get", "greeting") == "kept"
+
+
+def test_node_image_runs_node_20_as_uid_1000(images):
+    image = images["node"]
+    out = docker("run", "--rm", "--user", "node", image, "sh", "-c", "id -u; node --version; npm --version; pwd").stdout.split()
+    assert out[0] == "1000"
+    assert out[1].startswith("v20.")
+    assert out[3] == "/app"
+    assert user_uid(image, "node", running=False) == 1000
