@@ -422,9 +422,11 @@ def run(module):
     output = dict(changed=changed, path=path, names=list(result.names), changed_names=names_changed,
                   secret_names=list(result.secret_names))
     if module._diff and changed:
-        by_name = definitions(params["extra"])[0]
-        output["diff"] = diff_for(path, old_data, old_values, result.values, params["header"],
-                                  lambda name: is_secret(name, by_name), names_changed)
+        output["diff"] = []
+        if content_changed:
+            by_name = definitions(params["extra"])[0]
+            output["diff"].append(diff_for(path, old_data, old_values, result.values, params["header"],
+                                           lambda name: is_secret(name, by_name), names_changed))
         if attributes_changed:
             output["diff"].append(dict(before_header="%s (attributes)" % path, before=current,
                                        after_header="%s (attributes)" % path, after=wanted))
@@ -458,8 +460,8 @@ def diff_for(path, old_data, old_values, new_values, header, secret, names_chang
         before, before_header = before_comments + diff_view(old_values, secret), path
     # Added and removed lines speak for themselves; a secret that keeps its name needs the marker.
     replaced = [name for name in names_changed if old_values and name in old_values and name in new_values]
-    return [dict(before_header=before_header, before=before, after_header=path,
-                 after=new_header + diff_view(new_values, secret, replaced))]
+    return dict(before_header=before_header, before=before, after_header=path,
+                after=new_header + diff_view(new_values, secret, replaced))
 
 
 def main():
