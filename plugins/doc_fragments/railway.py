@@ -31,7 +31,8 @@ options:
     description:
       - Railway project token, sent as C(Project-Access-Token). It is scoped to one environment of one project, so
         O(project) and O(environment) may be omitted; if given they must match the token.
-      - Mutually exclusive with O(api_token); see there for the environment variable E(RAILWAY_TOKEN).
+      - Mutually exclusive with O(api_token); see there for the environment variable E(RAILWAY_TOKEN). To use a
+        project token in a task while C(module_defaults) set O(api_token), set O(api_token=null) in the task.
     type: str
   request_timeout:
     description:

@@ -283,14 +283,14 @@ class RailwayClient(object):
             body = None
         if isinstance(body, dict) and body.get("errors"):
             raise _graphql_error(document.name, body["errors"], self.token_kind, status)
+        if body is None:
+            raise _non_json_error(response, what)
         if status in (401, 403):
             raise RailwayAuthError("Railway rejected the request %s with HTTP %d; %s" % (
                 document.name, status, _token_hint(self.token_kind)), document.name, ["HTTP %d" % status], status_code=status)
         if status != 200:
             raise RailwayHTTPError("%s: Railway answered HTTP %d (%s)" % (
                 what, status, _body_excerpt(response.text) or response.reason), status)
-        if body is None:
-            raise _non_json_error(response, what)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
             raise RailwayResponseError("%s: Railway answered HTTP %d without data or errors" % (what, status), status)
@@ -506,20 +506,22 @@ def _graphql_error(operation, errors, token_kind, status):
         messages.append(str(message or error))
     joined = "; ".join(messages)
     lowered = joined.lower()
+    where = operation if status == 200 else "%s (HTTP %d)" % (operation, status)
     if "not authorized" in lowered or "project token not found" in lowered:
-        return RailwayAuthError("Railway rejected the request %s: %s; %s" % (operation, joined, _token_hint(token_kind)),
+        return RailwayAuthError("Railway rejected the request %s: %s; %s" % (where, joined, _token_hint(token_kind)),
                                 operation, messages, status_code=status)
-    return RailwayGraphQLError("Railway API error in %s: %s" % (operation, joined), operation, messages, status_code=status)
+    return RailwayGraphQLError("Railway API error in %s: %s" % (where, joined), operation, messages, status_code=status)
 
 
 def _non_json_error(response, what):
     content_type = response.headers.get("Content-Type", "unknown content type").split(";")[0]
     excerpt = _body_excerpt(response.text)
-    return RailwayResponseError(
-        "%s: Railway answered HTTP %d with a non-JSON body (%s%s); a proxy or firewall (e.g. Cloudflare) may be "
-        "answering instead of Railway - check api_url and network access" % (
-            what, response.status_code, content_type, ": " + excerpt if excerpt else ""),
-        response.status_code)
+    if response.status_code >= 500:
+        hint = "Railway or a proxy in front of it has a problem; try again later"
+    else:
+        hint = "a proxy or firewall (e.g. Cloudflare) may be answering instead of Railway - check api_url and network access"
+    return RailwayResponseError("%s: Railway answered HTTP %d with a non-JSON body (%s%s); %s" % (
+        what, response.status_code, content_type, ": " + excerpt if excerpt else "", hint), response.status_code)
 
 
 def _connection_not_established(exc):

@@ -35,8 +35,6 @@ RAILWAY_COMMON_ARGS = dict(
     environment=dict(type="str"),
 )
 
-COMMON_MUTUALLY_EXCLUSIVE = [("api_token", "project_token")]
-
 
 class RailwayModule(object):
     """An AnsibleModule with the common Railway options and a ready RailwayClient.
@@ -50,7 +48,9 @@ class RailwayModule(object):
         spec.update(argument_spec)
         self.module = AnsibleModule(
             argument_spec=spec,
-            mutually_exclusive=COMMON_MUTUALLY_EXCLUSIVE + list(mutually_exclusive or []),
+            # api_token/project_token exclusivity is checked by the client on values, not on key presence, so a
+            # task can switch token kind with api_token=null over module_defaults.
+            mutually_exclusive=mutually_exclusive,
             supports_check_mode=True,
             **kwargs
         )

@@ -23,7 +23,7 @@ ALL_STATUSES = IN_PROGRESS_STATUSES | SUCCESS_STATUSES | FAILURE_STATUSES | ENDE
 # Statuses where the deployment waits for something outside Railway's build pipeline.
 BLOCKED_REASONS = {
     "WAITING": "waits for the repository's CI checks (GitHub check suites) to pass before building",
-    "NEEDS_APPROVAL": "waits for someone to approve it in the Railway dashboard (or through deploymentApprove)",
+    "NEEDS_APPROVAL": "waits for someone to approve it in the Railway dashboard or through the deploymentApprove API",
 }
 
 ENDED_REASONS = {

@@ -91,10 +91,10 @@ options:
     default: 40
   rollback_on_failure:
     description:
-      - When the deployment fails or crashes, make sure the last successful deployment serves again and then fail.
-      - If that deployment is still active (Railway keeps it when a build, pre-deploy command or health check
-        fails), nothing is rolled back. Otherwise C(deploymentRollback) redeploys its snapshot and the module waits
-        up to O(wait_timeout) for it.
+      - When the deployment fails or crashes, make sure a successful deployment serves the service again, then fail.
+      - If a successful deployment is still active (Railway keeps the previous one when a build, pre-deploy command
+        or health check fails), nothing is rolled back. Otherwise C(deploymentRollback) redeploys the snapshot of
+        the deployment that was active when the task started, and the module waits up to O(wait_timeout) for it.
       - Needs O(wait=true). A timeout does not roll back, because the deployment may still succeed.
     type: bool
     default: false
@@ -217,7 +217,10 @@ rollback:
           to, V(failed) when the rollback did not succeed, V(impossible) when there is no successful deployment.
       type: str
     to_deployment_id:
-      description: The last successful deployment.
+      description: The deployment that was active when the task started, the one to roll back to.
+      type: str
+    active_deployment_id:
+      description: With RV(rollback.action=not_needed), the successful deployment that serves the service.
       type: str
     deployment_id:
       description: The deployment the rollback created.
@@ -249,8 +252,8 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter im
 
 FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 MAX_POLL_INTERVAL = 30.0
-# Steps whose failures show up in the build log rather than the deploy log.
-BUILD_STEPS = ("SNAPSHOT_CODE", "BUILD_IMAGE", "PUBLISH_IMAGE")
+# Steps whose output Railway shows in the build log (health checks included) rather than the deploy log.
+BUILD_LOG_STEPS = ("SNAPSHOT_CODE", "BUILD_IMAGE", "PUBLISH_IMAGE", "HEALTHCHECK")
 
 
 def main():
@@ -339,7 +342,7 @@ class Deployer(object):
             self.result.update(changed=True, msg="Would deploy service %s (%s)" % (self.service_name, params["source"]))
             railway.exit(**self.result)
 
-        last_success = self.last_successful_deployment() if params["rollback_on_failure"] else None
+        last_success = self.active_deployment() if params["rollback_on_failure"] else None
         self.started = time.monotonic()
         deployment = self.start(redeploy_from, archive)
         self.result.update(changed=True, deployment_id=deployment["id"], status=deployment.get("status") or "QUEUED",
@@ -371,10 +374,11 @@ class Deployer(object):
                       "use source=upload or source=commit" % (latest["id"], latest.get("status"), self.service_name))
         return latest
 
-    def last_successful_deployment(self):
+    def active_deployment(self, other_than=None):
+        """The successful deployment that serves the service now, or None."""
         found = self.client.deployments(self.target.project_id, self.target.environment_id, self.target.service_id,
                                         first=1, statuses=sorted(SUCCESS_STATUSES))
-        return found[0] if found else None
+        return found[0] if found and found[0]["id"] != other_than else None
 
     def start(self, redeploy_from, archive):
         params = self.params
@@ -444,30 +448,33 @@ class Deployer(object):
         reason = ""
         if failed_step:
             reason = " at step %s: %s" % (failed_step["step"], failed_step["error"])
-        from_build = not deploy or (failed_step is not None and failed_step["step"] in BUILD_STEPS)
+        from_build = not deploy or (failed_step is not None and failed_step["step"] in BUILD_LOG_STEPS)
         tail = (build if from_build else deploy) or build
         if tail:
             reason += "; last %s log line: %s" % ("build" if tail is build else "deploy", tail[-1].strip())
         return reason
 
     def roll_back(self, failed_id, last_success):
-        """Make the last successful deployment serve again; return a sentence saying what happened."""
+        """Make a successful deployment serve again; return a sentence saying what happened."""
         rollback = {}
         self.result["rollback"] = rollback
+        if last_success is not None:
+            rollback["to_deployment_id"] = last_success["id"]
+        # Railway keeps the previous deployment when a build, pre-deploy command or health check fails; a newer
+        # successful deployment started by someone else must not be reverted either.
+        active = self.active_deployment(other_than=failed_id)
+        if active:
+            rollback.update(action="not_needed", active_deployment_id=active["id"])
+            return "deployment %s is still active, so the service is unchanged (no rollback needed)" % active["id"]
         if last_success is None:
             rollback["action"] = "impossible"
             return "no earlier successful deployment to roll back to"
-        rollback["to_deployment_id"] = last_success["id"]
-        current = self.client.deployment(last_success["id"])
-        if current["status"] in SUCCESS_STATUSES:
-            rollback["action"] = "not_needed"
-            return "the previous deployment %s is still active, so the service is unchanged (no rollback needed)" % (
-                last_success["id"])
         self.client.rollback(last_success["id"])
         newest = self.client.deployments(self.target.project_id, self.target.environment_id, self.target.service_id, first=1)
         if not newest or newest[0]["id"] in (failed_id, last_success["id"]):
             rollback["action"] = "failed"
-            return "rolled back to %s, but Railway shows no new deployment for it; check the service" % last_success["id"]
+            return "asked Railway to roll back to %s, but it shows no new deployment for it; check the service" % (
+                last_success["id"])
         rollback["deployment_id"] = newest[0]["id"]
         outcome = self.wait_for(newest[0]["id"], [])
         rollback["status"] = outcome.value["status"]
@@ -478,7 +485,6 @@ class Deployer(object):
         rollback["action"] = "failed"
         return "rollback to deployment %s did not succeed: deployment %s is %s%s" % (
             last_success["id"], newest[0]["id"], outcome.value["status"], " (timed out)" if outcome.timed_out else "")
-
 
 if __name__ == "__main__":
     main()

@@ -277,10 +277,23 @@ def test_html_page_with_status_200_is_a_clear_non_json_error():
 
 def test_server_error_is_not_retried_and_names_the_status():
     client, _, _ = make_client([reply(500, text="<html><title>Internal Server Error</title></html>")])
-    with pytest.raises(rc.RailwayHTTPError, match=r"answered HTTP 500 \(Internal Server Error\)") as info:
+    with pytest.raises(rc.RailwayHTTPError, match=r"answered HTTP 500 with a non-JSON body \(text/html: Internal Server Error\); "
+                       "Railway or a proxy in front of it has a problem") as info:
         client.deployment("d-1")
     assert info.value.status == 500
     assert client.request_count == 1
+    client, _, _ = make_client([reply(500, {"data": None, "errors": [{"message": "Internal Server Error"}]})])
+    with pytest.raises(rc.RailwayGraphQLError, match=r"^Railway API error in Deployment \(HTTP 500\): Internal Server Error$"):
+        client.deployment("d-1")
+    client, _, _ = make_client([reply(418, {"message": "teapot"})])
+    with pytest.raises(rc.RailwayHTTPError, match=r"answered HTTP 418"):
+        client.deployment("d-1")
+
+
+def test_html_with_an_auth_status_is_a_proxy_problem_not_a_token_problem():
+    client, _, _ = make_client([reply(403, text="<html><title>Access denied</title></html>")])
+    with pytest.raises(rc.RailwayResponseError, match=r"HTTP 403 with a non-JSON body \(text/html: Access denied\); a proxy"):
+        client.deployment("d-1")
 
 
 def test_http_401_is_an_auth_error():

@@ -105,3 +105,65 @@ def test_urls_get_a_scheme():
     assert railway_deploy.https_url("x.up.railway.app") == "https://x.up.railway.app"
     assert railway_deploy.https_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
     assert railway_deploy.https_url(None) is None
+
+
+class _Done(Exception):
+    pass
+
+
+class _ServiceStub:
+    """Just enough of RailwayModule and the client for railway_service.manage_service."""
+
+    def __init__(self, check_mode=False, **params):
+        self.params = service_params(service="backend", **params)
+        self.check_mode = check_mode
+        self.diff_mode = True
+        self.client = self
+        self.updates = []
+        self.result = None
+
+    def resolve(self, service):
+        from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayTarget
+        return RailwayTarget({"id": "p", "name": "demo"}, {"id": "e", "name": "production"}, {"id": "s", "name": service}, [], [])
+
+    def service_instance(self, environment_id, service_id):
+        return {"healthcheckPath": "/api/health", "numReplicas": 1, "preDeployCommand": "npx prisma migrate deploy",
+                "startCommand": None, "restartPolicyType": "ON_FAILURE", "restartPolicyMaxRetries": 10}
+
+    def update_service_instance(self, environment_id, service_id, changes):
+        self.updates.append(changes)
+
+    def fail(self, msg, **result):
+        raise AssertionError(msg)
+
+    def exit(self, **result):
+        self.result = result
+        raise _Done()
+
+
+def _manage(stub):
+    with pytest.raises(_Done):
+        railway_service.manage_service(stub)
+    return stub.result
+
+
+def test_service_sends_only_the_settings_that_differ():
+    stub = _ServiceStub(healthcheck_path="/api/health", pre_deploy_command=["npx prisma migrate deploy"], replicas=3,
+                        start_command="", restart_policy_max_retries=5)
+    result = _manage(stub)
+    assert stub.updates == [{"numReplicas": 3, "restartPolicyMaxRetries": 5}]
+    assert result["changed_settings"] == ["replicas", "restart_policy_max_retries"]
+    assert result["diff"] == {
+        "before": {"healthcheck_path": "/api/health", "pre_deploy_command": ["npx prisma migrate deploy"], "replicas": 1,
+                   "start_command": None, "restart_policy_max_retries": 10},
+        "after": {"healthcheck_path": "/api/health", "pre_deploy_command": ["npx prisma migrate deploy"], "replicas": 3,
+                  "start_command": None, "restart_policy_max_retries": 5}}
+
+
+def test_service_clears_with_null_and_check_mode_sends_nothing():
+    stub = _ServiceStub(healthcheck_path="", pre_deploy_command=[])
+    _manage(stub)
+    assert stub.updates == [{"healthcheckPath": None, "preDeployCommand": None}]
+    stub = _ServiceStub(check_mode=True, healthcheck_path="")
+    result = _manage(stub)
+    assert stub.updates == [] and result["changed"] and result["settings"]["healthcheck_path"] is None
