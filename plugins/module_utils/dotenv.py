@@ -181,7 +181,7 @@ class _Parser:
         while self.pos < len(text) and text[self.pos] in _BLANKS:
             self.pos += 1
         if self.pos < len(text) and text[self.pos] not in "#\n":
-            raise self.error("unexpected text after the closing quote - put one NAME=value per line", name)
+            raise self.error("unexpected text after the closing quote - put one NAME=value per line", name=name)
 
     def _lookup(self, key):
         if key in self.environ:
@@ -228,11 +228,11 @@ class _Parser:
                     break
             index += 1
         else:
-            raise self.error("unclosed ${ in the value - escape a literal $ as $$", name)
+            raise self.error("unclosed ${ in the value - escape a literal $ as $$", name=name)
         body = value[dollar + 2:index]
         match = _INTERPOLATION_NAME_RE.match(body)
         if not match:
-            raise self.error("invalid ${...} interpolation in the value - escape a literal $ as $$", name)
+            raise self.error("invalid ${...} interpolation in the value - escape a literal $ as $$", name=name)
         key, rest = match.group(0), body[match.end():]
         current = self._lookup(key)
         if rest == "":
@@ -242,7 +242,7 @@ class _Parser:
                 argument = self._interpolate(rest[len(operator):], name)
                 break
         else:
-            raise self.error("invalid ${...} interpolation in the value - escape a literal $ as $$", name)
+            raise self.error("invalid ${...} interpolation in the value - escape a literal $ as $$", name=name)
         empty_counts = operator.startswith(":")
         is_set = current is not None and (current != "" or not empty_counts)
         if operator.endswith("-"):
@@ -250,7 +250,7 @@ class _Parser:
         if operator.endswith("+"):
             return (argument if is_set else (current or "")), index + 1
         if not is_set:
-            raise self.error("the value requires variable %s to be set%s" % (key, ": " + argument if argument else ""), name)
+            raise self.error("the value requires variable %s to be set%s" % (key, ": " + argument if argument else ""), name=name)
         return current, index + 1
 
 

@@ -51,8 +51,8 @@ options:
     required: true
   mode:
     description:
-      - Permissions of the file, as an octal string like V('0600'). Quote it - YAML reads an unquoted V(600) as
-        the decimal number 600.
+      - Permissions of the file, as a quoted octal string such as C('0600'). YAML reads an unquoted C(600) as the
+        decimal number 600, which is a different mode.
     type: raw
     default: '0600'
   owner:

@@ -351,3 +351,59 @@ def test_container_environment_holds_exactly_the_rendered_values(tmp_path):
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     environment = dict(entry.split("=", 1) for entry in proc.stdout.decode("utf-8").split("\0") if "=" in entry)
     assert {name: environment.get(name) for name in values} == values
+
+
+def test_file_handling_edge_cases(playbook, tmp_path, env_path):
+    """Expected failures are one clear line; odd existing files are handled without leaking their content."""
+    env_path.write_text("JWT_SECRET='Old5ecret-Gh7Jk\nBROKEN\n", encoding="utf-8")
+    real = tmp_path / "real.env"
+    link = tmp_path / "link.env"
+    link.symlink_to(real)
+    subset = {"NODE_ENV": "production", "WORKER_CONCURRENCY": 4}
+    base = {"variables": ENV, "extra": EXTRA}
+    tasks = [
+        {"name": "Missing directory", "backendops.stack.env_file": dict(base, path=str(tmp_path / "nowhere" / ".env")),
+         "ignore_errors": True},
+        {"name": "Unknown owner", "backendops.stack.env_file": dict(base, path=str(real), owner="no-such-user-x"),
+         "ignore_errors": True},
+        {"name": "Symbolic mode", "backendops.stack.env_file": dict(base, path=str(real), mode="u=rw"), "ignore_errors": True},
+        {"name": "Replace an unreadable file", "backendops.stack.env_file": dict(base, path=str(env_path)), "register": "replaced"},
+        {"name": "Write through a symbolic link", "backendops.stack.env_file": dict(base, path=str(link))},
+        {"name": "Subset for a worker", "backendops.stack.env_file": {
+            "path": str(tmp_path / "worker.env"), "variables": subset, "validate_contract": False}},
+        {"name": "Report", "ansible.builtin.debug": {"msg": "replaced_names={{ replaced.changed_names | join(',') }}"}},
+    ]
+    result = playbook(write_playbook(tmp_path, tasks), "--diff", env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
+    assert result.rc == 0, result.output[-3000:]
+    assert "Traceback" not in result.output
+    assert_no_secret(result.output, list(SECRETS.values()) + ["Old5ecret-Gh7Jk"])
+    assert [message for message in failure_messages(result.output) if not message.startswith("replaced_names=")] == [
+        "directory %s of %s does not exist: create it first (ansible.builtin.file with state=directory)"
+        % (tmp_path / "nowhere", tmp_path / "nowhere" / ".env"),
+        "owner 'no-such-user-x' does not exist on the target host: create the user first or fix the name",
+        "mode 'u=rw' is not an octal file mode: give it as a quoted string like '0600'",
+    ]
+    assert "could not be read as an env file (line 1 (JWT_SECRET): the quoted value has no closing ')" in result.output
+    assert "replaced_names=%s" % ",".join(sorted(ENV)) in result.output
+    assert parse(env_path.read_text(encoding="utf-8")) == as_env_strings(ENV)
+    assert link.is_symlink() and parse(real.read_text(encoding="utf-8")) == as_env_strings(ENV)
+    assert file_mode(real) == 0o600
+    assert parse((tmp_path / "worker.env").read_text(encoding="utf-8")) == {"NODE_ENV": "production", "WORKER_CONCURRENCY": "4"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing the owner needs root")
+def test_owner_and_group(playbook, tmp_path, env_path):
+    book = write_playbook(tmp_path, [{"name": "Owned by nobody", "backendops.stack.env_file": {
+        "path": str(env_path), "variables": ENV, "extra": EXTRA, "owner": "nobody", "group": "0"}}])
+    assert playbook(book, "--check").recap()["changed"] == 1 and not env_path.exists()
+    assert playbook(book).recap()["changed"] == 1
+    st = os.stat(env_path)
+    assert (st.st_uid, st.st_gid, file_mode(env_path)) == (pwd_uid("nobody"), 0, 0o600)
+    assert playbook(book).recap()["changed"] == 0
+    os.chown(env_path, 0, 0)
+    assert playbook(book).recap()["changed"] == 1 and os.stat(env_path).st_uid == pwd_uid("nobody")
+
+
+def pwd_uid(name):
+    import pwd  # pylint: disable=import-outside-toplevel
+    return pwd.getpwnam(name).pw_uid
