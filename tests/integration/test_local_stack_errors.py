@@ -1,0 +1,80 @@
+"""playbooks/local.yml refuses bad situations with one clear message and changes nothing."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PLAYBOOK = "playbooks/local.yml"
+
+
+def engine_answers() -> bool:
+    return shutil.which("docker") is not None and subprocess.run(
+        ["docker", "info"], capture_output=True, check=False).returncode == 0
+
+
+needs_engine = pytest.mark.skipif(not engine_answers(), reason="no Docker engine answers here")
+
+
+def stack_containers(stack: str) -> list[str]:
+    proc = subprocess.run(
+        ["docker", "ps", "-a", "--quiet", "--filter", f"label=com.docker.compose.project=backendops-{stack}"],
+        capture_output=True, text=True, check=True)
+    return proc.stdout.split()
+
+
+def project_dir(stack: str) -> Path:
+    return Path.home() / ".local/share/backendops/stacks" / stack
+
+
+def extra_vars(**values) -> list[str]:
+    return ["-e", json.dumps(values)]
+
+
+def test_bad_contract_values_fail_first_naming_each_variable(playbook):
+    stack = "pytest-badinput"
+    run = playbook(PLAYBOOK, *extra_vars(
+        compose_stack_name=stack,
+        compose_stack_env={"SUPABASE_URL": "not a url", "SUPABASE_ANON_KEY": "", "LOG_LEVEL": "loud"},
+    ))
+    assert run.rc != 0
+    assert "SUPABASE_URL" in run.stdout and "SUPABASE_ANON_KEY" in run.stdout and "LOG_LEVEL" in run.stdout
+    assert "Traceback" not in run.output
+    # The contract play runs before the engine, images and stack plays.
+    assert "Make sure a Docker engine" not in run.stdout
+    assert not project_dir(stack).exists()
+    if engine_answers():
+        assert stack_containers(stack) == []
+
+
+@needs_engine
+def test_port_in_use_fails_naming_the_port(playbook):
+    stack = "pytest-port"
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        run = playbook(PLAYBOOK, *extra_vars(compose_stack_name=stack, compose_stack_backend_port=port))
+    try:
+        assert run.rc != 0
+        assert f"Port {port} on 127.0.0.1 is already in use" in run.stdout
+        assert stack_containers(stack) == []
+    finally:
+        shutil.rmtree(project_dir(stack), ignore_errors=True)
+
+
+def test_no_engine_fails_saying_so(playbook, tmp_path):
+    play = tmp_path / "stack.yml"
+    play.write_text(
+        "- hosts: docker_hosts\n  gather_facts: false\n  roles:\n    - role: backendops.stack.compose_stack\n"
+        "      vars:\n        compose_stack_name: pytest-noengine\n"
+    )
+    run = playbook(str(play), env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert run.rc != 0
+    assert "No Docker engine answers" in run.stdout
+    assert "Traceback" not in run.output
+    assert not project_dir("pytest-noengine").exists()
