@@ -23,7 +23,7 @@ from tools.railway_emulator.ratelimit import RateLimiter
 from tools.railway_emulator.seed import default_store, load_seed
 from tools.railway_emulator.state import Store
 from tools.railway_emulator.upload import ArchiveError, inspect_archive
-from tools.railway_emulator.views import Context
+from tools.railway_emulator.context import Context
 
 HeaderLookup = Callable[[str], "str | None"]
 

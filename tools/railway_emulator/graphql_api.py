@@ -15,7 +15,7 @@ from graphql import (
 
 from tools.railway_emulator.errors import RailwayError
 from tools.railway_emulator.resolvers import Root
-from tools.railway_emulator.views import Context
+from tools.railway_emulator.context import Context
 
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 

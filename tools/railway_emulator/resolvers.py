@@ -7,13 +7,14 @@ import re
 from typing import Any
 
 from tools.railway_emulator.clock import parse_time
+from tools.railway_emulator.context import Context
 from tools.railway_emulator.errors import PROJECT_TOKEN_NOT_FOUND, RailwayError
 from tools.railway_emulator.model import Deployment, Domain, ServiceInstance
 from tools.railway_emulator.seed import fake_commit
 from tools.railway_emulator.state import newest_first
 from tools.railway_emulator.variables import Renderer, referenced_shared_names, slug
 from tools.railway_emulator.views import (
-    Context, DeploymentView, DomainView, EnvironmentView, EventView, InstanceView, ProjectTokenView, ProjectView, ServiceView, UserView, WorkspaceView,
+    DeploymentView, DomainView, EnvironmentView, EventView, InstanceView, ProjectTokenView, ProjectView, ServiceView, UserView, WorkspaceView,
     all_domains, connection, log_entries,
 )
 
