@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PlaybookRun, run_playbook
+from support import PlaybookRun, run_playbook
 
 ROLE_PLAYBOOK = """\
 - name: Base images
@@ -150,7 +150,7 @@ def test_check_mode_after_a_build_reports_nothing_to_do(images, role_playbook):
 def test_check_mode_on_a_fresh_host_builds_nothing(engine, role_playbook, tmp_path):
     prefix = f"bo-checkmode-{uuid.uuid4().hex[:8]}/"
     work_dir = tmp_path / "work"
-    run, _ = run_role(role_playbook, "--check", base_images_source="debian", base_images_name_prefix=prefix, base_images_work_dir=str(work_dir))
+    run = run_role(role_playbook, "--check", base_images_source="debian", base_images_name_prefix=prefix, base_images_work_dir=str(work_dir))[0]
     assert run.rc == 0, run.output[-6000:]
     assert run.recap()["changed"] >= 5, run.output[-6000:]  # 2 debootstrap + import reports, 3 builds
     assert "Would debootstrap Debian bookworm" in run.stdout
@@ -183,7 +183,7 @@ def test_auto_falls_back_to_debian_and_registry_mode_fails_clearly(images, role_
     assert auto.recap()["changed"] == 0
     assert facts == {**images, "source": "debian"}
 
-    strict, _ = run_role(role_playbook, base_images_source="registry", **unreachable)
+    strict = run_role(role_playbook, base_images_source="registry", **unreachable)[0]
     assert strict.rc != 0
     assert "base_images_source is 'registry' but the images cannot be pulled" in strict.stdout
     assert "registry.invalid/node" in strict.stdout

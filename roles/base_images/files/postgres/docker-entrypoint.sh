@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Entrypoint of the backendops postgres image: the official postgres image's environment contract on
 # Debian's postgresql-15. The first start initialises $PGDATA (POSTGRES_USER, POSTGRES_PASSWORD,
 # POSTGRES_DB, POSTGRES_INITDB_ARGS, POSTGRES_HOST_AUTH_METHOD, *_FILE variants) and runs

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Entrypoint of the backendops redis image: the official redis image's contract on Debian's
 # redis-server. `docker run IMAGE --appendonly yes` and `IMAGE /path/redis.conf` mean redis-server
 # with these arguments; the server runs as the redis user with its data in /data.
