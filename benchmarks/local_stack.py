@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Local-stack benchmark: prints P1-P4 from one run on this machine's real Docker engine.
+
+P1  cold `playbooks/local.yml` vs raw `docker compose up -d --build --wait` on the same generated files
+    (base images present, build cache and app image removed before each)            target <= 1.15x
+P2  no-change re-run of local.yml (changed=0) vs a raw no-op `docker compose up -d --wait`  target <= 3x
+P3  app image rebuild after a code-only change vs a cold build of it                  target <= 0.25x
+P4  prod image size vs dev image size                                               target <= 0.5x
+
+Figures, not assertions. Uses its own stack (`bench`, port 3903) and a scratch copy of the sample backend,
+and removes both at the end. Run after `scripts/bootstrap`: .venv/bin/python benchmarks/local_stack.py
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import REPO_ROOT, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+
+STACK = "bench"
+PORT = 3903
+IMAGE = "backendops/backend-bench"
+PROJECT_DIR = Path.home() / ".local/share/backendops/stacks" / STACK
+
+
+def sh(*cmd: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark: {' '.join(cmd)} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return proc
+
+
+def timed(func, *args, **kwargs):
+    start = time.monotonic()
+    result = func(*args, **kwargs)
+    return time.monotonic() - start, result
+
+
+def remove_app_images() -> None:
+    ids = sh("docker", "image", "ls", "--quiet", "--filter", f"reference={IMAGE}").stdout.split()
+    if ids:
+        sh("docker", "image", "rm", "--force", *sorted(set(ids)))
+
+
+def cold_state() -> None:
+    """Stack and volumes gone, app image gone, build cache empty; base images stay."""
+    if (PROJECT_DIR / "compose.yaml").exists():
+        sh("docker", "compose", "--project-directory", str(PROJECT_DIR), "down", "--volumes")
+    remove_app_images()
+    sh("docker", "builder", "prune", "--all", "--force")
+
+
+def local_yml(source: Path, *extra: str):
+    run = run_playbook("playbooks/local.yml", "-e", json.dumps({
+        "compose_stack_name": STACK, "compose_stack_backend_port": PORT,
+        "app_image_name": IMAGE, "app_image_source_dir": str(source),
+    }), *extra)
+    if run.rc != 0:
+        raise SystemExit(f"benchmark: local.yml failed:\n{run.output[-3000:]}")
+    return run
+
+
+def rendered_dockerfile() -> Path:
+    return Path.home() / ".cache/backendops/app-image" / IMAGE.replace("/", "_") / "Dockerfile"
+
+
+def buildx(source: Path, target: str, tag: str) -> None:
+    cmd = ["docker", "buildx", "build", "--load", "--file", str(rendered_dockerfile()), "--target", target, "--tag", tag]
+    ca_bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    if ca_bundle.exists():
+        cmd += ["--secret", f"id=ca_bundle,src={ca_bundle}"]
+    sh(*cmd, str(source))
+
+
+def main() -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="backendops-bench."))
+    source = scratch / "backend"
+    shutil.copytree(REPO_ROOT / "examples/backend", source, ignore=shutil.ignore_patterns("node_modules", ".env*"))
+    figures = {}
+    try:
+        print("warming up: base images and generated files ...", flush=True)
+        local_yml(source)
+
+        cold_state()
+        t_ansible, _ = timed(local_yml, source)
+        # The same generated files, with a build section so that raw compose builds the image itself.
+        override = PROJECT_DIR / "compose.bench-build.yaml"
+        app_ref = json.loads(sh("docker", "compose", "--project-directory", str(PROJECT_DIR), "config", "--format", "json").stdout)
+        image = app_ref["services"]["backend"]["image"]
+        override.write_text(json.dumps({"services": {"backend": {"build": {
+            "context": str(source), "dockerfile": str(rendered_dockerfile()), "target": "prod"}, "image": image}}}))
+        cold_state()
+        t_raw, _ = timed(sh, "docker", "compose", "--project-directory", str(PROJECT_DIR), "-f", str(PROJECT_DIR / "compose.yaml"),
+                         "-f", str(override), "up", "-d", "--build", "--wait")
+        figures["P1"] = (t_ansible, t_raw, 1.15)
+
+        local_yml(source)  # back to the role-built state
+        t_rerun, rerun = timed(local_yml, source)
+        t_noop, _ = timed(sh, "docker", "compose", "--project-directory", str(PROJECT_DIR), "up", "-d", "--wait")
+        figures["P2"] = (t_rerun, t_noop, 3.0)
+        rerun_changed = rerun.recap()["changed"]
+
+        sh("docker", "builder", "prune", "--all", "--force")
+        t_cold_build, _ = timed(buildx, source, "prod", f"{IMAGE}:bench-cold")
+        with open(source / "src/greeting.js", "a", encoding="utf-8") as handle:
+            handle.write("// benchmark edit\n")
+        t_code_build, _ = timed(buildx, source, "prod", f"{IMAGE}:bench-code")
+        figures["P3"] = (t_code_build, t_cold_build, 0.25)
+
+        buildx(source, "dev", f"{IMAGE}:bench-dev")
+        size = {tag: int(sh("docker", "image", "inspect", "--format", "{{.Size}}", f"{IMAGE}:{tag}").stdout)
+                for tag in ("bench-code", "bench-dev")}
+        figures["P4"] = (size["bench-code"] / 1e6, size["bench-dev"] / 1e6, 0.5)
+    finally:
+        cold_state()
+        shutil.rmtree(PROJECT_DIR, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    labels = {
+        "P1": ("cold local.yml s", "raw compose up --build s"),
+        "P2": (f"re-run s (changed={rerun_changed})", "raw no-op up s"),
+        "P3": ("code-change rebuild s", "cold build s"),
+        "P4": ("prod image MB", "dev image MB"),
+    }
+    print(f"\n{'':4} {'measured':>30} {'baseline':>26} {'ratio':>7} {'target':>7}")
+    for key, (value, base, target) in figures.items():
+        ratio = value / base if base else float("inf")
+        flag = "ok" if ratio <= target else "over"
+        print(f"{key:4} {labels[key][0]:>22} {value:7.1f} {labels[key][1]:>18} {base:7.1f} {ratio:6.2f}x {target:5.2f}x {flag}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
