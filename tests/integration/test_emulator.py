@@ -96,7 +96,7 @@ def deploy(emu: EmulatorProcess, sha: str | None = SHA) -> str:
 def statuses_by_phase(emu: EmulatorProcess, deployment_id: str, phases: int) -> list[str]:
     """The deployment's status now and after each of ``phases`` clock advances of one phase."""
     seen = [status(emu, deployment_id)]
-    for _ in range(phases):
+    for _phase in range(phases):
         emu.advance(PHASE)
         seen.append(status(emu, deployment_id))
     return seen
@@ -461,7 +461,7 @@ def test_deployment_fault_can_target_one_service(frozen: EmulatorProcess) -> Non
 @pytest.mark.parametrize(("kind", "status_code"), [("http_500", 500), ("http_502", 502), ("http_503", 503)])
 def test_http_error_faults(emulator: EmulatorProcess, kind: str, status_code: int) -> None:
     emulator.inject(kind, count=2)
-    assert [post(emulator, "{ me { id } }").status_code for _ in range(3)] == [status_code, status_code, 200]
+    assert [post(emulator, "{ me { id } }").status_code for _attempt in range(3)] == [status_code, status_code, 200]
 
 
 @pytest.mark.parametrize("retry_after", [7, http_date(30)])
@@ -514,7 +514,7 @@ def test_faults_admin_validates_and_clears(emulator: EmulatorProcess) -> None:
 
 def test_rate_limit_headers_429_and_window_reset() -> None:
     with EmulatorProcess(rate_limit=3, rate_window=60, clock_scale=0) as emulator:
-        responses = [post(emulator, "{ me { id } }") for _ in range(4)]
+        responses = [post(emulator, "{ me { id } }") for _attempt in range(4)]
         assert [r.status_code for r in responses] == [200, 200, 200, 429]
         assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
         assert all(r.headers["X-RateLimit-Limit"] == "3" for r in responses)

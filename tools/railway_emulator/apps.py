@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from tools.railway_emulator.auth import bearer_token
 from tools.railway_emulator.state import Store
 
 HEALTH_PATH = "api/health"
@@ -27,8 +28,8 @@ def app_response(store: Store, domain_name: str, path: str, authorization: str |
         return (200, {"status": "ok"}) if healthy else (503, {"status": "unhealthy"})
     if path == DETAILS_PATH:
         expected = deployment.variables.get("HEALTH_TOKEN")
-        scheme, _, token = (authorization or "").partition(" ")
-        if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        token = bearer_token(authorization)
+        if not expected or not token or not hmac.compare_digest(token.encode(), expected.encode()):
             return 401, {"status": "error", "message": "Unauthorized"}
         version = deployment.variables.get("APP_VERSION") or deployment.meta.get("commitHash") or deployment.id
         body = {"status": "ok" if healthy else "unhealthy", "database": "up", "redis": "up", "version": version, "deploymentId": deployment.id}

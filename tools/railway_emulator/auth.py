@@ -57,9 +57,12 @@ def authenticate(header: Callable[[str], str | None], store: Store) -> Credentia
     if project_token:
         match = next((t for t in store.data.project_tokens if t.token == project_token), None)
         return Credentials(Principal(project_token=match)) if match else Credentials(None, PROJECT_TOKEN_NOT_FOUND)
-    scheme, _, token = (header("Authorization") or "").strip().partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        match = next((t for t in store.data.account_tokens if t.token == token.strip()), None)
-        if match:
-            return Credentials(Principal(user_id=match.user_id))
-    return Credentials(None, NOT_AUTHORIZED)
+    token = bearer_token(header("Authorization"))
+    match = next((t for t in store.data.account_tokens if t.token == token), None) if token else None
+    return Credentials(Principal(user_id=match.user_id)) if match else Credentials(None, NOT_AUTHORIZED)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, else None."""
+    scheme, _space, token = (authorization or "").strip().partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None

@@ -62,7 +62,7 @@ def parse_time(value: float | int | str) -> float:
     text = value.strip().replace("Z", "+00:00")
     if "." in text:
         # fromisoformat() in 3.11 accepts at most 6 fractional digits; Railway log timestamps carry 9.
-        head, _, rest = text.partition(".")
+        head, rest = text.split(".", 1)
         digits = "".join(ch for ch in rest if ch.isdigit())
         text = f"{head}.{digits[:6]}{rest[len(digits):]}"
     moment = datetime.fromisoformat(text)

@@ -124,7 +124,7 @@ class DeploymentEngine:
             ]
             if not due:
                 return
-            at, _, deployment = min(due, key=lambda item: item[:2])
+            at, _position, deployment = min(due, key=lambda item: item[:2])
             if at > now:
                 return
             self._finish_stage(deployment, at)

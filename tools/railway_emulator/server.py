@@ -83,7 +83,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if upload and method == "POST":
             return self._upload(emulator, upload["project"], upload["environment"], {k: v[0] for k, v in query.items()})
         if path.startswith(APPS_PREFIX) and method == "GET":
-            domain, _, rest = unquote(path[len(APPS_PREFIX):]).partition("/")
+            domain, _slash, rest = unquote(path[len(APPS_PREFIX):]).partition("/")
             return emulator.app(domain, rest, self.headers.get("Authorization"))
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             body = self._read_body(MAX_JSON_BODY)
@@ -136,7 +136,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _discard_body(self) -> None:
-        for _ in self._body_chunks():
+        for _chunk in self._body_chunks():
             pass
 
     def _body_chunks(self):
