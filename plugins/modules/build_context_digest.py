@@ -290,19 +290,13 @@ def _describe(full_path, rel_path, st):
     return _entry_record(b"O", rel_path, st.st_mode, b"")
 
 
-def context_digest(context, extra=(), dockerfile="Dockerfile"):
-    """Return (hex digest, counted entries, excluded entries) of a build context."""
-    if not os.path.isdir(context):
-        raise ContextError("build context %s is not a directory: point path at the directory that holds the Dockerfile" % context)
-    dockerfile_path = os.path.normpath(os.path.join(context, dockerfile))
-    if not os.path.isfile(dockerfile_path):
-        raise ContextError("Dockerfile %s not found: set dockerfile to its path relative to %s" % (dockerfile_path, context))
-    ignore_file = DockerIgnore.file_for(context, dockerfile_path)
-    ignore = DockerIgnore.from_file(ignore_file)
+def walk_context(context, ignore, always_count=frozenset()):
+    """Entries Docker sends from a context as [(relative path, full path)], and the number excluded.
 
-    records = []
+    Paths in always_count are kept even when excluded (if the walk reaches them).
+    """
+    entries = []
     excluded = 0
-    dockerfile_counted = False
     for root, dirs, files in os.walk(context, onerror=_raise_walk_error):
         rel_root = os.path.relpath(root, context)
         rel_root = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
@@ -319,18 +313,34 @@ def context_digest(context, extra=(), dockerfile="Dockerfile"):
                 if ignore.can_skip_dir(rel_path):
                     continue
             else:
-                records.append(_describe(full_path, rel_path, os.lstat(full_path)))
+                entries.append((rel_path, full_path))
             kept_dirs.append(name)
         dirs[:] = kept_dirs
         for name in files:
             rel_path = rel_root + name
             full_path = os.path.join(root, name)
-            is_dockerfile = full_path == dockerfile_path
-            if not (is_dockerfile or rel_path == DOCKERIGNORE) and ignore.excluded(rel_path):
+            if full_path not in always_count and ignore.excluded(rel_path):
                 excluded += 1
                 continue
-            records.append(_describe(full_path, rel_path, os.lstat(full_path)))
-            dockerfile_counted = dockerfile_counted or is_dockerfile
+            entries.append((rel_path, full_path))
+    return entries, excluded
+
+
+def context_digest(context, extra=(), dockerfile="Dockerfile"):
+    """Return (hex digest, counted entries, excluded entries) of a build context."""
+    if not os.path.isdir(context):
+        raise ContextError("build context %s is not a directory: point path at the directory that holds the Dockerfile" % context)
+    dockerfile_path = os.path.normpath(os.path.join(context, dockerfile))
+    if not os.path.isfile(dockerfile_path):
+        raise ContextError("Dockerfile %s not found: set dockerfile to its path relative to %s" % (dockerfile_path, context))
+    ignore_file = DockerIgnore.file_for(context, dockerfile_path)
+    ignore = DockerIgnore.from_file(ignore_file)
+
+    # The Dockerfile and the ignore file shape the build even where they exclude themselves.
+    always_count = {dockerfile_path, os.path.join(context, DOCKERIGNORE)}
+    entries, excluded = walk_context(context, ignore, always_count)
+    records = [_describe(full_path, rel_path, os.lstat(full_path)) for rel_path, full_path in entries]
+    dockerfile_counted = any(full_path == dockerfile_path for _rel_path, full_path in entries)
 
     if not dockerfile_counted:
         # Outside the context, or inside a directory the walk skipped.

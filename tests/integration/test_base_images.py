@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from support import PlaybookRun, run_playbook
+from ansible_collections.backendops.stack.plugins.modules import build_context_digest
 
 ROLE_PLAYBOOK = """\
 - name: Base images
@@ -294,3 +295,44 @@ def test_node_image_runs_node_20_as_uid_1000(images):
     assert out[1].startswith("v20.")
     assert out[3] == "/app"
     assert user_uid(image, "node", running=False) == 1000
+
+
+DOCKERIGNORE_CASES = """\
+# comment
+node_modules
+!node_modules/keep.txt
+*.log
+!important.log
+**/*.tmp
+/build
+docs/
+secret?.txt
+**/cache
+"""
+CONTEXT_FILES = [
+    "a.log", "important.log", "sub/b.log", "sub/c.tmp", "d.tmp", "node_modules/x.js", "node_modules/keep.txt",
+    "build/out.js", "sub/build/out.js", "docs/readme", "secret1.txt", "secret12.txt", "a/b/cache/x", "cache/y",
+    "src/app.js", ".git/HEAD",
+]
+
+
+def test_digest_counts_exactly_what_buildkit_sends(engine, tmp_path):
+    """The image tag rule must see the context as BuildKit does, or a change would not rebuild."""
+    context = tmp_path / "ctx"
+    for rel_path in CONTEXT_FILES:
+        (context / rel_path).parent.mkdir(parents=True, exist_ok=True)
+        (context / rel_path).write_text(rel_path)
+    (context / "empty_dir").mkdir()
+    (context / ".dockerignore").write_text(DOCKERIGNORE_CASES)
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    exported = tmp_path / "exported"
+    docker("buildx", "build", "--output", f"type=local,dest={exported}", str(context), timeout=300)
+    sent = {path.relative_to(exported).as_posix() for path in exported.rglob("*")}
+
+    ignore = build_context_digest.DockerIgnore.from_file(str(context / ".dockerignore"))
+    entries = build_context_digest.walk_context(str(context), ignore)[0]
+    counted = {rel_path for rel_path, _full_path in entries}
+    # COPY creates the parent directories of files brought back by a negation.
+    counted |= {"/".join(rel_path.split("/")[:depth]) for rel_path in counted for depth in range(1, rel_path.count("/") + 1)}
+    assert counted == sent
+    assert "node_modules/keep.txt" in sent and "sub/b.log" in sent and "docs/readme" not in sent
