@@ -191,6 +191,21 @@ def test_auto_falls_back_to_debian_and_registry_mode_fails_clearly(images, role_
     assert "Traceback" not in strict.output
 
 
+def test_debootstrap_failure_shows_the_end_of_its_log(engine, role_playbook, tmp_path):
+    run = run_role(
+        role_playbook,
+        base_images_source="debian",
+        base_images_name_prefix=f"bo-failing-{uuid.uuid4().hex[:8]}/",
+        base_images_work_dir=str(tmp_path / "work"),
+        base_images_debian_mirror="http://127.0.0.1:9/debian",  # nothing listens on the discard port
+    )[0]
+    assert run.rc != 0
+    assert "debootstrap of Debian bookworm from http://127.0.0.1:9/debian failed" in run.stdout
+    assert "debootstrap.log (end)" in run.stdout
+    assert "Failed getting release file" in run.stdout
+    assert "Traceback" not in run.output
+
+
 def pg_ready(container: str) -> bool:
     # Over TCP: during initialisation the server listens on its socket only, so this is true
     # only once the real server runs.
