@@ -28,14 +28,14 @@ function cors(allowedOrigins) {
  * At most `max` requests per client IP per minute (fixed window, in memory, so per process).
  * `exempt(req)` requests are never counted.
  */
-function rateLimit({ max, exempt = () => false, now = Date.now }) {
+function rateLimit({ max, exempt = () => false }) {
   const windows = new Map();
   let nextSweep = 0;
   return (req, res, next) => {
     if (exempt(req)) return next();
-    const time = now();
+    const time = Date.now();
     if (time >= nextSweep) {
-      // Forget clients whose window is over, so the map cannot grow without bound.
+      // Forget clients whose window is over: the map holds at most the last minute's clients.
       for (const [ip, window] of windows) if (window.resetAt <= time) windows.delete(ip);
       nextSweep = time + RATE_LIMIT_WINDOW_MS;
     }

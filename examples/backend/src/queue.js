@@ -74,4 +74,4 @@ function createTriageQueue({ redisUrl, prisma, logger }) {
   };
 }
 
-module.exports = { createTriageQueue, QUEUE_NAME };
+module.exports = { createTriageQueue };

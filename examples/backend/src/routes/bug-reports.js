@@ -70,4 +70,4 @@ function bugReportRoutes({ prisma, triage }) {
   return router;
 }
 
-module.exports = { bugReportRoutes, validateBugReport };
+module.exports = { bugReportRoutes };
