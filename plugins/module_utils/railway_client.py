@@ -431,8 +431,8 @@ class RailwayClient(object):
                     "%s: Railway rejected the token (%s); %s" % (what, railway_message or "HTTP %d" % status,
                                                                  _token_hint(self.token_kind)),
                     "up", [railway_message or "HTTP %d" % status], status_code=status)
-            raise RailwayHTTPError("%s: HTTP %d: %s" % (what, status, railway_message or _body_excerpt(response.text)
-                                                       or "no deployment ID in the answer"), status)
+            detail = railway_message or _body_excerpt(response.text) or "no deployment ID in the answer"
+            raise RailwayHTTPError("%s: HTTP %d: %s" % (what, status, detail), status)
         return body
 
 

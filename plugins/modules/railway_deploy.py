@@ -18,7 +18,7 @@ description:
   - When the deployment fails or crashes, the task fails with the failing step (for example
     C(PRE_DEPLOY_COMMAND) when database migrations fail) and the last build and deploy log lines.
 author:
-  - backendops.stack maintainers
+  - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.railway.attributes
@@ -34,7 +34,8 @@ attributes:
     support: none
     details:
       - Every run starts a new deployment. To deploy only when the source changed, compare RV(source_digest) with
-        the message of the latest deployment (M(backendops.stack.railway_info)) and pass the digest as O(message).
+        the message of the latest deployment (M(backendops.stack.railway_info)) and pass the digest as
+        O(deployment_message).
 options:
   service:
     description:
@@ -61,10 +62,12 @@ options:
       - The tarball is deterministic (sorted entries, fixed time stamps and owners), so unchanged sources give the
         same RV(source_digest).
     type: path
-  message:
+  deployment_message:
     description:
       - Message stored with the deployment (only with O(source=upload)), for example a content hash to recognise
-        an already deployed source later.
+        an already deployed source later. Railway shows it like a commit message; M(backendops.stack.railway_info)
+        returns it as C(meta.message) of the latest deployment.
+      - It is not called C(message) because Ansible reserves that option name.
     type: str
   wait:
     description:
@@ -130,7 +133,7 @@ EXAMPLES = r"""
         service: backend
         source: upload
         path: "{{ playbook_dir }}/../examples/backend"
-        message: "ansible deploy"
+        deployment_message: "ansible deploy"
         wait_timeout: 1200
         rollback_on_failure: true
       register: deploy
@@ -263,7 +266,7 @@ def main():
             source=dict(type="str", default="redeploy", choices=["redeploy", "commit", "upload"]),
             commit=dict(type="str"),
             path=dict(type="path"),
-            message=dict(type="str"),
+            deployment_message=dict(type="str"),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=900),
             poll_interval=dict(type="float", default=2.0),
@@ -282,8 +285,9 @@ def check_options(params):
         return "commit is only used with source=commit"
     if params["path"] is not None and source != "upload":
         return "path is only used with source=upload"
-    if params["message"] is not None and source != "upload":
-        return "message is only supported with source=upload; Railway's redeploy and commit deploys take no message"
+    if params["deployment_message"] is not None and source != "upload":
+        return ("deployment_message is only supported with source=upload; Railway's redeploy and commit deploys take "
+                "no message")
     if source == "commit" and not FULL_SHA.match(params["commit"]):
         return "commit must be a full 40 character hexadecimal SHA, not %r" % params["commit"]
     if params["wait_timeout"] <= 0:
@@ -388,7 +392,7 @@ class Deployer(object):
         if params["source"] == "commit":
             return {"id": self.client.deploy_commit(target.environment_id, target.service_id, params["commit"])}
         answer = self.client.upload(target.project_id, target.environment_id, target.service_id, archive.data,
-                                    params["message"])
+                                    params["deployment_message"])
         return {"id": answer["deploymentId"], "url": answer.get("url") or answer.get("deploymentDomain")}
 
     def wait_for(self, deployment_id, transitions):
@@ -485,6 +489,7 @@ class Deployer(object):
         rollback["action"] = "failed"
         return "rollback to deployment %s did not succeed: deployment %s is %s%s" % (
             last_success["id"], newest[0]["id"], outcome.value["status"], " (timed out)" if outcome.timed_out else "")
+
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ description:
     deploy settings, latest deployment and status, domains and variable names.
   - Variable values are only returned when O(variable_values) asks for them.
 author:
-  - backendops.stack maintainers
+  - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.railway.attributes

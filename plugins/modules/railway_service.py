@@ -18,7 +18,7 @@ description:
     as they are.
   - Settings apply to the next deployment; deploy with M(backendops.stack.railway_deploy) afterwards.
 author:
-  - backendops.stack maintainers
+  - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.railway.attributes

@@ -17,7 +17,7 @@ description:
   - All additions and updates go to Railway in a single C(variableCollectionUpsert) request; removals use one
     C(variableDelete) request per name.
 author:
-  - backendops.stack maintainers
+  - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.railway.attributes

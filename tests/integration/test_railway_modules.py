@@ -100,16 +100,27 @@ def assert_one_line_failure(result, outcome):
 
 
 def check_run_recheck_rerun(runner, name, args):
-    """The idempotence cycle; returns the four (result, counters) pairs after asserting the invariants."""
-    cycle = []
+    """The idempotence cycle in one playbook, with the emulator's counters read around every step.
+
+    Returns the four (result, counters) pairs after asserting the invariants.
+    """
+    admin = runner.emulator.admin_url
+    tasks = []
     for check in (True, False, True, False):
-        result, counters, _ = runner.module(name, args, check=check, diff=True)
+        tasks += [
+            {"ansible.builtin.uri": {"url": admin + "/counters/reset", "method": "POST"}},
+            {"backendops.stack." + name: args, "check_mode": check, "diff": True},
+            {"ansible.builtin.uri": {"url": admin + "/counters", "return_content": True}},
+        ]
+    results, outcome = runner.run(tasks)
+    assert len(results) == 12, outcome.output[-3000:]
+    cycle = [(results[step], results[step + 1]["json"]) for step in (1, 4, 7, 10)]
+    for result, _counters in cycle:
         assert not result.get("failed"), result
-        cycle.append((result, counters))
-    (check1, c1), (run1, _), (check2, c2), (run2, c4) = cycle
+    (check1, counters1), (run1, dummy), (check2, counters3), (run2, counters4) = cycle
     assert check1["changed"] and run1["changed"]
     assert not check2["changed"] and not run2["changed"]
-    for counters in (c1, c2, c4):
+    for counters in (counters1, counters3, counters4):
         assert counters["mutations"] == 0 and counters["uploads"] == 0, counters
     return cycle
 
@@ -121,7 +132,7 @@ def test_variables_cycle_keeps_references_literal_and_masks_values(runner, emula
         "API_SECRET": SECRET_VALUE, "PORT": 8080, "DEBUG": False,
         "DATABASE_URL": Unsafe("${{Postgres.DATABASE_URL}}"), "CACHE_URL": Unsafe("${{Redis.REDIS_URL}}")}}
     cycle = check_run_recheck_rerun(runner, "railway_variables", args)
-    (check1, _), (run1, _), _, _ = cycle
+    check1, run1 = cycle[0][0], cycle[1][0]
     assert check1["added"] == run1["added"] == ["API_SECRET", "CACHE_URL", "DEBUG"]
     assert run1["updated"] == [] and run1["removed"] == []
     assert run1["diff"]["after"]["API_SECRET"] == "********"
@@ -135,7 +146,7 @@ def test_variables_cycle_keeps_references_literal_and_masks_values(runner, emula
 
 
 def test_variables_upsert_in_one_mutation_and_report_updates(runner, emulator):
-    result, counters, _ = runner.module("railway_variables", {"service": "backend", "variables": {
+    result, counters, _outcome = runner.module("railway_variables", {"service": "backend", "variables": {
         "NODE_ENV": "staging", "NEW_ONE": "1", "HEALTH_TOKEN": "rotated"}}, diff=True)
     assert result["changed"] and result["added"] == ["NEW_ONE"] and result["updated"] == ["HEALTH_TOKEN", "NODE_ENV"]
     assert counters["mutation_fields"] == {"variableCollectionUpsert": 1}
@@ -164,15 +175,15 @@ def test_shared_variables_when_no_service_is_given(runner, emulator):
 
 def test_skip_deploys_false_lets_railway_deploy(runner, emulator):
     count = len(deployments_of(emulator))
-    result, _, _ = runner.module("railway_variables", {"service": "backend", "skip_deploys": False,
-                                                       "variables": {"X": "1"}})
+    args = {"service": "backend", "skip_deploys": False, "variables": {"X": "1"}}
+    result, _counters, _outcome = runner.module("railway_variables", args)
     assert result["changed"]
     assert len(deployments_of(emulator)) == count + 1
 
 
 def test_project_token_needs_no_project_or_environment(runner, emulator):
-    result, _, _ = runner.module("railway_variables", {"service": "backend", "variables": {"VIA_PROJECT_TOKEN": "1"}},
-                                 token="project")
+    args = {"service": "backend", "variables": {"VIA_PROJECT_TOKEN": "1"}}
+    result, _counters, _outcome = runner.module("railway_variables", args, token="project")
     assert result["changed"]
     assert result["target"]["environment"]["name"] == "production"
     assert variables_of(emulator, "service-backend")["VIA_PROJECT_TOKEN"] == "1"
@@ -195,17 +206,17 @@ def test_service_settings_cycle(runner, emulator):
     assert run1["diff"]["before"]["healthcheck_path"] is None
     assert run1["diff"]["after"]["pre_deploy_command"] == ["npx prisma migrate deploy"]
     assert cycle[1][1]["mutation_fields"] == {"serviceInstanceUpdate": 1}
-    info, _, _ = runner.module("railway_info", {"service": "backend"})
+    info, _counters, _outcome = runner.module("railway_info", {"service": "backend"})
     settings = info["services"][0]["settings"]
     assert {key: settings[key] for key in SETTINGS if key != "service"} == {k: v for k, v in SETTINGS.items() if k != "service"}
 
 
 def test_service_settings_can_be_cleared(runner, emulator):
     runner.module("railway_service", {"service": "backend", "start_command": "npm start", "pre_deploy_command": ["x"]})
-    cycle = check_run_recheck_rerun(runner, "railway_service", {"service": "backend", "start_command": "",
-                                                                 "pre_deploy_command": []})
+    cleared = {"service": "backend", "start_command": "", "pre_deploy_command": []}
+    cycle = check_run_recheck_rerun(runner, "railway_service", cleared)
     assert cycle[1][0]["settings"]["start_command"] is None and cycle[1][0]["settings"]["pre_deploy_command"] is None
-    info, _, _ = runner.module("railway_info", {"service": "backend"})
+    info, _counters, _outcome = runner.module("railway_info", {"service": "backend"})
     assert info["services"][0]["settings"]["start_command"] is None
 
 
@@ -221,7 +232,7 @@ def test_service_input_errors_fail_before_any_request(runner, emulator):
 def test_info_reports_the_project_without_values_by_default(runner, emulator):
     results = []
     for check in (True, False):
-        result, counters, _ = runner.module("railway_info", {"deployment_history": 3}, check=check)
+        result, counters, _outcome = runner.module("railway_info", {"deployment_history": 3}, check=check)
         assert not result["changed"] and counters["mutations"] == 0
         results.append(result)
     result = results[1]
@@ -241,19 +252,19 @@ def test_info_reports_the_project_without_values_by_default(runner, emulator):
 
 @pytest.mark.parametrize("mode, expected", [("unrendered", "${{Postgres.DATABASE_URL}}"), ("rendered", "postgresql://")])
 def test_info_values_only_when_asked(runner, emulator, mode, expected):
-    result, _, _ = runner.module("railway_info", {"service": "backend", "variable_values": mode})
+    result, _counters, _outcome = runner.module("railway_info", {"service": "backend", "variable_values": mode})
     assert result["services"][0]["variables"]["DATABASE_URL"].startswith(expected)
     assert "NODE_ENV" in result["shared_variables"]
 
 
 def test_unknown_names_list_what_exists(runner, emulator):
-    result, _, outcome = runner.module("railway_info", {"project": "nope"})
+    result, _counters, outcome = runner.module("railway_info", {"project": "nope"})
     assert_one_line_failure(result, outcome)
     assert "existing: backendops-demo, other-project" in result["msg"]
-    result, _, outcome = runner.module("railway_info", {"service": "frontend"})
+    result, _counters, outcome = runner.module("railway_info", {"service": "frontend"})
     assert_one_line_failure(result, outcome)
     assert "service 'frontend' not found in project 'backendops-demo'; existing: backend, Postgres, Redis" in result["msg"]
-    result, _, outcome = runner.module("railway_info", {"environment": "prod"})
+    result, _counters, outcome = runner.module("railway_info", {"environment": "prod"})
     assert "existing: production, staging" in result["msg"]
 
 
@@ -263,7 +274,7 @@ def test_unknown_names_list_what_exists(runner, emulator):
 ])
 def test_bad_tokens_fail_clearly(runner, emulator, option, token, expected):
     args = {option: token, "api_token": None} if option == "project_token" else {option: token}
-    result, _, outcome = runner.module("railway_info", args)
+    result, _counters, outcome = runner.module("railway_info", args)
     assert_one_line_failure(result, outcome)
     assert expected in result["msg"]
     assert token not in outcome.output
@@ -302,12 +313,12 @@ def deploy_args(**extra):
 
 
 def test_deploy_upload_check_then_run(runner, emulator, source):
-    args = deploy_args(source="upload", path=str(source), message="release-1")
-    check, counters, _ = runner.module("railway_deploy", args, check=True)
+    args = deploy_args(source="upload", path=str(source), deployment_message="release-1")
+    check, counters, _outcome = runner.module("railway_deploy", args, check=True)
     assert check["changed"] and counters["mutations"] == 0 and counters["uploads"] == 0
     assert "deployment_id" not in check
 
-    result, counters, _ = runner.module("railway_deploy", args)
+    result, counters, _outcome = runner.module("railway_deploy", args)
     assert result["status"] == "SUCCESS" and result["changed"]
     assert result["source_digest"] == check["source_digest"]
     assert result["url"] == "https://backend-production.up.railway.app"
@@ -318,35 +329,35 @@ def test_deploy_upload_check_then_run(runner, emulator, source):
     assert deployment["upload"]["files"] == [".gitignore", ".railwayignore", "package.json", "src/main.js"]
     assert deployment["meta"]["message"] == "release-1"
 
-    again, _, _ = runner.module("railway_deploy", args)
+    again, _counters, _outcome = runner.module("railway_deploy", args)
     assert again["source_digest"] == result["source_digest"]
     assert again["deployment_id"] != result["deployment_id"]
     (source / "src/main.js").write_text("console.log('changed')\n")
-    changed, _, _ = runner.module("railway_deploy", args, check=True)
+    changed, _counters, _outcome = runner.module("railway_deploy", args, check=True)
     assert changed["source_digest"] != result["source_digest"]
 
 
 def test_deploy_redeploy_and_commit(runner, emulator):
     latest = deployments_of(emulator)
-    result, counters, _ = runner.module("railway_deploy", deploy_args())
+    result, counters, _outcome = runner.module("railway_deploy", deploy_args())
     assert result["status"] == "SUCCESS" and counters["mutation_fields"] == {"deploymentRedeploy": 1}
     assert result["deployment_id"] not in {d["id"] for d in latest}
     sha = "0123456789abcdef0123456789abcdef01234567"
-    result, counters, _ = runner.module("railway_deploy", deploy_args(source="commit", commit=sha))
+    result, counters, _outcome = runner.module("railway_deploy", deploy_args(source="commit", commit=sha))
     assert result["status"] == "SUCCESS"
     assert counters["mutation_fields"] == {"serviceInstanceDeployV2": 1}
     assert next(d for d in deployments_of(emulator) if d["id"] == result["deployment_id"])["meta"]["commitHash"] == sha
 
 
 def test_deploy_without_wait_returns_at_once(runner, emulator):
-    result, counters, _ = runner.module("railway_deploy", deploy_args(wait=False))
+    result, counters, _outcome = runner.module("railway_deploy", deploy_args(wait=False))
     assert result["changed"] and result["deployment_id"] and result["transitions"] == []
     assert counters["by_operation"].get("Deployment", 0) == 0
 
 
 def test_deploy_check_mode_sends_no_mutation(runner, emulator):
     for args in (deploy_args(), deploy_args(source="commit", commit="a" * 40)):
-        result, counters, _ = runner.module("railway_deploy", args, check=True)
+        result, counters, _outcome = runner.module("railway_deploy", args, check=True)
         assert result["changed"] and counters["mutations"] == 0
 
 
@@ -358,7 +369,7 @@ def test_deploy_check_mode_sends_no_mutation(runner, emulator):
 ])
 def test_deploy_failures_report_step_and_logs(runner, emulator, source, fault, status, step, log):
     emulator.inject(fault)
-    result, _, outcome = runner.module("railway_deploy", deploy_args(source="upload", path=str(source)))
+    result, _counters, outcome = runner.module("railway_deploy", deploy_args(source="upload", path=str(source)))
     assert_one_line_failure(result, outcome)
     assert result["status"] == status and result["changed"]
     assert "Deployment %s of service backend %s" % (result["deployment_id"], status) in result["msg"]
@@ -370,7 +381,7 @@ def test_deploy_failures_report_step_and_logs(runner, emulator, source, fault, s
 
 def test_predeploy_failure_names_the_migration(runner, emulator, source):
     emulator.inject("predeploy_fail")
-    result, _, _ = runner.module("railway_deploy", deploy_args(source="upload", path=str(source)))
+    result, _counters, _outcome = runner.module("railway_deploy", deploy_args(source="upload", path=str(source)))
     assert "PRE_DEPLOY_COMMAND" in result["msg"]
     assert any("migration" in line.lower() for line in result["deploy_logs"])
 
@@ -378,7 +389,7 @@ def test_predeploy_failure_names_the_migration(runner, emulator, source):
 @pytest.mark.parametrize("fault, status", [("deploy_skip", "SKIPPED")])
 def test_deploy_that_ends_without_serving_fails_clearly(runner, emulator, fault, status):
     emulator.inject(fault)
-    result, _, outcome = runner.module("railway_deploy", deploy_args())
+    result, _counters, outcome = runner.module("railway_deploy", deploy_args())
     assert_one_line_failure(result, outcome)
     assert result["status"] == status
     assert "ended as %s" % status in result["msg"] and "nothing new serves traffic" in result["msg"]
@@ -397,7 +408,7 @@ def test_deploy_hang_times_out_with_the_last_status(runner, emulator):
 
 def test_deploy_waiting_for_approval_says_so(runner, emulator, source):
     emulator.inject("deploy_needs_approval")
-    result, _, outcome = runner.module("railway_deploy", deploy_args(source="upload", path=str(source), wait_timeout=2))
+    result, _counters, outcome = runner.module("railway_deploy", deploy_args(source="upload", path=str(source), wait_timeout=2))
     assert_one_line_failure(result, outcome)
     assert result["status"] == "NEEDS_APPROVAL"
     assert "approve it in the Railway dashboard" in result["msg"]
@@ -470,7 +481,7 @@ def test_transient_faults_are_retried_to_success(runner, emulator, kind, params)
 ])
 def test_persistent_faults_end_in_a_one_line_error(runner, emulator, kind, params, expected):
     emulator.inject(kind, **params)
-    result, _, outcome = runner.module("railway_info", {"service": "backend", "retries": 2})
+    result, _counters, outcome = runner.module("railway_info", {"service": "backend", "retries": 2})
     assert_one_line_failure(result, outcome)
     assert expected in result["msg"]
 
@@ -487,7 +498,7 @@ def test_a_dropped_deploy_request_is_not_repeated(runner, emulator):
 
 def test_a_rate_limited_mutation_is_retried(runner, emulator):
     emulator.inject("http_429", retry_after=1, operation="VariableCollectionUpsert")
-    result, counters, _ = runner.module("railway_variables", {"service": "backend", "variables": {"RL": "1"}})
+    result, counters, _outcome = runner.module("railway_variables", {"service": "backend", "variables": {"RL": "1"}})
     assert result["changed"] and counters["by_operation"]["VariableCollectionUpsert"] == 2
     assert variables_of(emulator, "service-backend")["RL"] == "1"
 

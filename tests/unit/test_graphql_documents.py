@@ -46,7 +46,7 @@ def test_every_document_constant_is_registered():
     assert all(railway_documents.DOCUMENTS[doc.name] is doc for doc in constants.values())
 
 
-@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
+@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _document in DOCUMENTS])
 def test_document_has_one_operation_named_like_its_registration(name, document):
     operations = [d for d in parse(document.text).definitions if isinstance(d, OperationDefinitionNode)]
     assert len(operations) == 1
@@ -56,13 +56,13 @@ def test_document_has_one_operation_named_like_its_registration(name, document):
     assert document.retry_safe or document.is_mutation
 
 
-@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
+@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _document in DOCUMENTS])
 def test_document_validates_against_railways_schema(name, document, official_schema):
     errors = validate(official_schema, parse(document.text))
     assert not errors, "%s is invalid against Railway's schema: %s" % (name, "; ".join(e.message for e in errors))
 
 
-@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
+@pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _document in DOCUMENTS])
 def test_document_is_served_by_the_emulator(name, document, emulator_schema):
     errors = validate(emulator_schema, parse(document.text))
     assert not errors, "the emulator cannot serve %s: %s" % (name, "; ".join(e.message for e in errors))

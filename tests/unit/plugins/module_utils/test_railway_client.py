@@ -30,7 +30,7 @@ def deployment(status="SUCCESS", **extra):
 # --- credentials and headers -------------------------------------------------------------------------------------
 
 def test_account_token_is_sent_as_bearer_and_only_that():
-    client, adapter, _ = make_client([data(deployment=deployment())], api_token="acct-1")
+    client, adapter, _clock = make_client([data(deployment=deployment())], api_token="acct-1")
     client.deployment("d-1")
     headers = adapter.sent[0]["headers"]
     assert headers["Authorization"] == "Bearer acct-1"
@@ -39,7 +39,7 @@ def test_account_token_is_sent_as_bearer_and_only_that():
 
 
 def test_project_token_is_sent_as_project_access_token_and_only_that():
-    client, adapter, _ = make_client([data(deployment=deployment())], api_token=None, project_token="proj-1")
+    client, adapter, _clock = make_client([data(deployment=deployment())], api_token=None, project_token="proj-1")
     client.deployment("d-1")
     headers = adapter.sent[0]["headers"]
     assert headers["Project-Access-Token"] == "proj-1"
@@ -74,32 +74,32 @@ def test_token_choice_errors_are_clear(api_token, project_token, environ, expect
 
 
 def test_api_url_default_env_and_validation():
-    client, _, _ = make_client(api_url=None)
+    client, _adapter, _clock = make_client(api_url=None)
     assert client.api_url == rc.DEFAULT_API_URL == "https://backboard.railway.com/graphql/v2"
-    client, _, _ = make_client(api_url=None, environ={"RAILWAY_API_URL": "http://127.0.0.1:9/graphql/v2"})
+    client, _adapter, _clock = make_client(api_url=None, environ={"RAILWAY_API_URL": "http://127.0.0.1:9/graphql/v2"})
     assert client.api_url == "http://127.0.0.1:9/graphql/v2"
     with pytest.raises(rc.RailwayConfigError, match="api_url must be an http"):
         make_client(api_url="backboard.railway.com")
 
 
 def test_request_carries_timeouts_bounded_by_the_deadline():
-    client, adapter, _ = make_client([data(deployment=deployment())], request_timeout=12, retry_timeout=60)
+    client, adapter, _clock = make_client([data(deployment=deployment())], request_timeout=12, retry_timeout=60)
     client.deployment("d-1")
     assert adapter.sent[0]["timeout"] == (10.0, 12.0)
-    client, adapter, _ = make_client([data(deployment=deployment())], request_timeout=30, retry_timeout=5)
+    client, adapter, _clock = make_client([data(deployment=deployment())], request_timeout=30, retry_timeout=5)
     client.deployment("d-1")
     assert adapter.sent[0]["timeout"] == (5.0, 5.0)
 
 
 def test_request_body_is_a_registered_named_operation():
-    client, adapter, _ = make_client([data(deployment=deployment())])
+    client, adapter, _clock = make_client([data(deployment=deployment())])
     client.deployment("d-9")
     sent = adapter.sent[0]["json"]
     assert sent == {"query": docs.DEPLOYMENT_QUERY.text, "operationName": "Deployment", "variables": {"id": "d-9"}}
 
 
 def test_unregistered_documents_are_refused_before_sending():
-    client, adapter, _ = make_client()
+    client, adapter, _clock = make_client()
     rogue = docs.GraphQLDocument("Deployment", "query Deployment { me { id } }")
     with pytest.raises(ValueError, match="registered"):
         client.execute(rogue)
@@ -121,7 +121,7 @@ def test_gateway_errors_are_retried_with_doubling_backoff(status):
 
 def test_backoff_is_capped():
     script = [reply(503)] * 7 + [data(deployment=deployment())]
-    client, _, clock = make_client(script, retries=7, retry_timeout=600)
+    client, _adapter, clock = make_client(script, retries=7, retry_timeout=600)
     client.deployment("d-1")
     assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
 
@@ -129,15 +129,15 @@ def test_backoff_is_capped():
 def test_connection_errors_are_retried_for_queries():
     script = [requests.exceptions.ConnectionError("Connection aborted: RemoteDisconnected"),
               requests.exceptions.ReadTimeout("read timed out"), data(deployment=deployment())]
-    client, _, clock = make_client(script)
+    client, _adapter, clock = make_client(script)
     assert client.deployment("d-1")["id"] == "d-1"
     assert clock.sleeps == [0.5, 1.0]
     assert client.request_count == 3
 
 
 def test_429_honours_retry_after_seconds():
-    client, _, clock = make_client([reply(429, {"message": "rate limited"}, {"Retry-After": "7"}),
-                                    data(deployment=deployment())])
+    script = [reply(429, {"message": "rate limited"}, {"Retry-After": "7"}), data(deployment=deployment())]
+    client, _adapter, clock = make_client(script)
     client.deployment("d-1")
     assert clock.sleeps == [7.0]
 
@@ -145,13 +145,13 @@ def test_429_honours_retry_after_seconds():
 def test_429_honours_retry_after_http_date():
     clock = FakeClock(wall=1_800_000_000.0)
     when = email.utils.formatdate(clock.wall + 12, usegmt=True)
-    client, _, _ = make_client([reply(429, {}, {"Retry-After": when}), data(deployment=deployment())], clock=clock)
+    client, _adapter, _clock = make_client([reply(429, {}, {"Retry-After": when}), data(deployment=deployment())], clock=clock)
     client.deployment("d-1")
     assert clock.sleeps == [pytest.approx(12.0, abs=1.0)]
 
 
 def test_429_without_retry_after_uses_backoff():
-    client, _, clock = make_client([reply(429), reply(429), data(deployment=deployment())])
+    client, _adapter, clock = make_client([reply(429), reply(429), data(deployment=deployment())])
     client.deployment("d-1")
     assert clock.sleeps == [0.5, 1.0]
 
@@ -166,14 +166,14 @@ def test_429_asking_for_more_than_the_deadline_fails_at_once():
 
 
 def test_repeated_429_gives_up_after_the_retries_as_rate_limit_error():
-    client, _, _ = make_client([reply(429, {}, {"Retry-After": "1"})] * 3, retries=2)
+    client, _adapter, _clock = make_client([reply(429, {}, {"Retry-After": "1"})] * 3, retries=2)
     with pytest.raises(rc.RailwayRateLimitError, match="after 3 attempts; last error: HTTP 429"):
         client.deployment("d-1")
     assert client.request_count == 3
 
 
 def test_retries_are_bounded_and_the_error_names_the_last_cause():
-    client, _, clock = make_client([reply(502, text="<html><title>502 Bad gateway</title></html>")] * 4, retries=3)
+    client, _adapter, clock = make_client([reply(502, text="<html><title>502 Bad gateway</title></html>")] * 4, retries=3)
     with pytest.raises(rc.RailwayTransportError) as info:
         client.deployment("d-1")
     message = str(info.value)
@@ -186,7 +186,7 @@ def test_retries_are_bounded_and_the_error_names_the_last_cause():
 
 def test_all_attempts_fit_in_one_deadline():
     # backoff 0.5 + 1 + 2 = 3.5 s fits, the next 4 s would pass the 5 s deadline
-    client, _, clock = make_client([reply(503)] * 10, retries=10, retry_timeout=5)
+    client, _adapter, clock = make_client([reply(503)] * 10, retries=10, retry_timeout=5)
     with pytest.raises(rc.RailwayTransportError, match="within the 5 s retry_timeout"):
         client.deployment("d-1")
     assert clock.sleeps == [0.5, 1.0, 2.0]
@@ -201,7 +201,7 @@ def test_a_slow_server_eats_the_deadline_too():
     def slow(_payload):
         clock.now += 30  # the request itself took 30 s before timing out
         return requests.exceptions.ReadTimeout("read timed out")
-    client, _, _ = make_client([slow, slow, slow], clock=clock, retry_timeout=60, retries=5)
+    client, _adapter, _clock = make_client([slow, slow, slow], clock=clock, retry_timeout=60, retries=5)
     with pytest.raises(rc.RailwayTransportError, match="no answer from railway.test within the request_timeout"):
         client.deployment("d-1")
     assert client.request_count == 2
@@ -218,7 +218,7 @@ def test_non_repeatable_mutation_is_not_resent_after_a_lost_answer():
 
 @pytest.mark.parametrize("status", [502, 504])
 def test_non_repeatable_mutation_is_not_resent_after_an_ambiguous_gateway_error(status):
-    client, adapter, _ = make_client([reply(status, text="<html><title>gateway</title></html>")])
+    client, adapter, _clock = make_client([reply(status, text="<html><title>gateway</title></html>")])
     with pytest.raises(rc.RailwayHTTPError, match="answered HTTP %d" % status):
         client.deploy_commit("e", "s", "a" * 40)
     assert len(adapter.sent) == 1
@@ -228,13 +228,13 @@ def test_non_repeatable_mutation_is_resent_when_it_never_reached_railway():
     refused = requests.exceptions.ConnectionError(
         type("MaxRetry", (), {"reason": NewConnectionError(None, "Connection refused")})())
     script = [refused, reply(503), reply(429, {}, {"Retry-After": "1"}), data(deploymentRedeploy={"id": "d-2", "status": "QUEUED"})]
-    client, _, clock = make_client(script)
+    client, _adapter, clock = make_client(script)
     assert client.redeploy("d-1")["id"] == "d-2"
     assert clock.sleeps == [0.5, 1.0, 1.0]
 
 
 def test_idempotent_mutation_is_retried_after_a_lost_answer():
-    client, _, _ = make_client([requests.exceptions.ConnectionError("aborted"), data(variableCollectionUpsert=True)])
+    client, _adapter, _clock = make_client([requests.exceptions.ConnectionError("aborted"), data(variableCollectionUpsert=True)])
     assert client.upsert_variables("p", "e", "s", {"A": "1"}) == {"variableCollectionUpsert": True}
     assert client.request_count == 2
 
@@ -242,7 +242,7 @@ def test_idempotent_mutation_is_retried_after_a_lost_answer():
 # --- error shapes -------------------------------------------------------------------------------------------------
 
 def test_graphql_errors_in_a_200_body_raise_with_railways_message():
-    client, _, _ = make_client([graphql_error("Commit not found")])
+    client, _adapter, _clock = make_client([graphql_error("Commit not found")])
     with pytest.raises(rc.RailwayGraphQLError) as info:
         client.deploy_commit("e", "s", "0" * 40)
     assert str(info.value) == "Railway API error in ServiceInstanceDeployV2: Commit not found"
@@ -255,7 +255,7 @@ def test_graphql_errors_in_a_200_body_raise_with_railways_message():
 @pytest.mark.parametrize("message, token_option", [("Not Authorized", "api_token"), ("Project Token not found", "project_token")])
 def test_rejected_tokens_give_a_clear_auth_error_without_the_token(message, token_option):
     kwargs = {"api_token": "secret-acct"} if token_option == "api_token" else {"api_token": None, "project_token": "secret-proj"}
-    client, _, _ = make_client([graphql_error(message)], **kwargs)
+    client, _adapter, _clock = make_client([graphql_error(message)], **kwargs)
     with pytest.raises(rc.RailwayAuthError) as info:
         client.deployment("d-1")
     text = str(info.value)
@@ -266,7 +266,7 @@ def test_rejected_tokens_give_a_clear_auth_error_without_the_token(message, toke
 def test_html_page_with_status_200_is_a_clear_non_json_error():
     page = "<!DOCTYPE html><html><head><title>Access denied | backboard.railway.com used Cloudflare</title></head>" \
            "<body>" + "x" * 5000 + "</body></html>"
-    client, _, _ = make_client([reply(200, text=page)])
+    client, _adapter, _clock = make_client([reply(200, text=page)])
     with pytest.raises(rc.RailwayResponseError) as info:
         client.deployment("d-1")
     text = str(info.value)
@@ -276,34 +276,34 @@ def test_html_page_with_status_200_is_a_clear_non_json_error():
 
 
 def test_server_error_is_not_retried_and_names_the_status():
-    client, _, _ = make_client([reply(500, text="<html><title>Internal Server Error</title></html>")])
+    client, _adapter, _clock = make_client([reply(500, text="<html><title>Internal Server Error</title></html>")])
     with pytest.raises(rc.RailwayHTTPError, match=r"answered HTTP 500 with a non-JSON body \(text/html: Internal Server Error\); "
                        "Railway or a proxy in front of it has a problem") as info:
         client.deployment("d-1")
     assert info.value.status == 500
     assert client.request_count == 1
-    client, _, _ = make_client([reply(500, {"data": None, "errors": [{"message": "Internal Server Error"}]})])
+    client, _adapter, _clock = make_client([reply(500, {"data": None, "errors": [{"message": "Internal Server Error"}]})])
     with pytest.raises(rc.RailwayGraphQLError, match=r"^Railway API error in Deployment \(HTTP 500\): Internal Server Error$"):
         client.deployment("d-1")
-    client, _, _ = make_client([reply(418, {"message": "teapot"})])
+    client, _adapter, _clock = make_client([reply(418, {"message": "teapot"})])
     with pytest.raises(rc.RailwayHTTPError, match=r"answered HTTP 418"):
         client.deployment("d-1")
 
 
 def test_html_with_an_auth_status_is_a_proxy_problem_not_a_token_problem():
-    client, _, _ = make_client([reply(403, text="<html><title>Access denied</title></html>")])
+    client, _adapter, _clock = make_client([reply(403, text="<html><title>Access denied</title></html>")])
     with pytest.raises(rc.RailwayResponseError, match=r"HTTP 403 with a non-JSON body \(text/html: Access denied\); a proxy"):
         client.deployment("d-1")
 
 
 def test_http_401_is_an_auth_error():
-    client, _, _ = make_client([reply(401, {"message": "nope"})])
+    client, _adapter, _clock = make_client([reply(401, {"message": "nope"})])
     with pytest.raises(rc.RailwayAuthError, match="HTTP 401; check api_token"):
         client.deployment("d-1")
 
 
 def test_missing_data_is_reported():
-    client, _, _ = make_client([reply(200, {"data": None})])
+    client, _adapter, _clock = make_client([reply(200, {"data": None})])
     with pytest.raises(rc.RailwayResponseError, match="without data or errors"):
         client.deployment("d-1")
 
@@ -311,7 +311,7 @@ def test_missing_data_is_reported():
 # --- upload endpoint ----------------------------------------------------------------------------------------------
 
 def test_upload_url_is_derived_from_api_url():
-    client, _, _ = make_client(api_url="http://127.0.0.1:8123/graphql/v2")
+    client, _adapter, _clock = make_client(api_url="http://127.0.0.1:8123/graphql/v2")
     assert client.upload_url("p 1", "e-1", "s-1", "sha256:abc def") == \
         "http://127.0.0.1:8123/project/p 1/environment/e-1/up?serviceId=s-1&message=sha256%3Aabc+def"
     assert client.upload_url("p", "e", "s") == "http://127.0.0.1:8123/project/p/environment/e/up?serviceId=s"
@@ -319,7 +319,7 @@ def test_upload_url_is_derived_from_api_url():
 
 def test_upload_posts_gzip_with_the_auth_header_and_returns_the_deployment():
     answer = {"deploymentId": "d-7", "url": "https://x", "logsUrl": "https://l", "deploymentDomain": "x.up.railway.app"}
-    client, adapter, _ = make_client([reply(200, answer)], api_token=None, project_token="proj-9")
+    client, adapter, _clock = make_client([reply(200, answer)], api_token=None, project_token="proj-9")
     assert client.upload("p", "e", "s", b"\x1f\x8b data", "m")["deploymentId"] == "d-7"
     sent = adapter.sent[0]
     assert sent["headers"]["Content-Type"] == "application/gzip"
@@ -334,13 +334,13 @@ def test_upload_posts_gzip_with_the_auth_header_and_returns_the_deployment():
     (reply(401, {"message": "Not Authorized"}), rc.RailwayAuthError, "rejected the token (Not Authorized)"),
 ])
 def test_upload_errors_are_clear(step, error, expected):
-    client, _, _ = make_client([step])
+    client, _adapter, _clock = make_client([step])
     with pytest.raises(error, match=expected.replace("(", r"\(").replace(")", r"\)")):
         client.upload("p", "e", "s", b"x")
 
 
 def test_upload_is_not_resent_after_a_lost_answer():
-    client, adapter, _ = make_client([requests.exceptions.ConnectionError("Connection aborted")])
+    client, adapter, _clock = make_client([requests.exceptions.ConnectionError("Connection aborted")])
     with pytest.raises(rc.RailwayTransportError, match="Source upload to Railway"):
         client.upload("p", "e", "s", b"x")
     assert len(adapter.sent) == 1
@@ -349,7 +349,7 @@ def test_upload_is_not_resent_after_a_lost_answer():
 # --- name resolution ----------------------------------------------------------------------------------------------
 
 def test_resolve_with_an_account_token_by_names():
-    client, adapter, _ = make_client([data(me=ME), data(project=PROJECT)])
+    client, adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
     target = client.resolve("backendops-demo", "production", "BACKEND")
     assert (target.project_id, target.environment_id, target.service_id) == ("p-1", "e-prod", "s-backend")
     assert adapter.operations == ["UserProjects", "Project"]
@@ -357,20 +357,20 @@ def test_resolve_with_an_account_token_by_names():
 
 
 def test_resolve_accepts_ids():
-    client, _, _ = make_client([data(me=ME), data(project=PROJECT)])
+    client, _adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
     target = client.resolve("p-1", "e-stage", "s-pg")
     assert (target.environment["name"], target.service["name"]) == ("staging", "Postgres")
 
 
 def test_workspace_tokens_fall_back_to_projects_when_me_is_not_authorized():
     projects = {"edges": [{"node": {"id": "p-1", "name": "backendops-demo"}}]}
-    client, adapter, _ = make_client([graphql_error("Not Authorized"), data(projects=projects), data(project=PROJECT)])
+    client, adapter, _clock = make_client([graphql_error("Not Authorized"), data(projects=projects), data(project=PROJECT)])
     assert client.resolve("backendops-demo", "production").project_id == "p-1"
     assert adapter.operations == ["UserProjects", "Projects", "Project"]
 
 
 def test_a_bad_account_token_fails_with_not_authorized():
-    client, _, _ = make_client([graphql_error("Not Authorized"), graphql_error("Not Authorized")])
+    client, _adapter, _clock = make_client([graphql_error("Not Authorized"), graphql_error("Not Authorized")])
     with pytest.raises(rc.RailwayAuthError, match="Not Authorized; check api_token"):
         client.resolve("backendops-demo", "production")
 
@@ -381,37 +381,37 @@ def test_a_bad_account_token_fails_with_not_authorized():
     (("backendops-demo", "production", "web"), "service 'web' not found in project 'backendops-demo'; existing: backend, Postgres"),
 ])
 def test_unknown_names_fail_listing_what_exists(args, expected):
-    client, _, _ = make_client([data(me=ME), data(project=PROJECT)])
+    client, _adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
     with pytest.raises(rc.RailwayNotFoundError) as info:
         client.resolve(*args)
     assert str(info.value) == expected
 
 
 def test_environment_names_are_case_sensitive_like_the_cli():
-    client, _, _ = make_client([data(me=ME), data(project=PROJECT)])
+    client, _adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
     with pytest.raises(rc.RailwayNotFoundError, match="environment 'Production' not found"):
         client.resolve("backendops-demo", "Production")
 
 
 def test_environment_may_be_omitted_only_when_there_is_one():
-    client, _, _ = make_client([data(me=ME), data(project=PROJECT)])
+    client, _adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
     with pytest.raises(rc.RailwayConfigError, match="environment is required: project 'backendops-demo' has production, staging"):
         client.resolve("backendops-demo")
     single = dict(PROJECT, environments={"edges": [{"node": {"id": "e-prod", "name": "production"}}]})
-    client, _, _ = make_client([data(me=ME), data(project=single)])
+    client, _adapter, _clock = make_client([data(me=ME), data(project=single)])
     assert client.resolve("backendops-demo").environment_id == "e-prod"
 
 
 def test_ambiguous_project_names_ask_for_an_id():
     me = {"workspaces": [{"id": "w1", "name": "A", "projects": {"edges": [{"node": {"id": "p-a", "name": "api"}}]}},
                          {"id": "w2", "name": "B", "projects": {"edges": [{"node": {"id": "p-b", "name": "api"}}]}}]}
-    client, _, _ = make_client([data(me=me)])
+    client, _adapter, _clock = make_client([data(me=me)])
     with pytest.raises(rc.RailwayNotFoundError, match="project name 'api' is ambiguous.*p-a, p-b"):
         client.resolve("api", "production")
 
 
 def test_project_is_required_with_an_account_token():
-    client, adapter, _ = make_client()
+    client, adapter, _clock = make_client()
     with pytest.raises(rc.RailwayConfigError, match="project is required"):
         client.resolve(None, "production")
     assert adapter.sent == []
@@ -422,17 +422,17 @@ def _project_token_answer():
 
 
 def test_resolve_with_a_project_token_uses_one_request_and_the_tokens_scope():
-    client, adapter, _ = make_client([_project_token_answer()], api_token=None, project_token="proj")
+    client, adapter, _clock = make_client([_project_token_answer()], api_token=None, project_token="proj")
     target = client.resolve(None, None, "backend")
     assert (target.project_id, target.environment_id, target.service_id) == ("p-1", "e-prod", "s-backend")
     assert adapter.operations == ["ProjectToken"]
 
 
 def test_project_token_scope_mismatches_are_explained():
-    client, _, _ = make_client([_project_token_answer()], api_token=None, project_token="proj")
+    client, _adapter, _clock = make_client([_project_token_answer()], api_token=None, project_token="proj")
     with pytest.raises(rc.RailwayNotFoundError, match="does not match the project token, which is scoped to environment 'production'"):
         client.resolve("backendops-demo", "staging")
-    client, _, _ = make_client([_project_token_answer()], api_token=None, project_token="proj")
+    client, _adapter, _clock = make_client([_project_token_answer()], api_token=None, project_token="proj")
     with pytest.raises(rc.RailwayNotFoundError, match="which belongs to project 'backendops-demo'"):
         client.resolve("other-project")
 
@@ -454,7 +454,7 @@ def test_parse_retry_after_http_date_in_the_future():
 
 def test_logs_are_trimmed_to_the_limit():
     lines = [{"message": "line %d" % i, "timestamp": "t", "severity": "info"} for i in range(6)]
-    client, _, _ = make_client([data(buildLogs=lines)])
+    client, _adapter, _clock = make_client([data(buildLogs=lines)])
     assert [line["message"] for line in client.build_logs("d", 5)] == ["line %d" % i for i in range(1, 6)]
 
 
@@ -469,7 +469,7 @@ def test_settings_normalisation_makes_read_back_values_compare_equal():
 
 
 def test_request_count_counts_every_http_request():
-    client, _, _ = make_client([reply(503), data(deployment=deployment()), data(deployment=deployment())])
+    client, _adapter, _clock = make_client([reply(503), data(deployment=deployment()), data(deployment=deployment())])
     client.deployment("d-1")
     client.deployment("d-1")
     assert client.request_count == 3
@@ -477,7 +477,7 @@ def test_request_count_counts_every_http_request():
 
 def test_api_url_host_is_used_for_the_default_connection(monkeypatch):
     # Sanity of the fake: the adapter saw the configured URL, nothing else.
-    client, adapter, _ = make_client([data(deployment=deployment())])
+    client, adapter, _clock = make_client([data(deployment=deployment())])
     client.deployment("d-1")
     assert adapter.sent[0]["url"] == API_URL
 
@@ -488,7 +488,8 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     def answer(payload):
         # A minimal, shape-correct answer for whatever was asked.
         return data(**{
-            "UserProjects": {"me": ME}, "Projects": {"projects": {"edges": [{"node": {"id": "p-1", "name": "backendops-demo"}}]}}, "Project": {"project": PROJECT},
+            "UserProjects": {"me": ME}, "Project": {"project": PROJECT},
+            "Projects": {"projects": {"edges": [{"node": {"id": "p-1", "name": "backendops-demo"}}]}},
             "ProjectToken": {"projectToken": {"project": PROJECT, "environment": {"id": "e-prod", "name": "production"}}},
             "ServiceInstance": {"serviceInstance": {"id": "si"}}, "Variables": {"variables": {"A": "1"}},
             "Deployment": {"deployment": deployment()}, "Deployments": {"deployments": {"edges": []}},
@@ -500,7 +501,7 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
             "DeploymentRollback": {"deploymentRollback": True},
         }[payload["operationName"]])
 
-    client, adapter, _ = make_client([answer] * 40)
+    client, adapter, _clock = make_client([answer] * 40)
     client.resolve("backendops-demo", "production", "backend")
     client.service_instance("e", "s")
     client.variables("p", "e", "s")
@@ -515,9 +516,9 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     client.deployment_events("d-1")
     client.build_logs("d-1", 5)
     client.deployment_logs("d-1", 5)
-    pclient, padapter, _ = make_client([answer], api_token=None, project_token="proj")
+    pclient, padapter, _clock = make_client([answer], api_token=None, project_token="proj")
     pclient.resolve(None, None, "backend")
-    wclient, wadapter, _ = make_client([graphql_error("Not Authorized"), answer, answer])
+    wclient, wadapter, _clock = make_client([graphql_error("Not Authorized"), answer, answer])
     wclient.resolve("backendops-demo", "production")
 
     sent = [entry["json"] for entry in adapter.sent + padapter.sent + wadapter.sent]
@@ -527,7 +528,7 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
 
 
 def test_shared_variables_omit_the_service():
-    client, adapter, _ = make_client([data(variableCollectionUpsert=True), data(variableDelete=True)])
+    client, adapter, _clock = make_client([data(variableCollectionUpsert=True), data(variableDelete=True)])
     client.upsert_variables("p", "e", None, {"A": "1"}, skip_deploys=True)
     client.delete_variable("p", "e", None, "A")
     upsert, delete = (entry["json"]["variables"]["input"] for entry in adapter.sent)

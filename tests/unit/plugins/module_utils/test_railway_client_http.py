@@ -86,7 +86,7 @@ def test_a_stalled_answer_times_out_and_is_retried(server):
 
 def test_html_from_a_proxy_is_a_one_line_error_with_the_status(server):
     server.behaviour.steps = ["html"]
-    client, _ = client_for(url_of(server))
+    client, _sleeps = client_for(url_of(server))
     with pytest.raises(rc.RailwayResponseError) as info:
         client.deployment("d-1")
     assert "HTTP 200 with a non-JSON body (text/html: Just a moment...)" in str(info.value)

@@ -24,7 +24,7 @@ class FakeRailway:
 
     def __init__(self, client, **params):
         self.client = client
-        self.params = dict(service="backend", source="redeploy", commit=None, path=None, message=None, wait=True,
+        self.params = dict(service="backend", source="redeploy", commit=None, path=None, deployment_message=None, wait=True,
                            wait_timeout=30, poll_interval=0.01, log_lines=3, rollback_on_failure=True)
         self.params.update(params)
         self.check_mode = False

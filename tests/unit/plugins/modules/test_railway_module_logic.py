@@ -35,7 +35,7 @@ def test_plan_present_without_difference_changes_nothing():
 
 
 def test_plan_replace_removes_unlisted_names():
-    _, _, _, removed = railway_variables.plan_changes(CURRENT, {"KEEP": "1"}, "present", True)
+    removed = railway_variables.plan_changes(CURRENT, {"KEEP": "1"}, "present", True)[3]
     assert removed == ["CHANGE", "EXTRA", "REF"]
 
 
@@ -54,7 +54,7 @@ def test_diff_shows_names_and_never_values():
 # --- railway_service ----------------------------------------------------------------------------------------------
 
 def service_params(**overrides):
-    params = dict((option, None) for option, _ in railway_service.SERVICE_SETTING_FIELDS)
+    params = dict((option, None) for option, _field in railway_service.SERVICE_SETTING_FIELDS)
     params.update(overrides)
     return params
 
@@ -76,7 +76,7 @@ def test_valid_and_clearing_service_settings_pass():
 # --- railway_deploy -----------------------------------------------------------------------------------------------
 
 def deploy_params(**overrides):
-    params = dict(source="redeploy", commit=None, path=None, message=None, wait=True, wait_timeout=900,
+    params = dict(source="redeploy", commit=None, path=None, deployment_message=None, wait=True, wait_timeout=900,
                   poll_interval=2.0, log_lines=40, rollback_on_failure=False)
     params.update(overrides)
     return params
@@ -86,7 +86,7 @@ def deploy_params(**overrides):
     (dict(source="commit", commit="abc123"), "commit must be a full 40 character hexadecimal SHA"),
     (dict(commit="a" * 40), "commit is only used with source=commit"),
     (dict(path="/src"), "path is only used with source=upload"),
-    (dict(message="m"), "message is only supported with source=upload"),
+    (dict(deployment_message="m"), "deployment_message is only supported with source=upload"),
     (dict(wait_timeout=0), "wait_timeout must be more than 0"),
     (dict(poll_interval=31), "poll_interval must be more than 0 and at most 30"),
     (dict(log_lines=-1), "log_lines must be zero or more"),
@@ -98,7 +98,7 @@ def test_deploy_option_misuse_is_explained(overrides, message):
 
 def test_deploy_options_that_fit_pass():
     assert railway_deploy.check_options(deploy_params(source="commit", commit="0123456789abcdef0123456789ABCDEF01234567")) is None
-    assert railway_deploy.check_options(deploy_params(source="upload", path="/src", message="sha256:x")) is None
+    assert railway_deploy.check_options(deploy_params(source="upload", path="/src", deployment_message="sha256:x")) is None
 
 
 def test_urls_get_a_scheme():
