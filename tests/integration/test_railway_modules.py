@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
 
 import pytest
+import requests
 import yaml
 
 PROJECT = "backendops-demo"
@@ -413,6 +415,44 @@ def test_deploy_waiting_for_approval_says_so(runner, emulator, source):
     assert result["status"] == "NEEDS_APPROVAL"
     assert "approve it in the Railway dashboard" in result["msg"]
     assert any("NEEDS_APPROVAL" in warning for warning in result.get("warnings", []))
+
+
+def test_deploy_waiting_for_ci_says_so(runner, emulator, source):
+    emulator.inject("deploy_waiting", seconds=3600)
+    result, _counters, outcome = runner.module("railway_deploy", deploy_args(source="upload", path=str(source), wait_timeout=2))
+    assert_one_line_failure(result, outcome)
+    assert result["status"] == "WAITING"
+    assert "CI checks" in result["msg"]
+
+
+def test_a_deployment_removed_while_waiting_ends_the_wait(runner, emulator):
+    """REMOVED (here: cancelled by someone else) must end the wait at once, never hang until the timeout."""
+    emulator.inject("deploy_hang")
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(
+        zip(("result", "counters", "run"), runner.module("railway_deploy", deploy_args(wait_timeout=120, poll_interval=0.5)))))
+    started = time.monotonic()
+    worker.start()
+    building = None
+    while building is None and time.monotonic() - started < 60:
+        time.sleep(0.3)
+        building = next((d for d in deployments_of(emulator) if d["status"] == "BUILDING"), None)
+    assert building, "the deployment never started building"
+    cancel = requests.post(emulator.url, timeout=10, headers={"Authorization": "Bearer " + emulator.account_token},
+                           json={"query": "mutation Cancel($id: String!) { deploymentCancel(id: $id) }",
+                                 "variables": {"id": building["id"]}})
+    assert cancel.json() == {"data": {"deploymentCancel": True}}
+    worker.join(90)
+    assert not worker.is_alive()
+    result = outcome["result"]
+    assert_one_line_failure(result, outcome["run"])
+    assert result["status"] == "REMOVED" and "ended as REMOVED" in result["msg"]
+    assert time.monotonic() - started < 60
+
+
+def test_deploy_with_a_project_token(runner, emulator, source):
+    result, counters, _outcome = runner.module("railway_deploy", deploy_args(source="upload", path=str(source)), token="project")
+    assert result["status"] == "SUCCESS" and counters["uploads"] == 1
 
 
 def test_rollback_on_failure_keeps_the_previous_deployment_when_it_still_serves(runner, emulator, source):
