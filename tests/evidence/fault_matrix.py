@@ -1,0 +1,261 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fault matrix: each Railway module under each fault the emulator injects, as rows.
+
+A case arms faults, runs one module through ansible-playbook, and compares the emulator's state before and after.
+A row holds the outcome (retried to success, or failed with one line), the changes that should not have happened
+(state before vs after, minus what the case allows) and whether a traceback appeared. The same rows back
+tests/integration/test_fault_matrix.py and the report.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+from evidence.rows import Row
+from evidence.runs import run_tasks, shows_traceback
+
+# The emulator options of the tests' `railway_emulator` fixture: a whole deployment takes about half a second.
+EMULATOR_OPTIONS = {"phase_seconds": 2.0, "clock_scale": 20.0}
+PROJECT = "backendops-demo"
+RETRIED = "retried to success"
+FAILED = "failed with one line"
+BAD_ACCOUNT_TOKEN = "evidence-wrong-account-token-4b1d"
+BAD_PROJECT_TOKEN = "evidence-wrong-project-token-9c2e"
+
+# Deployments: fast polling, short timeouts, few log lines.
+DEPLOY = {"service": "backend", "poll_interval": 0.2, "wait_timeout": 60, "log_lines": 5}
+SET_VARIABLE = {"service": "backend", "variables": {"FAULT_MATRIX": "1"}}
+NEW_VARIABLE = "variable backend/production FAULT_MATRIX added"
+REDEPLOYED = ("new deployment of backend/production: SUCCESS", "deployment * of backend/production: SUCCESS -> REMOVED")
+
+
+@dataclass(frozen=True)
+class FaultCase:
+    """One row of the matrix: faults to arm, the module task to run, what must come of it."""
+
+    key: str
+    fault: str
+    module: str
+    args: dict[str, Any]
+    faults: tuple[dict[str, Any], ...]
+    expect: str
+    # For failures: text the one-line message must contain.
+    message: str = ""
+    # Exactly these state changes (fnmatch patterns, each matching one change) must happen, nothing else.
+    changes: tuple[str, ...] = ()
+    # Seconds to let the emulator finish a request the module gave up on before the state is compared.
+    settle: float = 0.0
+    extra_secrets: tuple[str, ...] = field(default_factory=tuple)
+
+
+CASES = (
+    FaultCase("http_429-seconds", "HTTP 429, Retry-After: 1 (seconds)", "railway_variables", SET_VARIABLE,
+              ({"kind": "http_429", "retry_after": 1, "operation": "VariableCollectionUpsert"},),
+              RETRIED, changes=(NEW_VARIABLE,)),
+    FaultCase("http_429-date", "HTTP 429, Retry-After as an HTTP date", "railway_info", {"service": "backend"},
+              ({"kind": "http_429", "retry_after": "HTTP-DATE+2"},), RETRIED),
+    FaultCase("http_500", "HTTP 500", "railway_variables", SET_VARIABLE,
+              ({"kind": "http_500", "operation": "VariableCollectionUpsert"},), FAILED, message="HTTP 500"),
+    FaultCase("http_502-query", "HTTP 502 (twice), repeatable call", "railway_service",
+              {"service": "backend", "healthcheck_path": "/api/health"},
+              ({"kind": "http_502", "count": 2, "operation": "ServiceInstanceUpdate"},), RETRIED,
+              changes=("setting backend/production healthcheckPath added",)),
+    FaultCase("http_502-deploy", "HTTP 502 on a redeploy (may have been applied)", "railway_deploy", DEPLOY,
+              ({"kind": "http_502", "operation": "DeploymentRedeploy"},), FAILED, message="HTTP 502"),
+    FaultCase("http_503", "HTTP 503 (3 times) on a redeploy", "railway_deploy", DEPLOY,
+              ({"kind": "http_503", "count": 3, "operation": "DeploymentRedeploy"},), RETRIED, changes=REDEPLOYED),
+    FaultCase("slow-query", "answer slower than request_timeout", "railway_info",
+              {"service": "backend", "request_timeout": 1},
+              ({"kind": "slow", "seconds": 3, "operation": "Variables"},), RETRIED, settle=2.5),
+    FaultCase("slow-deploy", "redeploy answered after request_timeout", "railway_deploy", {**DEPLOY, "request_timeout": 1},
+              ({"kind": "slow", "seconds": 3, "operation": "DeploymentRedeploy"},), FAILED,
+              message="not retried because repeating it could apply it twice", changes=REDEPLOYED, settle=3.5),
+    FaultCase("drop-query", "connection dropped (twice)", "railway_info", {"service": "backend"},
+              ({"kind": "drop", "count": 2, "operation": "Variables"},), RETRIED),
+    FaultCase("drop-deploy", "connection dropped on a redeploy", "railway_deploy", DEPLOY,
+              ({"kind": "drop", "operation": "DeploymentRedeploy"},), FAILED,
+              message="not retried because repeating it could apply it twice"),
+    FaultCase("html", "HTML page instead of JSON", "railway_variables", SET_VARIABLE,
+              ({"kind": "html", "status": 403},), FAILED, message="HTTP 403"),
+    FaultCase("graphql_error", "GraphQL error", "railway_variables", SET_VARIABLE,
+              ({"kind": "graphql_error", "message": "Problem processing request", "operation": "VariableCollectionUpsert"},),
+              FAILED, message="Railway API error in VariableCollectionUpsert: Problem processing request"),
+    FaultCase("bad-account-token", "bad account token", "railway_variables",
+              {**SET_VARIABLE, "api_token": BAD_ACCOUNT_TOKEN}, (), FAILED, message="Not Authorized; check api_token",
+              extra_secrets=(BAD_ACCOUNT_TOKEN,)),
+    FaultCase("bad-project-token", "bad project token", "railway_variables",
+              {**SET_VARIABLE, "api_token": None, "project": None, "environment": None, "project_token": BAD_PROJECT_TOKEN},
+              (), FAILED, message="Project Token not found; check project_token", extra_secrets=(BAD_PROJECT_TOKEN,)),
+    FaultCase("unknown-project", "unknown project", "railway_variables", {**SET_VARIABLE, "project": "no-such-project"},
+              (), FAILED, message="existing: backendops-demo, other-project"),
+    FaultCase("unknown-environment", "unknown environment", "railway_variables", {**SET_VARIABLE, "environment": "prod"},
+              (), FAILED, message="existing: production, staging"),
+    FaultCase("unknown-service", "unknown service", "railway_variables", {**SET_VARIABLE, "service": "frontend"},
+              (), FAILED, message="service 'frontend' not found in project 'backendops-demo'; existing: backend, Postgres, Redis"),
+    FaultCase("deploy_fail", "deployment FAILED (build)", "railway_deploy", DEPLOY, ({"kind": "deploy_fail"},), FAILED,
+              message="FAILED at step BUILD_IMAGE", changes=("new deployment of backend/production: FAILED",)),
+    FaultCase("deploy_crash", "deployment CRASHED", "railway_deploy", DEPLOY, ({"kind": "deploy_crash"},), FAILED,
+              message="CRASHED", changes=("new deployment of backend/production: CRASHED",)),
+    FaultCase("deploy_skip", "deployment SKIPPED", "railway_deploy", DEPLOY, ({"kind": "deploy_skip"},), FAILED,
+              message="ended as SKIPPED", changes=("new deployment of backend/production: SKIPPED",)),
+    FaultCase("deploy_hang", "deployment never finishes", "railway_deploy", {**DEPLOY, "wait_timeout": 3, "poll_interval": 0.5},
+              ({"kind": "deploy_hang"},), FAILED, message="did not finish within wait_timeout=3 s; last status BUILDING",
+              changes=("new deployment of backend/production: BUILDING",)),
+    FaultCase("predeploy_fail", "pre-deploy migration fails", "railway_deploy", {**DEPLOY, "rollback_on_failure": True},
+              ({"kind": "predeploy_fail"},), FAILED, message="FAILED at step PRE_DEPLOY_COMMAND",
+              changes=("new deployment of backend/production: FAILED",)),
+    FaultCase("healthcheck_fail", "health check never passes", "railway_deploy", DEPLOY, ({"kind": "healthcheck_fail"},),
+              FAILED, message="FAILED at step HEALTHCHECK", changes=("new deployment of backend/production: FAILED",)),
+)
+
+
+@dataclass
+class FaultRow:
+    """What one case produced."""
+
+    case: FaultCase
+    outcome: str
+    message: str
+    requests: int
+    unexpected: list[str]
+    missing: list[str]
+    traceback: bool
+    leaked: list[str]
+    faults_left: list[dict[str, Any]]
+    output_tail: str
+
+    @property
+    def ok(self) -> bool:
+        case = self.case
+        outcome_ok = self.outcome == case.expect and (case.expect != FAILED or case.message in self.message)
+        return (outcome_ok and not self.unexpected and not self.missing and not self.traceback and not self.leaked
+                and not self.faults_left)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.outcome != self.case.expect:
+            found.append(f"outcome {self.outcome!r}, expected {self.case.expect!r}")
+        elif self.case.expect == FAILED and self.case.message not in self.message:
+            found.append(f"message lacks {self.case.message!r}")
+        found += [f"unexpected change: {change}" for change in self.unexpected]
+        found += [f"expected change missing: {change}" for change in self.missing]
+        if self.traceback:
+            found.append("a Python traceback appeared")
+        found += [f"secret in output: {name}" for name in self.leaked]
+        if self.faults_left:
+            found.append(f"faults never hit: {self.faults_left}")
+        return found
+
+    def as_row(self) -> Row:
+        changed = len(self.unexpected)
+        figure = (f"{self.outcome}; {self.requests} requests; {changed} unexpected change(s); "
+                  f"traceback: {'yes' if self.traceback else 'no'}")
+        detail = "; ".join(self.problems())
+        if self.outcome == FAILED:
+            detail = (detail + "; " if detail else "") + f"msg: {self.message}"
+        return Row("fault matrix", f"{self.case.fault} ({self.case.module})", figure, self.case.expect, self.ok,
+                   detail if not self.ok else "")
+
+
+def state_summary(state: dict[str, Any]) -> dict[str, str]:
+    """The emulator state as flat `what -> value` items: variables, settings, deployments, the objects that exist."""
+    services = {s["id"]: s["name"] for s in state["services"]}
+    environments = {e["id"]: e["name"] for e in state["environments"]}
+
+    def scope(entry):
+        return f"{services.get(entry['serviceId'], 'shared')}/{environments[entry['environmentId']]}"
+
+    items = {}
+    for entry in state["variables"]:
+        for name, value in entry["values"].items():
+            items[f"variable {scope(entry)} {name}"] = value
+    for instance in state["serviceInstances"]:
+        for name, value in instance["settings"].items():
+            items[f"setting {scope(instance)} {name}"] = json.dumps(value, sort_keys=True)
+    for deployment in state["deployments"]:
+        items[f"deployment {deployment['id']} of {scope(deployment)}"] = deployment["status"]
+    # Which objects exist (their settings and timestamps are compared above, or do not matter).
+    for kind in ("projects", "environments", "services", "serviceInstances", "domains", "projectTokens"):
+        items[kind] = " ".join(sorted(entry["id"] for entry in state[kind]))
+    items["accountTokens"] = str(len(state["accountTokens"]))
+    return items
+
+
+def state_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """What differs, without values (variables may be secret)."""
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        if before.get(key) == after.get(key):
+            continue
+        if key.startswith("deployment "):
+            where = key.split(" of ", 1)[1]
+            changes.append(f"{key}: {before[key]} -> {after[key]}" if key in before else f"new deployment of {where}: {after[key]}")
+        elif key not in before:
+            changes.append(f"{key} added")
+        elif key not in after:
+            changes.append(f"{key} removed")
+        else:
+            changes.append(f"{key} changed")
+    return changes
+
+
+def match_changes(changes: list[str], patterns: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Pair each pattern with one change; return (changes left over, patterns left over)."""
+    left = list(changes)
+    missing = []
+    for pattern in patterns:
+        hit = next((change for change in left if fnmatch.fnmatchcase(change, pattern)), None)
+        if hit is None:
+            missing.append(pattern)
+        else:
+            left.remove(hit)
+    return left, missing
+
+
+def armed(fault: dict[str, Any]) -> dict[str, Any]:
+    """The fault as the emulator takes it; an HTTP-date Retry-After is computed at arming time."""
+    fault = dict(fault)
+    if str(fault.get("retry_after", "")).startswith("HTTP-DATE+"):
+        fault["retry_after"] = formatdate(time.time() + float(fault["retry_after"].split("+")[1]), usegmt=True)
+    return fault
+
+
+def connection(emulator) -> dict[str, Any]:
+    return {"group/backendops.stack.railway": {"api_url": emulator.url, "api_token": emulator.account_token,
+                                               "project": PROJECT, "environment": "production"}}
+
+
+def run_case(emulator, case: FaultCase, workdir: Path) -> FaultRow:
+    """Run one case against a freshly reset emulator."""
+    emulator.reset()
+    before = state_summary(emulator.state())
+    for fault in case.faults:
+        emulator.inject(**armed(fault))
+    task = {"name": case.key, f"backendops.stack.{case.module}": case.args}
+    outcome = run_tasks(workdir / f"fault-{case.key}.yml", [task], module_defaults=connection(emulator))
+    time.sleep(case.settle)
+    after = state_summary(emulator.state())
+    result = outcome.results[0] if outcome.results else {"failed": True, "msg": "no task result"}
+    message = str(result.get("msg", ""))
+    if result.get("failed"):
+        kind = FAILED if message and "\n" not in message else f"failed with a {'multi-line' if message else 'missing'} message"
+    else:
+        kind = RETRIED
+    unexpected, missing = match_changes(state_changes(before, after), case.changes)
+    secrets = (emulator.account_token, emulator.project_token) + case.extra_secrets
+    return FaultRow(
+        case=case, outcome=kind, message=message, requests=emulator.counters()["requests"], unexpected=unexpected,
+        missing=missing, traceback=shows_traceback(outcome.run, result),
+        leaked=[f"token {index}" for index, secret in enumerate(secrets) if secret in outcome.run.output],
+        faults_left=emulator.faults(), output_tail=outcome.run.output[-2000:],
+    )
+
+
+def fault_rows(emulator, workdir: Path) -> list[Row]:
+    """Every case, as report rows."""
+    return [run_case(emulator, case, workdir).as_row() for case in CASES]

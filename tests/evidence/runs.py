@@ -1,0 +1,57 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run tasks the way a user does (ansible-playbook with the repo's ansible.cfg) and read their results back."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from support import PlaybookRun, run_playbook
+
+TRACEBACK = "Traceback (most recent call last)"
+CRASH_MARKERS = ("Module failed:", "MODULE FAILURE")
+
+
+@dataclass
+class TaskRun:
+    """The per-task results of localhost in one ansible-playbook run, and the run itself."""
+
+    results: list[dict[str, Any]]
+    run: PlaybookRun
+
+
+def write_play(path: Path, tasks: list[dict[str, Any]], module_defaults: dict[str, Any] | None = None) -> Path:
+    play = {"name": "evidence", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}
+    if module_defaults:
+        play["module_defaults"] = module_defaults
+    path.write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_tasks(path: Path, tasks: list[dict[str, Any]], *args: str, module_defaults: dict[str, Any] | None = None,
+              env: dict[str, str] | None = None) -> TaskRun:
+    """Write ``tasks`` as a one-play playbook at ``path`` and run it with the JSON callback."""
+    write_play(path, tasks, module_defaults)
+    run = run_playbook(path, *args, env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", **(env or {})})
+    try:
+        document = json.loads(run.stdout)
+    except ValueError:
+        raise AssertionError(f"no JSON from ansible-playbook {path}:\n{run.output[-3000:]}") from None
+    results = [task["hosts"]["localhost"] for play in document["plays"] for task in play["tasks"]
+               if "localhost" in task["hosts"]]
+    return TaskRun(results, run)
+
+
+def shows_traceback(run: PlaybookRun, *results: dict[str, Any]) -> bool:
+    """A Python traceback in the output, or a module that crashed.
+
+    ansible-core 2.19 shows no traceback for a crash unless ANSIBLE_DISPLAY_TRACEBACK asks for one; the crash
+    shows as "Module failed: <exception>" (an unhandled exception) or "MODULE FAILURE" (no JSON at all). Every
+    failed result carries an ``exception`` key, so that key proves nothing.
+    """
+    if TRACEBACK in run.output:
+        return True
+    return any(marker in str(result.get("msg", "")) or TRACEBACK in str(result.get("module_stderr", ""))
+               for result in results for marker in CRASH_MARKERS)
