@@ -368,6 +368,6 @@ def test_railway_module_rejects_a_wrong_injected_token(credential_type, emulator
 def test_both_tokens_in_one_credential_fail_clearly(credential_type, emulator, tmp_path):
     injected = awx_render_env(credential_type, {"api_token": emulator.account_token, "project_token": emulator.project_token,
                                                 "api_url": emulator.url})
-    _, result = railway_info(tmp_path, injected, project="backendops-demo")
+    result = railway_info(tmp_path, injected, project="backendops-demo")[1]
     assert result["failed"] is True
     assert "RAILWAY_API_TOKEN" in result["msg"] and "RAILWAY_TOKEN" in result["msg"]

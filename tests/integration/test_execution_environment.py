@@ -46,7 +46,7 @@ def requirement_names(text: str) -> set[str]:
 
 def rpm_packages(bindep_text: str) -> set[str]:
     """Packages bindep would install on an RPM-based EE (CentOS Stream)."""
-    return {name for name, _, _ in Depends(bindep_text).active_rules(["platform:rpm", "platform:centos", "platform:redhat"])}
+    return {rule[0] for rule in Depends(bindep_text).active_rules(["platform:rpm", "platform:centos", "platform:redhat"])}
 
 
 @pytest.fixture(name="context", scope="module")

@@ -100,8 +100,9 @@ def test_generator_renders_markup_tables_and_shared_options(roles_dir):
     assert rows == ["demo_command", "demo_flags", "demo_mode", "demo_target", "demo_target.host"]
     # main first, then the other entry points by name; shared options are not repeated.
     assert text.index("### `main`") < text.index("### `ping`") < text.index("### `stop`")
-    assert "### `stop`: Stop it\n\nRun with `ansible.builtin.include_role` (`name: backendops.stack.demo`, `tasks_from: stop`).\n\nSame variables as `main`." in text
-    assert "### `ping`: Ping\n\nRun with `ansible.builtin.include_role` (`name: backendops.stack.demo`, `tasks_from: ping`).\n\nNo variables." in text
+    include = "Run with `ansible.builtin.include_role` (`name: backendops.stack.demo`, `tasks_from: {}`)."
+    assert f"### `stop`: Stop it\n\n{include.format('stop')}\n\nSame variables as `main`." in text
+    assert f"### `ping`: Ping\n\n{include.format('ping')}\n\nNo variables." in text
     assert "- [backendops.stack.demo](#backendopsstackdemo)" in text
 
 
