@@ -19,7 +19,11 @@ class TaskRun:
     """The per-task results of localhost in one ansible-playbook run, and the run itself."""
 
     results: list[dict[str, Any]]
+    names: list[str]
     run: PlaybookRun
+
+    def by_name(self) -> dict[str, dict[str, Any]]:
+        return dict(zip(self.names, self.results))
 
 
 def write_play(path: Path, tasks: list[dict[str, Any]], module_defaults: dict[str, Any] | None = None) -> Path:
@@ -30,18 +34,28 @@ def write_play(path: Path, tasks: list[dict[str, Any]], module_defaults: dict[st
     return path
 
 
+def run_json(playbook: str | Path, *args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> TaskRun:
+    """Run a playbook with the JSON callback; the results of localhost, task by task."""
+    run = run_playbook(playbook, *args, env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", **(env or {})}, timeout=timeout)
+    try:
+        document = json.loads(run.stdout)
+    except ValueError:
+        raise AssertionError(f"no JSON from ansible-playbook {playbook}:\n{run.output[-3000:]}") from None
+    tasks = [task for play in document["plays"] for task in play["tasks"] if "localhost" in task["hosts"]]
+    return TaskRun([task["hosts"]["localhost"] for task in tasks], [task["task"]["name"] for task in tasks], run)
+
+
 def run_tasks(path: Path, tasks: list[dict[str, Any]], *args: str, module_defaults: dict[str, Any] | None = None,
               env: dict[str, str] | None = None) -> TaskRun:
     """Write ``tasks`` as a one-play playbook at ``path`` and run it with the JSON callback."""
     write_play(path, tasks, module_defaults)
-    run = run_playbook(path, *args, env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", **(env or {})})
-    try:
-        document = json.loads(run.stdout)
-    except ValueError:
-        raise AssertionError(f"no JSON from ansible-playbook {path}:\n{run.output[-3000:]}") from None
-    results = [task["hosts"]["localhost"] for play in document["plays"] for task in play["tasks"]
-               if "localhost" in task["hosts"]]
-    return TaskRun(results, run)
+    return run_json(path, *args, env=env)
+
+
+def last_failure(results: list[dict[str, Any]]) -> str:
+    """The message of the failure that stopped the play (the last failed result)."""
+    failed = [result for result in results if result.get("failed")]
+    return str(failed[-1].get("msg", "")) if failed else ""
 
 
 def shows_traceback(run: PlaybookRun, *results: dict[str, Any]) -> bool:
