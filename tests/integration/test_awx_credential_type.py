@@ -253,6 +253,12 @@ def test_awx_configure_defines_linked_objects_and_is_idempotent(awx):
     assert second.recap()["changed"] == 0, second.output
     assert len(awx.writes) == writes, awx.writes[writes:]
 
+    # --check on a configured AWX reports what would change and writes nothing.
+    plan = configure(awx, *SCM, "-e", "backendops_awx_scm_branch=release", "--check", RAILWAY_API_TOKEN="account-token-from-the-operator-shell")
+    assert plan.rc == 0, plan.output
+    assert plan.recap()["changed"] == 1, plan.output
+    assert len(awx.writes) == writes and awx.find("projects", "backendops.stack")["scm_branch"] == "main"
+
 
 def test_awx_configure_registers_the_execution_environment(awx):
     image = "registry.example.com/backendops/stack-ee:0.1.0"
