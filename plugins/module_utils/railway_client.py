@@ -604,6 +604,11 @@ def deployment_view(deployment):
     return dict((key, value) for key, value in view.items() if value is not None)
 
 
+def log_messages(lines):
+    """The text of Railway log lines (buildLogs, deploymentLogs), oldest first."""
+    return [line.get("message", "") for line in lines]
+
+
 def domain_list(all_domains):
     """Service and custom domains of a ServiceInstance as one list."""
     result = []

@@ -12,7 +12,8 @@ short_description: Deploy a Railway service and wait for the outcome
 version_added: 0.1.0
 description:
   - Starts a deployment of a Railway service by redeploying the latest deployment, deploying a commit of the
-    connected repository, or uploading a local directory like C(railway up).
+    connected repository, uploading a local directory like C(railway up), or rolling back to an earlier
+    deployment.
   - Waits until the deployment is active or has failed, polling with a growing interval so that a long build costs
     few API requests. Every status change is returned in RV(transitions).
   - When the deployment fails or crashes, the task fails with the failing step (for example
@@ -27,7 +28,8 @@ attributes:
     support: full
     details:
       - Resolves the service, checks that there is something to redeploy and packs the upload (so
-        RV(source_digest) is returned), but sends no mutation and no upload. Always reports a change.
+        RV(source_digest) is returned), but sends no mutation and no upload (and rolls nothing back). Always
+        reports a change.
   diff_mode:
     support: none
   idempotent:
@@ -47,8 +49,10 @@ options:
       - V(redeploy) builds and deploys the source of the service's latest deployment again (C(deploymentRedeploy)).
       - V(commit) deploys the commit O(commit) of the repository connected to the service (C(serviceInstanceDeployV2)).
       - V(upload) packs O(path) into a gzip tarball and uploads it, like C(railway up).
+      - V(rollback) rolls back to the earlier deployment O(rollback_to) (C(deploymentRollback)); Railway deploys its
+        image and variables again, for example after the new deployment went live but does not work.
     type: str
-    choices: [redeploy, commit, upload]
+    choices: [redeploy, commit, upload, rollback]
     default: redeploy
   commit:
     description:
@@ -62,6 +66,11 @@ options:
       - The tarball is deterministic (sorted entries, fixed time stamps and owners), so unchanged sources give the
         same RV(source_digest).
     type: path
+  rollback_to:
+    description:
+      - ID of the deployment to roll back to. Required with O(source=rollback).
+      - Railway only rolls back to a deployment that was replaced and whose image still exists (C(canRollback)).
+    type: str
   deployment_message:
     description:
       - Message stored with the deployment (only with O(source=upload)), for example a content hash to recognise
@@ -147,6 +156,12 @@ EXAMPLES = r"""
         service: backend
         source: commit
         commit: 0123456789abcdef0123456789abcdef01234567
+
+    - name: Go back to the deployment that served before
+      backendops.stack.railway_deploy:
+        service: backend
+        source: rollback
+        rollback_to: "{{ previous_deployment_id }}"
 
     - name: Redeploy (for example after changing variables) without waiting
       backendops.stack.railway_deploy:
@@ -241,7 +256,7 @@ api_requests:
 import re
 import time
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayError
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayError, log_messages
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
 from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import (
@@ -263,8 +278,9 @@ def main():
     railway = RailwayModule(
         argument_spec=dict(
             service=dict(type="str", required=True),
-            source=dict(type="str", default="redeploy", choices=["redeploy", "commit", "upload"]),
+            source=dict(type="str", default="redeploy", choices=["redeploy", "commit", "upload", "rollback"]),
             commit=dict(type="str"),
+            rollback_to=dict(type="str"),
             path=dict(type="path"),
             deployment_message=dict(type="str"),
             wait=dict(type="bool", default=True),
@@ -273,7 +289,7 @@ def main():
             log_lines=dict(type="int", default=40),
             rollback_on_failure=dict(type="bool", default=False),
         ),
-        required_if=[("source", "commit", ("commit",)), ("source", "upload", ("path",))],
+        required_if=[("source", "commit", ("commit",)), ("source", "upload", ("path",)), ("source", "rollback", ("rollback_to",))],
     )
     railway.run(Deployer(railway).run)
 
@@ -285,6 +301,10 @@ def check_options(params):
         return "commit is only used with source=commit"
     if params["path"] is not None and source != "upload":
         return "path is only used with source=upload"
+    if params.get("rollback_to") is not None and source != "rollback":
+        return "rollback_to is only used with source=rollback"
+    if source == "rollback" and params["rollback_on_failure"]:
+        return "rollback_on_failure cannot be combined with source=rollback; a failed rollback is reported as it is"
     if params["deployment_message"] is not None and source != "upload":
         return ("deployment_message is only supported with source=upload; Railway's redeploy and commit deploys take "
                 "no message")
@@ -305,10 +325,6 @@ def https_url(value):
     if not value:
         return None
     return value if "://" in value else "https://" + value
-
-
-def log_text(lines):
-    return [line.get("message", "") for line in lines]
 
 
 class Deployer(object):
@@ -343,7 +359,11 @@ class Deployer(object):
 
         redeploy_from = self.redeploy_candidate() if params["source"] == "redeploy" else None
         if railway.check_mode:
-            self.result.update(changed=True, msg="Would deploy service %s (%s)" % (self.service_name, params["source"]))
+            if params["source"] == "rollback":
+                msg = "Would roll back service %s to deployment %s" % (self.service_name, params["rollback_to"])
+            else:
+                msg = "Would deploy service %s (%s)" % (self.service_name, params["source"])
+            self.result.update(changed=True, msg=msg)
             railway.exit(**self.result)
 
         last_success = self.active_deployment() if params["rollback_on_failure"] else None
@@ -391,6 +411,12 @@ class Deployer(object):
             return self.client.redeploy(redeploy_from["id"])
         if params["source"] == "commit":
             return {"id": self.client.deploy_commit(target.environment_id, target.service_id, params["commit"])}
+        if params["source"] == "rollback":
+            deployment = self.start_rollback(params["rollback_to"], known_ids=())
+            if deployment is None:
+                self.fail("asked Railway to roll back service %s to deployment %s, but it shows no new deployment for it; "
+                          "check the service" % (self.service_name, params["rollback_to"]))
+            return deployment
         answer = self.client.upload(target.project_id, target.environment_id, target.service_id, archive.data,
                                     params["deployment_message"])
         return {"id": answer["deploymentId"], "url": answer.get("url") or answer.get("deploymentDomain")}
@@ -446,8 +472,8 @@ class Deployer(object):
                     failed_step = {"step": event["step"], "error": payload["error"]}
             if failed_step:
                 self.result["failed_step"] = failed_step
-        build = log_text(self.client.build_logs(deployment_id, limit)) if limit else []
-        deploy = log_text(self.client.deployment_logs(deployment_id, limit)) if limit else []
+        build = log_messages(self.client.build_logs(deployment_id, limit)) if limit else []
+        deploy = log_messages(self.client.deployment_logs(deployment_id, limit)) if limit else []
         self.result.update(build_logs=build, deploy_logs=deploy)
         reason = ""
         if failed_step:
@@ -473,22 +499,33 @@ class Deployer(object):
         if last_success is None:
             rollback["action"] = "impossible"
             return "no earlier successful deployment to roll back to"
-        self.client.rollback(last_success["id"])
-        newest = self.client.deployments(self.target.project_id, self.target.environment_id, self.target.service_id, first=1)
-        if not newest or newest[0]["id"] in (failed_id, last_success["id"]):
+        newest = self.start_rollback(last_success["id"], known_ids=(failed_id,))
+        if newest is None:
             rollback["action"] = "failed"
             return "asked Railway to roll back to %s, but it shows no new deployment for it; check the service" % (
                 last_success["id"])
-        rollback["deployment_id"] = newest[0]["id"]
-        outcome = self.wait_for(newest[0]["id"], [])
+        rollback["deployment_id"] = newest["id"]
+        outcome = self.wait_for(newest["id"], [])
         rollback["status"] = outcome.value["status"]
         if outcome.value["status"] in SUCCESS_STATUSES:
             rollback["action"] = "rolled_back"
             return "rolled back to deployment %s (new deployment %s is %s)" % (
-                last_success["id"], newest[0]["id"], outcome.value["status"])
+                last_success["id"], newest["id"], outcome.value["status"])
         rollback["action"] = "failed"
         return "rollback to deployment %s did not succeed: deployment %s is %s%s" % (
-            last_success["id"], newest[0]["id"], outcome.value["status"], " (timed out)" if outcome.timed_out else "")
+            last_success["id"], newest["id"], outcome.value["status"], " (timed out)" if outcome.timed_out else "")
+
+    def start_rollback(self, to_id, known_ids):
+        """Roll back to deployment ``to_id``; return the deployment Railway created for it, or None.
+
+        ``deploymentRollback`` answers only true, so the new deployment is the newest one of the service, unless that
+        is one we already know (then Railway created none).
+        """
+        self.client.rollback(to_id)
+        newest = self.client.deployments(self.target.project_id, self.target.environment_id, self.target.service_id, first=1)
+        if not newest or newest[0]["id"] in tuple(known_ids) + (to_id,):
+            return None
+        return newest[0]
 
 
 if __name__ == "__main__":

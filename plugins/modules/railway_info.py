@@ -53,6 +53,19 @@ options:
       - The latest deployment is always returned; each service with a history costs one more API request.
     type: int
     default: 0
+  log_lines:
+    description:
+      - Number of build and of deploy log lines of each service's latest deployment to return in
+        RV(services[].latest_deployment.build_logs) and RV(services[].latest_deployment.deploy_logs), for example to
+        show why a deployment that went live does not answer. Costs two API requests per deployed service.
+    type: int
+    default: 0
+  shared_variables:
+    description:
+      - Whether to read the environment's shared variables (one API request) for RV(shared_variable_names) and
+        RV(shared_variables). Set V(false) when only the service's own variables matter.
+    type: bool
+    default: true
 seealso:
   - module: backendops.stack.railway_variables
   - module: backendops.stack.railway_service
@@ -137,6 +150,17 @@ services:
         created_at: "2026-11-27T10:00:00.000Z"
         url: https://backend-production.up.railway.app
         meta: {message: "sha256:..."}
+      contains:
+        build_logs:
+          description: The last O(log_lines) build log lines.
+          type: list
+          elements: str
+          returned: when O(log_lines) is more than 0 and the service has a deployment
+        deploy_logs:
+          description: The last O(log_lines) deploy log lines.
+          type: list
+          elements: str
+          returned: when O(log_lines) is more than 0 and the service has a deployment
     deployments:
       description: The newest deployments (O(deployment_history) of them), newest first.
       type: list
@@ -162,13 +186,13 @@ services:
       returned: when O(variable_values) is not V(none)
 shared_variable_names:
   description: Names of the shared variables of the environment.
-  returned: always
+  returned: unless O(shared_variables=false)
   type: list
   elements: str
   sample: [LOG_LEVEL]
 shared_variables:
   description: Shared variables, name to value. B(Secret.)
-  returned: when O(variable_values) is not V(none)
+  returned: when O(variable_values) is not V(none) and O(shared_variables=true)
   type: dict
 api_requests:
   description: Number of HTTP requests sent to Railway, retries included.
@@ -181,6 +205,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_client im
     deployment_view,
     domain_list,
     instance_settings,
+    log_messages,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
 
@@ -191,6 +216,8 @@ def main():
             service=dict(type="str"),
             variable_values=dict(type="str", default="none", choices=["none", "unrendered", "rendered"]),
             deployment_history=dict(type="int", default=0),
+            log_lines=dict(type="int", default=0),
+            shared_variables=dict(type="bool", default=True),
         ),
     )
     railway.run(read_project)
@@ -198,8 +225,9 @@ def main():
 
 def read_project(railway):
     params = railway.params
-    if params["deployment_history"] < 0:
-        railway.fail("deployment_history must be zero or more, not %d" % params["deployment_history"])
+    for option in ("deployment_history", "log_lines"):
+        if params[option] < 0:
+            railway.fail("%s must be zero or more, not %d" % (option, params[option]))
     with_values = params["variable_values"] != "none"
     unrendered = params["variable_values"] != "rendered"
     client = railway.client
@@ -220,6 +248,11 @@ def read_project(railway):
             "url": "https://" + domains[0]["domain"] if domains else None,
             "variable_names": sorted(variables),
         }
+        latest = instance.get("latestDeployment")
+        if params["log_lines"] and latest:
+            entry["latest_deployment"].update(
+                build_logs=log_messages(client.build_logs(latest["id"], params["log_lines"])),
+                deploy_logs=log_messages(client.deployment_logs(latest["id"], params["log_lines"])))
         if params["deployment_history"]:
             entry["deployments"] = [deployment_view(d) for d in client.deployments(
                 target.project_id, target.environment_id, service["id"], first=params["deployment_history"])]
@@ -227,17 +260,18 @@ def read_project(railway):
             entry["variables"] = variables
         service_results.append(entry)
 
-    shared = client.variables(target.project_id, target.environment_id, None, unrendered=unrendered)
     result = dict(
         changed=False,
         project=target.project,
         environment=target.environment,
         environments=target.environments,
         services=service_results,
-        shared_variable_names=sorted(shared),
     )
-    if with_values:
-        result["shared_variables"] = shared
+    if params["shared_variables"]:
+        shared = client.variables(target.project_id, target.environment_id, None, unrendered=unrendered)
+        result["shared_variable_names"] = sorted(shared)
+        if with_values:
+            result["shared_variables"] = shared
     railway.exit(**result)
 
 
