@@ -273,13 +273,18 @@ def test_awx_configure_registers_the_execution_environment(awx):
     assert awx.associations[("job_templates", deploy["id"], "credentials")] == [] and deploy["ask_credential_on_launch"] is True
 
 
-def test_awx_configure_uses_an_existing_railway_credential(awx):
+def test_awx_configure_uses_existing_railway_and_vault_credentials(awx):
     railway_type = awx.create("credential_types", {"name": "Railway API", "kind": "cloud", "inputs": {"fields": []}, "injectors": {}})
+    vault_type = awx.create("credential_types", {"name": "Vault", "kind": "vault", "inputs": {"fields": []}, "injectors": {}})
     existing = awx.create("credentials", {"name": RAILWAY_CREDENTIAL, "credential_type": railway_type["id"], "inputs": {}})
-    result = configure(awx, *SCM)
+    vault = awx.create("credentials", {"name": "backendops vault", "credential_type": vault_type["id"], "inputs": {}})
+    result = configure(awx, *SCM, "-e", "backendops_awx_vault_credential='backendops vault'")
     assert result.rc == 0, result.output
-    deploy = awx.find("job_templates", "backendops Railway deploy")
-    assert awx.associations[("job_templates", deploy["id"], "credentials")] == [existing["id"]]
+    for name in ("backendops Railway deploy", "backendops Railway plan"):
+        template = awx.find("job_templates", name)
+        assert sorted(awx.associations[("job_templates", template["id"], "credentials")]) == sorted([existing["id"], vault["id"]])
+    local = awx.find("job_templates", "backendops local stack")
+    assert awx.associations[("job_templates", local["id"], "credentials")] == []
 
 
 def test_awx_configure_refuses_missing_settings_before_any_change(awx):
