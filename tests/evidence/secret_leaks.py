@@ -1,0 +1,222 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The secret-leak scan: known canary secrets, looked for everywhere a deployment leaves traces.
+
+Local stack: playbooks/local.yml runs with -vvv in normal, check and diff modes with canary values for
+SUPABASE_ANON_KEY (one value, then a second one, so the diff has a secret change to mask); the generated secrets
+(JWT_SECRET, HEALTH_TOKEN, POSTGRES_PASSWORD) are read back from the env files. A `.env` and `.env.production`
+with more canaries are planted in the app's source, as a developer's checkout would have them. Then the scan:
+every line of output, every file written during the runs (except the two 0600 env files, which must hold the
+secrets), every layer of the app image (molecule/default/scan_image.py), `docker inspect` and the logs of each
+container.
+
+Railway: playbooks/railway.yml against the emulator, same modes, with canary variable values and tokens; its
+output, the files it writes and the emulator's request log are scanned.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets as random_secrets
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidence.rows import Row
+from evidence.stack import ENV_FILES, LocalStack, docker
+from support import REPO_ROOT, PlaybookRun
+
+STACK = "evidence-leaks"
+PORT = 3917
+SCAN_IMAGE = REPO_ROOT / "molecule/default/scan_image.py"
+# Where a run may write files; only files modified during the scan are read. /var/lib/docker is left to
+# `docker inspect`, which shows what the engine keeps about each container.
+WRITABLE_ROOTS = (Path.home(), Path("/tmp"), Path("/var/tmp"), Path("/var/cache/backendops"))
+SKIPPED_DIRS = {".git", "node_modules", ".venv", "__pycache__", ".npm"}
+MAX_SCANNED_FILE = 64 * 1024 * 1024
+
+
+def canary(label: str) -> str:
+    """A value that exists nowhere else, so any hit is a leak of exactly this secret."""
+    return f"canary-{label}-{random_secrets.token_hex(12)}"
+
+
+@dataclass
+class Leak:
+    """Where a secret showed up; never the value itself."""
+
+    target: str
+    where: str
+    secret: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.secret}"
+
+
+@dataclass
+class Scan:
+    """Secrets by name, the leaks found, and how much was looked at per target."""
+
+    secrets: dict[str, str]
+    leaks: list[Leak] = field(default_factory=list)
+    scanned: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def text(self, target: str, where: str, text: str | bytes) -> None:
+        """Each secret found in ``text``, with the first line it is on (all secrets in it redacted)."""
+        self.scanned.setdefault(target, []).append(where)
+        data = text.encode(errors="replace") if isinstance(text, str) else text
+        for name, value in self.secrets.items():
+            position = data.find(value.encode()) if value else -1
+            if position >= 0:
+                line = data[:position].count(b"\n") + 1
+                self.leaks.append(Leak(target, f"{where}, line {line}: {self.redacted_line(data, position)}", name))
+
+    def redacted_line(self, data: bytes, position: int, width: int = 160) -> str:
+        start = data.rfind(b"\n", 0, position) + 1
+        end = data.find(b"\n", position)
+        line = data[start:end if end >= 0 else len(data)].decode(errors="replace")
+        for name, value in self.secrets.items():
+            if value:
+                line = line.replace(value, f"<{name}>")
+        return line.strip()[:width]
+
+    def json_document(self, target: str, where: str, document: Any, path: str = "") -> None:
+        """Like text(), but names the JSON path of each hit (e.g. Config.Env[3])."""
+        if path == "":
+            self.scanned.setdefault(target, []).append(where)
+        if isinstance(document, dict):
+            for key, value in document.items():
+                self.json_document(target, where, value, f"{path}.{key}" if path else key)
+        elif isinstance(document, list):
+            for index, value in enumerate(document):
+                self.json_document(target, where, value, f"{path}[{index}]")
+        elif isinstance(document, str):
+            for name, value in self.secrets.items():
+                if value and value in document:
+                    self.leaks.append(Leak(target, f"{where} {path}", name))
+
+    def leaks_in(self, target: str) -> list[Leak]:
+        return [leak for leak in self.leaks if leak.target == target]
+
+
+def files_written_since(started: float, excluded: set[Path]) -> list[Path]:
+    """Regular files under WRITABLE_ROOTS modified after ``started``, except ``excluded`` (files or directories)."""
+    found = []
+    for root in WRITABLE_ROOTS:
+        for directory, subdirs, names in os.walk(root):
+            here = Path(directory)
+            subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS and here / d not in excluded]
+            for name in names:
+                path = here / name
+                try:
+                    info = path.lstat()
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode) and info.st_mtime >= started and path not in excluded \
+                        and info.st_size <= MAX_SCANNED_FILE:
+                    found.append(path)
+    return sorted(found)
+
+
+def scan_files(scan: Scan, target: str, paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            scan.text(target, str(path), path.read_bytes())
+        except OSError:
+            continue
+
+
+def scan_image_layers(scan: Scan, image: str, env_files: list[Path]) -> None:
+    """molecule/default/scan_image.py over every layer: env files in layers and the secret values of ``env_files``."""
+    proc = subprocess.run([sys.executable, str(SCAN_IMAGE), image, *map(str, env_files)], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"scan_image.py {image} failed: {proc.stderr[-2000:]}")
+    report = json.loads(proc.stdout)
+    scan.scanned.setdefault("image layers", []).append(f"{image}: {report['layers']} layers, {', '.join(report['secrets_checked'])}")
+    for entry in report["env_files"]:
+        scan.leaks.append(Leak("image layers", f"{image} {entry}", "env file in a layer"))
+    for hit in report["secret_hits"]:
+        name, _sep, where = hit.partition(" in ")
+        scan.leaks.append(Leak("image layers", f"{image} {where}", name))
+
+
+def scan_containers(scan: Scan, containers: list[str]) -> None:
+    for container in containers:
+        scan.json_document("docker inspect", f"docker inspect {container}", json.loads(docker("inspect", container).stdout))
+        logs = docker("logs", container, check=False)
+        scan.text("container logs", f"docker logs {container}", logs.stdout + logs.stderr)
+
+
+def plant_env_files(source: Path) -> dict[str, str]:
+    """Env files a developer keeps in the app's source; the image build must leave them out."""
+    planted = {"SUPABASE_ANON_KEY": canary("planted-anon"), "JWT_SECRET": canary("planted-jwt")}
+    (source / ".env").write_text("".join(f"{k}={v}\n" for k, v in planted.items()), encoding="utf-8")
+    (source / ".env.production").write_text(f"HEALTH_TOKEN={canary('planted-health')}\n", encoding="utf-8")
+    return {f"planted .env {name}": value for name, value in planted.items()} | {
+        "planted .env.production HEALTH_TOKEN": (source / ".env.production").read_text(encoding="utf-8").split("=", 1)[1].strip()}
+
+
+def scan_local_stack(workdir: Path) -> Scan:
+    """Run local.yml in every mode with canaries and scan everything; removes the stack again."""
+    anon_first, anon_second = canary("anon-first"), canary("anon-second")
+    stack = LocalStack(STACK, PORT, workdir, env={"SUPABASE_ANON_KEY": anon_first})
+    stack.copy_source()
+    planted = plant_env_files(stack.source)
+    started = time.time() - 1
+    runs: list[tuple[str, PlaybookRun]] = []
+    try:
+        runs.append(("local.yml -vvv (first run)", stack.local_yml("-vvv")))
+        generated = stack.secrets()
+        stack.env["SUPABASE_ANON_KEY"] = anon_second
+        runs.append(("local.yml -vvv --check (key rotated)", stack.local_yml("-vvv", "--check")))
+        runs.append(("local.yml -vvv --diff (key rotated)", stack.local_yml("-vvv", "--diff")))
+        runs.append(("local.yml -vvv --check --diff (no change)", stack.local_yml("-vvv", "--check", "--diff")))
+        after = stack.secrets()
+        secrets = {"SUPABASE_ANON_KEY (first)": anon_first, "SUPABASE_ANON_KEY (second)": anon_second, **planted}
+        for name in ("JWT_SECRET", "HEALTH_TOKEN", "POSTGRES_PASSWORD"):
+            secrets[name] = generated[name]
+        scan = Scan(secrets)
+        # Controls: the secrets were really used, and the scanner finds them where they belong.
+        if after.get("SUPABASE_ANON_KEY") != anon_second or any(after[n] != generated[n] for n in ("JWT_SECRET", "HEALTH_TOKEN")):
+            scan.notes.append("the env file does not hold the canaries: the scan proves nothing")
+        control = Scan(secrets)
+        scan_files(control, "control", [stack.project_dir / name for name in ENV_FILES])
+        if {"SUPABASE_ANON_KEY (second)", "JWT_SECRET", "HEALTH_TOKEN", "POSTGRES_PASSWORD"} - {leak.secret for leak in control.leaks}:
+            scan.notes.append("the scanner did not find the secrets in the env files (control)")
+        for name in ENV_FILES:
+            mode = stat.S_IMODE((stack.project_dir / name).stat().st_mode)
+            if mode != 0o600:
+                scan.leaks.append(Leak("generated files", f"{stack.project_dir / name} has mode {mode:o}", "env file not 0600"))
+
+        for label, run in runs:
+            scan.text("playbook output", label, run.output)
+        excluded = {stack.project_dir / name for name in ENV_FILES} | {stack.source}
+        scan_files(scan, "generated files", files_written_since(started, excluded))
+        image = stack.app_images()[0]
+        scan_image_layers(scan, image, [stack.project_dir / name for name in ENV_FILES])
+        scan_image_layers(scan, image, [stack.source / ".env", stack.source / ".env.production"])
+        scan_containers(scan, stack.containers())
+        return scan
+    finally:
+        stack.destroy()
+
+
+TARGETS = ("playbook output", "generated files", "image layers", "docker inspect", "container logs")
+
+
+def leak_rows(scan: Scan, prefix: str = "local.yml") -> list[Row]:
+    rows = []
+    for target in TARGETS:
+        if target not in scan.scanned and not scan.leaks_in(target):
+            continue
+        leaks = scan.leaks_in(target)
+        looked_at = len(scan.scanned.get(target, []))
+        figure = f"{len(leaks)} leak(s) in {looked_at} scanned"
+        rows.append(Row("secret leaks", f"{prefix}: {target}", figure, "0 leaks", not leaks and not scan.notes,
+                        "; ".join(map(str, leaks)) + ("; " if leaks and scan.notes else "") + "; ".join(scan.notes)))
+    return rows

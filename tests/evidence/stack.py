@@ -1,0 +1,109 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A local stack of its own (name, port, app image, scratch copy of the sample backend) for the evidence checks."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse
+from support import REPO_ROOT, PlaybookRun, run_playbook
+
+STACKS_DIR = Path.home() / ".local/share/backendops/stacks"
+ENV_FILES = ("backend.env", "postgres.env")
+
+
+def docker(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return proc
+
+
+class LocalStack:
+    """playbooks/local.yml for one stack name and port, building its own app image from a scratch source copy."""
+
+    def __init__(self, name: str, port: int, workdir: Path, env: dict[str, str] | None = None):
+        self.name = name
+        self.port = port
+        self.workdir = workdir
+        self.source = workdir / "backend"
+        self.app_image_name = f"backendops/backend-{name}"
+        self.env = dict(env or {})
+        self.project_dir = STACKS_DIR / name
+
+    @property
+    def project(self) -> str:
+        return f"backendops-{self.name}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def copy_source(self) -> Path:
+        """The sample backend without its local installs and env files, as a user's checkout would be."""
+        shutil.copytree(REPO_ROOT / "examples/backend", self.source,
+                        ignore=shutil.ignore_patterns("node_modules", ".env", ".env.*"))
+        return self.source
+
+    def extra_vars(self, **more: Any) -> dict[str, Any]:
+        values = {"compose_stack_name": self.name, "compose_stack_backend_port": self.port,
+                  "app_image_name": self.app_image_name, "app_image_source_dir": str(self.source),
+                  "app_image_work_dir": str(self.workdir / "app-image")}
+        if self.env:
+            values["compose_stack_env"] = {"SUPABASE_URL": "https://project-ref.supabase.co", **self.env}
+        values.update(more)
+        return values
+
+    def local_yml(self, *args: str, check: bool = True, **more: Any) -> PlaybookRun:
+        run = run_playbook("playbooks/local.yml", "-e", json.dumps(self.extra_vars(**more)), *args)
+        if check and run.rc != 0:
+            raise AssertionError(f"local.yml {' '.join(args)} failed for stack {self.name}:\n{run.output[-4000:]}")
+        return run
+
+    def compose(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return docker("compose", "--project-directory", str(self.project_dir), *args, check=check, stdin=stdin)
+
+    def secrets(self) -> dict[str, str]:
+        """The variables of both env files (generated secrets included), read as Compose reads them."""
+        values = {}
+        for name in ENV_FILES:
+            values.update(parse((self.project_dir / name).read_text(encoding="utf-8")))
+        return values
+
+    def containers(self) -> list[str]:
+        listing = docker("ps", "-a", "--format", "{{.Names}}", "--filter", f"label=com.docker.compose.project={self.project}")
+        return sorted(listing.stdout.split())
+
+    def app_images(self) -> list[str]:
+        listing = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference={self.app_image_name}")
+        return sorted(listing.stdout.split())
+
+    def wait_healthy(self, timeout: float = 300) -> None:
+        """Until /api/health answers 200 (after an engine restart the containers come back on their own)."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/health", timeout=5) as response:
+                    if response.status == 200:
+                        return
+                    last = f"HTTP {response.status}"
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(exc)
+            time.sleep(2)
+        raise AssertionError(f"stack {self.name} not healthy within {timeout} s: {last}")
+
+    def destroy(self) -> None:
+        """Containers, network, volumes, files and app images of this stack; the scratch source goes with workdir."""
+        if (self.project_dir / "compose.yaml").exists():
+            self.compose("down", "--volumes", "--remove-orphans", check=False)
+        shutil.rmtree(self.project_dir, ignore_errors=True)
+        images = self.app_images()
+        if images:
+            docker("image", "rm", "--force", *images, check=False)
