@@ -1,0 +1,149 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Railway-workflow benchmark: prints P5 and P6 from runs of playbooks/railway.yml against the Railway emulator.
+
+P5  GraphQL requests of a full run (variables, settings and an upload that deploys) whose deployment takes
+    3 minutes of emulator time: 6 phases of 30 s (queued, initializing, building, pre-deploy migration, deploying,
+    health check), the emulator's clock at 60x so that it takes 3 s of real time         target <= 20
+    and of a no-change re-run                                             target <= 6 requests and 0 mutations
+P6  seconds from the deployment reaching its final status (the emulator's statusUpdatedAt) to railway_deploy
+    returning (the end of its task), median over forced deployments                    target <= 2 s median
+
+Figures, not assertions. The modules poll in real seconds while the emulator's clock runs 60x, so the poll count
+of a real 3-minute deployment is also simulated with the module's own waiter (railway_waiter.Waiter) on that
+phase plan and printed next to the measured one.
+Run after `scripts/bootstrap`: .venv/bin/python benchmarks/railway_workflow.py [--runs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from tools.railway_emulator.testing import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
+
+PHASE_SECONDS = 30.0
+CLOCK_SCALE = 60.0
+# QUEUED, INITIALIZING, BUILDING, then pre-deploy, container start and health check, all reported as DEPLOYING.
+PHASES = ["QUEUED", "INITIALIZING", "BUILDING", "DEPLOYING", "DEPLOYING", "DEPLOYING"]
+DEPLOY_TASK = "Deploy and wait until it serves or fails"
+VARIABLES = {"SUPABASE_URL": "https://bench-ref.supabase.co", "SUPABASE_ANON_KEY": "bench-anon-key",
+             "JWT_SECRET": "bench-jwt-secret-0123456789abcdef0123", "HEALTH_TOKEN": "bench-health-token-0123"}
+
+
+def parse_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class Bench:
+    """railway.yml against one emulator, with the counters of each run."""
+
+    def __init__(self, emulator: EmulatorProcess, scratch: Path) -> None:
+        self.emulator = emulator
+        self.inventory = scratch / "inventory.yml"
+        host = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                "railway_project": "backendops-demo", "railway_variables": VARIABLES}
+        self.inventory.write_text(yaml.safe_dump({"all": {"children": {"railway": {"hosts": {"localhost": host}}}}}))
+        self.extra = scratch / "extra.json"
+
+    def run(self, token: str = "account", **variables) -> tuple[dict, dict]:
+        """One run; returns (counters, JSON callback document)."""
+        env = {"RAILWAY_API_URL": self.emulator.url, "RAILWAY_API_TOKEN": "", "RAILWAY_TOKEN": "",
+               "RAILWAY_HEALTH_BASE_URL": self.emulator.admin_url + "/apps/{domain}",
+               "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+        env["RAILWAY_API_TOKEN" if token == "account" else "RAILWAY_TOKEN"] = getattr(self.emulator, token + "_token")
+        if token == "project":
+            variables.setdefault("railway_project", None)
+        self.extra.write_text(json.dumps(variables))
+        self.emulator.reset_counters()
+        outcome = run_playbook("playbooks/railway.yml", "-i", str(self.inventory), "-e", f"@{self.extra}", env=env)
+        if outcome.rc != 0:
+            raise SystemExit(f"benchmark: railway.yml failed:\n{outcome.output[-3000:]}")
+        return self.emulator.counters(), json.loads(outcome.stdout)
+
+    def final_status_to_return(self, document: dict) -> tuple[float, int]:
+        """(seconds from the deployment's final status to the end of the deploy task, status polls)."""
+        task = next(t for play in document["plays"] for t in play["tasks"] if t["task"]["name"].endswith(DEPLOY_TASK))
+        result = task["hosts"]["localhost"]
+        returned = parse_time(task["task"]["duration"]["end"])
+        clock = self.emulator.admin("GET", "clock")
+        real_now, emulated_now = time.time(), parse_time(clock["now"])
+        deployment = next(d for d in self.emulator.state()["deployments"] if d["id"] == result["deployment_id"])
+        final = real_now - (emulated_now - parse_time(deployment["statusUpdatedAt"])) / clock["scale"]
+        return returned - final, len(result["transitions"])
+
+
+def simulated_polls(poll_interval: float = 2.0) -> tuple[int, float]:
+    """Status polls and detection delay of railway_deploy's waiter for this phase plan in real time (scale 1)."""
+    now = [0.0]
+    total = PHASE_SECONDS * len(PHASES)
+
+    def status():
+        return "SUCCESS" if now[0] >= total else PHASES[int(now[0] // PHASE_SECONDS)]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    outcome = Waiter(3600, interval=poll_interval, sleep=sleep, clock=lambda: now[0]).wait(status, lambda s: s == "SUCCESS")
+    return outcome.polls, outcome.elapsed - total
+
+
+def measure(runs: int = 5) -> dict:
+    figures: dict = {}
+    with tempfile.TemporaryDirectory(prefix="backendops-railway-bench.") as scratch, \
+            EmulatorProcess(phase_seconds=PHASE_SECONDS, clock_scale=CLOCK_SCALE) as emulator:
+        bench = Bench(emulator, Path(scratch))
+        for token in ("account", "project"):
+            emulator.reset()
+            full, document = bench.run(token)
+            again = bench.run(token)[0]
+            figures[token] = {"full": full, "again": again,
+                              "polls": bench.final_status_to_return(document)[1]}
+        emulator.reset()
+        bench.run()  # the deployment that the forced ones replace
+        latencies = []
+        while len(latencies) < runs:
+            latencies.append(bench.final_status_to_return(bench.run(railway_force_deploy=True)[1])[0])
+        figures["P6"] = latencies
+    figures["simulated"] = simulated_polls()
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=5, help="forced deployments for P6 (default 5)")
+    args = parser.parse_args()
+    print(f"emulator: {len(PHASES)} phases x {PHASE_SECONDS:.0f} s = {len(PHASES) * PHASE_SECONDS / 60:.0f} min per "
+          f"deployment, clock x{CLOCK_SCALE:.0f}; {args.runs} forced deployments for P6 ...", flush=True)
+    figures = measure(args.runs)
+    print(f"\n{'':4} {'run':38} {'GraphQL':>8} {'mutations':>9} {'uploads':>7} {'target':>18}")
+    for token in ("account", "project"):
+        for key, label, target in (("full", "full run", "<= 20 requests"), ("again", "no-change re-run", "<= 6, 0 mutations")):
+            counters = figures[token][key]
+            flag = "ok" if counters["graphql_requests"] <= (20 if key == "full" else 6) and (key == "full" or counters["mutations"] == 0) else "over"
+            print(f"{'P5':4} {label + ' (' + token + ' token)':38} {counters['graphql_requests']:8d} {counters['mutations']:9d} "
+                  f"{counters['uploads']:7d} {target:>18} {flag}")
+    print(f"{'':4} full run by operation (account token): {figures['account']['full']['by_operation']}")
+    polls, late = figures["simulated"]
+    print(f"{'':4} status polls: {figures['account']['polls']} measured at x{CLOCK_SCALE:.0f}; {polls} simulated for a real "
+          f"3-minute deployment (SUCCESS seen {late:.1f} s late), which would make a real full run "
+          f"{figures['account']['full']['graphql_requests'] - figures['account']['polls'] + polls} requests")
+    latencies = figures["P6"]
+    median = statistics.median(latencies)
+    print(f"{'P6':4} final status -> module returned: median {median:.2f} s (runs: {', '.join(f'{x:.2f}' for x in latencies)})"
+          f"   target <= 2 s {'ok' if median <= 2 else 'over'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
