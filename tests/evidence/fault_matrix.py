@@ -16,8 +16,9 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+from evidence.railway_playbook import NOT_AVAILABLE, RailwayPlaybook, railway_yml_available
 from evidence.rows import Row
-from evidence.runs import run_tasks, shows_traceback
+from evidence.runs import last_failure, run_tasks, shows_traceback
 
 # The emulator options of the tests' `railway_emulator` fixture: a whole deployment takes about half a second.
 EMULATOR_OPTIONS = {"phase_seconds": 2.0, "clock_scale": 20.0}
@@ -48,6 +49,8 @@ class FaultCase:
     message: str = ""
     # Exactly these state changes (fnmatch patterns, each matching one change) must happen, nothing else.
     changes: tuple[str, ...] = ()
+    # Changes that may happen any number of times: what a playbook sets by design before the step that fails.
+    tolerated: tuple[str, ...] = ()
     # Seconds to let the emulator finish a request the module gave up on before the state is compared.
     settle: float = 0.0
     extra_secrets: tuple[str, ...] = field(default_factory=tuple)
@@ -111,6 +114,37 @@ CASES = (
               changes=("new deployment of backend/production: FAILED",)),
     FaultCase("healthcheck_fail", "health check never passes", "railway_deploy", DEPLOY, ({"kind": "healthcheck_fail"},),
               FAILED, message="FAILED at step HEALTHCHECK", changes=("new deployment of backend/production: FAILED",)),
+)
+
+
+# playbooks/railway.yml (the railway role): `args` are its extra vars. It sets variables and settings before it
+# deploys, so those changes are tolerated; the deployments are counted one by one.
+PLAYBOOK = "railway.yml"
+RAILWAY_VARIABLES = {"SUPABASE_URL": "https://evidence-ref.supabase.co", "SUPABASE_ANON_KEY": "fault-matrix-anon-key-3f9a1c",
+                     "JWT_SECRET": "fault-matrix-jwt-secret-0d4b7e2a9c1f5e8b", "HEALTH_TOKEN": "fault-matrix-health-6e2c"}
+APPLIED = ("variable backend/production *", "setting backend/production *")
+PLAYBOOK_CASES = (
+    FaultCase("railway.yml-http_503-upload", "HTTP 503 (3 times) on the upload", PLAYBOOK, {},
+              ({"kind": "http_503", "count": 3, "operation": "up"},), RETRIED, changes=REDEPLOYED, tolerated=APPLIED),
+    FaultCase("railway.yml-http_429", "HTTP 429 on the variable upsert", PLAYBOOK, {},
+              ({"kind": "http_429", "retry_after": 1, "operation": "VariableCollectionUpsert"},), RETRIED,
+              changes=REDEPLOYED, tolerated=APPLIED),
+    FaultCase("railway.yml-bad-token", "bad account token", PLAYBOOK, {"railway_api_token": BAD_ACCOUNT_TOKEN}, (), FAILED,
+              message="Not Authorized", extra_secrets=(BAD_ACCOUNT_TOKEN,)),
+    FaultCase("railway.yml-unknown-service", "unknown service", PLAYBOOK, {"railway_service": "frontend"}, (), FAILED,
+              message="service 'frontend' not found"),
+    FaultCase("railway.yml-deploy_fail", "deployment FAILED (build)", PLAYBOOK, {}, ({"kind": "deploy_fail"},), FAILED,
+              message="FAILED at step BUILD_IMAGE", changes=("new deployment of backend/production: FAILED",), tolerated=APPLIED),
+    FaultCase("railway.yml-deploy_crash", "deployment CRASHED", PLAYBOOK, {}, ({"kind": "deploy_crash"},), FAILED,
+              message="CRASHED", changes=("new deployment of backend/production: CRASHED",), tolerated=APPLIED),
+    FaultCase("railway.yml-deploy_skip", "deployment SKIPPED", PLAYBOOK, {}, ({"kind": "deploy_skip"},), FAILED,
+              message="SKIPPED", changes=("new deployment of backend/production: SKIPPED",), tolerated=APPLIED),
+    FaultCase("railway.yml-deploy_hang", "deployment never finishes", PLAYBOOK, {"railway_deploy_timeout": 3},
+              ({"kind": "deploy_hang"},), FAILED, message="did not finish within",
+              changes=("new deployment of backend/production: BUILDING",), tolerated=APPLIED),
+    FaultCase("railway.yml-predeploy_fail", "pre-deploy migration fails", PLAYBOOK, {}, ({"kind": "predeploy_fail"},),
+              FAILED, message="The database migration step", changes=("new deployment of backend/production: FAILED",),
+              tolerated=APPLIED),
 )
 
 
@@ -204,9 +238,9 @@ def state_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return changes
 
 
-def match_changes(changes: list[str], patterns: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """Pair each pattern with one change; return (changes left over, patterns left over)."""
-    left = list(changes)
+def match_changes(changes: list[str], patterns: tuple[str, ...], tolerated: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """Pair each pattern with one change, drop tolerated ones; return (changes left over, patterns left over)."""
+    left = [change for change in changes if not any(fnmatch.fnmatchcase(change, pattern) for pattern in tolerated)]
     missing = []
     for pattern in patterns:
         hit = next((change for change in left if fnmatch.fnmatchcase(change, pattern)), None)
@@ -230,32 +264,51 @@ def connection(emulator) -> dict[str, Any]:
                                                "project": PROJECT, "environment": "production"}}
 
 
+def _run_module(emulator, case: FaultCase, workdir: Path):
+    task = {"name": case.key, f"backendops.stack.{case.module}": case.args}
+    outcome = run_tasks(workdir / f"fault-{case.key}.yml", [task], module_defaults=connection(emulator))
+    result = outcome.results[0] if outcome.results else {"failed": True, "msg": "no task result"}
+    return outcome.run, result, shows_traceback(outcome.run, result)
+
+
+def _run_playbook(emulator, case: FaultCase, workdir: Path):
+    outcome = RailwayPlaybook(emulator, workdir, RAILWAY_VARIABLES).run_json(**case.args)
+    result = {"failed": outcome.run.rc != 0, "msg": last_failure(outcome.results)}
+    return outcome.run, result, shows_traceback(outcome.run, *outcome.results)
+
+
 def run_case(emulator, case: FaultCase, workdir: Path) -> FaultRow:
     """Run one case against a freshly reset emulator."""
     emulator.reset()
     before = state_summary(emulator.state())
     for fault in case.faults:
         emulator.inject(**armed(fault))
-    task = {"name": case.key, f"backendops.stack.{case.module}": case.args}
-    outcome = run_tasks(workdir / f"fault-{case.key}.yml", [task], module_defaults=connection(emulator))
+    run, result, traceback = (_run_playbook if case.module == PLAYBOOK else _run_module)(emulator, case, workdir)
     time.sleep(case.settle)
     after = state_summary(emulator.state())
-    result = outcome.results[0] if outcome.results else {"failed": True, "msg": "no task result"}
     message = str(result.get("msg", ""))
     if result.get("failed"):
         kind = FAILED if message and "\n" not in message else f"failed with a {'multi-line' if message else 'missing'} message"
     else:
         kind = RETRIED
-    unexpected, missing = match_changes(state_changes(before, after), case.changes)
+    unexpected, missing = match_changes(state_changes(before, after), case.changes, case.tolerated)
     secrets = (emulator.account_token, emulator.project_token) + case.extra_secrets
+    if case.module == PLAYBOOK:
+        secrets += tuple(RAILWAY_VARIABLES[name] for name in ("SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN"))
     return FaultRow(
         case=case, outcome=kind, message=message, requests=emulator.counters()["requests"], unexpected=unexpected,
-        missing=missing, traceback=shows_traceback(outcome.run, result),
-        leaked=[f"token {index}" for index, secret in enumerate(secrets) if secret in outcome.run.output],
-        faults_left=emulator.faults(), output_tail=outcome.run.output[-2000:],
+        missing=missing, traceback=traceback,
+        leaked=[f"secret {index}" for index, secret in enumerate(secrets) if secret in run.output],
+        faults_left=emulator.faults(), output_tail=run.output[-2000:],
     )
 
 
 def fault_rows(emulator, workdir: Path) -> list[Row]:
-    """Every case, as report rows."""
-    return [run_case(emulator, case, workdir).as_row() for case in CASES]
+    """Every case, as report rows; railway.yml rows say so while the playbook is missing."""
+    rows = [run_case(emulator, case, workdir).as_row() for case in CASES]
+    for case in PLAYBOOK_CASES:
+        if railway_yml_available():
+            rows.append(run_case(emulator, case, workdir).as_row())
+        else:
+            rows.append(Row("fault matrix", f"{case.fault} ({case.module})", NOT_AVAILABLE, case.expect, None))
+    return rows
