@@ -25,9 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evidence.fault_matrix import EMULATOR_OPTIONS
+from evidence.railway_playbook import RailwayPlaybook
 from evidence.rows import Row
-from evidence.stack import ENV_FILES, LocalStack, docker
+from evidence.stack import ENV_FILES, LocalStack, copy_sample_backend, docker
 from support import REPO_ROOT, PlaybookRun
+from tools.railway_emulator.testing import EmulatorProcess
 
 STACK = "evidence-leaks"
 PORT = 3917
@@ -206,17 +209,77 @@ def scan_local_stack(workdir: Path) -> Scan:
         stack.destroy()
 
 
+# The emulator's fixed secrets, replaced by canaries in a seed of their own.
+EMULATOR_SECRETS = ("emu-account-token", "emu-project-token", "emu-health-token", "emu-postgres-password",
+                    "emu-redis-password")
+
+
+def canary_seed(path: Path) -> dict[str, str]:
+    """The emulator's default state with every token and password replaced by a canary; returns name -> canary."""
+    with EmulatorProcess(**EMULATOR_OPTIONS) as emulator:
+        text = json.dumps(emulator.state())
+    replaced = {}
+    for secret in EMULATOR_SECRETS:
+        replaced[f"Railway {secret.replace('emu-', '')}"] = value = canary(secret.replace("emu-", ""))
+        text = text.replace(secret, value)
+    path.write_text(text, encoding="utf-8")
+    return replaced
+
+
+def scan_railway(workdir: Path) -> Scan:
+    """railway.yml -vvv in plan, deploy, rotate, project-token and drift runs, with canary tokens and variables."""
+    seed = workdir / "canary-seed.json"
+    secrets = canary_seed(seed)
+    variables = {"SUPABASE_URL": "https://evidence-ref.supabase.co", "SUPABASE_ANON_KEY": canary("railway-anon"),
+                 "JWT_SECRET": canary("railway-jwt-first"), "HEALTH_TOKEN": canary("railway-health"),
+                 "APP_WEBHOOK_SECRET": canary("railway-webhook")}
+    rotated = canary("railway-jwt-second")
+    secrets.update({f"variable {name}": value for name, value in variables.items() if name != "SUPABASE_URL"})
+    secrets["variable JWT_SECRET (rotated)"] = rotated
+    source = copy_sample_backend(workdir / "railway-source")
+    secrets.update(plant_env_files(source))
+    started = time.time() - 1
+    with EmulatorProcess(seed=seed, **EMULATOR_OPTIONS) as emulator:
+        playbook = RailwayPlaybook(emulator, workdir, variables, railway_source_path=str(source))
+        runs = [("railway.yml -vvv --check --diff (plan)", playbook.run("-vvv", "--check", "--diff")),
+                ("railway.yml -vvv (deploy)", playbook.run("-vvv"))]
+        runs.append(("railway.yml -vvv --check --diff (JWT_SECRET rotated)",
+                     playbook.run("-vvv", "--check", "--diff", railway_variables={**variables, "JWT_SECRET": rotated})))
+        runs.append(("railway.yml -vvv --diff (JWT_SECRET rotated)",
+                     playbook.run("-vvv", "--diff", railway_variables={**variables, "JWT_SECRET": rotated})))
+        runs.append(("railway.yml -vvv (project token, no change)",
+                     playbook.run("-vvv", token="project", railway_project=None,
+                                  railway_variables={**variables, "JWT_SECRET": rotated})))
+        runs.append(("railway.yml -vvv railway_mode=drift", playbook.run("-vvv", railway_mode="drift")))
+        uploads = [d for d in emulator.state()["deployments"] if d.get("upload")]
+    scan = Scan(secrets)
+    failed = [label for label, run in runs if run.rc != 0]
+    if failed:
+        scan.notes.append(f"railway.yml failed in: {', '.join(failed)}")
+    if not uploads:
+        scan.notes.append("railway.yml uploaded nothing: the scan proves nothing")
+    for label, run in runs:
+        scan.text("playbook output", label, run.output)
+    excluded = {seed, playbook.inventory, playbook.extra, source}
+    scan_files(scan, "generated files", files_written_since(started, excluded))
+    for deployment in uploads:
+        scan.scanned.setdefault("uploaded source", []).append(f"upload of deployment {deployment['id']}")
+        for member in deployment["upload"]["files"]:
+            if Path(member).name == ".env" or Path(member).name.startswith(".env."):
+                scan.leaks.append(Leak("uploaded source", f"deployment {deployment['id']} upload", f"env file {member}"))
+    return scan
+
+
 TARGETS = ("playbook output", "generated files", "image layers", "docker inspect", "container logs")
+RAILWAY_TARGETS = ("playbook output", "generated files", "uploaded source")
 
 
-def leak_rows(scan: Scan, prefix: str = "local.yml") -> list[Row]:
+def leak_rows(scan: Scan, prefix: str, targets: tuple[str, ...] = TARGETS) -> list[Row]:
     rows = []
-    for target in TARGETS:
-        if target not in scan.scanned and not scan.leaks_in(target):
-            continue
+    for target in targets:
         leaks = scan.leaks_in(target)
         looked_at = len(scan.scanned.get(target, []))
         figure = f"{len(leaks)} leak(s) in {looked_at} scanned"
-        rows.append(Row("secret leaks", f"{prefix}: {target}", figure, "0 leaks", not leaks and not scan.notes,
-                        "; ".join(map(str, leaks)) + ("; " if leaks and scan.notes else "") + "; ".join(scan.notes)))
+        problems = list(map(str, leaks)) + scan.notes + ([] if looked_at else ["nothing was scanned"])
+        rows.append(Row("secret leaks", f"{prefix}: {target}", figure, "0 leaks", not problems, "; ".join(problems)))
     return rows

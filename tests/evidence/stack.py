@@ -25,6 +25,12 @@ def docker(*args: str, check: bool = True, stdin: str | None = None) -> subproce
     return proc
 
 
+def copy_sample_backend(destination: Path) -> Path:
+    """The sample backend without its local installs and env files, as a fresh checkout has it."""
+    shutil.copytree(REPO_ROOT / "examples/backend", destination, ignore=shutil.ignore_patterns("node_modules", ".env", ".env.*"))
+    return destination
+
+
 class LocalStack:
     """playbooks/local.yml for one stack name and port, building its own app image from a scratch source copy."""
 
@@ -46,10 +52,7 @@ class LocalStack:
         return f"http://127.0.0.1:{self.port}"
 
     def copy_source(self) -> Path:
-        """The sample backend without its local installs and env files, as a user's checkout would be."""
-        shutil.copytree(REPO_ROOT / "examples/backend", self.source,
-                        ignore=shutil.ignore_patterns("node_modules", ".env", ".env.*"))
-        return self.source
+        return copy_sample_backend(self.source)
 
     def extra_vars(self, **more: Any) -> dict[str, Any]:
         values = {"compose_stack_name": self.name, "compose_stack_backend_port": self.port,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from evidence.secret_leaks import TARGETS, scan_local_stack
+from evidence.railway_playbook import NOT_AVAILABLE, railway_yml_available
+from evidence.secret_leaks import RAILWAY_TARGETS, TARGETS, scan_local_stack, scan_railway
 
 
 @pytest.fixture(name="local_scan", scope="module")
@@ -23,4 +24,20 @@ def local_scan_fixture(tmp_path_factory):
 def test_local_stack_leaks_no_secret(local_scan, target):
     assert local_scan.scanned.get(target), f"nothing was scanned for {target}"
     leaks = local_scan.leaks_in(target)
+    assert not leaks, f"{len(leaks)} secret(s) in {target}:\n" + "\n".join(map(str, leaks))
+
+
+@pytest.fixture(name="railway_scan", scope="module")
+def railway_scan_fixture(tmp_path_factory):
+    if not railway_yml_available():
+        pytest.skip(NOT_AVAILABLE)
+    scan = scan_railway(tmp_path_factory.mktemp("railway-leaks"))
+    assert not scan.notes, scan.notes
+    return scan
+
+
+@pytest.mark.parametrize("target", RAILWAY_TARGETS)
+def test_railway_playbook_leaks_no_secret(railway_scan, target):
+    assert railway_scan.scanned.get(target), f"nothing was scanned for {target}"
+    leaks = railway_scan.leaks_in(target)
     assert not leaks, f"{len(leaks)} secret(s) in {target}:\n" + "\n".join(map(str, leaks))
