@@ -78,7 +78,8 @@ def buildx(source: Path, target: str, tag: str) -> None:
     sh(*cmd, str(source))
 
 
-def main() -> int:
+def measure() -> tuple[dict[str, tuple[float, float, float]], dict[str, tuple[str, str]]]:
+    """One run of P1-P4: ({key: (measured, baseline, target ratio)}, {key: (measured label, baseline label)})."""
     scratch = Path(tempfile.mkdtemp(prefix="backendops-bench."))
     source = scratch / "backend"
     shutil.copytree(REPO_ROOT / "examples/backend", source, ignore=shutil.ignore_patterns("node_modules", ".env*"))
@@ -128,6 +129,11 @@ def main() -> int:
         "P3": ("code-change rebuild s", "cold build s"),
         "P4": ("prod image MB", "dev image MB"),
     }
+    return figures, labels
+
+
+def main() -> int:
+    figures, labels = measure()
     print(f"\n{'':4} {'measured':>30} {'baseline':>26} {'ratio':>7} {'target':>7}")
     for key, (value, base, target) in figures.items():
         ratio = value / base if base else float("inf")

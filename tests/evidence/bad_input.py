@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evidence.fault_matrix import connection
 from evidence.rows import Row
 from evidence.runs import last_failure, run_json, run_tasks, shows_traceback
 from support import REPO_ROOT
@@ -122,7 +123,7 @@ MODULE_CASES = (
                 "bad name"),
     module_case("variables-empty-token", "railway_variables", "empty secret", "project_token", "",
                 {"service": "backend", "variables": {"A": "1"}, "api_token": None}, "project_token"),
-    module_case("service-path", "railway_service", "bad URL", "healthcheck_path", "health", {"service": "backend"}),
+    module_case("service-path", "railway_service", "bad path", "healthcheck_path", "health", {"service": "backend"}),
     module_case("service-policy", "railway_service", "unknown state", "restart_policy", "SOMETIMES", {"service": "backend"}),
     module_case("service-replicas", "railway_service", "out of range", "replicas", -1, {"service": "backend"}),
     module_case("service-timeout-type", "railway_service", "wrong type", "healthcheck_timeout", "soon", {"service": "backend"}),
@@ -185,6 +186,14 @@ def node_base_image() -> str:
     return next(iter(listing.stdout.split()), "node:20-alpine")
 
 
+def _summary(what: str, entries: list[str], shown: int = 4) -> list[str]:
+    """At most one line per kind of change: the first few entries and how many more."""
+    if not entries:
+        return []
+    more = f" and {len(entries) - shown} more" if len(entries) > shown else ""
+    return [f"{what} {', '.join(entries[:shown])}{more}"]
+
+
 def _sandbox_entries(sandbox: Path) -> list[str]:
     return sorted(str(path.relative_to(sandbox)) for path in sandbox.rglob("*"))
 
@@ -224,8 +233,8 @@ def run_role_case(case: BadInput, workdir: Path) -> BadInputRow:
         outcome = run_json(_role_playbook(case, sandbox), "-e", json.dumps(variables), timeout=1200)
         stats = json.loads(outcome.run.stdout)["stats"].get("localhost", {})
         changed = [f"{stats['changed']} task(s) reported changed"] if stats.get("changed") else []
-        changed += [f"wrote {entry}" for entry in _sandbox_entries(sandbox)]
-        changed += [f"container {cid}" for cid in _stack_containers(str(variables["compose_stack_name"]))]
+        changed += _summary("wrote", _sandbox_entries(sandbox))
+        changed += _summary("container", _stack_containers(str(variables["compose_stack_name"])))
         return BadInputRow(case, outcome.run.rc != 0, last_failure(outcome.results), changed,
                            shows_traceback(outcome.run, *outcome.results),
                            [value for value in case.hidden if value in outcome.run.output])
@@ -266,13 +275,12 @@ def run_module_cases(emulator, workdir: Path, cases=MODULE_CASES) -> list[BadInp
     for case in cases:
         directories[case.key] = workdir / f"bad-{case.key}"
         directories[case.key].mkdir(parents=True)
-        tasks += [{"name": f"reset {case.key}", "ansible.builtin.uri": {"url": emulator.admin_url + "/counters/reset", "method": "POST"}},
+        reset = {"url": emulator.admin_url + "/counters/reset", "method": "POST"}
+        read = {"url": emulator.admin_url + "/counters", "return_content": True}
+        tasks += [{"name": f"reset {case.key}", "ansible.builtin.uri": reset},
                   _module_task(case, directories[case.key]),
-                  {"name": f"counters {case.key}", "ansible.builtin.uri": {"url": emulator.admin_url + "/counters",
-                                                                         "return_content": True}}]
-    defaults = {"group/backendops.stack.railway": {"api_url": emulator.url, "api_token": emulator.account_token,
-                                                   "project": "backendops-demo", "environment": "production"}}
-    outcome = run_tasks(workdir / "bad-modules.yml", tasks, module_defaults=defaults)
+                  {"name": f"counters {case.key}", "ansible.builtin.uri": read}]
+    outcome = run_tasks(workdir / "bad-modules.yml", tasks, module_defaults=connection(emulator))
     by_name = outcome.by_name()
     rows = []
     for case in cases:
@@ -282,7 +290,7 @@ def run_module_cases(emulator, workdir: Path, cases=MODULE_CASES) -> list[BadInp
         # Reads that resolve names change nothing; mutations and uploads do.
         changed += [f"{counters[kind]} {kind} sent to Railway" for kind in ("mutations", "uploads") if counters.get(kind)]
         directory = directories[case.key]
-        changed += [f"wrote {entry}" for entry in _sandbox_entries(directory) if entry != "context"]
+        changed += _summary("wrote", [entry for entry in _sandbox_entries(directory) if entry != "context"])
         text = json.dumps(result)
         rows.append(BadInputRow(case, bool(result.get("failed")), str(result.get("msg", "")), changed,
                                 shows_traceback(outcome.run, result),

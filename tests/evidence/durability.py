@@ -69,8 +69,8 @@ class Ledger:
     def write(self, step: str) -> None:
         for index in range(REPORTS_PER_STEP):
             title = f"durability {step} #{index}"
-            status, report = self._request("/api/bug-reports", {"title": title, "description": "written by the evidence checks",
-                                                                 "severity": "medium"})
+            payload = {"title": title, "description": "written by the evidence checks", "severity": "medium"}
+            status, report = self._request("/api/bug-reports", payload)
             if status != 201:
                 raise AssertionError(f"POST /api/bug-reports answered {status} before step {step}")
             self.reports[report["id"]] = title

@@ -155,6 +155,10 @@ def scan_containers(scan: Scan, containers: list[str]) -> None:
         scan.text("container logs", f"docker logs {container}", logs.stdout + logs.stderr)
 
 
+def planted_files(source: Path) -> list[Path]:
+    return [source / ".env", source / ".env.production"]
+
+
 def plant_env_files(source: Path) -> dict[str, str]:
     """Env files a developer keeps in the app's source; the image build must leave them out."""
     planted = {"SUPABASE_ANON_KEY": canary("planted-anon"), "JWT_SECRET": canary("planted-jwt")}
@@ -169,8 +173,9 @@ def scan_local_stack(workdir: Path) -> Scan:
     anon_first, anon_second = canary("anon-first"), canary("anon-second")
     stack = LocalStack(STACK, PORT, workdir, env={"SUPABASE_ANON_KEY": anon_first})
     stack.copy_source()
+    # The copy keeps the files' times, so only what the runs write (and the planted files, left out) is newer.
+    started = time.time()
     planted = plant_env_files(stack.source)
-    started = time.time() - 1
     runs: list[tuple[str, PlaybookRun]] = []
     try:
         runs.append(("local.yml -vvv (first run)", stack.local_yml("-vvv")))
@@ -198,7 +203,7 @@ def scan_local_stack(workdir: Path) -> Scan:
 
         for label, run in runs:
             scan.text("playbook output", label, run.output)
-        excluded = {stack.project_dir / name for name in ENV_FILES} | {stack.source}
+        excluded = {stack.project_dir / name for name in ENV_FILES} | set(planted_files(stack.source))
         scan_files(scan, "generated files", files_written_since(started, excluded))
         image = stack.app_images()[0]
         scan_image_layers(scan, image, [stack.project_dir / name for name in ENV_FILES])
@@ -237,12 +242,13 @@ def scan_railway(workdir: Path) -> Scan:
     secrets.update({f"variable {name}": value for name, value in variables.items() if name != "SUPABASE_URL"})
     secrets["variable JWT_SECRET (rotated)"] = rotated
     source = copy_sample_backend(workdir / "railway-source")
+    started = time.time()
     secrets.update(plant_env_files(source))
-    started = time.time() - 1
     with EmulatorProcess(seed=seed, **EMULATOR_OPTIONS) as emulator:
         playbook = RailwayPlaybook(emulator, workdir, variables, railway_source_path=str(source))
         runs = [("railway.yml -vvv --check --diff (plan)", playbook.run("-vvv", "--check", "--diff")),
-                ("railway.yml -vvv (deploy)", playbook.run("-vvv"))]
+                # railway.json is written into the source: a generated file to scan.
+                ("railway.yml -vvv (deploy, railway.json)", playbook.run("-vvv", railway_config_file=True))]
         runs.append(("railway.yml -vvv --check --diff (JWT_SECRET rotated)",
                      playbook.run("-vvv", "--check", "--diff", railway_variables={**variables, "JWT_SECRET": rotated})))
         runs.append(("railway.yml -vvv --diff (JWT_SECRET rotated)",
@@ -260,7 +266,8 @@ def scan_railway(workdir: Path) -> Scan:
         scan.notes.append("railway.yml uploaded nothing: the scan proves nothing")
     for label, run in runs:
         scan.text("playbook output", label, run.output)
-    excluded = {seed, playbook.inventory, playbook.extra, source}
+    # The inputs that hold the canaries on purpose.
+    excluded = {seed, playbook.inventory, playbook.extra, *planted_files(source)}
     scan_files(scan, "generated files", files_written_since(started, excluded))
     for deployment in uploads:
         scan.scanned.setdefault("uploaded source", []).append(f"upload of deployment {deployment['id']}")
@@ -272,6 +279,8 @@ def scan_railway(workdir: Path) -> Scan:
 
 TARGETS = ("playbook output", "generated files", "image layers", "docker inspect", "container logs")
 RAILWAY_TARGETS = ("playbook output", "generated files", "uploaded source")
+UNITS = {"playbook output": "runs' output", "generated files": "files written", "image layers": "image scans",
+         "docker inspect": "containers", "container logs": "containers' logs", "uploaded source": "uploads"}
 
 
 def leak_rows(scan: Scan, prefix: str, targets: tuple[str, ...] = TARGETS) -> list[Row]:
@@ -279,7 +288,7 @@ def leak_rows(scan: Scan, prefix: str, targets: tuple[str, ...] = TARGETS) -> li
     for target in targets:
         leaks = scan.leaks_in(target)
         looked_at = len(scan.scanned.get(target, []))
-        figure = f"{len(leaks)} leak(s) in {looked_at} scanned"
+        figure = f"{len(leaks)} leak(s) in {looked_at} {UNITS[target]}"
         problems = list(map(str, leaks)) + scan.notes + ([] if looked_at else ["nothing was scanned"])
         rows.append(Row("secret leaks", f"{prefix}: {target}", figure, "0 leaks", not problems, "; ".join(problems)))
     return rows

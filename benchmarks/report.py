@@ -1,0 +1,166 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The evidence report: every fault, leak, durability, bad-input and benchmark figure in one table.
+
+Runs the same checks as tests/integration/test_{fault_matrix,secret_leaks,durability,bad_input}.py (their rows come
+from tests/evidence/) and the benchmarks P1-P4 (benchmarks/local_stack.py) and P5-P6
+(benchmarks/railway_workflow.py), then prints one table; progress goes to stderr. Exit code 1 when a row fails.
+
+    .venv/bin/python benchmarks/report.py            # everything, about 30 minutes on 2 cores
+    .venv/bin/python benchmarks/report.py --quick    # without the benchmarks P1-P6, about 15 minutes
+
+It needs what `make test` needs: the virtualenv, a Docker engine (root and /var/run/docker.pid for the engine
+restart), the base images. It uses stacks of its own (ports 3903, 3916-3919) and removes them; P1-P4 empty the
+Docker build cache (cold builds).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+BENCHMARKS = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCHMARKS.parent / "tests"))
+# pylint: disable=wrong-import-position
+from support import REPO_ROOT  # noqa: E402  (importing support puts the repository and .collections on sys.path)
+from evidence import bad_input, durability, fault_matrix, secret_leaks  # noqa: E402
+from evidence.railway_playbook import NOT_AVAILABLE, railway_yml_available  # noqa: E402
+from evidence.rows import Row, render_table  # noqa: E402
+from tools.railway_emulator.testing import EmulatorProcess  # noqa: E402
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def section(name: str, produce: Callable[[], list[Row]]) -> list[Row]:
+    """The rows of one section; an error becomes a failed row instead of ending the report."""
+    progress(f"{name} ...")
+    started = time.monotonic()
+    try:
+        # Benchmarks and playbook helpers print progress of their own: keep stdout for the table.
+        with contextlib.redirect_stdout(sys.stderr):
+            rows = produce()
+    except (Exception, SystemExit) as exc:  # pylint: disable=broad-exception-caught
+        traceback.print_exc(file=sys.stderr)
+        return [Row(name, "(section)", f"error: {exc}".splitlines()[0][:150], "runs", False)]
+    progress(f"{name}: {len(rows)} rows in {time.monotonic() - started:.0f} s")
+    return rows
+
+
+def fault_section(workdir: Path) -> list[Row]:
+    with EmulatorProcess(**fault_matrix.EMULATOR_OPTIONS) as emulator:
+        return fault_matrix.fault_rows(emulator, workdir)
+
+
+def bad_input_section(workdir: Path) -> list[Row]:
+    with EmulatorProcess(**fault_matrix.EMULATOR_OPTIONS) as emulator:
+        return bad_input.bad_input_rows(emulator, workdir)
+
+
+def leak_section(workdir: Path) -> list[Row]:
+    (workdir / "local").mkdir()
+    (workdir / "railway").mkdir()
+    local = secret_leaks.scan_local_stack(workdir / "local")
+    rows = secret_leaks.leak_rows(local, "local.yml")
+    leaks = len(local.leaks)
+    if railway_yml_available():
+        railway = secret_leaks.scan_railway(workdir / "railway")
+        rows += secret_leaks.leak_rows(railway, "railway.yml", secret_leaks.RAILWAY_TARGETS)
+        leaks += len(railway.leaks)
+        total = f"{leaks} leak(s) in local.yml and railway.yml"
+    else:
+        rows.append(Row("secret leaks", "railway.yml: every target", NOT_AVAILABLE, "0 leaks", None))
+        total = f"{leaks} leak(s) in local.yml (railway.yml not available yet)"
+    return rows + [Row("secret leaks", "total (goal 0)", total, "0 leaks", leaks == 0)]
+
+
+def durability_section(workdir: Path, engine_restart: bool) -> list[Row]:
+    results = durability.run_steps(workdir / "steps")
+    rows = []
+    name = "Docker engine restart (restart policy)"
+    if not engine_restart:
+        rows.append(Row("durability", name, "skipped (--no-engine-restart)", "all found", None))
+    elif not durability.DOCKER_PIDFILE.exists():
+        rows.append(Row("durability", name, f"skipped: no {durability.DOCKER_PIDFILE} (engine not run by pidfile)", "all found", None))
+    else:
+        results.append(durability.run_engine_restart(workdir / "engine"))
+    lost = sum(r.rows_written - r.rows_found + r.jobs_written - r.jobs_found for r in results)
+    checked = sum(r.rows_written + r.jobs_written for r in results)
+    return [r.as_row() for r in results] + rows + [
+        Row("durability", "rows and jobs lost over all steps (goal 0)", f"{lost} of {checked} checked", "0", lost == 0)]
+
+
+def local_benchmark_section() -> list[Row]:
+    local_stack = importlib.import_module("local_stack")
+    figures, labels = local_stack.measure()
+    rows = []
+    for key, (value, base, target) in figures.items():
+        ratio = value / base if base else float("inf")
+        measured, baseline = labels[key]
+        unit = "MB" if measured.endswith(" MB") else "s"
+        rows.append(Row("benchmark", f"{key} {measured.removesuffix(' ' + unit)} vs {baseline.removesuffix(' ' + unit)}",
+                        f"{value:.1f} {unit} / {base:.1f} {unit} = {ratio:.2f}x", f"<= {target:.2f}x", ratio <= target))
+    return rows
+
+
+def railway_benchmark_section() -> list[Row]:
+    if not (REPO_ROOT / "benchmarks/railway_workflow.py").exists() or not railway_yml_available():
+        return [Row("benchmark", f"{key} (Railway workflow)", "not available yet: benchmarks/railway_workflow.py or "
+                    "playbooks/railway.yml is missing", target, None) for key, target in (("P5", "<= 20 requests"), ("P6", "<= 2 s"))]
+    railway_workflow = importlib.import_module("railway_workflow")
+    figures = railway_workflow.measure()
+    full, again = figures["account"]["full"], figures["account"]["again"]
+    project = figures["project"]
+    median = statistics.median(figures["P6"])
+    return [
+        Row("benchmark", "P5 full run (variables, settings, upload, deploy)",
+            f"{full['graphql_requests']} GraphQL requests = {full['graphql_requests'] / 20:.2f}x of 20 ({full['mutations']} mutations, "
+            f"{full['uploads']} upload; project token: {project['full']['graphql_requests']})", "<= 20 requests",
+            full["graphql_requests"] <= 20),
+        Row("benchmark", "P5 no-change re-run", f"{again['graphql_requests']} GraphQL requests = {again['graphql_requests'] / 6:.2f}x of 6, "
+            f"{again['mutations']} mutations (project token: {project['again']['graphql_requests']})", "<= 6 requests, 0 mutations",
+            again["graphql_requests"] <= 6 and again["mutations"] == 0),
+        Row("benchmark", "P6 final status -> railway_deploy returned", f"median {median:.2f} s = {median / 2:.2f}x of 2 s "
+            f"({len(figures['P6'])} runs)", "<= 2 s", median <= 2),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="skip the slow benchmarks P1-P6")
+    parser.add_argument("--no-engine-restart", action="store_true",
+                        help="do not stop and restart the Docker engine (it stops every container on the host for a while)")
+    args = parser.parse_args()
+    started = time.monotonic()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="backendops-evidence.") as scratch:
+        for name, produce in (
+            ("fault matrix", fault_section),
+            ("bad input", bad_input_section),
+            ("secret leaks", leak_section),
+            ("durability", lambda workdir: durability_section(workdir, not args.no_engine_restart)),
+        ):
+            workdir = Path(scratch) / name.replace(" ", "-")
+            workdir.mkdir()
+            rows += section(name, lambda produce=produce, workdir=workdir: produce(workdir))
+        if args.quick:
+            rows += [Row("benchmark", key, "skipped (--quick)", "see docs/evidence.md", None) for key in ("P1-P4", "P5-P6")]
+        else:
+            rows += section("benchmark", local_benchmark_section)
+            rows += section("benchmark", railway_benchmark_section)
+    failed = sum(row.ok is False for row in rows)
+    print(render_table(rows))
+    print(f"\n{len(rows)} rows: {sum(row.ok is True for row in rows)} ok, {failed} failed, "
+          f"{sum(row.ok is None for row in rows)} without a figure; {time.monotonic() - started:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
