@@ -27,6 +27,7 @@ STACK = "bench"
 PORT = 3903
 IMAGE = "backendops/backend-bench"
 PROJECT_DIR = Path.home() / ".local/share/backendops/stacks" / STACK
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 def sh(*cmd: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -72,9 +73,8 @@ def rendered_dockerfile() -> Path:
 
 def buildx(source: Path, target: str, tag: str) -> None:
     cmd = ["docker", "buildx", "build", "--load", "--file", str(rendered_dockerfile()), "--target", target, "--tag", tag]
-    ca_bundle = Path("/etc/ssl/certs/ca-certificates.crt")
-    if ca_bundle.exists():
-        cmd += ["--secret", f"id=ca_bundle,src={ca_bundle}"]
+    if CA_BUNDLE.exists():
+        cmd += ["--secret", f"id=ca_bundle,src={CA_BUNDLE}"]
     sh(*cmd, str(source))
 
 
@@ -94,8 +94,12 @@ def measure() -> tuple[dict[str, tuple[float, float, float]], dict[str, tuple[st
         override = PROJECT_DIR / "compose.bench-build.yaml"
         app_ref = json.loads(sh("docker", "compose", "--project-directory", str(PROJECT_DIR), "config", "--format", "json").stdout)
         image = app_ref["services"]["backend"]["image"]
-        override.write_text(json.dumps({"services": {"backend": {"build": {
-            "context": str(source), "dockerfile": str(rendered_dockerfile()), "target": "prod"}, "image": image}}}))
+        build = {"context": str(source), "dockerfile": str(rendered_dockerfile()), "target": "prod"}
+        compose = {"services": {"backend": {"build": build, "image": image}}}
+        if CA_BUNDLE.exists():  # the same CA secret as buildx() and the role, or npm fails behind a TLS proxy
+            build["secrets"] = ["ca_bundle"]
+            compose["secrets"] = {"ca_bundle": {"file": str(CA_BUNDLE)}}
+        override.write_text(json.dumps(compose))
         cold_state()
         t_raw = timed(sh, "docker", "compose", "--project-directory", str(PROJECT_DIR), "-f", str(PROJECT_DIR / "compose.yaml"),
                       "-f", str(override), "up", "-d", "--build", "--wait")[0]

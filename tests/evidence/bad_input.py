@@ -23,6 +23,7 @@ from support import REPO_ROOT
 # Secret values given as bad input: they must be refused without being shown.
 SHORT_JWT_SECRET = "evidence-short-jwt"
 EVIDENCE_STACK = "evidence-badinput"
+EVIDENCE_IMAGE = "backendops/evidence-badinput"
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def _role_vars(case: BadInput, sandbox: Path) -> dict[str, Any]:
     values = {
         "compose_stack_name": EVIDENCE_STACK, "compose_stack_backend_port": 3919,
         "compose_stack_project_dir": str(sandbox / "stack"), "app_image_work_dir": str(sandbox / "app-image"),
-        "app_image_name": "backendops/evidence-badinput", "base_images_work_dir": str(sandbox / "base-images"),
+        "app_image_name": EVIDENCE_IMAGE, "base_images_work_dir": str(sandbox / "base-images"),
         "docker_engine_work_dir": str(sandbox / "docker-engine"), "app_image_base_image": node_base_image(),
     }
     if case.option.startswith("compose_stack_env."):
@@ -242,6 +243,9 @@ def run_role_case(case: BadInput, workdir: Path) -> BadInputRow:
         stack = sandbox / "stack"
         if (stack / "compose.yaml").exists():
             _docker("compose", "--project-directory", str(stack), "down", "--volumes", "--remove-orphans")
+        images = _docker("image", "ls", "--quiet", "--filter", f"reference={EVIDENCE_IMAGE}").stdout.split()
+        if images:
+            _docker("image", "rm", "--force", *sorted(set(images)))
         shutil.rmtree(sandbox, ignore_errors=True)
 
 

@@ -83,8 +83,9 @@ class LocalStack:
         listing = docker("ps", "-a", "--format", "{{.Names}}", "--filter", f"label=com.docker.compose.project={self.project}")
         return sorted(listing.stdout.split())
 
-    def app_images(self) -> list[str]:
-        listing = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference={self.app_image_name}")
+    def app_images(self, check: bool = True) -> list[str]:
+        listing = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference={self.app_image_name}",
+                         check=check)
         return sorted(listing.stdout.split())
 
     def wait_healthy(self, timeout: float = 300) -> None:
@@ -107,6 +108,7 @@ class LocalStack:
         if (self.project_dir / "compose.yaml").exists():
             self.compose("down", "--volumes", "--remove-orphans", check=False)
         shutil.rmtree(self.project_dir, ignore_errors=True)
-        images = self.app_images()
+        # Best effort: a cleanup error must not hide the error of the check itself.
+        images = self.app_images(check=False)
         if images:
             docker("image", "rm", "--force", *images, check=False)
