@@ -9,7 +9,7 @@ from tests/evidence/) and the benchmarks P1-P4 (benchmarks/local_stack.py) and P
     .venv/bin/python benchmarks/report.py --quick    # without the benchmarks P1-P6, about 15 minutes
 
 It needs what `make test` needs: the virtualenv, a Docker engine (root and /var/run/docker.pid for the engine
-restart), the base images. It uses stacks of its own (ports 3903, 3916-3919) and removes them; P1-P4 empty the
+restart), the base images. It uses stacks of its own (free ports; P1-P4: 3903) and removes them; P1-P4 empty the
 Docker build cache (cold builds).
 """
 from __future__ import annotations

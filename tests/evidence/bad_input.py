@@ -9,21 +9,23 @@ that must stay empty and the Railway emulator's counters read around every task:
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evidence.fault_matrix import connection
 from evidence.rows import Row
+from evidence.stack import docker, free_port
 from evidence.runs import last_failure, run_json, run_tasks, shows_traceback
 from support import REPO_ROOT
 
 # Secret values given as bad input: they must be refused without being shown.
 SHORT_JWT_SECRET = "evidence-short-jwt"
-EVIDENCE_STACK = "evidence-badinput"
-EVIDENCE_IMAGE = "backendops/evidence-badinput"
+# Unique per process, so that a report and a test run on one host do not share a stack or image.
+EVIDENCE_STACK = f"evidence-badinput-{os.getpid()}"
+EVIDENCE_IMAGE = f"backendops/{EVIDENCE_STACK}"
 
 
 @dataclass(frozen=True)
@@ -170,20 +172,16 @@ class BadInputRow:
                    "" if self.ok else detail)
 
 
-def _docker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
-
-
 def _stack_containers(name: str) -> list[str]:
     # Compose turns the project name into lower case letters, digits, '-' and '_'.
     project = "".join(c for c in f"backendops-{name}".lower() if c.isalnum() or c in "-_")
-    listing = _docker("ps", "-a", "--quiet", "--filter", f"label=com.docker.compose.project={project}")
+    listing = docker("ps", "-a", "--quiet", "--filter", f"label=com.docker.compose.project={project}", check=False)
     return listing.stdout.split()
 
 
 def node_base_image() -> str:
     """The Node.js image backendops.stack.base_images left on this host, so app_image cases get past that check."""
-    listing = _docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=backendops/node")
+    listing = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=backendops/node", check=False)
     return next(iter(listing.stdout.split()), "node:20-alpine")
 
 
@@ -211,7 +209,7 @@ def _role_playbook(case: BadInput, sandbox: Path) -> Path:
 
 def _role_vars(case: BadInput, sandbox: Path) -> dict[str, Any]:
     values = {
-        "compose_stack_name": EVIDENCE_STACK, "compose_stack_backend_port": 3919,
+        "compose_stack_name": EVIDENCE_STACK, "compose_stack_backend_port": free_port(),
         "compose_stack_project_dir": str(sandbox / "stack"), "app_image_work_dir": str(sandbox / "app-image"),
         "app_image_name": EVIDENCE_IMAGE, "base_images_work_dir": str(sandbox / "base-images"),
         "docker_engine_work_dir": str(sandbox / "docker-engine"), "app_image_base_image": node_base_image(),
@@ -242,10 +240,10 @@ def run_role_case(case: BadInput, workdir: Path) -> BadInputRow:
     finally:
         stack = sandbox / "stack"
         if (stack / "compose.yaml").exists():
-            _docker("compose", "--project-directory", str(stack), "down", "--volumes", "--remove-orphans")
-        images = _docker("image", "ls", "--quiet", "--filter", f"reference={EVIDENCE_IMAGE}").stdout.split()
+            docker("compose", "--project-directory", str(stack), "down", "--volumes", "--remove-orphans", check=False)
+        images = docker("image", "ls", "--quiet", "--filter", f"reference={EVIDENCE_IMAGE}", check=False).stdout.split()
         if images:
-            _docker("image", "rm", "--force", *sorted(set(images)))
+            docker("image", "rm", "--force", *sorted(set(images)), check=False)
         shutil.rmtree(sandbox, ignore_errors=True)
 
 

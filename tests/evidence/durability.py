@@ -22,8 +22,8 @@ from evidence.rows import Row
 from evidence.stack import LocalStack, docker
 from support import run_playbook
 
-STACK, PORT = "evidence-durable", 3918
-ENGINE_STACK, ENGINE_PORT = "evidence-restart", 3916
+STACK = "evidence-durable"
+ENGINE_STACK = "evidence-restart"
 REPORTS_PER_STEP = 3
 QUEUE = "bug-report-triage"
 DOCKER_PIDFILE = Path("/var/run/docker.pid")
@@ -129,7 +129,7 @@ def _step(ledger: Ledger, name: str, action: Callable[[], tuple[str, bool]]) -> 
 
 def run_steps(workdir: Path) -> list[StepResult]:
     """Re-run, image rebuild, restarted, compose down + local.yml; the stack is removed afterwards."""
-    stack = LocalStack(STACK, PORT, workdir)
+    stack = LocalStack(STACK, workdir)
     stack.copy_source()
     ledger = Ledger(stack)
     results = []
@@ -191,7 +191,7 @@ def restart_engine() -> str:
 
 def run_engine_restart(workdir: Path) -> StepResult:
     """A stack of its own through a restart of the Docker engine; its containers come back by their restart policy."""
-    stack = LocalStack(ENGINE_STACK, ENGINE_PORT, workdir)
+    stack = LocalStack(ENGINE_STACK, workdir)
     stack.copy_source()
     ledger = Ledger(stack)
     try:

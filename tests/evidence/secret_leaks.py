@@ -33,7 +33,6 @@ from support import REPO_ROOT, PlaybookRun
 from tools.railway_emulator.testing import EmulatorProcess
 
 STACK = "evidence-leaks"
-PORT = 3917
 SCAN_IMAGE = REPO_ROOT / "molecule/default/scan_image.py"
 # Where a run may write files; only files modified during the scan are read. /var/lib/docker is left to
 # `docker inspect`, which shows what the engine keeps about each container.
@@ -171,7 +170,7 @@ def plant_env_files(source: Path) -> dict[str, str]:
 def scan_local_stack(workdir: Path) -> Scan:
     """Run local.yml in every mode with canaries and scan everything; removes the stack again."""
     anon_first, anon_second = canary("anon-first"), canary("anon-second")
-    stack = LocalStack(STACK, PORT, workdir, env={"SUPABASE_ANON_KEY": anon_first})
+    stack = LocalStack(STACK, workdir, env={"SUPABASE_ANON_KEY": anon_first})
     stack.copy_source()
     # The copy keeps the files' times, so only what the runs write (and the planted files, left out) is newer.
     started = time.time()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
 import time
 import urllib.error
@@ -25,6 +27,12 @@ def docker(*args: str, check: bool = True, stdin: str | None = None) -> subproce
     return proc
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def copy_sample_backend(destination: Path) -> Path:
     """The sample backend without its local installs and env files, as a fresh checkout has it."""
     shutil.copytree(REPO_ROOT / "examples/backend", destination, ignore=shutil.ignore_patterns("node_modules", ".env", ".env.*"))
@@ -34,9 +42,10 @@ def copy_sample_backend(destination: Path) -> Path:
 class LocalStack:
     """playbooks/local.yml for one stack name and port, building its own app image from a scratch source copy."""
 
-    def __init__(self, name: str, port: int, workdir: Path, env: dict[str, str] | None = None):
-        self.name = name
-        self.port = port
+    def __init__(self, name: str, workdir: Path, env: dict[str, str] | None = None):
+        # Unique per process, on a free port: a report and a test run on one host do not share a stack.
+        self.name = f"{name}-{os.getpid()}"
+        self.port = free_port()
         self.workdir = workdir
         self.source = workdir / "backend"
         self.app_image_name = f"backendops/backend-{name}"
