@@ -48,9 +48,9 @@ class LocalStack:
         self.port = free_port()
         self.workdir = workdir
         self.source = workdir / "backend"
-        self.app_image_name = f"backendops/backend-{name}"
+        self.app_image_name = f"backendops/backend-{self.name}"
         self.env = dict(env or {})
-        self.project_dir = STACKS_DIR / name
+        self.project_dir = STACKS_DIR / self.name
 
     @property
     def project(self) -> str:
