@@ -5,8 +5,8 @@ Runs the same checks as tests/integration/test_{fault_matrix,secret_leaks,durabi
 from tests/evidence/) and the benchmarks P1-P4 (benchmarks/local_stack.py) and P5-P6
 (benchmarks/railway_workflow.py), then prints one table; progress goes to stderr. Exit code 1 when a row fails.
 
-    .venv/bin/python benchmarks/report.py            # everything, about 30 minutes on 2 cores
-    .venv/bin/python benchmarks/report.py --quick    # without the benchmarks P1-P6, about 15 minutes
+    .venv/bin/python benchmarks/report.py            # everything, about 20 minutes on 2 cores
+    .venv/bin/python benchmarks/report.py --quick    # without the benchmarks P1-P6, about 12 minutes
 
 It needs what `make test` needs: the virtualenv, a Docker engine (root and /var/run/docker.pid for the engine
 restart), the base images. It uses stacks of its own (free ports; P1-P4: 3903) and removes them; P1-P4 empty the
