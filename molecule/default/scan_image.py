@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Scan every layer of an image for env files and for the values of the stack's secrets.
 
-Usage: scan_image.py IMAGE ENV_FILE...   Prints JSON {"layers": n, "env_files": [...], "secret_hits": [...]}
+Usage: scan_image.py IMAGE ENV_FILE...  (the stack's .env, or other NAME=value files)   Prints JSON {"layers": n, "env_files": [...], "secret_hits": [...]}
 (secret_hits names the variable and layer, never the value).
 """
 from __future__ import annotations
@@ -21,7 +21,8 @@ def read_secrets(paths: list[str]) -> dict[str, bytes]:
         with open(path, encoding="utf-8") as handle:
             for line in handle:
                 name, sep, value = line.strip().partition("=")
-                value = value.strip("'\"")
+                # The stack's .env names a secret <SERVICE>__<NAME>.
+                name, value = name.rpartition("__")[2], value.strip("'\"")
                 if sep and name in SECRET_NAMES and len(value) >= 8:
                     secrets[name] = value.encode()
     return secrets

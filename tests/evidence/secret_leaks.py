@@ -3,9 +3,9 @@
 
 Local stack: playbooks/local.yml runs with -vvv in normal, check and diff modes with canary values for
 SUPABASE_ANON_KEY (one value, then a second one, so the diff has a secret change to mask); the generated secrets
-(JWT_SECRET, HEALTH_TOKEN, POSTGRES_PASSWORD) are read back from the env files. A `.env` and `.env.production`
+(JWT_SECRET, HEALTH_TOKEN, POSTGRES_PASSWORD) are read back from the stack's .env. A `.env` and `.env.production`
 with more canaries are planted in the app's source, as a developer's checkout would have them. Then the scan:
-every line of output, every file written during the runs (except the two 0600 env files, which must hold the
+every line of output, every file written during the runs (except the stack's 0600 .env, which must hold the
 secrets), every layer of the app image (molecule/default/scan_image.py), `docker inspect` and the logs of each
 container.
 
@@ -28,7 +28,7 @@ from typing import Any
 from evidence.fault_matrix import EMULATOR_OPTIONS
 from evidence.railway_playbook import RailwayPlaybook
 from evidence.rows import Row
-from evidence.stack import ENV_FILES, LocalStack, copy_sample_backend, docker
+from evidence.stack import LocalStack, copy_sample_backend, docker
 from support import REPO_ROOT, PlaybookRun
 from tools.railway_emulator.testing import EmulatorProcess
 
@@ -190,22 +190,23 @@ def scan_local_stack(workdir: Path) -> Scan:
         scan = Scan(secrets)
         # Controls: the secrets were really used, and the scanner finds them where they belong.
         if after.get("SUPABASE_ANON_KEY") != anon_second or any(after[n] != generated[n] for n in ("JWT_SECRET", "HEALTH_TOKEN")):
-            scan.notes.append("the env file does not hold the canaries: the scan proves nothing")
+            scan.notes.append("the secrets file does not hold the canaries: the scan proves nothing")
+        if stack.secret_in_container("backend", "SUPABASE_ANON_KEY") != anon_second:
+            scan.notes.append("the backend container does not have the rotated key in /run/secrets")
         control = Scan(secrets)
-        scan_files(control, "control", [stack.project_dir / name for name in ENV_FILES])
+        scan_files(control, "control", [stack.secrets_file])
         if {"SUPABASE_ANON_KEY (second)", "JWT_SECRET", "HEALTH_TOKEN", "POSTGRES_PASSWORD"} - {leak.secret for leak in control.leaks}:
-            scan.notes.append("the scanner did not find the secrets in the env files (control)")
-        for name in ENV_FILES:
-            mode = stat.S_IMODE((stack.project_dir / name).stat().st_mode)
-            if mode != 0o600:
-                scan.leaks.append(Leak("generated files", f"{stack.project_dir / name} has mode {mode:o}", "env file not 0600"))
+            scan.notes.append("the scanner did not find the secrets in the secrets file (control)")
+        mode = stat.S_IMODE(stack.secrets_file.stat().st_mode)
+        if mode != 0o600:
+            scan.leaks.append(Leak("generated files", f"{stack.secrets_file} has mode {mode:o}", "secrets file not 0600"))
 
         for label, run in runs:
             scan.text("playbook output", label, run.output)
-        excluded = {stack.project_dir / name for name in ENV_FILES} | set(planted_files(stack.source))
+        excluded = {stack.secrets_file} | set(planted_files(stack.source))
         scan_files(scan, "generated files", files_written_since(started, excluded))
         image = stack.app_images()[0]
-        scan_image_layers(scan, image, [stack.project_dir / name for name in ENV_FILES])
+        scan_image_layers(scan, image, [stack.secrets_file])
         scan_image_layers(scan, image, [stack.source / ".env", stack.source / ".env.production"])
         scan_containers(scan, stack.containers())
         return scan

@@ -17,7 +17,8 @@ from ansible_collections.backendops.stack.plugins.module_utils.dotenv import par
 from support import REPO_ROOT, PlaybookRun, run_playbook
 
 STACKS_DIR = Path.home() / ".local/share/backendops/stacks"
-ENV_FILES = ("backend.env", "postgres.env")
+# The stack's secrets, as <SERVICE>__<NAME> (see roles/compose_stack/vars/main.yml).
+SECRETS_FILE = ".env"
 
 
 def docker(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -81,12 +82,17 @@ class LocalStack:
     def compose(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
         return docker("compose", "--project-directory", str(self.project_dir), *args, check=check, stdin=stdin)
 
+    @property
+    def secrets_file(self) -> Path:
+        return self.project_dir / SECRETS_FILE
+
     def secrets(self) -> dict[str, str]:
-        """The variables of both env files (generated secrets included), read as Compose reads them."""
-        values = {}
-        for name in ENV_FILES:
-            values.update(parse((self.project_dir / name).read_text(encoding="utf-8")))
-        return values
+        """The secrets (generated ones included) by their variable name, read from .env as Compose reads it."""
+        return {key.split("__", 1)[1]: value for key, value in parse(self.secrets_file.read_text(encoding="utf-8")).items()}
+
+    def secret_in_container(self, service: str, name: str) -> str:
+        """What the service's container has in /run/secrets/<name>."""
+        return docker("exec", f"{self.project}-{service}-1", "cat", f"/run/secrets/{name}").stdout
 
     def containers(self) -> list[str]:
         listing = docker("ps", "-a", "--format", "{{.Names}}", "--filter", f"label=com.docker.compose.project={self.project}")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from evidence.stack import free_port
+
 PLAYBOOK = "playbooks/local.yml"
 
 
@@ -78,3 +80,21 @@ def test_no_engine_fails_saying_so(playbook, tmp_path):
     assert "No Docker engine answers" in run.stdout
     assert "Traceback" not in run.output
     assert not project_dir("pytest-noengine").exists()
+
+
+@needs_engine
+def test_database_volume_without_its_password_fails_naming_both(playbook):
+    """A stack whose .env was deleted but whose database volume is kept must not get a new database password."""
+    stack = "pytest-lostenv"
+    volume = f"backendops-{stack}_pgdata"
+    subprocess.run(["docker", "volume", "create", volume], capture_output=True, check=True)
+    try:
+        run = playbook(PLAYBOOK, *extra_vars(compose_stack_name=stack, compose_stack_backend_port=free_port()))
+        assert run.rc != 0
+        assert f"has a database volume ({volume}) but" in run.stdout and "/.env with its password is gone" in run.stdout
+        assert "Traceback" not in run.output
+        assert not project_dir(stack).exists()
+        assert stack_containers(stack) == []
+    finally:
+        subprocess.run(["docker", "volume", "rm", volume], capture_output=True, check=False)
+        shutil.rmtree(project_dir(stack), ignore_errors=True)

@@ -1,10 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The secret-leak scan of docs/evidence.md: canary secrets must show up nowhere but in the 0600 env files.
+"""The secret-leak scan of docs/evidence.md: canary secrets must show up nowhere but in the stack's 0600 .env.
 
 One scan per module (a stack of its own, removed afterwards); each target is a test, so a leak names its place.
-`docker inspect` of the containers shows the env-file values as container Env (Compose's env_file): that is
-counted as a leak. It is a known, open finding (issue 7): the test is a strict xfail until the stack passes secrets
-another way (Compose secrets mounted as files and *_FILE variables), and then fails to say the marker can go.
+`docker inspect` counts too: the stack hands secrets to containers as files in /run/secrets, never as Env.
 """
 from __future__ import annotations
 
@@ -21,13 +19,7 @@ def local_scan_fixture(tmp_path_factory):
     return scan
 
 
-INSPECT_FINDING = pytest.mark.xfail(
-    strict=True,
-    reason="known finding: Compose env_file values are container Env, so docker inspect shows them (issue 7, open)")
-
-
-@pytest.mark.parametrize("target", [
-    pytest.param(target, marks=INSPECT_FINDING) if target == "docker inspect" else target for target in TARGETS])
+@pytest.mark.parametrize("target", TARGETS)
 def test_local_stack_leaks_no_secret(local_scan, target):
     assert local_scan.scanned.get(target), f"nothing was scanned for {target}"
     leaks = local_scan.leaks_in(target)
