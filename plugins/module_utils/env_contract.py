@@ -35,6 +35,10 @@ class Variable:
     schemes: tuple = ()
     min_length: int = 0
     description: str = ""
+    # (name, value) pairs: the variable is required when one of those variables has that value.
+    required_when: tuple = ()
+    # The local stack generates a value on the first run and keeps it (a secret such as JWT_SECRET).
+    generate: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,37 +56,23 @@ class ValidationResult:
         return not self.errors
 
 
-CONTRACT = (
-    Variable("NODE_ENV", required=True, format="choice", choices=("development", "production", "test"),
-             description="Runtime mode of the app."),
-    Variable("PORT", required=True, format="port",
-             description="TCP port the HTTP server listens on inside its container."),
-    Variable("DATABASE_URL", required=True, format="url", secret=True, schemes=("postgres", "postgresql"),
-             description="PostgreSQL connection URL for Prisma, e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE."),
-    Variable("REDIS_URL", required=True, format="url", secret=True, schemes=("redis", "rediss"),
-             description="Redis connection URL for the job queue, e.g. redis://HOST:6379 (rediss:// for TLS)."),
-    Variable("SUPABASE_URL", required=True, format="url", schemes=("http", "https"),
-             description="Base URL of the Supabase project."),
-    Variable("SUPABASE_ANON_KEY", required=True, secret=True, min_length=1,
-             description="Supabase anonymous (public API) key."),
-    Variable("JWT_SECRET", required=True, secret=True, min_length=32,
-             description="Key that signs and verifies JSON Web Tokens; a random string, e.g. from openssl rand -hex 32."),
-    Variable("ALLOWED_ORIGINS", format="origins",
-             description="Origins allowed by CORS, comma-separated (https://app.example.com,http://localhost:5173), or *."),
-    Variable("LOG_LEVEL", format="choice", choices=("error", "warn", "info", "debug"),
-             description="Least severe log level that is written; the app defaults to info."),
-    Variable("RATE_LIMIT_MAX", format="positive_integer",
-             description="Requests allowed per client and window; the app defaults to 100."),
-    Variable("HEALTH_TOKEN", secret=True, min_length=16,
-             description="Bearer token of the detailed health view (GET /api/health/details); required when NODE_ENV=production."),
-)
-
-# (variable, condition variable, condition value): the app refuses to start in production without a health token.
-CONDITIONAL_REQUIREMENTS = (
-    ("HEALTH_TOKEN", "NODE_ENV", "production"),
-)
-
-CONTRACT_BY_NAME = {variable.name: variable for variable in CONTRACT}
+# The base contract of every app: what the runtime and the stack's services need. An app adds its own variables
+# (its backendops.yml `contract:`, or the playbook's), e.g. the sample backend's Supabase and JWT settings.
+BASE_DEFINITIONS = {
+    "NODE_ENV": dict(required=True, format="choice", choices=["development", "production", "test"],
+                     description="Runtime mode of the app."),
+    "PORT": dict(required=True, format="port",
+                 description="TCP port the HTTP server listens on inside its container."),
+}
+# Added to the base when the app uses PostgreSQL or Redis.
+SERVICE_DEFINITIONS = {
+    "postgres": {"DATABASE_URL": dict(
+        required=True, format="url", secret=True, schemes=["postgres", "postgresql"],
+        description="PostgreSQL connection URL for Prisma, e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE.")},
+    "redis": {"REDIS_URL": dict(
+        required=True, format="url", secret=True, schemes=["redis", "rediss"],
+        description="Redis connection URL, e.g. redis://HOST:6379 (rediss:// for TLS).")},
+}
 
 
 # ---- formats: what each expects, and what is wrong with a value (never quoting the value) ----
@@ -207,39 +197,44 @@ def expectation(variable):
     return text
 
 
-# ---- definitions given by the user (extra) ----
+# ---- definitions: the base contract, the app's own (a mapping) and the playbook's extra (a list) ----
 
-DEFINITION_KEYS = ("name", "required", "format", "secret", "choices", "schemes", "min_length", "description")
+DEFINITION_KEYS = ("name", "required", "format", "secret", "choices", "schemes", "min_length", "description",
+                   "required_when", "generate")
 
-
-# The `extra` option of the modules that validate the contract (their DOCUMENTATION mirrors it).
-EXTRA_ARGUMENT_SPEC = dict(
-    type="list",
-    elements="dict",
-    default=[],
-    options=dict(
-        name=dict(type="str", required=True),
-        required=dict(type="bool", default=False),
-        format=dict(type="str", default="string", choices=list(FORMATS)),
-        secret=dict(type="bool", default=False),
-        choices=dict(type="list", elements="str"),
-        schemes=dict(type="list", elements="str"),
-        min_length=dict(type="int", default=0),
-        description=dict(type="str", default=""),
-    ),
+_DEFINITION_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    required=dict(type="bool", default=False),
+    format=dict(type="str", default="string", choices=list(FORMATS)),
+    secret=dict(type="bool", default=False),
+    choices=dict(type="list", elements="str"),
+    schemes=dict(type="list", elements="str"),
+    min_length=dict(type="int", default=0),
+    description=dict(type="str", default=""),
+    required_when=dict(type="dict"),
+    generate=dict(type="bool", default=False),
 )
+# The `extra` and `contract` options of the modules that validate the contract (their DOCUMENTATION mirrors them).
+EXTRA_ARGUMENT_SPEC = dict(type="list", elements="dict", default=[], options=_DEFINITION_OPTIONS)
+CONTRACT_ARGUMENT_SPEC = dict(type="list", elements="dict", options=_DEFINITION_OPTIONS)
+
+
+class ContractError(ValueError):
+    """A definition that does not add up; the message is one line that names it."""
 
 
 def _definition_problem(definition):
-    """What is wrong with a dict definition of an extra variable, or None."""
+    """What is wrong with a dict definition of a variable, or None."""
+    # Defaults filled in by an argument spec arrive as None.
+    definition = {key: value for key, value in definition.items() if value is not None}
     unknown = sorted(set(definition) - set(DEFINITION_KEYS), key=str)
     if unknown:
-        return "unknown key(s) %s - use only %s" % (", ".join(map(str, unknown)), ", ".join(DEFINITION_KEYS))
+        return "unknown key(s) %s - use only %s" % (", ".join(map(str, unknown)), ", ".join(DEFINITION_KEYS[1:]))
     name = definition.get("name")
     if not isinstance(name, str) or not _NAME_RE.match(name):
         return "name must match %s (upper-case letters, digits and _, not starting with a digit)" % NAME_PATTERN
-    for key in ("required", "secret"):
-        if definition.get(key) is not None and not isinstance(definition[key], bool):
+    for key in ("required", "secret", "generate"):
+        if key in definition and not isinstance(definition[key], bool):
             return "%s must be true or false" % key
     fmt = definition.get("format") or "string"
     if fmt not in FORMATS:
@@ -259,18 +254,24 @@ def _definition_problem(definition):
         return "min_length must be a whole number of at least 0"
     if definition.get("description") is not None and not isinstance(definition["description"], str):
         return "description must be a string"
+    when = definition.get("required_when")
+    if when is not None and (not isinstance(when, dict) or not all(
+            isinstance(key, str) and _NAME_RE.match(key) and isinstance(value, str) for key, value in when.items())):
+        return "required_when must map variable names to values, e.g. {NODE_ENV: production}"
+    if definition.get("generate") and fmt != "string":
+        return "generate only applies to format string (format is %s)" % fmt
     return None
 
 
 def variable_from_definition(definition):
-    """A Variable from a dict of DEFINITION_KEYS; raises ValueError with a one-line reason."""
+    """A Variable from a dict of DEFINITION_KEYS; raises ContractError with a one-line reason."""
     if isinstance(definition, Variable):
-        definition = {key: getattr(definition, key) for key in DEFINITION_KEYS}
+        return definition
     if not isinstance(definition, dict):
-        raise ValueError("must be a dict with the keys %s" % ", ".join(DEFINITION_KEYS))
+        raise ContractError("must be a mapping with the keys %s" % ", ".join(DEFINITION_KEYS[1:]))
     problem = _definition_problem(definition)
     if problem:
-        raise ValueError(problem)
+        raise ContractError(problem)
     fmt = definition.get("format") or "string"
     schemes = tuple(scheme.lower() for scheme in definition.get("schemes") or ())
     return Variable(
@@ -282,23 +283,80 @@ def variable_from_definition(definition):
         schemes=schemes or (DEFAULT_URL_SCHEMES if fmt == "url" else ()),
         min_length=definition.get("min_length") or 0,
         description=definition.get("description") or "",
+        required_when=tuple(sorted((definition.get("required_when") or {}).items())),
+        generate=bool(definition.get("generate")),
     )
 
 
-def definitions(extra=()):
-    """(name -> Variable for the contract plus extra, errors in the extra definitions)."""
-    by_name = dict(CONTRACT_BY_NAME)
+def definition_of(variable):
+    """The dict form of a Variable (what modules return and take back as their contract option)."""
+    return dict(name=variable.name, required=variable.required, format=variable.format, secret=variable.secret,
+                choices=list(variable.choices) or None, schemes=list(variable.schemes) or None,
+                min_length=variable.min_length, description=variable.description,
+                required_when=dict(variable.required_when) or None, generate=variable.generate)
+
+
+def contract_from_mapping(mapping, where):
+    """Variables from an app's `contract:` mapping (NAME: {definition}); ContractError names where and the entry."""
+    if mapping is None:
+        return ()
+    if not isinstance(mapping, dict):
+        raise ContractError("%s must map variable names to their definitions, e.g. API_KEY: {required: true, secret: true}" % where)
+    variables = []
+    for name, definition in mapping.items():
+        if definition is None:
+            definition = {}
+        if not isinstance(definition, dict):
+            raise ContractError("%s.%s must be a mapping of %s" % (where, name, ", ".join(DEFINITION_KEYS[1:])))
+        try:
+            variables.append(variable_from_definition(dict(definition, name=name)))
+        except ContractError as exc:
+            raise ContractError("%s.%s: %s" % (where, name, exc))
+    return tuple(variables)
+
+
+def base_contract(services=("postgres", "redis")):
+    """The base contract of an app that uses the given services."""
+    definitions = dict(BASE_DEFINITIONS)
+    for service in services:
+        definitions.update(SERVICE_DEFINITIONS.get(service, {}))
+    return contract_from_mapping(definitions, "base contract")
+
+
+def merged(*contracts):
+    """One contract from several: a later definition of a name replaces an earlier one, order kept."""
+    by_name = {}
+    for contract in contracts:
+        for variable in contract or ():
+            by_name[variable.name] = variable_from_definition(variable)
+    return tuple(by_name.values())
+
+
+def definitions(extra=(), contract=None):
+    """(name -> Variable for the contract plus extra, errors in the definitions).
+
+    contract: Variables or definition dicts (an app profile's contract); None is the base contract.
+    """
     errors = []
+    by_name = {}
+    for index, definition in enumerate(base_contract() if contract is None else contract):
+        try:
+            variable = variable_from_definition(definition)
+        except ContractError as exc:
+            errors.append("contract[%d]: %s" % (index, exc))
+            continue
+        by_name[variable.name] = variable
+    contract_names = set(by_name)
     for index, definition in enumerate(extra or ()):
         label = "extra[%d]" % index
         if isinstance(definition, dict) and isinstance(definition.get("name"), str):
             label += " (%s)" % definition["name"]
         try:
             variable = variable_from_definition(definition)
-        except ValueError as exc:
+        except ContractError as exc:
             errors.append("%s: %s" % (label, exc))
             continue
-        if variable.name in CONTRACT_BY_NAME:
+        if variable.name in contract_names:
             errors.append("%s: %s is already defined by the environment contract - remove it from extra" % (label, variable.name))
         elif variable.name in by_name:
             errors.append("%s: %s is defined twice in extra - keep one definition" % (label, variable.name))
@@ -377,14 +435,14 @@ def _missing_error(variable, condition=""):
     return "%s is required%s but not set: set it to %s" % (variable.name, condition, expectation(variable))
 
 
-def validate(values, extra=(), allow_references=False, check_values=True):
-    """Check values (name -> value) against the contract plus the extra definitions.
+def validate(values, extra=(), allow_references=False, check_values=True, contract=None):
+    """Check values (name -> value) against the contract (None: the base one) plus the extra definitions.
 
     Unknown variables are allowed but need valid names. With check_values=False only names, value types and
     extra definitions are checked (the required and format checks are skipped).
     Returns a ValidationResult; its errors are one line per bad variable and never contain secret values.
     """
-    by_name, errors = definitions(extra)
+    by_name, errors = definitions(extra, contract)
     if not isinstance(values, dict):
         return ValidationResult(errors=tuple(errors + ["variables must be a dict of NAME: value"]))
 
@@ -414,9 +472,13 @@ def validate(values, extra=(), allow_references=False, check_values=True):
             error = _value_error(variable, value, allow_references)
             if error:
                 errors.append(error)
-        for name, condition_name, condition_value in CONDITIONAL_REQUIREMENTS:
-            if strings.get(condition_name) == condition_value and not strings.get(name) and name in by_name:
-                errors.append(_missing_error(by_name[name], " when %s=%s" % (condition_name, condition_value)))
+        for name, variable in sorted(by_name.items()):
+            if variable.required or strings.get(name):
+                continue
+            for condition_name, condition_value in variable.required_when:
+                if strings.get(condition_name) == condition_value:
+                    errors.append(_missing_error(variable, " when %s=%s" % (condition_name, condition_value)))
+                    break
 
     names = tuple(sorted(strings))
     return ValidationResult(

@@ -16,7 +16,8 @@ description:
     variables both follow. See C(docs/environment-contract.md) in the collection for the table.
   - Run it before anything changes, so a bad value stops the play with one line that names every bad variable,
     says what is expected and never shows a secret value.
-  - Variables outside the contract are allowed when their names match C(^[A-Z_][A-Z0-9_]*$); declare them in
+  - The contract is the app's (O(contract), from M(backendops.stack.app_profile)), else the base one.
+    Variables outside it are allowed when their names match C(^[A-Z_][A-Z0-9_]*$); declare them in
     O(extra) to check them as well.
   - Changes nothing.
 author:
@@ -118,6 +119,7 @@ secret_names:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
+    CONTRACT_ARGUMENT_SPEC,
     EXTRA_ARGUMENT_SPEC,
     failure_message,
     public_values,
@@ -129,12 +131,14 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             variables=dict(type="dict", required=True, no_log=True),
+            contract=CONTRACT_ARGUMENT_SPEC,
             extra=EXTRA_ARGUMENT_SPEC,
             allow_references=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
-    result = validate(module.params["variables"], module.params["extra"], module.params["allow_references"])
+    result = validate(module.params["variables"], module.params["extra"], module.params["allow_references"],
+                      contract=module.params["contract"])
     module.no_log_values.difference_update(public_values(result))
     if result.errors:
         module.fail_json(msg=failure_message(result.errors))

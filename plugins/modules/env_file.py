@@ -184,6 +184,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse, render, render_value
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
+    CONTRACT_ARGUMENT_SPEC,
     EXTRA_ARGUMENT_SPEC,
     MASK,
     definitions,
@@ -328,7 +329,8 @@ def set_ownership(path_or_fd, uid, gid):
 
 def run(module):
     params = module.params
-    result = validate(params["variables"], params["extra"], params["allow_references"], check_values=params["validate_contract"])
+    result = validate(params["variables"], params["extra"], params["allow_references"], check_values=params["validate_contract"],
+                      contract=params["contract"])
     module.no_log_values.difference_update(public_values(result))
     if result.errors:
         raise EnvFileError(failure_message(result.errors))
@@ -371,7 +373,7 @@ def run(module):
     if module._diff and changed:
         output["diff"] = []
         if content_changed:
-            by_name = definitions(params["extra"])[0]
+            by_name = definitions(params["extra"], params["contract"])[0]
             output["diff"].append(diff_for(path, old_data, old_values, result.values, params["header"],
                                            lambda name: is_secret(name, by_name), names_changed))
         if attributes_changed:
@@ -421,6 +423,7 @@ def main():
             group=dict(type="str"),
             header=dict(type="list", elements="str", default=[]),
             validate_contract=dict(type="bool", default=True),
+            contract=CONTRACT_ARGUMENT_SPEC,
             extra=EXTRA_ARGUMENT_SPEC,
             allow_references=dict(type="bool", default=False),
         ),

@@ -1,0 +1,72 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The local stack's environment: secrets kept across runs, and the backend's variables from the app profile.
+
+Pure Python, used by the stack_environment filter; the compose_stack role renders the result.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets as random_source
+import string
+from urllib.parse import quote
+
+from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse
+from ansible_collections.backendops.stack.plugins.module_utils.env_contract import env_string
+
+# Keys of the stack's .env: <SERVICE>__<name in /run/secrets>.
+SECRET_PREFIXES = ("BACKEND__", "POSTGRES__")
+SECRETS_FILE = ".env"
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def previous_secrets(files):
+    """Secrets of an earlier run from slurp results of the stack's files (missing files are skipped).
+
+    The .env holds prefixed keys; env files of the earlier layout (backend.env, postgres.env) plain names.
+    """
+    found = {}
+    for file in files or ():
+        if not isinstance(file, dict) or "content" not in file:
+            continue
+        values = parse(base64.b64decode(file["content"]).decode("utf-8"))
+        for name, value in values.items():
+            if file.get("item") != SECRETS_FILE:
+                found[name] = value
+            elif name.startswith(SECRET_PREFIXES):
+                found[name.split("__", 1)[1]] = value
+    return found
+
+
+def generated_names(profile):
+    """Secrets the stack generates once: PostgreSQL's password and the contract's `generate: true` variables."""
+    names = ["POSTGRES_PASSWORD"] if profile["services"].get("postgres") else []
+    return names + [name for name in profile.get("generated_secrets", ()) if name not in names]
+
+
+def stack_environment(profile, previous, user_env, mode, db_user="app", db_name="app", secret_length=48):
+    """{'secrets': generated secrets (kept from previous when there), 'backend_env': the backend's variables}.
+
+    The backend's variables, lowest first: the app's local_env, the computed ones (NODE_ENV, PORT, the service
+    URLs, generated secrets), then user_env. Values are env text (booleans true/false, numbers in decimal).
+    """
+    generated = {}
+    for name in generated_names(profile):
+        generated[name] = previous.get(name) or "".join(random_source.choice(_ALPHABET) for _ in range(secret_length))
+    computed = {"NODE_ENV": "production" if mode == "prod" else "development", "PORT": str(profile["port"])}
+    if profile["services"].get("postgres"):
+        computed["DATABASE_URL"] = "postgresql://%s:%s@postgres:5432/%s" % (
+            quote(db_user, safe=""), quote(generated["POSTGRES_PASSWORD"], safe=""), db_name)
+    if profile["services"].get("redis"):
+        computed["REDIS_URL"] = "redis://redis:6379/0"
+    computed.update({name: value for name, value in generated.items() if name != "POSTGRES_PASSWORD"})
+    env = {}
+    for source in (profile.get("local_env") or {}, computed, user_env or {}):
+        for name, value in source.items():
+            try:
+                env[str(name)] = env_string(value)
+            except TypeError:
+                env[str(name)] = value  # the contract check names it, without the value
+    return {"secrets": generated, "backend_env": env}

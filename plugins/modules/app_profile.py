@@ -1,0 +1,158 @@
+#!/usr/bin/python
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: app_profile
+short_description: Detect what a Node.js app needs to be built, run, migrated and checked
+version_added: 0.2.0
+description:
+  - Reads an app's own files - C(package.json), its lockfile, C(.nvmrc), C(prisma/), a C(Dockerfile) and an optional
+    C(backendops.yml) - and returns its profile - the build, start, dev and migrate commands, the Node.js version
+    range, the port, the health check, the services it needs (PostgreSQL, Redis) and its environment contract.
+  - Every field can be overridden with O(overrides); C(backendops.yml) in the app's root can set the same fields.
+  - Fails with one line before anything changes when the app cannot be deployed as it is - no C(package.json), no
+    C(package-lock.json) (or a yarn or pnpm lockfile), no start command, a start command that runs a missing file,
+    a Prisma datasource that is not PostgreSQL, or an C(engines.node) that the base image's Node.js does not satisfy.
+  - See C(docs/your-app.md) in the collection for every field, how it is detected and how to override it.
+author:
+  - backendops.stack maintainers (@backendops)
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads files, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    details: The module changes nothing.
+  idempotent:
+    support: full
+    details: The module never reports a change.
+options:
+  source_dir:
+    description:
+      - The app's root directory, where its C(package.json) is, on the host the task runs on.
+    type: path
+    required: true
+  overrides:
+    description:
+      - Profile fields that win over detection and over C(backendops.yml) - C(build_command), C(start_command),
+        C(dev_command), C(source_roots), C(migrate_command), C(port), C(health_path), C(health_details), C(services),
+        C(node_version), C(dockerfile) and C(targets).
+      - An empty string or V(false) for a command means none (for example no build step).
+    type: dict
+    default: {}
+  contract:
+    description:
+      - The app's environment contract as a mapping of variable name to its definition (C(required), C(required_when),
+        C(format), C(secret), C(choices), C(schemes), C(min_length), C(generate), C(description)), merged over the
+        contract in the app's C(backendops.yml) and the base contract.
+    type: dict
+    default: {}
+  base_node_version:
+    description:
+      - The Node.js version of the base image, checked against the app's C(engines.node) or C(.nvmrc).
+    type: str
+    default: 20.19.2
+seealso:
+  - module: backendops.stack.env_contract
+"""
+
+EXAMPLES = r"""
+---
+- name: Look at the app
+  backendops.stack.app_profile:
+    source_dir: ~/src/my-api
+    overrides:
+      health_path: /healthz
+  register: app
+
+- name: Show how it will run
+  ansible.builtin.debug:
+    msg: "{{ app.profile.start_command }} on port {{ app.profile.port }}, migrations: {{ app.profile.migrate_command }}"
+"""
+
+RETURN = r"""
+profile:
+  description: The app's profile; C(docs/your-app.md) explains each field.
+  returned: success
+  type: dict
+  contains:
+    source_dir:
+      description: Absolute path of the app's root.
+      type: str
+    dockerfile:
+      description: The app's own Dockerfile (relative to its root), or V(null) when the collection renders one.
+      type: str
+    targets:
+      description: Build targets for C(prod), C(dev) and C(build) (the stage migrations run from); V(null) is the last stage.
+      type: dict
+    build_command:
+      description: Build step of the image (C(npm run build) when that script exists), or V(null).
+      type: str
+    start_command:
+      description: How the app starts, or V(null) when its own Dockerfile's C(CMD) is kept.
+      type: str
+    dev_command:
+      description: How the app starts in dev mode (hot reload).
+      type: str
+    source_roots:
+      description: Folders bind-mounted in dev mode.
+      type: list
+      elements: str
+    migrate_command:
+      description: Release step before the app starts (C(prisma migrate deploy) when migrations exist), or V(null).
+      type: str
+    port:
+      description: Port the app listens on in its container.
+      type: int
+    health:
+      description: C(path) of the health check (or V(null)), C(probe) (V(http) or V(tcp)) and the optional C(details) view.
+      type: dict
+    services:
+      description: Whether the app needs C(postgres) and C(redis).
+      type: dict
+    contract:
+      description: The app's environment contract, one definition per variable.
+      type: list
+      elements: dict
+    generated_secrets:
+      description: Contract variables whose values the local stack generates once and keeps.
+      type: list
+      elements: str
+  sample:
+    start_command: node dist/server.js
+    build_command: npm run build
+    migrate_command: prisma migrate deploy
+    port: 3000
+    services: {postgres: true, redis: false}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.backendops.stack.plugins.module_utils.app_profile import ProfileError, detect
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            source_dir=dict(type="path", required=True),
+            overrides=dict(type="dict", default={}),
+            contract=dict(type="dict", default={}),
+            base_node_version=dict(type="str", default="20.19.2"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        profile = detect(module.params["source_dir"], module.params["overrides"], module.params["contract"],
+                         module.params["base_node_version"])
+    except ProfileError as exc:
+        module.fail_json(msg="App profile: %s" % exc)
+    module.exit_json(changed=False, profile=profile)
+
+
+if __name__ == "__main__":
+    main()
