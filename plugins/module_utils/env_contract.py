@@ -229,7 +229,7 @@ def _definition_problem(definition):
     definition = {key: value for key, value in definition.items() if value is not None}
     unknown = sorted(set(definition) - set(DEFINITION_KEYS), key=str)
     if unknown:
-        return "unknown key(s) %s - use only %s" % (", ".join(map(str, unknown)), ", ".join(DEFINITION_KEYS[1:]))
+        return "unknown key(s) %s - use only %s" % (", ".join(map(str, unknown)), ", ".join(DEFINITION_KEYS))
     name = definition.get("name")
     if not isinstance(name, str) or not _NAME_RE.match(name):
         return "name must match %s (upper-case letters, digits and _, not starting with a digit)" % NAME_PATTERN
@@ -268,7 +268,7 @@ def variable_from_definition(definition):
     if isinstance(definition, Variable):
         return definition
     if not isinstance(definition, dict):
-        raise ContractError("must be a mapping with the keys %s" % ", ".join(DEFINITION_KEYS[1:]))
+        raise ContractError("must be a dict with the keys %s" % ", ".join(DEFINITION_KEYS))
     problem = _definition_problem(definition)
     if problem:
         raise ContractError(problem)

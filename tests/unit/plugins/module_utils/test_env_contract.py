@@ -18,9 +18,17 @@ if __name__ == "__main__":
 
 # pylint: disable-next=wrong-import-position
 from ansible_collections.backendops.stack.plugins.module_utils import env_contract as contract  # noqa: E402
+from ansible_collections.backendops.stack.plugins.module_utils.app_profile import detect  # noqa: E402
+
+# The sample backend's contract: the base one plus its backendops.yml.
+SAMPLE = tuple(contract.variable_from_definition(definition) for definition in detect(str(REPO_ROOT / "examples" / "backend"))["contract"])
+
+
+def validate(values, **kwargs):
+    return contract.validate(values, contract=kwargs.pop("contract", SAMPLE), **kwargs)
 
 DOC_PATH = REPO_ROOT / "docs" / "environment-contract.md"
-TABLE_START = "<!-- contract-table:start (generated from plugins/module_utils/env_contract.py; see tests) -->"
+TABLE_START = "<!-- contract-table:start (generated from examples/backend/backendops.yml; see tests) -->"
 TABLE_END = "<!-- contract-table:end -->"
 
 # Distinctive secret values: an error that leaks one (or a piece of it) is easy to spot.
@@ -40,7 +48,7 @@ def errors_for(changes, **kwargs):
     values = dict(VALID)
     values.update(changes)
     values = {name: value for name, value in values.items() if value is not Ellipsis}
-    return contract.validate(values, **kwargs).errors
+    return validate(values, **kwargs).errors
 
 
 def single_error(name, value, **kwargs):
@@ -53,9 +61,9 @@ def single_error(name, value, **kwargs):
 # ---- the definition ----
 
 def test_contract_defines_each_variable_once_with_valid_names_and_formats():
-    names = [variable.name for variable in contract.CONTRACT]
+    names = [variable.name for variable in SAMPLE]
     assert len(names) == len(set(names))
-    for variable in contract.CONTRACT:
+    for variable in SAMPLE:
         assert re.match(contract.NAME_PATTERN, variable.name)
         assert variable.format in contract.FORMATS
         assert variable.description
@@ -64,23 +72,23 @@ def test_contract_defines_each_variable_once_with_valid_names_and_formats():
 
 
 def test_contract_names_required_and_secret_variables():
-    required = {variable.name for variable in contract.CONTRACT if variable.required}
-    secret = {variable.name for variable in contract.CONTRACT if variable.secret}
+    required = {variable.name for variable in SAMPLE if variable.required}
+    secret = {variable.name for variable in SAMPLE if variable.secret}
     assert required == {"NODE_ENV", "PORT", "DATABASE_URL", "REDIS_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "JWT_SECRET"}
     assert secret == {"DATABASE_URL", "REDIS_URL", "SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN"}
-    optional = {variable.name for variable in contract.CONTRACT if not variable.required}
+    optional = {variable.name for variable in SAMPLE if not variable.required}
     assert optional == {"ALLOWED_ORIGINS", "LOG_LEVEL", "RATE_LIMIT_MAX", "HEALTH_TOKEN"}
 
 
 def test_variables_are_immutable():
     with pytest.raises(AttributeError):
-        contract.CONTRACT[0].required = False  # type: ignore[misc]
+        SAMPLE[0].required = False  # type: ignore[misc]
 
 
 # ---- validate: the whole picture ----
 
 def test_valid_values_pass_and_report_names_and_secret_names():
-    result = contract.validate(dict(VALID))
+    result = validate(dict(VALID))
     assert result.ok and result.errors == ()
     assert result.names == tuple(sorted(VALID))
     assert result.secret_names == ("DATABASE_URL", "HEALTH_TOKEN", "JWT_SECRET", "REDIS_URL", "SUPABASE_ANON_KEY")
@@ -90,11 +98,11 @@ def test_valid_values_pass_and_report_names_and_secret_names():
 def test_only_required_variables_are_needed():
     minimal = {name: value for name, value in VALID.items() if name != "HEALTH_TOKEN"}
     minimal["NODE_ENV"] = "development"
-    assert contract.validate(minimal).ok
+    assert validate(minimal).ok
 
 
 def test_every_missing_required_variable_is_reported_once():
-    errors = contract.validate({}).errors
+    errors = validate({}).errors
     assert len(errors) == 7
     for name in ("NODE_ENV", "PORT", "DATABASE_URL", "REDIS_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "JWT_SECRET"):
         assert sum(error.startswith(name + " is required but not set: set it to ") for error in errors) == 1, name
@@ -259,7 +267,7 @@ def test_long_non_secret_values_are_shortened_in_errors():
 # ---- value types ----
 
 def test_numbers_and_booleans_become_env_strings():
-    result = contract.validate(dict(VALID, PORT=3000, RATE_LIMIT_MAX=5, FEATURE_ON=True, FEATURE_OFF=False, RATIO=0.5))
+    result = validate(dict(VALID, PORT=3000, RATE_LIMIT_MAX=5, FEATURE_ON=True, FEATURE_OFF=False, RATIO=0.5))
     assert result.ok, result.errors
     assert result.values["PORT"] == "3000" and result.values["RATE_LIMIT_MAX"] == "5"
     assert result.values["FEATURE_ON"] == "true" and result.values["FEATURE_OFF"] == "false"
@@ -267,7 +275,7 @@ def test_numbers_and_booleans_become_env_strings():
 
 
 def test_null_values_are_left_out():
-    result = contract.validate(dict(VALID, LOG_LEVEL=None))
+    result = validate(dict(VALID, LOG_LEVEL=None))
     assert result.ok and "LOG_LEVEL" not in result.names
 
 
@@ -278,13 +286,13 @@ def test_structured_values_are_rejected_by_type_only(value, kind):
 
 
 def test_non_dict_variables_are_reported():
-    assert contract.validate(["PORT=3000"]).errors == ("variables must be a dict of NAME: value",)
+    assert validate(["PORT=3000"]).errors == ("variables must be a dict of NAME: value",)
 
 
 # ---- unknown variables ----
 
 def test_unknown_variables_with_valid_names_are_allowed_and_count_as_secret():
-    result = contract.validate(dict(VALID, STRIPE_KEY="sk_live_Wq2", _PRIVATE="1"))
+    result = validate(dict(VALID, STRIPE_KEY="sk_live_Wq2", _PRIVATE="1"))
     assert result.ok
     assert {"STRIPE_KEY", "_PRIVATE"} <= set(result.secret_names)
 
@@ -365,14 +373,14 @@ def test_extra_variables_are_checked_like_contract_variables():
     ]
     ok = dict(VALID, STRIPE_SECRET="sk_" + "a" * 20, QUEUE_MODE="worker", WEBHOOK_URL="http://hooks.local/x",
               S3_ENDPOINT="https://s3.example.com", DEBUG_SQL="false", RETRY_OFFSET="-3")
-    result = contract.validate(ok, extra=extra)
+    result = validate(ok, extra=extra)
     assert result.ok, result.errors
     assert "STRIPE_SECRET" in result.secret_names
     assert "QUEUE_MODE" not in result.secret_names
 
     bad = dict(VALID, QUEUE_MODE="cron", WEBHOOK_URL="ftp://x", S3_ENDPOINT="http://s3.example.com", DEBUG_SQL="yes",
                RETRY_OFFSET="two")
-    errors = contract.validate(bad, extra=extra).errors
+    errors = validate(bad, extra=extra).errors
     assert errors == (
         "DEBUG_SQL must be true or false, got 'yes' (not true or false)",
         "QUEUE_MODE must be one of inline, worker, got 'cron' (not one of the allowed values)",
@@ -387,13 +395,13 @@ def test_extra_accepts_variable_instances_and_ansible_style_dicts_with_nulls():
     ansible_style = dict(name="APP_MODE", required=False, format="choice", secret=False, choices=["a"], schemes=None,
                          min_length=0, description="")
     extra = [contract.Variable("APP_REGION", required=True), ansible_style]
-    assert contract.validate(dict(VALID, APP_REGION="eu", APP_MODE="a"), extra=extra).ok
-    assert contract.validate(dict(VALID, APP_MODE="a"), extra=extra).errors == (
+    assert validate(dict(VALID, APP_REGION="eu", APP_MODE="a"), extra=extra).ok
+    assert validate(dict(VALID, APP_MODE="a"), extra=extra).errors == (
         "APP_REGION is required but not set: set it to a string",)
 
 
 def test_declared_non_secret_extra_variables_are_not_secret():
-    result = contract.validate(dict(VALID, APP_REGION="eu"), extra=[dict(name="APP_REGION")])
+    result = validate(dict(VALID, APP_REGION="eu"), extra=[dict(name="APP_REGION")])
     assert "APP_REGION" not in result.secret_names
 
 
@@ -415,22 +423,26 @@ def test_declared_non_secret_extra_variables_are_not_secret():
     (dict(name="X", secret=1), "extra[0] (X): secret must be true or false"),
     (dict(name="X", description=["a"]), "extra[0] (X): description must be a string"),
     (dict(name="X", secrte=True), "extra[0] (X): unknown key(s) secrte - use only name, required, format, secret, "
-                                  "choices, schemes, min_length, description"),
-    ("X", "extra[0]: must be a dict with the keys name, required, format, secret, choices, schemes, min_length, description"),
+                                  "choices, schemes, min_length, description, required_when, generate"),
+    ("X", "extra[0]: must be a dict with the keys name, required, format, secret, choices, schemes, min_length, "
+          "description, required_when, generate"),
+    (dict(name="X", required_when="NODE_ENV"), "extra[0] (X): required_when must map variable names to values, "
+                                               "e.g. {NODE_ENV: production}"),
+    (dict(name="X", format="port", generate=True), "extra[0] (X): generate only applies to format string (format is port)"),
     (dict(name="PORT", format="port"), "extra[0] (PORT): PORT is already defined by the environment contract - "
                                        "remove it from extra"),
 ])
 def test_bad_extra_definitions_are_reported_clearly(definition, problem):
-    assert contract.validate(dict(VALID), extra=[definition]).errors == (problem,)
+    assert validate(dict(VALID), extra=[definition]).errors == (problem,)
 
 
 def test_duplicate_extra_definitions_are_reported():
-    errors = contract.validate(dict(VALID), extra=[dict(name="APP_X"), dict(name="APP_X")]).errors
+    errors = validate(dict(VALID), extra=[dict(name="APP_X"), dict(name="APP_X")]).errors
     assert errors == ("extra[1] (APP_X): APP_X is defined twice in extra - keep one definition",)
 
 
 def test_bad_definitions_and_bad_values_are_reported_together():
-    errors = contract.validate(dict(VALID, PORT="x"), extra=[dict(name="X", format="nope")]).errors
+    errors = validate(dict(VALID, PORT="x"), extra=[dict(name="X", format="nope")]).errors
     assert len(errors) == 2
     assert errors[0].startswith("extra[0] (X): format 'nope' is unknown") and errors[1].startswith("PORT must be")
 
@@ -439,9 +451,9 @@ def test_bad_definitions_and_bad_values_are_reported_together():
 
 def test_without_value_checks_only_names_types_and_definitions_count():
     values = {"PORT": "not-a-port", "lower": "x", "LIST": [1]}
-    result = contract.validate(values, extra=[dict(name="Y", format="nope")], check_values=False)
+    result = validate(values, extra=[dict(name="Y", format="nope")], check_values=False)
     assert [error.split(" ")[0] for error in result.errors] == ["extra[0]", "'lower'", "LIST"]
-    assert contract.validate({"PORT": "not-a-port"}, check_values=False).ok
+    assert validate({"PORT": "not-a-port"}, check_values=False).ok
 
 
 # ---- error texts never contain secret values ----
@@ -468,7 +480,7 @@ BAD_SECRETS = {
 @pytest.mark.parametrize("allow_references", [False, True])
 def test_no_error_contains_a_secret_value(allow_references):
     extra = [dict(name="APP_SECRET", secret=True, min_length=12)]
-    result = contract.validate(dict(VALID, **BAD_SECRETS), extra=extra, allow_references=allow_references)
+    result = validate(dict(VALID, **BAD_SECRETS), extra=extra, allow_references=allow_references)
     assert len(result.errors) == len(BAD_SECRETS)
     message = contract.failure_message(result.errors)
     for secret in BAD_SECRETS.values():
@@ -484,7 +496,7 @@ def test_no_error_contains_a_secret_reference_or_its_surroundings():
 # ---- failure message, public values ----
 
 def test_failure_message_is_one_line_counting_the_bad_variables():
-    errors = contract.validate(dict(VALID, PORT="0", NODE_ENV="prod")).errors
+    errors = validate(dict(VALID, PORT="0", NODE_ENV="prod")).errors
     message = contract.failure_message(errors)
     assert message == ("Environment contract: 2 bad variable(s): NODE_ENV must be one of development, production, test, "
                        "got 'prod' (not one of the allowed values); PORT must be an integer from 1 to 65535, got '0' "
@@ -495,22 +507,21 @@ def test_failure_message_is_one_line_counting_the_bad_variables():
 def test_public_values_are_non_secret_values_that_no_secret_shares():
     values = dict(VALID, LOG_LEVEL="info", APP_NAME="same-as-secret", APP_SECRET="same-as-secret")
     extra = [dict(name="APP_NAME"), dict(name="APP_SECRET", secret=True)]
-    public = contract.public_values(contract.validate(values, extra=extra))
+    public = contract.public_values(validate(values, extra=extra))
     assert public == {"production", "3000", "https://abcd.supabase.co", "info"}
 
 
 # ---- the documentation table ----
 
 def required_text(variable):
-    conditions = ["when %s=%s" % (condition, value) for name, condition, value in contract.CONDITIONAL_REQUIREMENTS
-                  if name == variable.name]
+    conditions = ["when %s=%s" % (condition, value) for condition, value in variable.required_when]
     return "yes" if variable.required else "no" + ("".join(", required " + text for text in conditions))
 
 
 def contract_table():
     """The Markdown table of the contract, as docs/environment-contract.md holds it."""
     lines = ["| Variable | Required | Value | Secret | Description |", "|---|---|---|---|---|"]
-    for variable in contract.CONTRACT:
+    for variable in SAMPLE:
         lines.append("| `%s` | %s | %s | %s | %s |" % (
             variable.name, required_text(variable), contract.expectation(variable).replace("|", "\\|"),
             "yes" if variable.secret else "no", variable.description.replace("|", "\\|")))
