@@ -291,8 +291,8 @@ def detect(source_dir, overrides=None, contract=None, base_node_version=BASE_NOD
         except ValueError:
             raise ProfileError("%s %r is not a version range the collection reads: write e.g. >=20 or 20.x" % (wanted_from, wanted))
         if not ok:
-            raise ProfileError("%s asks for Node.js %s, but the base image has Node.js %s: allow %s (e.g. >=20) or set "
-                               "app_profile node_version to the Node.js of your own base image"
+            raise ProfileError("%s asks for Node.js %s, but the base image has Node.js %s: allow %s (e.g. >=20) or override "
+                               "the profile's node_version with the Node.js of your own base image"
                                % (wanted_from, wanted, node_version, node_version.split(".")[0]))
     detected["node_version"] = wanted_from if wanted else "base image"
 
@@ -321,7 +321,7 @@ def detect(source_dir, overrides=None, contract=None, base_node_version=BASE_NOD
         start_command, detected["start_command"] = "node %s" % package["main"], "package.json main"
     else:
         raise ProfileError("%s has no start command: add a \"start\" script (e.g. \"node src/server.js\") or \"main\" to "
-                           "package.json, or set the start command" % package_path)
+                           "package.json, or override the profile's start_command" % package_path)
     start_command = _without_npm(start_command, scripts)
     start_file = _start_file(start_command)
     if start_file and not build_command and not os.path.isfile(os.path.join(source_dir, start_file)):

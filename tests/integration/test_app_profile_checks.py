@@ -1,0 +1,61 @@
+"""playbooks/local.yml refuses an app it cannot deploy with one line, before anything changes."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PLAYBOOK = "playbooks/local.yml"
+SCHEMA = 'datasource db {\n  provider = "%s"\n  url = env("DATABASE_URL")\n}\n'
+
+
+def write_app(root: Path, package: dict | None, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True)
+    if package is not None:
+        (root / "package.json").write_text(json.dumps(package))
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+START = {"name": "checked-app", "scripts": {"start": "node server.js"}}
+LOCK = {"package-lock.json": "{}", "server.js": ""}
+
+CASES = {
+    "no-package-json": (None, {"server.js": ""}, r"has no package\.json: point the source directory at the root"),
+    "no-lockfile": (START, {"server.js": ""}, r"has no package-lock\.json: run `npm install` there"),
+    "yarn": (START, {"yarn.lock": "", "server.js": ""}, r"uses yarn \(yarn\.lock\): only npm with package-lock\.json is supported"),
+    "no-start": ({"name": "x", "scripts": {}}, LOCK, r"has no start command: add a \"start\" script"),
+    "start-missing": ({"name": "x", "scripts": {"start": "node dist/index.js"}}, LOCK,
+                      r"runs dist/index\.js, which is not in .* and no build script makes it"),
+    "mysql": (START, {**LOCK, "prisma/schema.prisma": SCHEMA % "mysql"}, r"declares a mysql datasource: only PostgreSQL is supported"),
+    "engines": ({**START, "engines": {"node": ">=22"}}, LOCK,
+                r"engines\.node asks for Node\.js >=22, but the base image has Node\.js 20"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_pre_build_check_fails_in_one_line_and_changes_nothing(playbook, tmp_path, case):
+    package, files, expected = CASES[case]
+    app = write_app(tmp_path / "app", package, files)
+    stack = "pytest-check-" + case
+    before = set(subprocess.run(["docker", "image", "ls", "--quiet", "--no-trunc"], capture_output=True, text=True,
+                                check=False).stdout.split())
+    run = playbook(PLAYBOOK, "-e", json.dumps({"app_image_source_dir": str(app), "compose_stack_name": stack}))
+    assert run.rc != 0
+    assert run.stdout.count("fatal: ") == 1, run.stdout[-2000:]
+    # The callback wraps long values; the message itself is one line.
+    message = " ".join(re.search(r"^    msg: (.*?)\n(?! {8})", run.stdout, re.M | re.S).group(1).split()).strip("'")
+    assert message.startswith("App profile: "), message
+    assert re.search(expected, message), message
+    assert "Traceback" not in run.output
+    # It fails in the first play, before the engine, images and stack.
+    assert "Make sure a Docker engine" not in run.stdout
+    assert not (Path.home() / ".local/share/backendops/stacks" / stack).exists()
+    after = set(subprocess.run(["docker", "image", "ls", "--quiet", "--no-trunc"], capture_output=True, text=True,
+                               check=False).stdout.split())
+    assert after <= before
