@@ -34,16 +34,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def copy_sample_backend(destination: Path) -> Path:
-    """The sample backend without its local installs and env files, as a fresh checkout has it."""
-    shutil.copytree(REPO_ROOT / "examples/backend", destination, ignore=shutil.ignore_patterns("node_modules", ".env", ".env.*"))
+def copy_sample_backend(destination: Path, app: Path | None = None) -> Path:
+    """The sample backend (or another app) without its local installs, build output and env files, as a fresh
+    checkout has it."""
+    shutil.copytree(app or REPO_ROOT / "examples/backend", destination,
+                    ignore=shutil.ignore_patterns("node_modules", "dist", ".env", ".env.*"))
     return destination
 
 
 class LocalStack:
     """playbooks/local.yml for one stack name and port, building its own app image from a scratch source copy."""
 
-    def __init__(self, name: str, workdir: Path, env: dict[str, str] | None = None):
+    def __init__(self, name: str, workdir: Path, env: dict[str, str] | None = None, app: Path | None = None,
+                 health_path: str = "/api/health"):
         # Unique per process, on a free port: a report and a test run on one host do not share a stack.
         self.name = f"{name}-{os.getpid()}"
         self.port = free_port()
@@ -52,6 +55,9 @@ class LocalStack:
         self.app_image_name = f"backendops/backend-{self.name}"
         self.env = dict(env or {})
         self.project_dir = STACKS_DIR / self.name
+        # None: the sample backend, whose contract needs a Supabase URL.
+        self.app = app
+        self.health_path = health_path
 
     @property
     def project(self) -> str:
@@ -62,14 +68,14 @@ class LocalStack:
         return f"http://127.0.0.1:{self.port}"
 
     def copy_source(self) -> Path:
-        return copy_sample_backend(self.source)
+        return copy_sample_backend(self.source, self.app)
 
     def extra_vars(self, **more: Any) -> dict[str, Any]:
         values = {"compose_stack_name": self.name, "compose_stack_backend_port": self.port,
                   "app_image_name": self.app_image_name, "app_image_source_dir": str(self.source),
                   "app_image_work_dir": str(self.workdir / "app-image")}
         if self.env:
-            values["compose_stack_env"] = {"SUPABASE_URL": "https://project-ref.supabase.co", **self.env}
+            values["compose_stack_env"] = dict(self.env) if self.app else {"SUPABASE_URL": "https://project-ref.supabase.co", **self.env}
         values.update(more)
         return values
 
@@ -104,12 +110,12 @@ class LocalStack:
         return sorted(listing.stdout.split())
 
     def wait_healthy(self, timeout: float = 300) -> None:
-        """Until /api/health answers 200 (after an engine restart the containers come back on their own)."""
+        """Until the health path answers 200 (after an engine restart the containers come back on their own)."""
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url}/api/health", timeout=5) as response:
+                with urllib.request.urlopen(f"{self.url}{self.health_path}", timeout=5) as response:
                     if response.status == 200:
                         return
                     last = f"HTTP {response.status}"

@@ -1,0 +1,129 @@
+"""Apps that are not the sample come up with one run of playbooks/local.yml, as their profile says.
+
+Each fixture app (tests/fixtures/apps) is given only its source directory, a stack name, a port and its own
+secrets: its API writes a row and reads it back, a re-run reports changed=0, the row survives the re-run and a
+`restarted`, and ts-api in dev mode shows an edit without an image rebuild.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from evidence.stack import LocalStack, docker
+from support import REPO_ROOT
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "apps"
+API_KEY = "fixture-api-key-0123456789"
+
+
+def request(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def deployed(name: str, workdir: Path, app: str, health: str, **env: str) -> LocalStack:
+    stack = LocalStack(name, workdir, env=env, app=FIXTURES / app, health_path=health)
+    stack.copy_source()
+    return stack
+
+
+@pytest.fixture(name="ts_api", scope="module")
+def ts_api_fixture(tmp_path_factory):
+    stack = deployed("pytest-tsapi", tmp_path_factory.mktemp("ts-api"), "ts-api", "/healthz", API_KEY=API_KEY)
+    try:
+        stack.first_run = stack.local_yml()
+        yield stack
+    finally:
+        stack.destroy()
+
+
+@pytest.fixture(name="own_dockerfile", scope="module")
+def own_dockerfile_fixture(tmp_path_factory):
+    # No backendops.yml: no health path, so the stack checks that the port accepts connections.
+    stack = deployed("pytest-owndf", tmp_path_factory.mktemp("own-dockerfile"), "own-dockerfile", "/health")
+    try:
+        stack.first_run = stack.local_yml()
+        yield stack
+    finally:
+        stack.destroy()
+
+
+def services_of(stack: LocalStack) -> list[str]:
+    return sorted(docker("compose", "--project-directory", str(stack.project_dir), "config", "--services").stdout.split())
+
+
+def test_ts_api_comes_up_from_its_profile_without_redis(ts_api):
+    assert "is healthy: %s/healthz" % ts_api.url in ts_api.first_run.stdout
+    assert services_of(ts_api) == ["backend", "migrate", "postgres"]
+    status, body = request(ts_api.url + "/healthz")
+    assert status == 200 and body["status"] == "ok"
+    # The contract is the app's own: API_KEY is a secret (a file in /run/secrets), there is no Supabase or JWT.
+    assert ts_api.secret_in_container("backend", "API_KEY") == API_KEY
+    assert set(ts_api.secrets()) == {"API_KEY", "DATABASE_URL", "POSTGRES_PASSWORD"}
+    # The prod image runs the compiled app as a non-root user, and the migration ran before it.
+    assert docker("exec", f"{ts_api.project}-backend-1", "id", "-u").stdout.strip() != "0"
+    migrate = json.loads(docker("inspect", f"{ts_api.project}-migrate-1").stdout)[0]["State"]
+    assert migrate["ExitCode"] == 0
+
+
+def test_ts_api_writes_a_row_that_survives_a_rerun_and_a_restart(ts_api):
+    status, note = request(ts_api.url + "/api/notes", "POST", {"text": "kept"}, {"x-api-key": API_KEY})
+    assert status == 201, note
+    assert request(ts_api.url + "/api/notes", "POST", {"text": "x"}, {"x-api-key": "wrong-key-wrong-key"})[0] == 401
+
+    rerun = ts_api.local_yml()
+    assert rerun.recap()["changed"] == 0, rerun.stdout[-3000:]
+    assert request(f"{ts_api.url}/api/notes/{note['id']}") == (200, note)
+
+    ts_api.local_yml(compose_stack_state="restarted")
+    assert request(f"{ts_api.url}/api/notes/{note['id']}") == (200, note)
+
+
+def test_own_dockerfile_keeps_its_cmd_and_gets_redis_because_it_uses_ioredis(own_dockerfile):
+    assert "(port open)" in own_dockerfile.first_run.stdout
+    assert services_of(own_dockerfile) == ["backend", "postgres", "redis"]
+    config = json.loads(docker("inspect", f"{own_dockerfile.project}-backend-1").stdout)[0]["Config"]
+    assert config["Cmd"] == ["node", "server.js"]
+    assert config["User"] == "node"
+    # Built on the collection's base images, passed as build arguments: no npm in the runtime image.
+    assert docker("exec", f"{own_dockerfile.project}-backend-1", "sh", "-c", "command -v npm", check=False).returncode != 0
+    status, body = request(own_dockerfile.url + "/health")
+    assert status == 200, body
+
+
+def test_own_dockerfile_writes_a_row_that_survives_a_rerun_and_a_restart(own_dockerfile):
+    status, visit = request(own_dockerfile.url + "/visits", "POST", {"who": "fixture"})
+    assert status == 201, visit
+    rerun = own_dockerfile.local_yml()
+    assert rerun.recap()["changed"] == 0, rerun.stdout[-3000:]
+    own_dockerfile.local_yml(compose_stack_state="restarted")
+    assert request(f"{own_dockerfile.url}/visits/{visit['id']}") == (200, visit)
+
+
+def test_ts_api_in_dev_mode_shows_an_edit_without_a_rebuild(tmp_path):
+    stack = deployed("pytest-tsapi-dev", tmp_path, "ts-api", "/healthz", API_KEY=API_KEY)
+    try:
+        stack.local_yml(compose_stack_mode="dev")
+        image = docker("inspect", "--format", "{{.Image}}", f"{stack.project}-backend-1").stdout
+        assert request(stack.url + "/")[1]["greeting"] == "Hello from the ts-api fixture"
+        config = stack.source / "src" / "config.ts"
+        edited = config.with_suffix(".edit")
+        edited.write_text(config.read_text().replace("Hello from the ts-api fixture", "Edited while running"))
+        edited.replace(config)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and request(stack.url + "/")[1].get("greeting") != "Edited while running":
+            time.sleep(1)
+        assert request(stack.url + "/")[1]["greeting"] == "Edited while running"
+        assert docker("inspect", "--format", "{{.Image}}", f"{stack.project}-backend-1").stdout == image
+    finally:
+        stack.destroy()
