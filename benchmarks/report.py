@@ -28,9 +28,9 @@ from typing import Callable
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS.parent / "tests"))
 # pylint: disable=wrong-import-position
-from support import REPO_ROOT  # noqa: E402  (importing support puts the repository and .collections on sys.path)
+# Importing support puts the repository and .collections on sys.path.
+import support  # noqa: E402,F401  pylint: disable=unused-import
 from evidence import bad_input, durability, fault_matrix, secret_leaks  # noqa: E402
-from evidence.railway_playbook import NOT_AVAILABLE, railway_yml_available  # noqa: E402
 from evidence.rows import Row, render_table  # noqa: E402
 from tools.railway_emulator.testing import EmulatorProcess  # noqa: E402
 
@@ -70,14 +70,10 @@ def leak_section(workdir: Path) -> list[Row]:
     local = secret_leaks.scan_local_stack(workdir / "local")
     rows = secret_leaks.leak_rows(local, "local.yml")
     leaks = len(local.leaks)
-    if railway_yml_available():
-        railway = secret_leaks.scan_railway(workdir / "railway")
-        rows += secret_leaks.leak_rows(railway, "railway.yml", secret_leaks.RAILWAY_TARGETS)
-        leaks += len(railway.leaks)
-        total = f"{leaks} leak(s) in local.yml and railway.yml"
-    else:
-        rows.append(Row("secret leaks", "railway.yml: every target", NOT_AVAILABLE, "0 leaks", None))
-        total = f"{leaks} leak(s) in local.yml (railway.yml not available yet)"
+    railway = secret_leaks.scan_railway(workdir / "railway")
+    rows += secret_leaks.leak_rows(railway, "railway.yml", secret_leaks.RAILWAY_TARGETS)
+    leaks += len(railway.leaks)
+    total = f"{leaks} leak(s) in local.yml and railway.yml"
     return rows + [Row("secret leaks", "total (goal 0)", total, "0 leaks", leaks == 0)]
 
 
@@ -113,9 +109,6 @@ def local_benchmark_section() -> list[Row]:
 
 
 def railway_benchmark_section() -> list[Row]:
-    if not (REPO_ROOT / "benchmarks/railway_workflow.py").exists() or not railway_yml_available():
-        return [Row("benchmark", f"{key} (Railway workflow)", "not available yet: benchmarks/railway_workflow.py or "
-                    "playbooks/railway.yml is missing", target, None) for key, target in (("P5", "<= 20 requests"), ("P6", "<= 2 s"))]
     railway_workflow = importlib.import_module("railway_workflow")
     figures = railway_workflow.measure()
     full, again = figures["account"]["full"], figures["account"]["again"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from skip_gate import pytest_addoption, pytest_configure, pytest_runtest_setup  # noqa: F401  pylint: disable=unused-import
 from support import run_playbook
 
 

@@ -1,12 +1,17 @@
-"""Test support: import the working tree as backendops.stack, run Ansible like a user does."""
+"""Test support: import the working tree as backendops.stack, run Ansible like a user does, require what tests need."""
 from __future__ import annotations
 
+import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS_DIR = REPO_ROOT / ".collections"
@@ -64,3 +69,69 @@ def run_playbook(playbook: str | Path, *args: str, env: dict[str, str] | None = 
     cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook), *args]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=timeout, check=False)
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+# -- What a test needs from the machine -----------------------------------------------------------------------------
+# CI provides all of these, so there a missing one is a broken install step or a renamed file, not a reason to skip:
+# require() fails the test under CI=true and skips it elsewhere, with the same text naming the missing thing.
+# scripts/test also fails on any skip that tests/skip-allowlist.txt does not allow (see skip_gate.py).
+
+DOCKER_PIDFILE = Path("/var/run/docker.pid")
+ENGINE = "a Docker engine that answers `docker info`, with Compose v2 (start one with playbooks/docker_engine.yml)"
+ROOT = "root (uid 0)"
+PIDFILE_ENGINE = f"a dockerd started with the pidfile {DOCKER_PIDFILE} (the docker_engine role without systemd)"
+
+
+def in_ci() -> bool:
+    """CI=true (or 1/yes), as GitHub Actions, GitLab CI and .ci/run's callers set it."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require(condition: bool, what: str) -> None:
+    """Go on only when `condition` holds: otherwise fail under CI (which must provide `what`), skip elsewhere."""
+    if condition:
+        return
+    reason = f"needs {what}"
+    if in_ci():
+        pytest.fail(f"{reason}; CI=true, where it must be present, so this is a failure and not a skip", pytrace=False)
+    pytest.skip(reason)
+
+
+def needs(check: Callable[[], bool], what: str) -> pytest.MarkDecorator:
+    """Mark form of require(): `check` runs when the test is set up (conftest.py), before its fixtures."""
+    return pytest.mark.needs(check, what)
+
+
+def railway_schema() -> Path:
+    """Railway's published schema: beside the checkout in ../shared/railway/, or where BACKENDOPS_RAILWAY_SCHEMA says."""
+    return Path(os.environ.get("BACKENDOPS_RAILWAY_SCHEMA") or REPO_ROOT.parent / "shared" / "railway" / "schema.graphql")
+
+
+def railway_schema_what() -> str:
+    return (f"Railway's official schema at {railway_schema()} (../shared/railway/schema.graphql beside the checkout, "
+            "or a path in BACKENDOPS_RAILWAY_SCHEMA)")
+
+
+@functools.cache
+def engine_answers() -> bool:
+    """Whether a Docker engine answers and has Compose v2; asked once per session."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=30, check=False)
+        compose = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return info.returncode == 0 and compose.returncode == 0
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def engine_has_pidfile() -> bool:
+    return DOCKER_PIDFILE.exists()
+
+
+needs_engine = needs(engine_answers, ENGINE)
+needs_root = needs(is_root, ROOT)

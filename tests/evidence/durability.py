@@ -20,13 +20,12 @@ from typing import Any, Callable
 
 from evidence.rows import Row
 from evidence.stack import LocalStack, docker
-from support import run_playbook
+from support import DOCKER_PIDFILE, run_playbook
 
 STACK = "evidence-durable"
 ENGINE_STACK = "evidence-restart"
 REPORTS_PER_STEP = 3
 QUEUE = "bug-report-triage"
-DOCKER_PIDFILE = Path("/var/run/docker.pid")
 
 
 @dataclass

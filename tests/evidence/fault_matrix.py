@@ -16,7 +16,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
-from evidence.railway_playbook import NOT_AVAILABLE, RailwayPlaybook, railway_yml_available
+from evidence.railway_playbook import RailwayPlaybook
 from evidence.rows import Row
 from evidence.runs import last_failure, run_tasks, shows_traceback
 
@@ -301,11 +301,5 @@ def run_case(emulator, case: FaultCase, workdir: Path) -> FaultRow:
 
 
 def fault_rows(emulator, workdir: Path) -> list[Row]:
-    """Every case, as report rows; railway.yml rows say so while the playbook is missing."""
-    rows = [run_case(emulator, case, workdir).as_row() for case in CASES]
-    for case in PLAYBOOK_CASES:
-        if railway_yml_available():
-            rows.append(run_case(emulator, case, workdir).as_row())
-        else:
-            rows.append(Row("fault matrix", f"{case.fault} ({case.module})", NOT_AVAILABLE, case.expect, None))
-    return rows
+    """Every case (modules, then railway.yml), as report rows."""
+    return [run_case(emulator, case, workdir).as_row() for case in CASES + PLAYBOOK_CASES]

@@ -1,9 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""playbooks/railway.yml against the Railway emulator, configured only through an inventory and the environment.
-
-railway.yml and its role are another issue's work: while they are missing, RAILWAY_YML.exists() is false and the
-evidence that needs them says "not available yet" instead of a figure.
-"""
+"""playbooks/railway.yml against the Railway emulator, configured only through an inventory and the environment."""
 from __future__ import annotations
 
 import json
@@ -16,13 +12,8 @@ from evidence.runs import TaskRun, run_json
 from support import REPO_ROOT, PlaybookRun, run_playbook
 
 RAILWAY_YML = REPO_ROOT / "playbooks/railway.yml"
-NOT_AVAILABLE = "not available yet: playbooks/railway.yml is missing"
 # Fast waits: health checks retried twice a second apart, deployments polled every 0.2 s.
 FAST = {"railway_health_retries": 2, "railway_health_delay": 1, "railway_poll_interval": 0.2}
-
-
-def railway_yml_available() -> bool:
-    return RAILWAY_YML.exists() and (REPO_ROOT / "roles/railway/tasks/main.yml").exists()
 
 
 class RailwayPlaybook:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support import PlaybookRun, run_playbook
+from support import ENGINE, PlaybookRun, engine_answers, require, run_playbook
 from ansible_collections.backendops.stack.plugins.modules import build_context_digest
 
 ROLE_PLAYBOOK = """\
@@ -79,13 +79,8 @@ def user_uid(image_or_container: str, user: str, running: bool = True) -> int:
 
 @pytest.fixture(scope="module", name="engine")
 def engine_fixture():
-    probe = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip(
-            "no Docker engine answers (docker info: "
-            f"{(probe.stderr or probe.stdout).strip().splitlines()[-1:]}); start one with playbooks/docker_engine.yml"
-        )
-    return probe.stdout.strip()
+    require(engine_answers(), ENGINE)
+    return docker("info", "--format", "{{.ServerVersion}}").stdout.strip()
 
 
 @pytest.fixture(scope="module", name="role_playbook")

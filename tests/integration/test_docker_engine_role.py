@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 
-PLAYBOOK = "playbooks/docker_engine.yml"
-PIDFILE = Path("/var/run/docker.pid")
+from support import DOCKER_PIDFILE as PIDFILE, PIDFILE_ENGINE, engine_has_pidfile, needs, needs_root
 
-pytestmark = [
-    pytest.mark.engine_restart,
-    pytest.mark.skipif(os.geteuid() != 0, reason="managing the Docker engine needs root"),
-]
+PLAYBOOK = "playbooks/docker_engine.yml"
+
+pytestmark = [pytest.mark.engine_restart, needs_root]
+needs_pidfile_engine = needs(engine_has_pidfile, PIDFILE_ENGINE)
 
 
 def engine_version() -> str | None:
@@ -51,9 +50,8 @@ def test_second_run_changes_nothing(playbook):
     assert second.recap()["changed"] == 0, second.output
 
 
+@needs_pidfile_engine
 def test_engine_stopped_by_pidfile_is_started_again(playbook):
-    if not PIDFILE.exists():
-        pytest.skip("the engine is not managed through a pidfile here (systemd?)")
     old_pid = stop_engine_by_pidfile()
     assert engine_version() is None
 
@@ -81,13 +79,12 @@ def ran(run, task: str) -> bool:
     return re.search(re.escape(task) + r"\] \**\nchanged", run.stdout) is not None
 
 
+@needs_pidfile_engine
 def test_stale_containerd_pidfile_does_not_stop_the_start(playbook, tmp_path):
     """After a crash the pidfile of dockerd's containerd can name a live process that is not (or no longer) ours.
 
     Seen on this machine: dockerd then waits for that "containerd", gives up after about 15 s and exits.
     """
-    if not PIDFILE.exists():
-        pytest.skip("the engine is not managed through a pidfile here (systemd?)")
     stop_engine_by_pidfile()
     # A process of another name: the role forgets the pidfile before it starts dockerd.
     with subprocess.Popen(["sleep", "300"]) as other_process:

@@ -6,11 +6,10 @@ engine_restart and runs in its own stage, before the tests that need the engine.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from evidence.durability import DOCKER_PIDFILE, run_engine_restart, run_steps
+from evidence.durability import run_engine_restart, run_steps
+from support import PIDFILE_ENGINE, engine_has_pidfile, needs, needs_root
 
 
 def test_rows_and_jobs_survive_rerun_rebuild_restart_and_down(tmp_path):
@@ -21,7 +20,8 @@ def test_rows_and_jobs_survive_rerun_rebuild_restart_and_down(tmp_path):
 
 
 @pytest.mark.engine_restart
-@pytest.mark.skipif(os.geteuid() != 0 or not DOCKER_PIDFILE.exists(), reason="needs root and a dockerd with a pidfile")
+@needs_root
+@needs(engine_has_pidfile, PIDFILE_ENGINE)
 def test_rows_and_jobs_survive_an_engine_restart(tmp_path):
     result = run_engine_restart(tmp_path)
     assert result.ok, result.as_row().describe()

@@ -2,7 +2,7 @@
 """env_contract and env_file run by ansible-playbook like a user runs them; env files read by real Docker Compose.
 
 Every playbook runs with -vvv --diff, and no secret value may show up in any of that output.
-The Compose tests need a Docker engine that answers `docker info`; they are skipped without one.
+The Compose tests need a Docker engine that answers `docker info` (support.require: a failure in CI, a skip elsewhere).
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse, render
+from support import needs_engine, needs_root, require
 
 SECRETS = {
     "DATABASE_URL": "postgresql://app:Db7$ecret-Kq2Zx@postgres:5432/app?schema=public",
@@ -264,20 +264,6 @@ def unit_dotenv_tests():
     return module
 
 
-def docker_engine_answers():
-    if not shutil.which("docker"):
-        return False
-    try:
-        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=30, check=False)
-        compose = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30, check=False)
-    except subprocess.TimeoutExpired:
-        return False
-    return info.returncode == 0 and compose.returncode == 0
-
-
-needs_compose = pytest.mark.skipif(not docker_engine_answers(), reason="no Docker engine with compose v2 answers")
-
-
 def compose_env():
     """A clean environment: nothing in it that Compose could interpolate into the env file."""
     keep = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "XDG_RUNTIME_DIR")
@@ -302,7 +288,7 @@ def assert_compose_sees(project_dir, env_file, values):
     assert set(seen) == set(expected)
 
 
-@needs_compose
+@needs_engine
 def test_compose_config_sees_exactly_the_rendered_values(tmp_path):
     cases = unit_dotenv_tests()
     values = {"AWKWARD_%02d" % index: value for index, value in enumerate(cases.AWKWARD_VALUES)}
@@ -313,7 +299,7 @@ def test_compose_config_sees_exactly_the_rendered_values(tmp_path):
     assert_compose_sees(tmp_path, env_file, values)
 
 
-@needs_compose
+@needs_engine
 def test_compose_config_sees_exactly_what_env_file_wrote(playbook, tmp_path, env_path):
     assert playbook(write_playbook(tmp_path, env_tasks(env_path))).rc == 0
     assert_compose_sees(env_path.parent, env_path, as_env_strings(ENV))
@@ -333,11 +319,10 @@ def local_image_with_env():
     return None
 
 
-@needs_compose
+@needs_engine
 def test_container_environment_holds_exactly_the_rendered_values(tmp_path):
     image = local_image_with_env()
-    if image is None:
-        pytest.skip("no local image can run env")
+    require(image is not None, "a local image that can run `env` (the base images of playbooks/local.yml; nothing is pulled)")
     values = {"AWKWARD_%02d" % index: value for index, value in enumerate(unit_dotenv_tests().AWKWARD_VALUES)}
     values.update(as_env_strings(ENV))
     (tmp_path / "app.env").write_text(render(values), encoding="utf-8")
@@ -391,7 +376,7 @@ def test_file_handling_edge_cases(playbook, tmp_path, env_path):
     assert parse((tmp_path / "worker.env").read_text(encoding="utf-8")) == {"NODE_ENV": "production", "WORKER_CONCURRENCY": "4"}
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="changing the owner needs root")
+@needs_root
 def test_owner_and_group(playbook, tmp_path, env_path):
     book = write_playbook(tmp_path, [{"name": "Owned by nobody", "backendops.stack.env_file": {
         "path": str(env_path), "variables": ENV, "extra": EXTRA, "owner": "nobody", "group": "0"}}])

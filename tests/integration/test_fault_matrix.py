@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from evidence.fault_matrix import CASES, PLAYBOOK_CASES, run_case
-from evidence.railway_playbook import NOT_AVAILABLE, railway_yml_available
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.key for case in CASES])
@@ -19,7 +18,6 @@ def test_module_fault_row(emulator, tmp_path, case):
     assert row.ok, row.as_row().describe() + "\n" + row.output_tail
 
 
-@pytest.mark.skipif(not railway_yml_available(), reason=NOT_AVAILABLE)
 @pytest.mark.parametrize("case", PLAYBOOK_CASES, ids=[case.key for case in PLAYBOOK_CASES])
 def test_playbook_fault_row(emulator, tmp_path, case):
     row = run_case(emulator, case, tmp_path)

@@ -1,8 +1,12 @@
-"""The collection as users get it: built with ansible-galaxy, installed into an empty path, documented."""
+"""The collection as users get it: built with ansible-galaxy, installed into an empty path, documented.
+
+What must ship is read from the tree (roles/*/, plugins/modules/*.py, playbooks/*.yml) and meta/runtime.yml, not
+listed here by hand: a role or module lost on the way into the tarball, or one still named where it is gone, fails.
+"""
 from __future__ import annotations
 
 import json
-import shutil
+import re
 import socket
 import subprocess
 import tarfile
@@ -10,14 +14,43 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
-from support import RECAP_RE, REPO_ROOT, VENV_BIN, ansible_env
+from support import RECAP_RE, REPO_ROOT, VENV_BIN, ansible_env, needs_engine
 
-MODULES = {
-    "build_context_digest", "env_contract", "env_file",
-    "railway_info", "railway_variables", "railway_service", "railway_deploy",
-}
-ROLES = {"docker_engine", "base_images", "app_image", "compose_stack"}
+NAMESPACE = "backendops.stack."
+ROLES = sorted(path.name for path in (REPO_ROOT / "roles").iterdir() if path.is_dir())
+MODULES = sorted(path.stem for path in (REPO_ROOT / "plugins/modules").glob("*.py") if path.stem != "__init__")
+# A filter plugin file documents each of its filters in <name>.yml beside it.
+FILTERS = sorted(path.stem for path in (REPO_ROOT / "plugins/filter").glob("*.yml"))
+SHIPPED_PLAYBOOKS = sorted(path.stem for path in (REPO_ROOT / "playbooks").glob("*.yml"))
+
+
+def action_groups(runtime: Path) -> dict[str, set[str]]:
+    """meta/runtime.yml's action groups: group -> module names (an extend_group metadata entry is not a module)."""
+    groups = yaml.safe_load(runtime.read_text(encoding="utf-8")).get("action_groups") or {}
+    return {group: {member.removeprefix(NAMESPACE) for member in members if isinstance(member, str)}
+            for group, members in groups.items()}
+
+
+ACTION_GROUPS = action_groups(REPO_ROOT / "meta/runtime.yml")
+# backendops.stack.NAME, not followed by more of a dotted name (a Python import path such as ...plugins.module_utils).
+REFERENCE_RE = re.compile(re.escape(NAMESPACE) + r"([a-z_][a-z0-9_]*)(?![\w.])")
+
+
+def test_tree_has_everything_it_names():
+    """Each module runtime.yml groups, and each backendops.stack.NAME the YAML uses, is in the tree."""
+    assert ROLES and MODULES and SHIPPED_PLAYBOOKS
+    assert all((REPO_ROOT / "roles" / role / "tasks/main.yml").is_file() for role in ROLES), ROLES
+    grouped = set().union(*ACTION_GROUPS.values())
+    assert grouped - set(MODULES) == set(), "meta/runtime.yml groups modules that plugins/modules/ lacks"
+    known = set(ROLES) | set(MODULES) | set(FILTERS) | set(SHIPPED_PLAYBOOKS) | set(ACTION_GROUPS)
+    unknown = sorted(
+        f"{path.relative_to(REPO_ROOT)}: {NAMESPACE}{name}"
+        for top in ("roles", "playbooks", "molecule", "extensions", "meta") for path in (REPO_ROOT / top).rglob("*.yml")
+        for name in REFERENCE_RE.findall(path.read_text(encoding="utf-8")) if name not in known
+    )
+    assert unknown == []
 
 
 def run(*cmd: str, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
@@ -43,8 +76,17 @@ def test_tarball_ships_no_local_state(built):
         or Path(name).name == ".env" or (Path(name).name.startswith(".env.") and Path(name).name != ".env.example")
     ]
     assert forbidden == []
-    assert "roles/docker_engine/meta/argument_specs.yml" in names
     assert "examples/backend/package-lock.json" in names
+
+
+def test_tarball_ships_every_role_module_and_playbook(built):
+    with tarfile.open(built) as archive:
+        names = set(archive.getnames())
+    expected = {"meta/runtime.yml"}
+    expected |= {f"roles/{role}/{part}" for role in ROLES for part in ("tasks/main.yml", "meta/argument_specs.yml")}
+    expected |= {f"plugins/modules/{module}.py" for module in MODULES}
+    expected |= {f"playbooks/{playbook}.yml" for playbook in SHIPPED_PLAYBOOKS}
+    assert sorted(expected - names) == []
 
 
 def test_installed_collection_lists_its_modules_and_roles(built, tmp_path):
@@ -60,12 +102,13 @@ def test_installed_collection_lists_its_modules_and_roles(built, tmp_path):
     modules = run(str(VENV_BIN / "ansible-doc"), "-l", "backendops.stack", env=env, cwd=tmp_path)
     assert modules.returncode == 0, modules.stderr
     listed = {line.split()[0].rsplit(".", 1)[-1] for line in modules.stdout.splitlines() if line.strip()}
-    assert MODULES <= listed
+    assert listed == set(MODULES)
 
     roles = run(str(VENV_BIN / "ansible-doc"), "-t", "role", "-l", "backendops.stack", env=env, cwd=tmp_path)
     assert roles.returncode == 0, roles.stderr
     listed_roles = {line.rstrip(":").rsplit(".", 1)[-1] for line in roles.stdout.splitlines() if line.startswith("backendops.stack.")}
-    assert ROLES <= listed_roles
+    assert listed_roles == set(ROLES)
+    assert action_groups(dest / "ansible_collections/backendops/stack/meta/runtime.yml") == ACTION_GROUPS
 
     # The installed copy, not the working tree, answers.
     doc = run(str(VENV_BIN / "ansible-doc"), "--json", "backendops.stack.env_file", env=env, cwd=tmp_path)
@@ -75,7 +118,6 @@ def test_installed_collection_lists_its_modules_and_roles(built, tmp_path):
 
 # -- The shipped playbooks, run from the installed copy ------------------------------------------------------------------
 
-SHIPPED_PLAYBOOKS = sorted(path.stem for path in (REPO_ROOT / "playbooks").glob("*.yml"))
 # The one-liner docs/README give for an installed collection without an inventory: this machine as the Docker host.
 LOCALHOST = ("-i", "localhost,", "-c", "local")
 
@@ -89,10 +131,6 @@ def installed_fixture(built, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     proc = run(str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(dest), str(built), env=env, cwd=dest.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return dest, env
-
-
-def engine_answers() -> bool:
-    return shutil.which("docker") is not None and subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 
 def free_port() -> int:
@@ -111,7 +149,7 @@ def test_shipped_playbook_passes_syntax_check_from_the_installed_copy(installed,
     assert f"playbook: {dest}/ansible_collections/backendops/stack/playbooks/{name}.yml" in proc.stdout
 
 
-@pytest.mark.skipif(not engine_answers(), reason="no Docker engine answers here")
+@needs_engine
 def test_installed_docker_engine_playbook_changes_nothing_on_a_running_engine(installed):
     dest, env = installed
     proc = run(str(VENV_BIN / "ansible-playbook"), "backendops.stack.docker_engine", *LOCALHOST, "-e", "docker_engine_hosts=localhost",
@@ -121,7 +159,7 @@ def test_installed_docker_engine_playbook_changes_nothing_on_a_running_engine(in
     assert recap and int(recap["ok"]) > 0 and int(recap["changed"]) == 0 and int(recap["failed"]) == 0, proc.stdout[-3000:]
 
 
-@pytest.mark.skipif(not engine_answers(), reason="no Docker engine answers here")
+@needs_engine
 def test_installed_local_playbook_runs_a_stack_and_removes_it(installed, tmp_path):
     """The whole local stack from the installed copy (its own sample backend), as a separate stack on a free port."""
     dest, env = installed

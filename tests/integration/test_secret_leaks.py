@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from evidence.railway_playbook import NOT_AVAILABLE, railway_yml_available
 from evidence.secret_leaks import RAILWAY_TARGETS, TARGETS, scan_local_stack, scan_railway
 
 
@@ -28,8 +27,6 @@ def test_local_stack_leaks_no_secret(local_scan, target):
 
 @pytest.fixture(name="railway_scan", scope="module")
 def railway_scan_fixture(tmp_path_factory):
-    if not railway_yml_available():
-        pytest.skip(NOT_AVAILABLE)
     scan = scan_railway(tmp_path_factory.mktemp("railway-leaks"))
     assert not scan.notes, scan.notes
     return scan

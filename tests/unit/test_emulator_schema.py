@@ -9,9 +9,10 @@ from graphql import (
     build_schema, is_required_argument, is_required_input_field, print_ast, validate_schema,
 )
 
+from support import railway_schema, railway_schema_what, require
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EMULATOR_SCHEMA = REPO_ROOT / "tools" / "railway_emulator" / "schema.graphql"
-OFFICIAL_SCHEMA = REPO_ROOT.parent / "shared" / "railway" / "schema.graphql"
 
 
 @pytest.fixture(name="emulator_schema", scope="module")
@@ -24,10 +25,9 @@ def emulator_schema_fixture() -> GraphQLSchema:
 
 @pytest.fixture(name="official_schema", scope="module")
 def official_schema_fixture() -> GraphQLSchema:
-    if not OFFICIAL_SCHEMA.is_file():
-        pytest.skip(f"Railway's official schema is not at {OFFICIAL_SCHEMA} (it lives beside the checkout in ../shared/railway/)")
+    require(railway_schema().is_file(), railway_schema_what())
     # assume_valid: Railway's schema has a quirk graphql-core rejects (Team.id deprecated, Node.id not).
-    return build_schema(OFFICIAL_SCHEMA.read_text(encoding="utf-8"), assume_valid=True)
+    return build_schema(railway_schema().read_text(encoding="utf-8"), assume_valid=True)
 
 
 def _signature(value: GraphQLArgument | GraphQLInputField) -> str:

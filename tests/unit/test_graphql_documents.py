@@ -13,29 +13,28 @@ import pytest
 from graphql import OperationDefinitionNode, build_schema, parse, validate
 
 from ansible_collections.backendops.stack.plugins.module_utils import railway_documents
+from support import railway_schema, railway_schema_what, require
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OFFICIAL_SCHEMA = REPO_ROOT.parent / "shared" / "railway" / "schema.graphql"
 EMULATOR_SCHEMA = REPO_ROOT / "tools" / "railway_emulator" / "schema.graphql"
 
 DOCUMENTS = sorted(railway_documents.DOCUMENTS.items())
 
 
-def _load(path, why):
-    if not path.is_file():
-        pytest.skip("%s is not at %s (%s)" % (path.name, path, why))
+def _load(path):
     # assume_valid: Railway's schema has a quirk graphql-core rejects (Team.id deprecated, Node.id not).
     return build_schema(path.read_text(encoding="utf-8"), assume_valid=True)
 
 
 @pytest.fixture(name="official_schema", scope="module")
 def official_schema_fixture():
-    return _load(OFFICIAL_SCHEMA, "Railway's official schema lives beside the checkout in ../shared/railway/")
+    require(railway_schema().is_file(), railway_schema_what())
+    return _load(railway_schema())
 
 
 @pytest.fixture(name="emulator_schema", scope="module")
 def emulator_schema_fixture():
-    return _load(EMULATOR_SCHEMA, "the Railway emulator is not in this checkout")
+    return _load(EMULATOR_SCHEMA)
 
 
 def test_every_document_constant_is_registered():
