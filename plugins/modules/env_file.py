@@ -338,7 +338,8 @@ def run(module):
     path = params["path"]
     target = os.path.realpath(path)
     directory = os.path.dirname(target)
-    if not os.path.isdir(directory):
+    # In check mode the task that creates the directory has not run: the file would be new.
+    if not os.path.isdir(directory) and not module.check_mode:
         raise EnvFileError("directory %s of %s does not exist: create it first (ansible.builtin.file with state=directory)"
                            % (directory, path))
     mode = file_mode(params["mode"])

@@ -59,3 +59,14 @@ def test_each_pre_build_check_fails_in_one_line_and_changes_nothing(playbook, tm
     after = set(subprocess.run(["docker", "image", "ls", "--quiet", "--no-trunc"], capture_output=True, text=True,
                                check=False).stdout.split())
     assert after <= before
+
+
+def test_check_mode_plans_a_new_stack_without_writing_anything(playbook):
+    stack = "pytest-check-new"
+    run = playbook(PLAYBOOK, "--check", "--diff", "-e", json.dumps({"compose_stack_name": stack, "compose_stack_backend_port": 3999}))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert f"Would create stack {stack}" in run.stdout
+    assert not (Path.home() / ".local/share/backendops/stacks" / stack).exists()
+    containers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project=backendops-{stack}"],
+                                capture_output=True, text=True, check=True).stdout.split()
+    assert containers == []
