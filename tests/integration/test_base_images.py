@@ -368,8 +368,7 @@ def test_node_runtime_image_serves_an_app_as_the_node_user(images, names, tmp_pa
     docker("run", "-d", "--name", container, "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
            "-v", f"{app}:/app:ro", "-v", f"{secrets}:/run/secrets:ro", "-p", "127.0.0.1::8080",
            images["node_runtime"], "sh", "-c", loader)
-    port = wait_until(lambda: docker("port", container, "8080/tcp", check=False).stdout.strip(), f"a published port of {container}")
-    port = int(port.splitlines()[0].rsplit(":", 1)[1])
+    port = published_port(container, "8080/tcp")
 
     def answer():
         try:
