@@ -95,7 +95,7 @@ def durability_section(workdir: Path, engine_restart: bool) -> list[Row]:
 
 def local_benchmark_section() -> list[Row]:
     local_stack = importlib.import_module("local_stack")
-    figures, labels = local_stack.measure()
+    figures, labels, sizes = local_stack.measure()
     rows = []
     for key, (value, base, target) in figures.items():
         ratio = value / base if base else float("inf")
@@ -105,6 +105,10 @@ def local_benchmark_section() -> list[Row]:
         name = f"{key} {measured.replace(' ' + unit, '')} vs {baseline.replace(' ' + unit, '')}"
         rows.append(Row("benchmark", name, f"{value:.1f} {unit} / {base:.1f} {unit} = {ratio:.2f}x", f"<= {target:.2f}x",
                         ratio <= target))
+    # Figures without a goal of their own: what the prod image is made of, next to the dev image.
+    rows.append(Row("benchmark", "P4 image sizes", ", ".join(
+        f"{name} {'missing' if megabytes is None else f'{megabytes:.1f} MB'}" for name, (_image, megabytes) in sizes.items()),
+        "figures", True, "; ".join(f"{name}: {image}" for name, (image, _mb) in sizes.items())))
     return rows
 
 

@@ -8,10 +8,12 @@ removed by name; the images stay, since later tests and the stack reuse them.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import textwrap
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -35,8 +37,8 @@ ROLE_PLAYBOOK = """\
         dest: "{{ facts_file }}"
         mode: "0644"
         content: >-
-          {{ {'node': base_images_node, 'postgres': base_images_postgres, 'redis': base_images_redis,
-              'source': base_images_used_source} | to_json }}
+          {{ {'node': base_images_node, 'node_runtime': base_images_node_runtime, 'postgres': base_images_postgres,
+              'redis': base_images_redis, 'source': base_images_used_source} | to_json }}
       when: facts_file is defined
       # Test harness, not the role: keeps the recap about the role alone, also in check mode.
       changed_when: false
@@ -128,10 +130,13 @@ def names_fixture():
         docker("volume", "rm", "-f", volume, check=False)
 
 
+IMAGE_KINDS = ("node", "node_runtime", "postgres", "redis")
+
+
 def test_images_are_tagged_with_their_build_context_digest(images):
-    for kind in ("node", "postgres", "redis"):
+    for kind in IMAGE_KINDS:
         repository, tag = images[kind].rsplit(":", 1)
-        assert repository == f"backendops/{kind}"
+        assert repository == f"backendops/{kind.replace('_', '-')}"
         assert len(tag) == 12 and int(tag, 16) >= 0
         assert docker("image", "inspect", images[kind]).returncode == 0
 
@@ -148,7 +153,7 @@ def test_check_mode_on_a_fresh_host_builds_nothing(engine, role_playbook, tmp_pa
     work_dir = tmp_path / "work"
     run = run_role(role_playbook, "--check", base_images_source="debian", base_images_name_prefix=prefix, base_images_work_dir=str(work_dir))[0]
     assert run.rc == 0, run.output[-6000:]
-    assert run.recap()["changed"] >= 5, run.output[-6000:]  # 2 debootstrap + import reports, 3 builds
+    assert run.recap()["changed"] >= 6, run.output[-6000:]  # 2 debootstrap + import reports, 4 builds
     assert "Would debootstrap Debian bookworm" in run.stdout
     assert docker("images", "-q", "--filter", f"reference={prefix}*").stdout.strip() == ""
     assert not work_dir.exists()
@@ -160,6 +165,7 @@ def test_auto_uses_registry_images_that_are_present(images, role_playbook):
         role_playbook,
         base_images_source="auto",
         base_images_registry_node=images["node"],
+        base_images_registry_node_runtime=images["node_runtime"],
         base_images_registry_postgres=images["postgres"],
         base_images_registry_redis=images["redis"],
     )
@@ -171,6 +177,7 @@ def test_auto_uses_registry_images_that_are_present(images, role_playbook):
 def test_auto_falls_back_to_debian_and_registry_mode_fails_clearly(images, role_playbook):
     unreachable = {  # .invalid never resolves, so the pull fails at once on any machine
         "base_images_registry_node": "registry.invalid/node:20-alpine",
+        "base_images_registry_node_runtime": "registry.invalid/node-runtime:20",
         "base_images_registry_postgres": "registry.invalid/postgres:15-alpine",
         "base_images_registry_redis": "registry.invalid/redis:7-alpine",
     }
@@ -305,6 +312,69 @@ def test_node_image_runs_node_20_as_uid_1000(images):
     assert out[1].startswith("v20.")
     assert out[3] == "/app"
     assert user_uid(image, "node", running=False) == 1000
+
+
+def test_node_runtime_image_is_node_20_alone(images):
+    image = images["node_runtime"]
+    assert docker("image", "inspect", "--format", "{{.Config.User}}", image).stdout.strip() == "node"
+    out = docker("run", "--rm", image, "sh", "-c", "id -u; id -g; node --version; pwd; stat -c %u:%g /app").stdout.split()
+    assert out[:2] == ["1000", "1000"]  # the default user, without --user
+    assert out[2].startswith("v20.")
+    assert out[3:] == ["/app", "1000:1000"]
+    # No package manager of any kind, and none of their leftovers.
+    found = docker("run", "--rm", image, "sh", "-c", "for c in npm npx corepack yarn pnpm apt apt-get dpkg; do command -v $c; done; "
+                   "ls -d /usr/share/doc /usr/share/man /usr/share/locale /var/lib/apt /var/cache/apt /usr/lib/node_modules "
+                   "/usr/share/nodejs/npm /root/.npm 2>/dev/null; find / -xdev -perm -4000; true").stdout.split()
+    assert found == []  # ... and no setuid program
+    # Debian's packages, listed for scanners; the CA bundle is valid PEM (node warns about a bundle it cannot load).
+    status = docker("run", "--rm", image, "cat", "/var/lib/dpkg/status").stdout
+    assert {"nodejs", "libnode115", "ca-certificates"} <= set(re.findall(r"^Package: (\S+)$", status, re.M))
+    assert "Package: npm\n" not in status
+    extra_ca = docker("run", "--rm", "-e", "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt", image,
+                      "node", "-e", "console.log(require('tls').rootCertificates.length)")
+    assert extra_ca.stderr == "" and int(extra_ca.stdout) > 100
+    # OpenSSL's own default locations (node --use-openssl-ca) lead to the same bundle.
+    assert docker("run", "--rm", image, "sh", "-c", "test -s /usr/lib/ssl/cert.pem && test -d /usr/lib/ssl/certs/", check=False).returncode == 0
+    # Much smaller than the build image, which has npm.
+    size = {kind: int(docker("image", "inspect", "--format", "{{.Size}}", images[kind]).stdout) for kind in ("node", "node_runtime")}
+    assert size["node_runtime"] < size["node"] * 0.5, size
+
+
+def test_node_runtime_image_serves_an_app_as_the_node_user(images, names, tmp_path):
+    """As a prod image uses it: app files copied into /app, a secret read by `sh -c`, read-only, no capabilities."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "GREETING").write_text("hello from a secret")
+    (secrets / "GREETING").chmod(0o444)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "server.js").write_text(textwrap.dedent("""\
+        const fs = require('node:fs');
+        let writable = true;
+        try { fs.writeFileSync('/usr/lib/probe', 'x'); } catch { writable = false; }
+        require('node:http').createServer((req, res) => {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ uid: process.getuid(), greeting: process.env.GREETING, writable, cwd: process.cwd() }));
+        }).listen(8080);
+        """))
+    app.chmod(0o755)
+    container = names("containers", "node-runtime")
+    loader = 'export GREETING="$(cat /run/secrets/GREETING)" && exec node server.js'
+    docker("run", "-d", "--name", container, "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+           "-v", f"{app}:/app:ro", "-v", f"{secrets}:/run/secrets:ro", "-p", "127.0.0.1::8080",
+           images["node_runtime"], "sh", "-c", loader)
+    port = published_port(container, "8080/tcp")
+
+    def answer():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
+    body = wait_until(answer, f"the app in {container}")
+    assert body == {"uid": 1000, "greeting": "hello from a secret", "writable": False, "cwd": "/app"}
+    assert pid1_uid(container) == 1000  # exec: node itself is PID 1, as the node user
 
 
 DOCKERIGNORE_CASES = """\
