@@ -24,7 +24,8 @@ def app_response(store: Store, domain_name: str, path: str, authorization: str |
         return 404, {"status": "error", "message": "Application not found"}
     path = path.strip("/")
     healthy = not deployment.app_unhealthy
-    if path == HEALTH_PATH:
+    # The app answers on the health check path the deployment was configured with (an app's own, e.g. /healthz).
+    if path in {HEALTH_PATH, (deployment.settings.get("healthcheckPath") or "").strip("/")} - {""}:
         return (200, {"status": "ok"}) if healthy else (503, {"status": "unhealthy"})
     if path == DETAILS_PATH:
         expected = deployment.variables.get("HEALTH_TOKEN")
