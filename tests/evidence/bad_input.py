@@ -21,11 +21,15 @@ from evidence.stack import docker, free_port
 from evidence.runs import last_failure, run_json, run_tasks, shows_traceback
 from support import REPO_ROOT
 
+from ansible_collections.backendops.stack.plugins.module_utils.app_profile import detect
+
 # Secret values given as bad input: they must be refused without being shown.
 SHORT_JWT_SECRET = "evidence-short-jwt"
 # Unique per process, so that a report and a test run on one host do not share a stack or image.
 EVIDENCE_STACK = f"evidence-badinput-{os.getpid()}"
 EVIDENCE_IMAGE = f"backendops/{EVIDENCE_STACK}"
+# The modules check the sample backend's contract, as the roles pass it from its profile.
+SAMPLE_CONTRACT = detect(str(REPO_ROOT / "examples" / "backend"))["contract"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ ROLE_CASES = (
              hidden=(SHORT_JWT_SECRET,)),
     env_case("env-bad-name", "bad name", "lower-case", "x", "lower-case"),
     role_case("image-target", "role app_image", "unknown state", "app_image_target", "staging"),
-    role_case("image-port-type", "role app_image", "wrong type", "app_image_port", "http"),
+    role_case("image-port-type", "role app_image", "wrong type", "app_image_profile_overrides", {"port": "http"}, "port", "http"),
     role_case("image-name", "role app_image", "bad name", "app_image_name", "Bad Name"),
     role_case("image-source", "role app_image", "bad path", "app_image_source_dir", "/nonexistent/evidence-app"),
     role_case("image-base", "role app_image", "bad name", "app_image_base_image", "no-such-image:evidence"),
@@ -251,10 +255,10 @@ def _module_task(case: BadInput, directory: Path) -> dict[str, Any]:
     module = case.target.split()[-1]
     if module == "env_file":
         variables = dict(ENV)
-        args = {"path": str(directory / "app.env"), "variables": variables}
+        args = {"path": str(directory / "app.env"), "variables": variables, "contract": SAMPLE_CONTRACT}
     elif module == "env_contract":
         variables = dict(ENV)
-        args = {"variables": variables}
+        args = {"variables": variables, "contract": SAMPLE_CONTRACT}
     elif module == "build_context_digest":
         (directory / "context").mkdir()
         args = {"path": str(directory / "context")}
