@@ -1,7 +1,7 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters of the local stack's environment (documentation in stack_previous_secrets.yml, stack_environment.yml)."""
+"""Filters of the local stack (documentation in stack_previous_secrets.yml, stack_environment.yml, build_failure.yml)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,16 @@ def stack_environment(profile, previous, user_env, mode, db_user="app", db_name=
                                                   int(secret_length)))
 
 
+def build_failure(result, image):
+    """One line naming the failing Dockerfile step of a failed docker_image_build, with its last output lines."""
+    if not isinstance(result, dict):
+        raise AnsibleFilterError("build_failure: expects the result of a failed docker_image_build task")
+    return local_stack.build_failure(result, image)
+
+
 class FilterModule:
     """backendops.stack filters of the local stack."""
 
     def filters(self):
-        return {"stack_previous_secrets": stack_previous_secrets, "stack_environment": stack_environment}
+        return {"stack_previous_secrets": stack_previous_secrets, "stack_environment": stack_environment,
+                "build_failure": build_failure}
