@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.backendops.stack.plugins.module_utils.app_profile import detect
+from support import REPO_ROOT
+
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse, render
 from support import needs_engine, needs_root, require
 
@@ -60,8 +63,13 @@ def assert_no_secret(output, secrets):
             assert piece not in output, "secret (piece %r) leaked into the output" % piece
 
 
+SAMPLE_CONTRACT = detect(str(REPO_ROOT / "examples" / "backend"))["contract"]
+
+
 def write_playbook(tmp_path, tasks, name="play.yml"):
-    play = {"name": "Environment modules", "hosts": "localhost", "gather_facts": False, "tasks": tasks}
+    # The sample backend's contract, as the roles pass it from its app profile.
+    defaults = {"backendops.stack.env_contract": {"contract": SAMPLE_CONTRACT}, "backendops.stack.env_file": {"contract": SAMPLE_CONTRACT}}
+    play = {"name": "Environment modules", "hosts": "localhost", "gather_facts": False, "module_defaults": defaults, "tasks": tasks}
     path = tmp_path / name
     path.write_text(yaml.safe_dump([play], sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
