@@ -104,8 +104,10 @@ class Emulator:
     def tokens(self) -> dict[str, str | None]:
         with self.lock:
             data = self.store.data
+            workspace = next((t.token for t in data.account_tokens if t.workspace_id is not None), None)
             return {
-                "account_token": data.account_tokens[0].token if data.account_tokens else None,
+                "account_token": next((t.token for t in data.account_tokens if t.user_id is not None), None),
+                "workspace_token": workspace,
                 "project_token": data.project_tokens[0].token if data.project_tokens else None,
             }
 
@@ -128,6 +130,16 @@ class Emulator:
         if not decision.allowed:
             return Gate(Reply(429, {"message": "Rate limit exceeded, retry later"}, decision.headers()))
         return Gate(None, decision.headers())
+
+    def gate_socket(self, header: HeaderLookup) -> Reply | None:
+        """Rate limits for a WebSocket upgrade (request faults play no part; socket faults are taken before)."""
+        with self.lock:
+            credentials = authenticate(header, self.store)
+        key = credentials.principal.rate_key if credentials.principal else "anonymous"
+        decision = self.limiter.hit(key, self.clock.now())
+        if decision is not None and not decision.allowed:
+            return Reply(429, {"message": "Rate limit exceeded, retry later"}, decision.headers())
+        return None
 
     def graphql(self, request: graphql_api.GraphQLRequest, header: HeaderLookup) -> Reply:
         if request.error is not None:
