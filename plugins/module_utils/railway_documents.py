@@ -19,7 +19,9 @@ class GraphQLDocument(object):
 
     ``retry_safe`` says whether the operation may be sent again after an ambiguous failure (connection lost after
     sending, 502, 504): queries and idempotent writes may; operations that create deployments or delete things may
-    not, because a repeat could deploy twice or fail on the already-deleted object.
+    not, because a repeat could deploy twice or fail on the already-deleted object. Queries (reads) are also
+    repeated after an HTTP 500 and Railway's "Problem processing request"; writes are not, as they may have been
+    applied.
     """
 
     __slots__ = ("name", "text", "retry_safe")
@@ -32,6 +34,10 @@ class GraphQLDocument(object):
     @property
     def is_mutation(self):
         return self.text.startswith("mutation")
+
+    @property
+    def is_subscription(self):
+        return self.text.startswith("subscription")
 
     def __repr__(self):
         return "GraphQLDocument(%r)" % self.name
@@ -106,25 +112,27 @@ query ProjectToken {
 }
 """ + _NAMED_NODES)
 
-# Account tokens: the projects of every workspace the user belongs to.
+# Account tokens: the projects of every workspace the user belongs to, with their environments and services, so
+# that a project found by name needs no second request.
 USER_PROJECTS_QUERY = _register("UserProjects", """
 query UserProjects {
   me {
     workspaces {
       id
       name
-      projects(first: 500) { edges { node { id name } } }
+      projects(first: 500) { edges { node { id name ...NamedEnvironments ...NamedServices } } }
     }
   }
 }
-""")
+""" + _NAMED_NODES)
 
-# Workspace tokens cannot call `me`; `projects` lists what the token can see.
+# Workspace tokens have no user, so `me` fails; `projects` lists what the token can see. Any failure of `me` falls
+# back to this.
 PROJECTS_QUERY = _register("Projects", """
 query Projects {
-  projects(first: 500) { edges { node { id name } } }
+  projects(first: 500) { edges { node { id name ...NamedEnvironments ...NamedServices } } }
 }
-""")
+""" + _NAMED_NODES)
 
 PROJECT_QUERY = _register("Project", """
 query Project($id: String!) {
@@ -164,6 +172,14 @@ query Deployments($input: DeploymentListInput!, $first: Int) {
   deployments(input: $input, first: $first) {
     edges { node { ...DeploymentFields } }
   }
+}
+""" + _DEPLOYMENT_FIELDS)
+
+# The wait for a deployment: Railway pushes every change over WebSocket (graphql-transport-ws), like its CLI does;
+# polling DEPLOYMENT_QUERY takes over when the socket cannot be opened or drops.
+DEPLOYMENT_SUBSCRIPTION = _register("DeploymentUpdates", """
+subscription DeploymentUpdates($id: String!) {
+  deployment(id: $id) { ...DeploymentFields }
 }
 """ + _DEPLOYMENT_FIELDS)
 
