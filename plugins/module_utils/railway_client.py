@@ -411,6 +411,12 @@ class RailwayClient(object):
         return self.execute(documents.SERVICE_INSTANCE_QUERY,
                             {"environmentId": environment_id, "serviceId": service_id})["serviceInstance"]
 
+    def service_state(self, project_id, environment_id, service_id, unrendered=True):
+        """``(service instance, variables)`` of one service in one request."""
+        data = self.execute(documents.SERVICE_STATE_QUERY, {
+            "projectId": project_id, "environmentId": environment_id, "serviceId": service_id, "unrendered": unrendered})
+        return data["serviceInstance"], dict(data.get("variables") or {})
+
     def variables(self, project_id, environment_id, service_id=None, unrendered=True):
         data = self.execute(documents.VARIABLES_QUERY, {
             "projectId": project_id, "environmentId": environment_id, "serviceId": service_id, "unrendered": unrendered})

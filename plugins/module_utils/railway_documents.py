@@ -155,6 +155,21 @@ query ServiceInstance($environmentId: String!, $serviceId: String!) {
 }
 """ + _SERVICE_INSTANCE_SETTINGS + _DEPLOYMENT_FIELDS)
 
+# A service's settings, latest deployment, domains and variables in one request (railway_info, once per service).
+SERVICE_STATE_QUERY = _register("ServiceState", """
+query ServiceState($projectId: String!, $environmentId: String!, $serviceId: String!, $unrendered: Boolean) {
+  serviceInstance(environmentId: $environmentId, serviceId: $serviceId) {
+    ...ServiceInstanceSettings
+    latestDeployment { ...DeploymentFields }
+    domains {
+      serviceDomains { id domain targetPort }
+      customDomains { id domain targetPort }
+    }
+  }
+  variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: $unrendered)
+}
+""" + _SERVICE_INSTANCE_SETTINGS + _DEPLOYMENT_FIELDS)
+
 VARIABLES_QUERY = _register("Variables", """
 query Variables($projectId: String!, $environmentId: String!, $serviceId: String, $unrendered: Boolean) {
   variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: $unrendered)

@@ -537,6 +537,7 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
             "Projects": {"projects": {"edges": [{"node": PROJECT}]}},
             "ProjectToken": {"projectToken": {"project": PROJECT, "environment": {"id": "e-prod", "name": "production"}}},
             "ServiceInstance": {"serviceInstance": {"id": "si"}}, "Variables": {"variables": {"A": "1"}},
+            "ServiceState": {"serviceInstance": {"id": "si"}, "variables": {"A": "1"}},
             "Deployment": {"deployment": deployment()}, "Deployments": {"deployments": {"edges": []}},
             "DeploymentEvents": {"deploymentEvents": {"edges": []}}, "BuildLogs": {"buildLogs": []},
             "DeploymentLogs": {"deploymentLogs": []}, "VariableCollectionUpsert": {"variableCollectionUpsert": True},
@@ -550,6 +551,7 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     client.resolve("backendops-demo", "production", "backend")
     client.resolve(None, "production", "backend", project_id="p-1")
     client.service_instance("e", "s")
+    client.service_state("p", "e", "s")
     client.variables("p", "e", "s")
     client.upsert_variables("p", "e", None, {"A": "1"})
     client.delete_variable("p", "e", "s", "A")
