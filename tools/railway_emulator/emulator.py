@@ -9,6 +9,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from tools.railway_emulator import graphql_api
@@ -41,6 +42,8 @@ class EmulatorConfig:
     rate_window: float = 3600.0
     max_upload_bytes: int = 50 * 1024 * 1024
     seed_path: str | None = None
+    # Keep each uploaded archive as <upload_dir>/<deployment id>.tar.gz, so tests can scan what was uploaded.
+    upload_dir: str | None = None
 
 
 @dataclass
@@ -175,6 +178,8 @@ class Emulator:
                 meta["message"] = params["message"]
             deployment = self.engine.create(instance, at=now, meta=meta, upload=archive, creator_id=credentials.principal.user_id)
             domains = self.store.domains_of(environment_id, service_id)
+        if self.config.upload_dir:
+            (Path(self.config.upload_dir) / f"{deployment.id}.tar.gz").write_bytes(body)
         domain = domains[0].domain if domains else ""
         return Reply(200, {
             "deploymentId": deployment.id,
