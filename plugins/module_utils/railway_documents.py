@@ -142,8 +142,8 @@ query Project($id: String!) {
 
 # --- Reading state ---------------------------------------------------------------------------------------------------
 
-SERVICE_INSTANCE_QUERY = _register("ServiceInstance", """
-query ServiceInstance($environmentId: String!, $serviceId: String!) {
+# What both service reads select of a service instance: settings, latest deployment, domains.
+_SERVICE_INSTANCE_STATE = """
   serviceInstance(environmentId: $environmentId, serviceId: $serviceId) {
     ...ServiceInstanceSettings
     latestDeployment { ...DeploymentFields }
@@ -151,21 +151,16 @@ query ServiceInstance($environmentId: String!, $serviceId: String!) {
       serviceDomains { id domain targetPort }
       customDomains { id domain targetPort }
     }
-  }
+  }"""
+
+SERVICE_INSTANCE_QUERY = _register("ServiceInstance", """
+query ServiceInstance($environmentId: String!, $serviceId: String!) {""" + _SERVICE_INSTANCE_STATE + """
 }
 """ + _SERVICE_INSTANCE_SETTINGS + _DEPLOYMENT_FIELDS)
 
-# A service's settings, latest deployment, domains and variables in one request (railway_info, once per service).
+# The same and the service's variables in one request (railway_info, once per service).
 SERVICE_STATE_QUERY = _register("ServiceState", """
-query ServiceState($projectId: String!, $environmentId: String!, $serviceId: String!, $unrendered: Boolean) {
-  serviceInstance(environmentId: $environmentId, serviceId: $serviceId) {
-    ...ServiceInstanceSettings
-    latestDeployment { ...DeploymentFields }
-    domains {
-      serviceDomains { id domain targetPort }
-      customDomains { id domain targetPort }
-    }
-  }
+query ServiceState($projectId: String!, $environmentId: String!, $serviceId: String!, $unrendered: Boolean) {""" + _SERVICE_INSTANCE_STATE + """
   variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: $unrendered)
 }
 """ + _SERVICE_INSTANCE_SETTINGS + _DEPLOYMENT_FIELDS)
