@@ -308,6 +308,11 @@ def scan_railway(workdir: Path) -> Scan:
                 *(source / name.removeprefix("planted ") for name in upload_secrets)}
     scan_files(scan, "generated files", files_written_since(started, excluded))
     scan_uploads(scan, upload_dir)
+    # Control: the scanner finds the planted canaries where they are, so finding none in the uploads means something.
+    control = Scan(upload_secrets)
+    scan_files(control, "control", [source / name.removeprefix("planted ") for name in upload_secrets])
+    if {leak.secret for leak in control.leaks} != set(upload_secrets):
+        scan.notes.append("the scanner did not find the planted upload canaries in the source (control)")
     if len(list(upload_dir.glob("*.tar.gz"))) != len(uploads):
         scan.notes.append("the emulator kept %d archives for %d uploads" % (len(list(upload_dir.glob("*.tar.gz"))), len(uploads)))
     return scan
