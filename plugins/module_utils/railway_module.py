@@ -105,7 +105,7 @@ class RailwayModule(object):
             value = service if option == "service" else self.params.get(option)
             if value is not None and not str(value).strip():
                 self.fail("%s is empty: give the %s's %s%s" % (
-                    option, option.split("_")[0], "ID" if option.endswith("_id") else "name or ID",
+                    option, option.split("_", 1)[0], "ID" if option.endswith("_id") else "name or ID",
                     ", or leave the option out" if option != "service" else ""))
         return self.client.resolve(self.params["project"], self.params["environment"], service,
                                    project_id=self.params["project_id"], environment_id=self.params["environment_id"],

@@ -514,9 +514,9 @@ class Deployer(object):
         except RailwayError as exc:
             # Not a timeout: the message names the request that failed.
             status = exc.last_status or self.result.get("status") or "unknown"
-            self.fail("Lost track of deployment %s of service %s (last status %s) before wait_timeout=%d s passed; it "
-                      "may still finish in Railway: %s" % (deployment["id"], self.service_name, status,
-                                                          params["wait_timeout"], exc),
+            message = ("Lost track of deployment %s of service %s (last status %s) before wait_timeout=%d s passed; "
+                       "it may still finish in Railway: %s")
+            self.fail(message % (deployment["id"], self.service_name, status, params["wait_timeout"], exc),
                       status=status, timed_out=False, **exc.details)
         final = outcome.value
         self.result.update(status=final["status"], elapsed=self.elapsed(), timed_out=outcome.timed_out,

@@ -261,8 +261,8 @@ def test_a_lost_upload_answer_says_a_deployment_may_have_started(runner, emulato
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.js").write_text("x")
     emulator.inject("slow", operation="up", seconds=3)
-    result, _counters, outcome = runner.module("railway_deploy", deploy_args(source="upload", path=str(tmp_path / "app"),
-                                                                            request_timeout=1))
+    args = deploy_args(source="upload", path=str(tmp_path / "app"), request_timeout=1)
+    result, _counters, outcome = runner.module("railway_deploy", args)
     assert_one_line_failure(result, outcome)
     assert result["step"] == "upload" and result["deployed"] == "unknown"
     assert "a deployment may have started anyway" in result["msg"] and "Nothing was deployed" not in result["msg"]
@@ -301,4 +301,3 @@ def test_a_refused_or_dropped_subscription_falls_back_to_polling(runner, emulato
         assert result["status"] == "SUCCESS" and statuses[-1] == "SUCCESS" and len(statuses) == len(set(statuses))
     if fault["kind"] == "ws_drop":
         assert statuses[:2] == ["QUEUED", "INITIALIZING"]  # seen on the subscription before it dropped
-
