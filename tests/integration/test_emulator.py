@@ -683,8 +683,8 @@ def test_a_deployment_subscription_pushes_every_status_change(emulator: Emulator
     assert json.loads(ws.recv()) == {"type": "connection_ack"}
     ws.send(json.dumps({"type": "ping"}))
     assert json.loads(ws.recv()) == {"type": "pong"}
-    ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": {"id": deployment_id},
-                                                                  "operationName": "Watch"}}))
+    payload = {"query": SUBSCRIPTION, "variables": {"id": deployment_id}, "operationName": "Watch"}
+    ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
     seen = messages_until(ws, lambda m: m["payload"]["data"]["deployment"]["status"] == "SUCCESS")
     statuses = [m["payload"]["data"]["deployment"]["status"] for m in seen]
     assert {m["type"] for m in seen} == {"next"} and {m["id"] for m in seen} == {"1"}
@@ -720,8 +720,8 @@ def test_socket_faults_refuse_or_drop(emulator: EmulatorProcess) -> None:
     ws = socket(emulator)
     ws.send(json.dumps({"type": "connection_init", "payload": {}}))
     ws.recv()
-    ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION,
-                                                                  "variables": {"id": seeded_backend_deployment(emulator)}}}))
+    payload = {"query": SUBSCRIPTION, "variables": {"id": seeded_backend_deployment(emulator)}}
+    ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
     assert json.loads(ws.recv())["type"] == "next"
     with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
         ws.recv()
