@@ -42,8 +42,9 @@ options:
   retries:
     description:
       - How many times one API call is retried after a connection error, HTTP 502, 503 or 504, or HTTP 429 (rate
-        limited). The wait between attempts doubles from 0.5 up to 8 seconds; for 429 the C(Retry-After) header
-        (seconds or HTTP date) is honoured.
+        limited); reads (queries, status checks included) also after HTTP 500 and Railway's C(Problem processing
+        request) error. The wait between attempts doubles from 0.5 up to 8 seconds; for 429 the C(Retry-After)
+        header (seconds or HTTP date) is honoured.
       - Operations that create deployments or delete variables are not repeated when Railway may already have
         applied them (connection lost after sending, 502, 504); the module then fails and says so.
     type: int
@@ -62,7 +63,10 @@ options:
   project:
     description:
       - Name or ID of the Railway project. Names match case-insensitively when unambiguous.
-      - Required with O(api_token). With O(project_token) it defaults to the token's project.
+      - Required with O(api_token) (an account or a workspace token) unless O(project_id) is set. With
+        O(project_token) it defaults to the token's project.
+      - A Railway project ID (a UUID) is read directly with C(project(id:)); a name is looked up in the projects the
+        token can list (C(me) for account tokens, C(projects) when C(me) fails, as it does for workspace tokens).
       - An unknown name fails and lists the projects the token can see.
     type: str
   environment:
@@ -72,8 +76,26 @@ options:
         the project has a single environment.
       - An unknown name fails and lists the environments of the project.
     type: str
+  project_id:
+    description:
+      - ID of the project, as an earlier task found it (C(project.id) in the result of
+        M(backendops.stack.railway_info), C(target.project.id) in the others), to spare the lookup. O(project) is
+        then only used in messages.
+      - With O(project_id), O(environment_id) and (where a service is meant) O(service_id) no lookup request is
+        sent at all; with O(project_id) alone the project is read directly with C(project(id:)).
+    type: str
+  environment_id:
+    description:
+      - ID of the environment, as an earlier task found it; O(environment) is then only used in messages.
+    type: str
+  service_id:
+    description:
+      - ID of the service, as an earlier task found it; the module's C(service) option is then only used in
+        messages.
+    type: str
 requirements:
   - requests
+  - websocket-client (optional; M(backendops.stack.railway_deploy) waits by subscription with it, else it polls)
 notes:
   - Railway allows 100 (Free), 1000 (Hobby) or 10000 (Pro) API requests per hour; every result includes
     RV(api_requests), the number of HTTP requests the task sent.

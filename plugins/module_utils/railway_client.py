@@ -13,8 +13,10 @@ for people; the AnsibleModule glue (railway_module.py) turns them into fail_json
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import re
+import ssl
 import time
 import traceback
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -30,6 +32,14 @@ else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 
+try:
+    # websocket-client: deployment subscriptions. Without it the waits poll, as they do when a socket fails.
+    import websocket
+except ImportError:  # pragma: no cover - polling takes over
+    HAS_WEBSOCKET = False
+else:
+    HAS_WEBSOCKET = True
+
 from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as documents
 
 DEFAULT_API_URL = "https://backboard.railway.com/graphql/v2"
@@ -41,8 +51,21 @@ USER_AGENT = "backendops.stack-railway (Ansible collection)"
 
 # Proxies and Railway's edge answer these while the backend is briefly unavailable.
 RETRY_STATUSES = frozenset((502, 503, 504))
+# A read may also be repeated after an HTTP 500; a write may have been applied before it failed.
+READ_RETRY_STATUSES = RETRY_STATUSES | frozenset((500,))
 # A 503 means the request was not processed, so even non-repeatable operations may be sent again.
 NOT_PROCESSED_STATUSES = frozenset((429, 503))
+# GraphQL errors Railway answers when its backend failed transiently; reads are repeated after them.
+TRANSIENT_GRAPHQL_ERRORS = ("problem processing request",)
+# A read that is part of a wait is retried within the wait's deadline, but gets at least these seconds.
+MIN_RETRY_WINDOW = 5.0
+
+# Railway's UUIDs: a project given like this is read directly with project(id:).
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SUBSCRIPTION_PROTOCOL = "graphql-transport-ws"
+# Railway's CLI gives the WebSocket handshake 10 s; a quiet socket is pinged this often to notice a dead one.
+SUBSCRIPTION_CONNECT_TIMEOUT = 10.0
+SUBSCRIPTION_KEEPALIVE = 20.0
 
 ACCOUNT_TOKEN = "api_token"
 PROJECT_TOKEN = "project_token"
@@ -99,6 +122,10 @@ class RailwayAuthError(RailwayGraphQLError):
 
 class RailwayNotFoundError(RailwayError):
     """A project, environment or service name that does not exist."""
+
+
+class RailwaySubscriptionError(RailwayError):
+    """A subscription socket could not be opened, was refused or dropped; the caller polls instead."""
 
 
 def _strip(value):
@@ -218,9 +245,19 @@ class RailwayClient(object):
     def _backoff(self, attempt):
         return min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
 
-    def _send(self, method, url, what, retry_safe, **kwargs):
-        """Send one logical request, retrying transient failures within ``retry_timeout``; return the response."""
-        deadline = self._clock() + self.retry_timeout
+    def _send(self, method, url, what, retry_safe, read=False, deadline=None, transient=None, **kwargs):
+        """Send one logical request, retrying transient failures within ``retry_timeout``; return the response.
+
+        ``read``: the request changes nothing, so an HTTP 500 and what ``transient(response)`` calls transient (a
+        reason, or None) are retried too. ``deadline`` (on the client's clock) ends the retries earlier, e.g. a wait's.
+        """
+        now = self._clock()
+        limit = "within the %d s retry_timeout" % self.retry_timeout
+        if deadline is not None and max(deadline, now + MIN_RETRY_WINDOW) < now + self.retry_timeout:
+            deadline, limit = max(deadline, now + MIN_RETRY_WINDOW), "before the wait's deadline"
+        else:
+            deadline = now + self.retry_timeout
+        retry_statuses = READ_RETRY_STATUSES if read else RETRY_STATUSES
         attempt = 0
         while True:
             attempt += 1
@@ -240,14 +277,17 @@ class RailwayClient(object):
                 delay = self._backoff(attempt)
             else:
                 status = response.status_code
+                reason = transient(response) if read and transient and status == 200 else None
                 if status == 429:
                     rate_limited = True
                     reason = "HTTP 429 (rate limited by Railway)"
                     delay = parse_retry_after(response.headers.get("Retry-After"), now=self._wall_clock())
                     if delay is None:
                         delay = self._backoff(attempt)
-                elif status in RETRY_STATUSES and (retry_safe or status in NOT_PROCESSED_STATUSES):
+                elif status in retry_statuses and (retry_safe or status in NOT_PROCESSED_STATUSES):
                     reason = "HTTP %d (%s)" % (status, _body_excerpt(response.text) or response.reason)
+                    delay = self._backoff(attempt)
+                elif reason:
                     delay = self._backoff(attempt)
                 else:
                     return response
@@ -258,7 +298,7 @@ class RailwayClient(object):
                     raise RailwayRateLimitError(
                         "%s: Railway's rate limit asks to wait %d s (Retry-After), beyond the %d s retry_timeout; "
                         "try again later or raise retry_timeout" % (what, round(delay), self.retry_timeout), 429)
-                raise self._give_up(what, reason, rate_limited, "within the %d s retry_timeout" % self.retry_timeout)
+                raise self._give_up(what, reason, rate_limited, limit)
             self._sleep(delay)
 
     @staticmethod
@@ -268,13 +308,16 @@ class RailwayClient(object):
             return RailwayRateLimitError(message + "; try again later or raise retries/retry_timeout", 429)
         return RailwayTransportError(message + "; check api_url and the network, or raise retries/retry_timeout")
 
-    def execute(self, document, variables=None):
-        """Run a registered GraphQL document and return its ``data``."""
+    def execute(self, document, variables=None, deadline=None):
+        """Run a registered GraphQL document and return its ``data``; queries are retried on transient faults."""
         if not isinstance(document, documents.GraphQLDocument) or documents.DOCUMENTS.get(document.name) is not document:
             raise ValueError("Only documents registered in railway_documents may be sent, got %r" % (document,))
+        if document.is_subscription:
+            raise ValueError("%s is a subscription; use subscribe()" % document.name)
         payload = {"query": document.text, "operationName": document.name, "variables": variables or {}}
         what = "Railway API call %s" % document.name
-        response = self._send("POST", self.api_url, what, document.retry_safe, json=payload,
+        response = self._send("POST", self.api_url, what, document.retry_safe, read=not document.is_mutation,
+                              deadline=deadline, transient=_transient_graphql_error, json=payload,
                               headers={"Content-Type": "application/json"})
         status = response.status_code
         try:
@@ -298,10 +341,21 @@ class RailwayClient(object):
 
     # --- name resolution -----------------------------------------------------------------------------------------
 
-    def resolve(self, project=None, environment=None, service=None):
-        """Find project, environment and (optionally) service by name or ID; return a RailwayTarget."""
+    def resolve(self, project=None, environment=None, service=None, project_id=None, environment_id=None,
+                service_id=None, list_services=False):
+        """Find project, environment and (optionally) service by name or ID; return a RailwayTarget.
+
+        ``*_id`` are IDs an earlier lookup found: with all of them (and no need for the project's lists) no request is
+        sent, and the names only label messages. A project given by ID is read directly with ``project(id:)``.
+        """
         project, environment, service = _strip(project), _strip(environment), _strip(service)
-        if self.token_kind == PROJECT_TOKEN:
+        project_id, environment_id, service_id = _strip(project_id), _strip(environment_id), _strip(service_id)
+        if project_id and environment_id and (service_id or not service) and not list_services:
+            return RailwayTarget({"id": project_id, "name": project or project_id},
+                                 {"id": environment_id, "name": environment or environment_id},
+                                 {"id": service_id, "name": service or service_id} if service_id else None, [], [])
+        token_env = None
+        if self.token_kind == PROJECT_TOKEN and not project_id:
             token = self.execute(documents.PROJECT_TOKEN_QUERY)["projectToken"]
             info = token["project"]
             if project and project not in (info["id"], info["name"]):
@@ -309,40 +363,59 @@ class RailwayClient(object):
                     "project %r does not match the project token, which belongs to project %r (%s); omit project "
                     "or use an account token" % (project, info["name"], info["id"]))
             token_env = token["environment"]
-            if environment and environment not in (token_env["id"], token_env["name"]):
+            wanted_env = environment_id or environment
+            if wanted_env and wanted_env not in (token_env["id"], token_env["name"]):
                 raise RailwayNotFoundError(
                     "environment %r does not match the project token, which is scoped to environment %r (%s); omit "
-                    "environment or use a token of that environment" % (environment, token_env["name"], token_env["id"]))
-            environment = token_env["id"]
+                    "environment or use a token of that environment" % (wanted_env, token_env["name"], token_env["id"]))
+            environment_id = token_env["id"]
             token_env = {"id": token_env["id"], "name": token_env["name"]}
+        elif project_id:
+            info = self.execute(documents.PROJECT_QUERY, {"id": project_id})["project"]
         else:
-            token_env = None
             if not project:
                 raise RailwayConfigError("project is required with an account or workspace token (api_token)")
-            project_id = self._find_project_id(project)
-            info = self.execute(documents.PROJECT_QUERY, {"id": project_id})["project"]
+            info = self._find_project(project)
         environments = _nodes(info.get("environments"))
         services = _nodes(info.get("services"))
         if token_env and not any(e["id"] == token_env["id"] for e in environments):
             environments.append(token_env)
-        env = _match("environment", environment, environments, "project %r" % info["name"], case_insensitive=False)
-        svc = _match("service", service, services, "project %r" % info["name"]) if service else None
+        where = "project %r" % info["name"]
+        env = _match("environment", environment_id or environment, environments, where, case_insensitive=False)
+        if service_id:
+            svc = _match("service", service_id, services, where)
+        else:
+            svc = _match("service", service, services, where) if service else None
         return RailwayTarget({"id": info["id"], "name": info["name"]}, env, svc, environments, services)
 
-    def _find_project_id(self, wanted):
+    def _find_project(self, wanted):
+        """The project named (or with the ID) ``wanted``, with its environments and services."""
+        if UUID.match(wanted):
+            try:
+                return self.execute(documents.PROJECT_QUERY, {"id": wanted})["project"]
+            except (RailwayGraphQLError, RailwayHTTPError):
+                pass  # perhaps a name that looks like an ID; the listing says what exists
         try:
             data = self.execute(documents.USER_PROJECTS_QUERY)
             projects = [p for workspace in data["me"]["workspaces"] for p in _nodes(workspace.get("projects"))]
-        except RailwayAuthError:
-            # Workspace tokens are not allowed to read `me`; a bad token fails this query too.
+        except RailwayConfigError:
+            raise
+        except RailwayError:
+            # Workspace tokens have no user, and `me` may fail for other reasons: list what the token can see.
             projects = _nodes(self.execute(documents.PROJECTS_QUERY)["projects"])
-        return _match("project", wanted, projects, "the projects this token can access")["id"]
+        return _match("project", wanted, projects, "the projects this token can access")
 
     # --- operations ----------------------------------------------------------------------------------------------
 
     def service_instance(self, environment_id, service_id):
         return self.execute(documents.SERVICE_INSTANCE_QUERY,
                             {"environmentId": environment_id, "serviceId": service_id})["serviceInstance"]
+
+    def service_state(self, project_id, environment_id, service_id, unrendered=True):
+        """``(service instance, variables)`` of one service in one request."""
+        data = self.execute(documents.SERVICE_STATE_QUERY, {
+            "projectId": project_id, "environmentId": environment_id, "serviceId": service_id, "unrendered": unrendered})
+        return data["serviceInstance"], dict(data.get("variables") or {})
 
     def variables(self, project_id, environment_id, service_id=None, unrendered=True):
         data = self.execute(documents.VARIABLES_QUERY, {
@@ -378,8 +451,79 @@ class RailwayClient(object):
     def rollback(self, deployment_id):
         return self.execute(documents.DEPLOYMENT_ROLLBACK_MUTATION, {"id": deployment_id})["deploymentRollback"]
 
-    def deployment(self, deployment_id):
-        return self.execute(documents.DEPLOYMENT_QUERY, {"id": deployment_id})["deployment"]
+    def deployment(self, deployment_id, deadline=None):
+        return self.execute(documents.DEPLOYMENT_QUERY, {"id": deployment_id}, deadline=deadline)["deployment"]
+
+    def watch_deployment(self, deployment_id, deadline):
+        """Yield the deployment whenever Railway reports a change (first its current state), until ``deadline``.
+
+        Ends normally when the deadline passes; raises RailwaySubscriptionError when the socket cannot be opened, is
+        refused or drops, so that the caller polls instead.
+        """
+        for data in self.subscribe(documents.DEPLOYMENT_SUBSCRIPTION, {"id": deployment_id}, deadline):
+            yield data["deployment"]
+
+    def subscription_url(self):
+        parts = urlsplit(self.api_url)
+        return urlunsplit(("wss" if parts.scheme == "https" else "ws", parts.netloc, parts.path, parts.query, ""))
+
+    def subscribe(self, document, variables, deadline):
+        """Run a subscription over graphql-transport-ws; yield the ``data`` of each event until ``deadline``."""
+        if not document.is_subscription or documents.DOCUMENTS.get(document.name) is not document:
+            raise ValueError("Only registered subscription documents may be subscribed to, got %r" % (document,))
+        if not HAS_WEBSOCKET:
+            raise RailwaySubscriptionError("the Python library websocket-client is not installed")
+        what = "subscription %s" % document.name
+        headers = ["%s: %s" % (name, value) for name, value in self._session.headers.items()
+                   if name in ("Authorization", "Project-Access-Token", "User-Agent")]
+        sslopt = None if self._session.verify else {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+        self.request_count += 1
+        try:
+            socket = websocket.create_connection(
+                self.subscription_url(), timeout=SUBSCRIPTION_CONNECT_TIMEOUT, header=headers,
+                subprotocols=[SUBSCRIPTION_PROTOCOL], sslopt=sslopt, enable_multithread=False)
+        except (websocket.WebSocketException, OSError) as exc:
+            raise RailwaySubscriptionError("%s: cannot open the socket (%s)" % (what, _describe_socket_error(exc)))
+        try:
+            socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            if _socket_message(socket, what).get("type") != "connection_ack":
+                raise RailwaySubscriptionError("%s: Railway did not acknowledge the connection" % what)
+            socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": document.text, "operationName": document.name, "variables": variables}}))
+            while True:
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    return
+                socket.settimeout(min(remaining, SUBSCRIPTION_KEEPALIVE))
+                try:
+                    message = _socket_message(socket, what)
+                except websocket.WebSocketTimeoutException:
+                    if deadline - self._clock() > 0:
+                        socket.send(json.dumps({"type": "ping"}))
+                    continue
+                kind = message.get("type")
+                payload = message.get("payload")
+                if kind == "next" and isinstance(payload, dict) and isinstance(payload.get("data"), dict) \
+                        and not payload.get("errors"):
+                    yield payload["data"]
+                elif kind in ("next", "error"):
+                    errors = payload.get("errors") if isinstance(payload, dict) else payload
+                    raise RailwaySubscriptionError("%s: Railway answered %s" % (
+                        what, "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors or [])
+                        or "an error"))
+                elif kind == "complete":
+                    raise RailwaySubscriptionError("%s: Railway ended the subscription" % what)
+                elif kind == "ping":
+                    socket.send(json.dumps({"type": "pong"}))
+        except (websocket.WebSocketException, OSError, ValueError) as exc:
+            raise RailwaySubscriptionError("%s: the socket dropped (%s)" % (what, _describe_socket_error(exc)))
+        finally:
+            try:
+                if socket.connected:
+                    socket.send(json.dumps({"id": "1", "type": "complete"}))
+                socket.close(timeout=1)
+            except (websocket.WebSocketException, OSError):
+                pass
 
     def deployments(self, project_id, environment_id, service_id, first=5, statuses=None):
         """Newest first."""
@@ -511,6 +655,36 @@ def _graphql_error(operation, errors, token_kind, status):
         return RailwayAuthError("Railway rejected the request %s: %s; %s" % (where, joined, _token_hint(token_kind)),
                                 operation, messages, status_code=status)
     return RailwayGraphQLError("Railway API error in %s: %s" % (where, joined), operation, messages, status_code=status)
+
+
+def _transient_graphql_error(response):
+    """The message of a GraphQL error Railway answers when its backend failed transiently, else None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    for error in errors or []:
+        message = str(error.get("message") if isinstance(error, dict) else error)
+        if any(text in message.lower() for text in TRANSIENT_GRAPHQL_ERRORS):
+            return "GraphQL error %r" % message
+    return None
+
+
+def _socket_message(socket, what):
+    """The next graphql-transport-ws message (a JSON object)."""
+    message = json.loads(socket.recv())
+    if not isinstance(message, dict):
+        raise RailwaySubscriptionError("%s: Railway sent a message that is not a JSON object" % what)
+    return message
+
+
+def _describe_socket_error(exc):
+    status = getattr(exc, "status_code", None)
+    if status:
+        return "HTTP %s on the upgrade" % status
+    text = " ".join(str(exc).split())
+    return "%s%s" % (type(exc).__name__, ": " + text[:120] if text else "")
 
 
 def _non_json_error(response, what):

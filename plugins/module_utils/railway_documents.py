@@ -19,7 +19,9 @@ class GraphQLDocument(object):
 
     ``retry_safe`` says whether the operation may be sent again after an ambiguous failure (connection lost after
     sending, 502, 504): queries and idempotent writes may; operations that create deployments or delete things may
-    not, because a repeat could deploy twice or fail on the already-deleted object.
+    not, because a repeat could deploy twice or fail on the already-deleted object. Queries (reads) are also
+    repeated after an HTTP 500 and Railway's "Problem processing request"; writes are not, as they may have been
+    applied.
     """
 
     __slots__ = ("name", "text", "retry_safe")
@@ -32,6 +34,10 @@ class GraphQLDocument(object):
     @property
     def is_mutation(self):
         return self.text.startswith("mutation")
+
+    @property
+    def is_subscription(self):
+        return self.text.startswith("subscription")
 
     def __repr__(self):
         return "GraphQLDocument(%r)" % self.name
@@ -106,25 +112,27 @@ query ProjectToken {
 }
 """ + _NAMED_NODES)
 
-# Account tokens: the projects of every workspace the user belongs to.
+# Account tokens: the projects of every workspace the user belongs to, with their environments and services, so
+# that a project found by name needs no second request.
 USER_PROJECTS_QUERY = _register("UserProjects", """
 query UserProjects {
   me {
     workspaces {
       id
       name
-      projects(first: 500) { edges { node { id name } } }
+      projects(first: 500) { edges { node { id name ...NamedEnvironments ...NamedServices } } }
     }
   }
 }
-""")
+""" + _NAMED_NODES)
 
-# Workspace tokens cannot call `me`; `projects` lists what the token can see.
+# Workspace tokens have no user, so `me` fails; `projects` lists what the token can see. Any failure of `me` falls
+# back to this.
 PROJECTS_QUERY = _register("Projects", """
 query Projects {
-  projects(first: 500) { edges { node { id name } } }
+  projects(first: 500) { edges { node { id name ...NamedEnvironments ...NamedServices } } }
 }
-""")
+""" + _NAMED_NODES)
 
 PROJECT_QUERY = _register("Project", """
 query Project($id: String!) {
@@ -134,8 +142,8 @@ query Project($id: String!) {
 
 # --- Reading state ---------------------------------------------------------------------------------------------------
 
-SERVICE_INSTANCE_QUERY = _register("ServiceInstance", """
-query ServiceInstance($environmentId: String!, $serviceId: String!) {
+# What both service reads select of a service instance: settings, latest deployment, domains.
+_SERVICE_INSTANCE_STATE = """
   serviceInstance(environmentId: $environmentId, serviceId: $serviceId) {
     ...ServiceInstanceSettings
     latestDeployment { ...DeploymentFields }
@@ -143,7 +151,17 @@ query ServiceInstance($environmentId: String!, $serviceId: String!) {
       serviceDomains { id domain targetPort }
       customDomains { id domain targetPort }
     }
-  }
+  }"""
+
+SERVICE_INSTANCE_QUERY = _register("ServiceInstance", """
+query ServiceInstance($environmentId: String!, $serviceId: String!) {""" + _SERVICE_INSTANCE_STATE + """
+}
+""" + _SERVICE_INSTANCE_SETTINGS + _DEPLOYMENT_FIELDS)
+
+# The same and the service's variables in one request (railway_info, once per service).
+SERVICE_STATE_QUERY = _register("ServiceState", """
+query ServiceState($projectId: String!, $environmentId: String!, $serviceId: String!, $unrendered: Boolean) {""" + _SERVICE_INSTANCE_STATE + """
+  variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: $unrendered)
 }
 """ + _SERVICE_INSTANCE_SETTINGS + _DEPLOYMENT_FIELDS)
 
@@ -164,6 +182,14 @@ query Deployments($input: DeploymentListInput!, $first: Int) {
   deployments(input: $input, first: $first) {
     edges { node { ...DeploymentFields } }
   }
+}
+""" + _DEPLOYMENT_FIELDS)
+
+# The wait for a deployment: Railway pushes every change over WebSocket (graphql-transport-ws), like its CLI does;
+# polling DEPLOYMENT_QUERY takes over when the socket cannot be opened or drops.
+DEPLOYMENT_SUBSCRIPTION = _register("DeploymentUpdates", """
+subscription DeploymentUpdates($id: String!) {
+  deployment(id: $id) { ...DeploymentFields }
 }
 """ + _DEPLOYMENT_FIELDS)
 

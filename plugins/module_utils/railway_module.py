@@ -33,6 +33,10 @@ RAILWAY_COMMON_ARGS = dict(
     validate_certs=dict(type="bool", default=True),
     project=dict(type="str"),
     environment=dict(type="str"),
+    # IDs an earlier task resolved (its result's target): given, they spare the lookup requests.
+    project_id=dict(type="str"),
+    environment_id=dict(type="str"),
+    service_id=dict(type="str"),
 )
 
 
@@ -94,14 +98,18 @@ class RailwayModule(object):
         result.setdefault("api_requests", self.client.request_count)
         self.module.exit_json(**result)
 
-    def resolve(self, service=None):
+    def resolve(self, service=None, list_services=False):
+        """The target; a failure here is the lookup step, before anything changed."""
         # A blank name would silently mean "no service" (shared variables, a project-wide read).
-        for option in ("project", "environment", "service"):
+        for option in ("project", "environment", "service", "project_id", "environment_id", "service_id"):
             value = service if option == "service" else self.params.get(option)
             if value is not None and not str(value).strip():
-                self.fail("%s is empty: give the %s's name or ID%s" % (
-                    option, option, ", or leave the option out" if option != "service" else ""))
-        return self.client.resolve(self.params["project"], self.params["environment"], service)
+                self.fail("%s is empty: give the %s's %s%s" % (
+                    option, option.split("_", 1)[0], "ID" if option.endswith("_id") else "name or ID",
+                    ", or leave the option out" if option != "service" else ""))
+        return self.client.resolve(self.params["project"], self.params["environment"], service,
+                                   project_id=self.params["project_id"], environment_id=self.params["environment_id"],
+                                   service_id=self.params["service_id"], list_services=list_services)
 
     def run(self, main):
         try:

@@ -6,14 +6,17 @@
 """Pack a local directory into the gzip tarball that Railway's ``/up`` endpoint expects (like ``railway up``).
 
 Honours ``.gitignore`` and ``.railwayignore`` files at every level (``.railwayignore`` wins over ``.gitignore``
-in the same directory), always skips ``.git`` and ``node_modules``, and is deterministic: entries sorted, fixed
-mtime/uid/gid/owner names, normalised modes, gzip header without name or time. The digest covers the
+in the same directory), and is deterministic: entries sorted, fixed mtime/uid/gid/owner names, normalised modes,
+gzip header without name or time. Whatever the ignore files say, env files, private keys, ``.git`` and
+``node_modules`` are never uploaded (WITHHELD_PATTERNS) unless the caller allows a pattern by name; what they
+would have let through is reported as withheld. The digest covers the
 uncompressed tar stream (names, modes, contents), so it stays the same across runs and machines for
 unchanged sources even if compression output differed.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import hashlib
 import io
@@ -22,7 +25,9 @@ import re
 import stat
 import tarfile
 
-ALWAYS_SKIPPED = frozenset((".git", "node_modules"))
+# File or directory names left out of every upload, whatever the ignore files say: repository metadata, installed
+# dependencies, env files (secrets) and private keys. Matched against each name, case-insensitively.
+WITHHELD_PATTERNS = (".git", "node_modules", ".env", ".env.*", "*.env", "*.pem", "*.key", "id_rsa*", "id_ed25519*")
 IGNORE_FILES = (".gitignore", ".railwayignore")
 FIXED_MTIME = 0
 
@@ -145,12 +150,34 @@ def _read_ignore_rules(directory):
     return rules
 
 
-def collect_files(root):
+def withheld_pattern(name):
+    """The WITHHELD_PATTERNS entry that ``name`` (a file or directory name) matches, or None."""
+    lowered = name.lower()
+    return next((pattern for pattern in WITHHELD_PATTERNS if fnmatch.fnmatchcase(lowered, pattern)), None)
+
+
+def _allowed(relpath, pattern, allow):
+    """Whether an ``allow`` entry names the withheld ``pattern`` itself or matches the path or its name."""
+    name = relpath.rsplit("/", 1)[-1]
+    return any(entry == pattern or fnmatch.fnmatchcase(name, entry) or fnmatch.fnmatchcase(relpath, entry)
+               for entry in allow)
+
+
+def collect_files(root, allow=()):
     """Sorted relative POSIX paths of the files to upload under ``root``."""
+    return collect(root, allow)[0]
+
+
+def collect(root, allow=()):
+    """``(files, withheld)``: the files to upload, and ``{"path", "pattern"}`` for what WITHHELD_PATTERNS kept out.
+
+    Withheld are only the paths the ignore files would have let through; ``allow`` (patterns) lets some through.
+    """
     root = os.path.abspath(root)
     if not os.path.isdir(root):
         raise SourceError("path %s is not a directory; point path at the application's source directory" % root)
     files = []
+    withheld = []
 
     def walk(directory, relbase, matcher, ancestors):
         real = os.path.realpath(directory)
@@ -163,12 +190,14 @@ def collect_files(root):
         except OSError as exc:
             raise SourceError("cannot read directory %s: %s" % (directory, exc.strerror))
         for name in names:
-            if name in ALWAYS_SKIPPED:
-                continue
             full = os.path.join(directory, name)
             relpath = relbase + "/" + name if relbase else name
             is_dir = os.path.isdir(full)  # follows symlinks, like railway up
             if matcher.ignored(relpath, is_dir):
+                continue
+            pattern = withheld_pattern(name)
+            if pattern and not _allowed(relpath, pattern, allow):
+                withheld.append({"path": relpath + ("/" if is_dir else ""), "pattern": pattern})
                 continue
             if is_dir:
                 walk(full, relpath, matcher, ancestors)
@@ -176,7 +205,7 @@ def collect_files(root):
                 files.append(relpath)
 
     walk(root, "", IgnoreMatcher(), frozenset())
-    return sorted(files)
+    return sorted(files), sorted(withheld, key=lambda entry: entry["path"])
 
 
 class _HashingWriter(object):
@@ -195,18 +224,19 @@ class _HashingWriter(object):
 
 
 class SourceArchive(object):
-    """The packed source: gzip bytes, sha256 of the tar stream, file names."""
+    """The packed source: gzip bytes, sha256 of the tar stream, file names, what was withheld for safety."""
 
-    def __init__(self, data, digest, files):
+    def __init__(self, data, digest, files, withheld=()):
         self.data = data
         self.digest = digest
         self.files = files
+        self.withheld = list(withheld)
 
 
-def build_archive(root):
-    """Pack ``root`` into a deterministic gzip tarball."""
+def build_archive(root, allow=()):
+    """Pack ``root`` into a deterministic gzip tarball; ``allow`` lets withheld patterns through (see collect)."""
     root = os.path.abspath(root)
-    files = collect_files(root)
+    files, withheld = collect(root, allow)
     if not files:
         raise SourceError("nothing to upload under %s: every file is ignored or the directory is empty" % root)
     buffer = io.BytesIO()
@@ -228,4 +258,4 @@ def build_archive(root):
                 entry.uid = entry.gid = 0
                 entry.uname = entry.gname = ""
                 archive.addfile(entry, io.BytesIO(content))
-    return SourceArchive(buffer.getvalue(), hashing.digest.hexdigest(), files)
+    return SourceArchive(buffer.getvalue(), hashing.digest.hexdigest(), files, withheld)

@@ -39,21 +39,52 @@ def is_terminal(status):
 
 
 class WaitResult(object):
-    """What a wait ended with: the last polled value, elapsed seconds, number of polls, timed out or not."""
+    """What a wait ended with: the last value, elapsed seconds, number of polls, timed out or not.
 
-    def __init__(self, value, elapsed, polls, timed_out):
+    ``via`` is "subscription" when the subscription saw the outcome, else "polling"; ``fallback`` says why polling
+    took over from a subscription (None when it did not).
+    """
+
+    def __init__(self, value, elapsed, polls, timed_out, via="polling", fallback=None):
         self.value = value
         self.elapsed = elapsed
         self.polls = polls
         self.timed_out = timed_out
+        self.via = via
+        self.fallback = fallback
+
+
+class _Progress(object):
+    """The last state seen and the change callback, shared by a subscription and the polling that may follow it."""
+
+    _NOTHING = object()
+
+    def __init__(self, start, on_change, state_of):
+        self.start = start
+        self.on_change = on_change
+        self.state_of = state_of or (lambda value: value)
+        self.last_state = self._NOTHING
+        self.last_value = None
+
+    def see(self, value, now):
+        """Record ``value``; True when its state differs from the previous one (not for the first)."""
+        state = self.state_of(value)
+        self.last_value = value
+        if state == self.last_state:
+            return False
+        first = self.last_state is self._NOTHING
+        self.last_state = state
+        if self.on_change:
+            self.on_change(value, now - self.start)
+        return not first
 
 
 class Waiter(object):
-    """Poll until a condition holds or a deadline passes.
+    """Wait until a condition holds or a deadline passes: follow a subscription, or poll.
 
-    The interval starts at ``interval`` and grows by ``factor`` while the observed state stays the same, capped at
-    ``max_interval``; it drops back to ``interval`` when the state changes, because the next phase may be short.
-    A long phase (a 10-minute build) thus costs a handful of requests. The last sleep is cut to end at the
+    Polling: the interval starts at ``interval`` and grows by ``factor`` while the observed state stays the same,
+    capped at ``max_interval``; it drops back to ``interval`` when the state changes, because the next phase may be
+    short. A long phase (a 10-minute build) thus costs a handful of requests. The last sleep is cut to end at the
     deadline, so the final poll happens right at the timeout.
     """
 
@@ -69,27 +100,48 @@ class Waiter(object):
 
     def wait(self, poll, done, on_change=None, state_of=None):
         """Call ``poll()`` until ``done(value)``; ``on_change(value, elapsed)`` fires when ``state_of(value)`` changes."""
-        state_of = state_of or (lambda value: value)
-        start = self._clock()
-        deadline = start + self.timeout
+        progress = _Progress(self._clock(), on_change, state_of)
+        return self._poll(poll, done, progress, progress.start + self.timeout)
+
+    def watch(self, stream, poll, done, on_change=None, state_of=None, lost=(Exception,)):
+        """Follow ``stream(deadline)`` (an iterator of values) until ``done(value)``; poll when it fails.
+
+        The stream ends by itself when the deadline passes; then one last poll decides. When it raises one of
+        ``lost`` (it could not be opened, or dropped), polling carries on until the same deadline.
+        """
+        progress = _Progress(self._clock(), on_change, state_of)
+        deadline = progress.start + self.timeout
+        fallback = None
+        events = stream(deadline)
+        try:
+            for value in events:
+                now = self._clock()
+                progress.see(value, now)
+                if done(value):
+                    return WaitResult(value, now - progress.start, 0, False, via="subscription")
+        except lost as exc:  # pylint: disable=catching-non-exception
+            fallback = str(exc)
+        finally:
+            close = getattr(events, "close", None)
+            if close:
+                close()
+        result = self._poll(poll, done, progress, deadline)
+        result.fallback = fallback
+        return result
+
+    def _poll(self, poll, done, progress, deadline):
         interval = self.interval
-        last_state = _NOTHING = object()
         polls = 0
         while True:
             value = poll()
             polls += 1
             now = self._clock()
-            state = state_of(value)
-            if state != last_state:
-                if last_state is not _NOTHING:
-                    interval = self.interval
-                last_state = state
-                if on_change:
-                    on_change(value, now - start)
+            if progress.see(value, now):
+                interval = self.interval
             if done(value):
-                return WaitResult(value, now - start, polls, False)
+                return WaitResult(value, now - progress.start, polls, False)
             remaining = deadline - now
             if remaining <= 0:
-                return WaitResult(value, now - start, polls, True)
+                return WaitResult(value, now - progress.start, polls, True)
             self._sleep(min(interval, remaining))
             interval = min(self.max_interval, interval * self.factor)

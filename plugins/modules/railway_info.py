@@ -36,6 +36,7 @@ options:
   service:
     description:
       - Name or ID of a service to limit the result to. By default all services of the project are returned.
+      - Each service costs one API request (settings, latest deployment, domains and variables together).
     type: str
   variable_values:
     description:
@@ -120,7 +121,9 @@ environment:
   type: dict
   sample: {id: 3c4d..., name: production}
 environments:
-  description: All environments of the project that the token can see.
+  description:
+    - All environments of the project that the token can see.
+    - Empty when O(project_id), O(environment_id) and O(service_id) were given, since then nothing is looked up.
   returned: always
   type: list
   elements: dict
@@ -231,14 +234,14 @@ def read_project(railway):
     with_values = params["variable_values"] != "none"
     unrendered = params["variable_values"] != "rendered"
     client = railway.client
-    target = railway.resolve(params["service"])
+    target = railway.resolve(params["service"], list_services=not (params["service"] or params["service_id"]))
     services = [target.service] if target.service else sorted(target.services, key=lambda s: s["name"].lower())
 
     service_results = []
     for service in services:
-        instance = client.service_instance(target.environment_id, service["id"])
+        instance, variables = client.service_state(target.project_id, target.environment_id, service["id"],
+                                                   unrendered=unrendered)
         domains = domain_list(instance.get("domains"))
-        variables = client.variables(target.project_id, target.environment_id, service["id"], unrendered=unrendered)
         entry = {
             "id": service["id"],
             "name": service["name"],

@@ -83,8 +83,9 @@ CASES = (
     FaultCase("drop-deploy", "connection dropped on a redeploy", "railway_deploy", DEPLOY,
               ({"kind": "drop", "operation": "DeploymentRedeploy"},), FAILED,
               message="not retried because repeating it could apply it twice"),
+    # On Variables: a failing `me` (the first request) falls back to listing projects.
     FaultCase("html", "HTML page instead of JSON", "railway_variables", SET_VARIABLE,
-              ({"kind": "html", "status": 403},), FAILED, message="HTTP 403"),
+              ({"kind": "html", "status": 403, "operation": "Variables"},), FAILED, message="HTTP 403"),
     FaultCase("graphql_error", "GraphQL error", "railway_variables", SET_VARIABLE,
               ({"kind": "graphql_error", "message": "Problem processing request", "operation": "VariableCollectionUpsert"},),
               FAILED, message="Railway API error in VariableCollectionUpsert: Problem processing request"),
@@ -114,6 +115,35 @@ CASES = (
               changes=("new deployment of backend/production: FAILED",)),
     FaultCase("healthcheck_fail", "health check never passes", "railway_deploy", DEPLOY, ({"kind": "healthcheck_fail"},),
               FAILED, message="FAILED at step HEALTHCHECK", changes=("new deployment of backend/production: FAILED",)),
+    # Issue 13: token kinds, reads retried, the outcome and the step always said, the subscription and its fallback.
+    FaultCase("me-fails", "`me` fails (as for a workspace token)", "railway_variables", SET_VARIABLE,
+              ({"kind": "graphql_error", "message": "User not found", "operation": "UserProjects"},), RETRIED,
+              changes=(NEW_VARIABLE,)),
+    FaultCase("workspace-token", "workspace token (no `me`)", "railway_variables",
+              {**SET_VARIABLE, "api_token": "WORKSPACE_TOKEN"}, (), RETRIED, changes=(NEW_VARIABLE,)),
+    FaultCase("poll-problem-processing", "'Problem processing request' on a status poll", "railway_deploy",
+              {**DEPLOY, "wait_via": "polling"},
+              ({"kind": "graphql_error", "message": "Problem processing request", "operation": "Deployment"},), RETRIED,
+              changes=REDEPLOYED),
+    FaultCase("poll-http_500", "HTTP 500 on a status poll", "railway_deploy", {**DEPLOY, "wait_via": "polling"},
+              ({"kind": "http_500", "operation": "Deployment"},), RETRIED, changes=REDEPLOYED),
+    FaultCase("poll-fails", "status polls keep failing", "railway_deploy", {**DEPLOY, "wait_via": "polling", "wait_timeout": 2},
+              ({"kind": "graphql_error", "message": "Problem processing request", "operation": "Deployment", "count": 4},),
+              FAILED, message="before wait_timeout=2 s passed; it may still finish in Railway: Railway API call Deployment failed",
+              changes=REDEPLOYED),
+    FaultCase("ws_refuse", "subscription socket refused", "railway_deploy", DEPLOY, ({"kind": "ws_refuse"},), RETRIED,
+              changes=REDEPLOYED),
+    FaultCase("ws_drop", "subscription socket dropped mid-wait", "railway_deploy", DEPLOY, ({"kind": "ws_drop", "after": 2},),
+              RETRIED, changes=REDEPLOYED),
+    FaultCase("logs-unreadable", "FAILED, events and logs unreadable", "railway_deploy", {**DEPLOY, "rollback_on_failure": True},
+              ({"kind": "deploy_fail"},) + tuple({"kind": "graphql_error", "message": "Internal problem", "operation": name}
+                                                 for name in ("DeploymentEvents", "BuildLogs", "DeploymentLogs")),
+              FAILED, message="FAILED while BUILDING; its logs could not be read (deployment events: ",
+              changes=("new deployment of backend/production: FAILED",)),
+    FaultCase("http_502-upload", "HTTP 502 on the upload", "railway_deploy", {**DEPLOY, "source": "upload", "path": "SAMPLE"},
+              ({"kind": "http_502", "operation": "up"},), FAILED, message="Nothing was deployed: step upload"),
+    FaultCase("http_429-lookup", "rate limit while looking up names", "railway_deploy", DEPLOY,
+              ({"kind": "http_429", "retry_after": 600, "count": 2},), FAILED, message="Nothing was deployed: step lookup"),
 )
 
 
@@ -145,6 +175,26 @@ PLAYBOOK_CASES = (
     FaultCase("railway.yml-predeploy_fail", "pre-deploy migration fails", PLAYBOOK, {}, ({"kind": "predeploy_fail"},),
               FAILED, message="The database migration step", changes=("new deployment of backend/production: FAILED",),
               tolerated=APPLIED),
+    # Issue 13: each failure before a deployment exists names its step and says nothing was deployed.
+    FaultCase("railway.yml-lookup", "lookup fails", PLAYBOOK, {},
+              ({"kind": "graphql_error", "message": "Internal problem", "operation": "ServiceState"},), FAILED,
+              message="Nothing was deployed: step lookup"),
+    FaultCase("railway.yml-variables", "variable upsert fails", PLAYBOOK, {},
+              ({"kind": "graphql_error", "message": "Internal problem", "operation": "VariableCollectionUpsert"},), FAILED,
+              message="Nothing was deployed: step variables"),
+    FaultCase("railway.yml-settings", "settings update fails", PLAYBOOK, {},
+              ({"kind": "graphql_error", "message": "Internal problem", "operation": "ServiceInstanceUpdate"},), FAILED,
+              message="Nothing was deployed: step settings", tolerated=APPLIED),
+    FaultCase("railway.yml-http_502-upload", "HTTP 502 on the upload", PLAYBOOK, {}, ({"kind": "http_502", "operation": "up"},),
+              FAILED, message="Nothing was deployed: step upload", tolerated=APPLIED),
+    FaultCase("railway.yml-poll", "'Problem processing request' on status polls", PLAYBOOK, {},
+              ({"kind": "ws_refuse"}, {"kind": "graphql_error", "message": "Problem processing request", "operation": "Deployment"}),
+              RETRIED, changes=REDEPLOYED, tolerated=APPLIED),
+    FaultCase("railway.yml-logs-unreadable", "FAILED, events and logs unreadable", PLAYBOOK, {"railway_rollback_on_failure": True},
+              ({"kind": "deploy_fail"},) + tuple({"kind": "graphql_error", "message": "Internal problem", "operation": name}
+                                                 for name in ("DeploymentEvents", "BuildLogs", "DeploymentLogs")),
+              FAILED, message="FAILED while BUILDING; its logs could not be read",
+              changes=("new deployment of backend/production: FAILED",), tolerated=APPLIED),
 )
 
 
@@ -261,8 +311,21 @@ def connection(emulator) -> dict[str, Any]:
                                                "project": PROJECT, "environment": "production"}}
 
 
+def _module_args(emulator, args: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """Placeholders: WORKSPACE_TOKEN (the emulator's workspace token), SAMPLE (a small source to upload)."""
+    args = dict(args)
+    if args.get("api_token") == "WORKSPACE_TOKEN":
+        args["api_token"] = emulator.workspace_token
+    if args.get("path") == "SAMPLE":
+        source = workdir / "fault-matrix-source"
+        source.mkdir(parents=True, exist_ok=True)
+        (source / "main.js").write_text("console.log('fault matrix')\n", encoding="utf-8")
+        args["path"] = str(source)
+    return args
+
+
 def _run_module(emulator, case: FaultCase, workdir: Path):
-    task = {"name": case.key, f"backendops.stack.{case.module}": case.args}
+    task = {"name": case.key, f"backendops.stack.{case.module}": _module_args(emulator, case.args, workdir)}
     outcome = run_tasks(workdir / f"fault-{case.key}.yml", [task], module_defaults=connection(emulator))
     result = outcome.results[0] if outcome.results else {"failed": True, "msg": "no task result"}
     return outcome.run, result, shows_traceback(outcome.run, result)
@@ -289,7 +352,7 @@ def run_case(emulator, case: FaultCase, workdir: Path) -> FaultRow:
     else:
         kind = RETRIED
     unexpected, missing = match_changes(state_changes(before, after), case.changes, case.tolerated)
-    secrets = (emulator.account_token, emulator.project_token) + case.extra_secrets
+    secrets = (emulator.account_token, emulator.workspace_token, emulator.project_token) + case.extra_secrets
     if case.module == PLAYBOOK:
         secrets += tuple(RAILWAY_VARIABLES[name] for name in ("SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN"))
     return FaultRow(

@@ -33,7 +33,8 @@ class RailwayPlaybook:
         """The token and URLs as a user (or AWX's credential) provides them: environment variables only."""
         env = {"RAILWAY_API_URL": self.emulator.url, "RAILWAY_API_TOKEN": "", "RAILWAY_TOKEN": "",
                "RAILWAY_HEALTH_BASE_URL": self.emulator.admin_url + "/apps/{domain}"}
-        env["RAILWAY_API_TOKEN" if token == "account" else "RAILWAY_TOKEN"] = getattr(self.emulator, token + "_token")
+        # Account and workspace tokens go in RAILWAY_API_TOKEN, a project token in RAILWAY_TOKEN (as for the CLI).
+        env["RAILWAY_TOKEN" if token == "project" else "RAILWAY_API_TOKEN"] = getattr(self.emulator, token + "_token")
         return env
 
     def _args(self, args: tuple[str, ...], variables: dict[str, Any]) -> list[str]:

@@ -9,8 +9,10 @@ every line of output, every file written during the runs (except the stack's 060
 secrets), every layer of the app image (molecule/default/scan_image.py), `docker inspect` and the logs of each
 container.
 
-Railway: playbooks/railway.yml against the emulator, same modes, with canary variable values and tokens; its
-output, the files it writes and the emulator's request log are scanned.
+Railway: playbooks/railway.yml against the emulator, same modes, with canary variable values and tokens (account,
+workspace and project tokens); env files and private keys with canaries are planted in the uploaded source (no
+ignore file covers most of them). Its output, the files it writes, and the uploaded archives (every member's name
+and content, as the emulator received them) are scanned.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import secrets as random_secrets
 import stat
 import subprocess
 import sys
+import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,7 @@ from evidence.fault_matrix import EMULATOR_OPTIONS
 from evidence.railway_playbook import RailwayPlaybook
 from evidence.rows import Row
 from evidence.stack import LocalStack, copy_sample_backend, docker
+from ansible_collections.backendops.stack.plugins.module_utils.railway_source import withheld_pattern
 from support import REPO_ROOT, PlaybookRun
 from tools.railway_emulator.testing import EmulatorProcess
 
@@ -215,8 +219,8 @@ def scan_local_stack(workdir: Path) -> Scan:
 
 
 # The emulator's fixed secrets, replaced by canaries in a seed of their own.
-EMULATOR_SECRETS = ("emu-account-token", "emu-project-token", "emu-health-token", "emu-postgres-password",
-                    "emu-redis-password")
+EMULATOR_SECRETS = ("emu-account-token", "emu-workspace-token", "emu-project-token", "emu-health-token",
+                    "emu-postgres-password", "emu-redis-password")
 
 
 def canary_seed(path: Path) -> dict[str, str]:
@@ -229,6 +233,32 @@ def canary_seed(path: Path) -> dict[str, str]:
         text = text.replace(secret, value)
     path.write_text(text, encoding="utf-8")
     return replaced
+
+
+def plant_upload_secrets(source: Path) -> dict[str, str]:
+    """Env files and private keys beyond the sample's ignore file (.env, .env.*): none of them may be uploaded."""
+    planted = {}
+    for relative in ("production.env", "config/staging.env", "sub/.env", ".env.local", "certs/server.pem", "certs/server.key",
+                     "deploy/id_rsa", "deploy/id_ed25519"):
+        planted[f"planted {relative}"] = value = canary("planted-" + relative.replace("/", "-"))
+        path = source / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"SECRET={value}\n", encoding="utf-8")
+    return planted
+
+
+def scan_uploads(scan: Scan, upload_dir: Path) -> None:
+    """Every member of every uploaded archive: names that must never go up, and the canaries in the contents."""
+    for archive_path in sorted(upload_dir.glob("*.tar.gz")):
+        where = f"upload of deployment {archive_path.name.split('.')[0]}"
+        scan.scanned.setdefault("uploaded source", []).append(where)
+        with tarfile.open(archive_path, mode="r:gz") as archive:
+            for member in archive.getmembers():
+                name = Path(member.name).name
+                if withheld_pattern(name) or any(withheld_pattern(part) for part in Path(member.name).parts):
+                    scan.leaks.append(Leak("uploaded source", where, f"withheld file {member.name}"))
+                if member.isfile():
+                    scan.text("uploaded source", f"{where}: {member.name}", archive.extractfile(member).read())
 
 
 def scan_railway(workdir: Path) -> Scan:
@@ -244,7 +274,11 @@ def scan_railway(workdir: Path) -> Scan:
     source = copy_sample_backend(workdir / "railway-source")
     started = time.time()
     secrets.update(plant_env_files(source))
-    with EmulatorProcess(seed=seed, **EMULATOR_OPTIONS) as emulator:
+    upload_secrets = plant_upload_secrets(source)
+    secrets.update(upload_secrets)
+    upload_dir = workdir / "uploads"
+    upload_dir.mkdir()
+    with EmulatorProcess(seed=seed, upload_dir=upload_dir, **EMULATOR_OPTIONS) as emulator:
         playbook = RailwayPlaybook(emulator, workdir, variables, railway_source_path=str(source))
         runs = [("railway.yml -vvv --check --diff (plan)", playbook.run("-vvv", "--check", "--diff")),
                 # railway.json is written into the source: a generated file to scan.
@@ -256,6 +290,9 @@ def scan_railway(workdir: Path) -> Scan:
         runs.append(("railway.yml -vvv (project token, no change)",
                      playbook.run("-vvv", token="project", railway_project=None,
                                   railway_variables={**variables, "JWT_SECRET": rotated})))
+        runs.append(("railway.yml -vvv (workspace token, forced deploy)",
+                     playbook.run("-vvv", token="workspace", railway_force_deploy=True,
+                                  railway_variables={**variables, "JWT_SECRET": rotated})))
         runs.append(("railway.yml -vvv railway_mode=drift", playbook.run("-vvv", railway_mode="drift")))
         uploads = [d for d in emulator.state()["deployments"] if d.get("upload")]
     scan = Scan(secrets)
@@ -266,14 +303,18 @@ def scan_railway(workdir: Path) -> Scan:
         scan.notes.append("railway.yml uploaded nothing: the scan proves nothing")
     for label, run in runs:
         scan.text("playbook output", label, run.output)
-    # The inputs that hold the canaries on purpose.
-    excluded = {seed, playbook.inventory, playbook.extra, *planted_files(source)}
+    # The inputs that hold the canaries on purpose (the uploads are scanned below, as what went to Railway).
+    excluded = {seed, playbook.inventory, playbook.extra, upload_dir, *planted_files(source),
+                *(source / name.removeprefix("planted ") for name in upload_secrets)}
     scan_files(scan, "generated files", files_written_since(started, excluded))
-    for deployment in uploads:
-        scan.scanned.setdefault("uploaded source", []).append(f"upload of deployment {deployment['id']}")
-        for member in deployment["upload"]["files"]:
-            if Path(member).name == ".env" or Path(member).name.startswith(".env."):
-                scan.leaks.append(Leak("uploaded source", f"deployment {deployment['id']} upload", f"env file {member}"))
+    scan_uploads(scan, upload_dir)
+    # Control: the scanner finds the planted canaries where they are, so finding none in the uploads means something.
+    control = Scan(upload_secrets)
+    scan_files(control, "control", [source / name.removeprefix("planted ") for name in upload_secrets])
+    if {leak.secret for leak in control.leaks} != set(upload_secrets):
+        scan.notes.append("the scanner did not find the planted upload canaries in the source (control)")
+    if len(list(upload_dir.glob("*.tar.gz"))) != len(uploads):
+        scan.notes.append("the emulator kept %d archives for %d uploads" % (len(list(upload_dir.glob("*.tar.gz"))), len(uploads)))
     return scan
 
 

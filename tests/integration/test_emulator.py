@@ -63,6 +63,8 @@ def post(emu: EmulatorProcess, query: str, variables: dict | None = None, *, tok
     all_headers = {"Content-Type": "application/json"}
     if token == "account":
         all_headers["Authorization"] = f"Bearer {emu.account_token}"
+    elif token == "workspace":
+        all_headers["Authorization"] = f"Bearer {emu.workspace_token}"
     elif token == "project":
         all_headers["Project-Access-Token"] = emu.project_token
     all_headers.update(headers or {})
@@ -153,6 +155,24 @@ def test_account_token_sees_every_project(emulator: EmulatorProcess) -> None:
     assert me["workspaces"][0]["id"] == "workspace-acme"
     projects = data(emulator, "{ projects { edges { node { name } } } }")["projects"]["edges"]
     assert {edge["node"]["name"] for edge in projects} == {"backendops-demo", "other-project"}
+
+
+def test_workspace_token_sees_one_workspace_and_has_no_user(emulator: EmulatorProcess) -> None:
+    assert error(emulator, "{ me { id } }", token="workspace") == "Not Authorized"
+    projects = data(emulator, "{ projects { edges { node { name environments { edges { node { name } } } } } } }",
+                    token="workspace")["projects"]["edges"]
+    assert [edge["node"]["name"] for edge in projects] == ["backendops-demo"]
+    assert {e["node"]["name"] for e in projects[0]["node"]["environments"]["edges"]} == {"production", "staging"}
+    assert error(emulator, '{ project(id: "project-other-project") { id } }', token="workspace") == "Not Authorized"
+    assert error(emulator, '{ project(id: "no-such-project") { id } }', token="workspace") == "Project not found"
+    assert data(emulator, '{ workspace(workspaceId: "workspace-acme") { name } }', token="workspace")["workspace"]["name"] == "Acme"
+    assert error(emulator, '{ workspace(workspaceId: "workspace-personal") { name } }', token="workspace") == "Not Authorized"
+    staging = "{ variables(projectId: \"%s\", environmentId: \"%s\", serviceId: \"%s\") }" % (PROJECT, STAGING, BACKEND)
+    assert "DATABASE_URL" in data(emulator, staging, token="workspace")["variables"]
+    # The user's account token sees both workspaces.
+    me = data(emulator, "{ me { workspaces { id projects { edges { node { name } } } } } }")["me"]["workspaces"]
+    assert {w["id"]: [e["node"]["name"] for e in w["projects"]["edges"]] for w in me} == {
+        "workspace-acme": ["backendops-demo"], "workspace-personal": ["other-project"]}
 
 
 def test_project_token_is_confined_to_its_project_and_environment(emulator: EmulatorProcess) -> None:
@@ -633,3 +653,76 @@ def test_sigterm_stops_the_process_cleanly() -> None:
     emulator.start()
     emulator.stop()
     assert emulator.returncode == 0
+
+
+# -- subscriptions (graphql-transport-ws) ------------------------------------------------------------------------------
+
+SUBSCRIPTION = "subscription Watch($id: String!) { deployment(id: $id) { id status } }"
+
+
+def socket(emu: EmulatorProcess, token: str = "account"):
+    import websocket  # websocket-client, as the modules use it
+    header = ["Authorization: Bearer " + (emu.account_token if token == "account" else "wrong-token")]
+    return websocket.create_connection(emu.url.replace("http://", "ws://"), header=header, subprotocols=["graphql-transport-ws"],
+                                       timeout=10)
+
+
+def messages_until(ws, predicate, limit: int = 50) -> list[dict]:
+    seen = []
+    while len(seen) < limit:
+        seen.append(json.loads(ws.recv()))
+        if predicate(seen[-1]):
+            return seen
+    raise AssertionError(seen)
+
+
+def test_a_deployment_subscription_pushes_every_status_change(emulator: EmulatorProcess) -> None:
+    deployment_id = deploy(emulator)
+    ws = socket(emulator)
+    ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    assert json.loads(ws.recv()) == {"type": "connection_ack"}
+    ws.send(json.dumps({"type": "ping"}))
+    assert json.loads(ws.recv()) == {"type": "pong"}
+    payload = {"query": SUBSCRIPTION, "variables": {"id": deployment_id}, "operationName": "Watch"}
+    ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    seen = messages_until(ws, lambda m: m["payload"]["data"]["deployment"]["status"] == "SUCCESS")
+    statuses = [m["payload"]["data"]["deployment"]["status"] for m in seen]
+    assert {m["type"] for m in seen} == {"next"} and {m["id"] for m in seen} == {"1"}
+    assert statuses == ["QUEUED", "INITIALIZING", "BUILDING", "DEPLOYING", "SUCCESS"]
+    ws.send(json.dumps({"id": "1", "type": "complete"}))
+    ws.close()
+    counters = emulator.counters()
+    assert counters["websockets"] == 1 and counters["subscriptions"] == 1 and counters["by_operation"]["Watch"] == 1
+
+
+def test_subscription_errors_and_auth(emulator: EmulatorProcess) -> None:
+    ws = socket(emulator)
+    ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    ws.recv()
+    ws.send(json.dumps({"id": "a", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": {"id": "nope"}}}))
+    assert json.loads(ws.recv())["payload"][0]["message"] == "Deployment not found"
+    ws.send(json.dumps({"id": "b", "type": "subscribe", "payload": {"query": "{ me { id } }"}}))
+    assert "subscription" in json.loads(ws.recv())["payload"][0]["message"]
+    ws.close()
+    import websocket
+    bad = socket(emulator, token="bad")
+    bad.send(json.dumps({"type": "connection_init", "payload": {}}))
+    opcode, payload = bad.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE and int.from_bytes(payload[:2], "big") == 4403 and payload[2:] == b"Forbidden"
+
+
+def test_socket_faults_refuse_or_drop(emulator: EmulatorProcess) -> None:
+    import websocket
+    emulator.inject("ws_refuse")
+    with pytest.raises(websocket.WebSocketBadStatusException, match="503"):
+        socket(emulator)
+    emulator.inject("ws_drop", after=1)
+    ws = socket(emulator)
+    ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    ws.recv()
+    payload = {"query": SUBSCRIPTION, "variables": {"id": seeded_backend_deployment(emulator)}}
+    ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    assert json.loads(ws.recv())["type"] == "next"
+    with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+        ws.recv()
+    assert emulator.faults() == []

@@ -80,7 +80,7 @@ def test_context_installs_the_built_collection(context):
 
 def test_context_lists_python_and_system_dependencies(context):
     collection_python = requirement_names((REPO_ROOT / "meta" / "ee-requirements.txt").read_text(encoding="utf-8"))
-    assert collection_python == {"requests", "urllib3"}
+    assert collection_python == {"requests", "urllib3", "websocket-client"}
     assert requirement_names((context / "_build" / "requirements.txt").read_text(encoding="utf-8")) == collection_python
     assert rpm_packages((context / "_build" / "bindep.txt").read_text(encoding="utf-8")) == {
         "docker-ce-cli", "docker-compose-plugin", "docker-buildx-plugin"}
@@ -120,7 +120,7 @@ def test_build_stages_resolve_the_dependencies_of_the_installed_collections(cont
     for line in data["python"]:
         requirement, origin = line.split("# from collection ")
         by_collection.setdefault(origin.strip(), set()).add(Requirement(requirement.strip()).name)
-    assert by_collection["backendops.stack"] == {"requests", "urllib3"}
+    assert by_collection["backendops.stack"] == {"requests", "urllib3", "websocket-client"}
     assert "requests" in by_collection["community.docker"]
     system_from_collection = {line.split()[0] for line in data["system"] if line.endswith("# from collection backendops.stack")}
     assert system_from_collection == {"docker-ce-cli", "docker-compose-plugin", "docker-buildx-plugin"}

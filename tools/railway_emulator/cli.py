@@ -49,13 +49,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="rate-limit window in emulated seconds (default: %(default)s)")
     parser.add_argument("--max-upload-bytes", type=_positive(int), default=DEFAULTS.max_upload_bytes,
                         help="larger uploads get 413 (default: %(default)s)")
+    parser.add_argument("--upload-dir", type=Path, help="keep every uploaded archive here as <deployment id>.tar.gz")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = EmulatorConfig(phase_seconds=args.phase_seconds, clock_scale=args.clock_scale, rate_limit=args.rate_limit,
-                            rate_window=args.rate_window, max_upload_bytes=args.max_upload_bytes, seed_path=str(args.seed) if args.seed else None)
+                            rate_window=args.rate_window, max_upload_bytes=args.max_upload_bytes, seed_path=str(args.seed) if args.seed else None,
+                            upload_dir=str(args.upload_dir) if args.upload_dir else None)
     try:
         emulator = Emulator(config)
     except (OSError, ValueError) as exc:

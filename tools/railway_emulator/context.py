@@ -28,14 +28,23 @@ class Context:
         return self.credentials.require()
 
     def account(self) -> Principal:
+        """An account or workspace token (not a project token)."""
         principal = self.principal
         if not principal.is_account:
             raise RailwayError(NOT_AUTHORIZED)
         return principal
 
+    def user(self) -> Principal:
+        """An account token: only those have a user (``me``)."""
+        principal = self.account()
+        if not principal.is_user:
+            raise RailwayError(NOT_AUTHORIZED)
+        return principal
+
     def project(self, project_id: str) -> Project:
         project = self.store.project(project_id)
-        if not self.principal.can_see_project(project_id):
+        principal = self.principal
+        if not principal.can_see_project(project_id) and (project is not None or not principal.is_account):
             raise RailwayError(NOT_AUTHORIZED)
         if project is None:
             raise RailwayError("Project not found")

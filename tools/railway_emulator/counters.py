@@ -18,10 +18,14 @@ class Counters:
             self._mutation_fields: Counter[str] = Counter()
 
     def request(self, kind: str) -> None:
-        """Every Railway API request, also those rejected later; ``kind`` is 'graphql' or 'upload'."""
+        """Every Railway API request, also those rejected later; ``kind`` is 'graphql', 'upload', 'websocket'
+        (an upgrade request, a request like the others) or 'subscription' (a subscribe message on an open socket,
+        not an HTTP request)."""
         with self._lock:
-            self._totals["requests"] += 1
-            self._totals["graphql_requests" if kind == "graphql" else "uploads"] += 1
+            if kind != "subscription":
+                self._totals["requests"] += 1
+            self._totals[{"graphql": "graphql_requests", "upload": "uploads", "websocket": "websockets",
+                          "subscription": "subscriptions"}[kind]] += 1
 
     def operation(self, name: str) -> None:
         """A GraphQL request naming this operation, whether or not it got executed (retries count twice)."""
@@ -38,5 +42,6 @@ class Counters:
 
     def to_json(self) -> dict[str, Any]:
         with self._lock:
-            totals = {key: self._totals[key] for key in ("requests", "graphql_requests", "queries", "mutations", "uploads")}
+            totals = {key: self._totals[key] for key in ("requests", "graphql_requests", "queries", "mutations", "uploads", "websockets",
+                                                         "subscriptions")}
             return {**totals, "by_operation": dict(self._by_operation), "mutation_fields": dict(self._mutation_fields)}

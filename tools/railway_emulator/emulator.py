@@ -9,6 +9,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from tools.railway_emulator import graphql_api
@@ -41,6 +42,8 @@ class EmulatorConfig:
     rate_window: float = 3600.0
     max_upload_bytes: int = 50 * 1024 * 1024
     seed_path: str | None = None
+    # Keep each uploaded archive as <upload_dir>/<deployment id>.tar.gz, so tests can scan what was uploaded.
+    upload_dir: str | None = None
 
 
 @dataclass
@@ -104,8 +107,10 @@ class Emulator:
     def tokens(self) -> dict[str, str | None]:
         with self.lock:
             data = self.store.data
+            workspace = next((t.token for t in data.account_tokens if t.workspace_id is not None), None)
             return {
-                "account_token": data.account_tokens[0].token if data.account_tokens else None,
+                "account_token": next((t.token for t in data.account_tokens if t.user_id is not None), None),
+                "workspace_token": workspace,
                 "project_token": data.project_tokens[0].token if data.project_tokens else None,
             }
 
@@ -128,6 +133,16 @@ class Emulator:
         if not decision.allowed:
             return Gate(Reply(429, {"message": "Rate limit exceeded, retry later"}, decision.headers()))
         return Gate(None, decision.headers())
+
+    def gate_socket(self, header: HeaderLookup) -> Reply | None:
+        """Rate limits for a WebSocket upgrade (request faults play no part; socket faults are taken before)."""
+        with self.lock:
+            credentials = authenticate(header, self.store)
+        key = credentials.principal.rate_key if credentials.principal else "anonymous"
+        decision = self.limiter.hit(key, self.clock.now())
+        if decision is not None and not decision.allowed:
+            return Reply(429, {"message": "Rate limit exceeded, retry later"}, decision.headers())
+        return None
 
     def graphql(self, request: graphql_api.GraphQLRequest, header: HeaderLookup) -> Reply:
         if request.error is not None:
@@ -163,6 +178,8 @@ class Emulator:
                 meta["message"] = params["message"]
             deployment = self.engine.create(instance, at=now, meta=meta, upload=archive, creator_id=credentials.principal.user_id)
             domains = self.store.domains_of(environment_id, service_id)
+        if self.config.upload_dir:
+            (Path(self.config.upload_dir) / f"{deployment.id}.tar.gz").write_bytes(body)
         domain = domains[0].domain if domains else ""
         return Reply(200, {
             "deploymentId": deployment.id,

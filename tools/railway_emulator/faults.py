@@ -13,6 +13,10 @@ DEPLOYMENT_FAULTS = frozenset({
     "predeploy_fail", "healthcheck_fail", "app_unhealthy",
 })
 
+# Consumed per WebSocket connection (subscriptions): the upgrade is refused, or the socket is cut after ``after``
+# "next" messages. Request faults do not apply to WebSocket upgrades.
+SOCKET_FAULTS = frozenset({"ws_refuse", "ws_drop"})
+
 # Parameter name -> accepted Python types. Unknown parameters are rejected so a typo cannot arm a silent no-op.
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "operation": (str,),
@@ -22,6 +26,7 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "message": (str,),
     "service": (str,),
     "migration": (str,),
+    "after": (int,),
 }
 _KIND_PARAMS: dict[str, frozenset[str]] = {
     **{kind: frozenset({"operation"}) for kind in REQUEST_FAULTS},
@@ -34,6 +39,8 @@ _KIND_PARAMS: dict[str, frozenset[str]] = {
     "deploy_crash": frozenset({"service", "message"}),
     "deploy_waiting": frozenset({"service", "seconds"}),
     "predeploy_fail": frozenset({"service", "migration"}),
+    "ws_refuse": frozenset({"status"}),
+    "ws_drop": frozenset({"after"}),
 }
 
 # Name under which upload requests match the ``operation`` filter.
@@ -72,6 +79,8 @@ def parse_fault(payload: Any) -> Fault:
             raise FaultError(f"fault parameter {name!r} has the wrong type: {value!r}")
         if name == "seconds" and value < 0:
             raise FaultError("fault parameter 'seconds' must be >= 0")
+        if name == "after" and value < 0:
+            raise FaultError("fault parameter 'after' must be >= 0")
         if name == "status" and not 100 <= value <= 599:
             raise FaultError("fault parameter 'status' must be an HTTP status code")
     return Fault(kind=kind, count=count, params=params)
@@ -101,6 +110,9 @@ class FaultBoard:
     def take_request_fault(self, operations: set[str]) -> Fault | None:
         """A request fault for a request naming ``operations`` (operationName and root fields, or 'up')."""
         return self._take(lambda f: f.kind in REQUEST_FAULTS and f.params.get("operation", None) in (None, *operations))
+
+    def take_socket_fault(self) -> Fault | None:
+        return self._take(lambda f: f.kind in SOCKET_FAULTS)
 
     def take_deployment_fault(self, service_id: str, service_name: str) -> Fault | None:
         return self._take(lambda f: f.kind in DEPLOYMENT_FAULTS and f.params.get("service") in (None, service_id, service_name))

@@ -64,8 +64,11 @@ class Workspace:
 
 @dataclass
 class AccountToken:
+    """An account token (``user_id``) or a workspace token (``workspace_id``, no user: it cannot query ``me``)."""
+
     token: str
-    user_id: str
+    user_id: str | None = None
+    workspace_id: str | None = None
 
 
 @dataclass

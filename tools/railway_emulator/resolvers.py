@@ -8,7 +8,7 @@ from typing import Any
 
 from tools.railway_emulator.clock import parse_time
 from tools.railway_emulator.context import Context
-from tools.railway_emulator.errors import PROJECT_TOKEN_NOT_FOUND, RailwayError
+from tools.railway_emulator.errors import NOT_AUTHORIZED, PROJECT_TOKEN_NOT_FOUND, RailwayError
 from tools.railway_emulator.model import Deployment, Domain, ServiceInstance
 from tools.railway_emulator.seed import fake_commit
 from tools.railway_emulator.state import newest_first
@@ -27,22 +27,25 @@ class QueryRoot:
         self.ctx = ctx
 
     def me(self, _info) -> UserView:
-        principal = self.ctx.account()
+        principal = self.ctx.user()
         user = self.ctx.store.data.user
         if principal.user_id != user.id:
             raise RailwayError("User not found")
         return UserView(self.ctx, user)
 
     def workspace(self, _info, workspaceId: str) -> WorkspaceView:
-        self.ctx.account()
+        principal = self.ctx.account()
         found = next((w for w in self.ctx.store.data.workspaces if w.id == workspaceId), None)
+        if principal.workspace_id is not None and workspaceId != principal.workspace_id:
+            raise RailwayError(NOT_AUTHORIZED)
         if found is None:
             raise RailwayError("Workspace not found")
         return WorkspaceView(self.ctx, found)
 
     def projects(self, _info, workspaceId: str | None = None, orderBy: str | None = None, **page) -> dict:
-        self.ctx.account()
-        projects = [p for p in self.ctx.store.data.projects if workspaceId is None or p.workspace_id == workspaceId]
+        principal = self.ctx.account()
+        projects = [p for p in self.ctx.store.data.projects
+                    if (workspaceId is None or p.workspace_id == workspaceId) and principal.can_see_project(p.id)]
         if orderBy is not None:
             attribute, descending = PROJECT_ORDER[orderBy]
             projects.sort(key=lambda p: getattr(p, attribute), reverse=descending)

@@ -15,6 +15,8 @@ from tools.railway_emulator.state import Store
 
 ACCOUNT_TOKEN = "emu-account-token"
 PROJECT_TOKEN = "emu-project-token"
+# A workspace token of "Acme": it sees backendops-demo but not other-project (in the user's "Personal" workspace).
+WORKSPACE_TOKEN = "emu-workspace-token"
 HEALTH_TOKEN = "emu-health-token"
 
 _POSTGRES_VARIABLES = {
@@ -56,14 +58,15 @@ def default_store(now: float, phase_seconds: float) -> Store:
     user = User(id="user-emu", name="Emu Developer", email="emu@example.com", created_at=created)
     state = State(
         user=user,
-        workspaces=[Workspace(id="workspace-acme", name="Acme", created_at=created)],
-        account_tokens=[AccountToken(token=ACCOUNT_TOKEN, user_id=user.id)],
+        workspaces=[Workspace(id="workspace-acme", name="Acme", created_at=created),
+                    Workspace(id="workspace-personal", name="Personal", created_at=created)],
+        account_tokens=[AccountToken(token=ACCOUNT_TOKEN, user_id=user.id), AccountToken(token=WORKSPACE_TOKEN, workspace_id="workspace-acme")],
         project_tokens=[ProjectToken(id="project-token-backendops-demo", name="emulator", token=PROJECT_TOKEN,
                                      project_id="project-backendops-demo", environment_id="env-production", created_at=created)],
     )
     store = Store(state)
     _add_project(store, "project-backendops-demo", "backendops-demo", {"production": "env-production", "staging": "env-staging"}, created)
-    _add_project(store, "project-other-project", "other-project", {"production": "env-other-production"}, created)
+    _add_project(store, "project-other-project", "other-project", {"production": "env-other-production"}, created, "workspace-personal")
     sources = {
         "service-backend": ("backend", {"repo": "acme/backend"}),
         "service-postgres": ("Postgres", {"image": "ghcr.io/railwayapp-templates/postgres-ssl:17"}),
@@ -102,8 +105,9 @@ def default_store(now: float, phase_seconds: float) -> Store:
     return store
 
 
-def _add_project(store: Store, project_id: str, name: str, environments: dict[str, str], at: float) -> None:
-    store.data.projects.append(Project(id=project_id, name=name, workspace_id="workspace-acme", created_at=at, updated_at=at))
+def _add_project(store: Store, project_id: str, name: str, environments: dict[str, str], at: float,
+                 workspace_id: str = "workspace-acme") -> None:
+    store.data.projects.append(Project(id=project_id, name=name, workspace_id=workspace_id, created_at=at, updated_at=at))
     for env_name, env_id in environments.items():
         store.data.environments.append(Environment(id=env_id, name=env_name, project_id=project_id, created_at=at, updated_at=at))
 

@@ -14,6 +14,8 @@ from tools.railway_emulator.admin import handle_admin
 from tools.railway_emulator.emulator import Emulator, Reply
 from tools.railway_emulator.faults import UPLOAD_OPERATION
 from tools.railway_emulator.graphql_api import GraphQLRequest
+from tools.railway_emulator.subscriptions import PROTOCOL, Session
+from tools.railway_emulator.websocket import WebSocket, accept_key
 
 GRAPHQL_PATH = "/graphql/v2"
 ADMIN_PREFIX = "/_emulator"
@@ -64,6 +66,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         started = time.monotonic()
         url = urlsplit(self.path)
         self._label = ""
+        if method == "GET" and url.path == GRAPHQL_PATH and (self.headers.get("Upgrade") or "").lower() == "websocket":
+            self._websocket(self.server.emulator, started)
+            return
         try:
             reply = self._route(method, url.path, parse_qs(url.query))
         except BodyTooLarge:
@@ -121,6 +126,35 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         reply = emulator.upload(project_id, environment_id, params, self.headers.get, body if len(body) <= limit else None)
         reply.headers.update(gate.headers)
         return reply
+
+    def _websocket(self, emulator: Emulator, started: float) -> None:
+        """An upgrade to graphql-transport-ws; a ws_refuse fault answers an HTTP error instead."""
+        emulator.counters.request("websocket")
+        self._label = "websocket"
+        self.close_connection = True
+        fault = emulator.faults.take_socket_fault()
+        refused = None
+        if fault is not None and fault.kind == "ws_refuse":
+            refused = Reply(int(fault.params.get("status", 503)), "WebSocket upgrade refused", content_type="text/plain; charset=utf-8")
+        elif PROTOCOL not in [p.strip() for p in (self.headers.get("Sec-WebSocket-Protocol") or "").split(",")]:
+            refused = Reply(400, {"message": f"Sec-WebSocket-Protocol must offer {PROTOCOL}"})
+        elif not self.headers.get("Sec-WebSocket-Key"):
+            refused = Reply(400, {"message": "Sec-WebSocket-Key is missing"})
+        else:
+            refused = emulator.gate_socket(self.headers.get)
+        if refused is not None:
+            self._send(refused)
+            self._log("GET", GRAPHQL_PATH, refused, started)
+            return
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept_key(self.headers["Sec-WebSocket-Key"]))
+        self.send_header("Sec-WebSocket-Protocol", PROTOCOL)
+        self.end_headers()
+        self.wfile.flush()
+        self._log("GET", GRAPHQL_PATH, Reply(101), started)
+        Session(emulator, WebSocket(self.connection, self.rfile), self.headers.get, fault).serve()
 
     # -- bodies ------------------------------------------------------------------------------------------
 

@@ -120,6 +120,10 @@ class EmulatorProcess:
     def project_token(self) -> str:
         return self.details["project_token"]
 
+    @property
+    def workspace_token(self) -> str:
+        return self.details["workspace_token"]
+
     def app_url(self, domain: str, path: str = "") -> str:
         """URL of the deployed app behind ``domain`` (stands in for https://<domain>/<path>)."""
         return f"{self.admin_url}/apps/{domain}/{path.lstrip('/')}"

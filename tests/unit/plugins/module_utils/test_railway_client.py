@@ -17,8 +17,9 @@ PROJECT = {"id": "p-1", "name": "backendops-demo",
                                       {"node": {"id": "e-stage", "name": "staging"}}]},
            "services": {"edges": [{"node": {"id": "s-backend", "name": "backend"}},
                                   {"node": {"id": "s-pg", "name": "Postgres"}}]}}
-ME = {"workspaces": [{"id": "w-1", "name": "Acme", "projects": {"edges": [
-    {"node": {"id": "p-1", "name": "backendops-demo"}}, {"node": {"id": "p-2", "name": "other-project"}}]}}]}
+OTHER = {"id": "p-2", "name": "other-project", "environments": {"edges": []}, "services": {"edges": []}}
+# The listing brings each project's environments and services along, so a name costs one request.
+ME = {"workspaces": [{"id": "w-1", "name": "Acme", "projects": {"edges": [{"node": PROJECT}, {"node": OTHER}]}}]}
 
 
 def deployment(status="SUCCESS", **extra):
@@ -275,16 +276,38 @@ def test_html_page_with_status_200_is_a_clear_non_json_error():
     assert "xxxx" not in text and "\n" not in text
 
 
-def test_server_error_is_not_retried_and_names_the_status():
-    client, _adapter, _clock = make_client([reply(500, text="<html><title>Internal Server Error</title></html>")])
-    with pytest.raises(rc.RailwayHTTPError, match=r"answered HTTP 500 with a non-JSON body \(text/html: Internal Server Error\); "
-                       "Railway or a proxy in front of it has a problem") as info:
+def test_a_server_error_is_retried_on_reads_only():
+    client, _adapter, _clock = make_client([reply(500, text="<html><title>Internal Server Error</title></html>"),
+                                            data(deployment=deployment())])
+    assert client.deployment("d-1")["status"] == "SUCCESS"
+    assert client.request_count == 2
+    error = reply(500, {"data": None, "errors": [{"message": "Internal Server Error"}]})
+    client, _adapter, _clock = make_client([error], retries=0)
+    with pytest.raises(rc.RailwayTransportError, match=r"^Railway API call Deployment failed after 1 attempts; last error: HTTP 500"):
         client.deployment("d-1")
-    assert info.value.status == 500
-    assert client.request_count == 1
-    client, _adapter, _clock = make_client([reply(500, {"data": None, "errors": [{"message": "Internal Server Error"}]})])
-    with pytest.raises(rc.RailwayGraphQLError, match=r"^Railway API error in Deployment \(HTTP 500\): Internal Server Error$"):
-        client.deployment("d-1")
+    client, adapter, _clock = make_client([error])
+    with pytest.raises(rc.RailwayGraphQLError, match=r"^Railway API error in VariableCollectionUpsert \(HTTP 500\): Internal Server Error$"):
+        client.upsert_variables("p", "e", "s", {"A": "1"})
+    assert len(adapter.sent) == 1
+
+
+def test_problem_processing_request_is_retried_on_reads_only():
+    client, adapter, _clock = make_client([graphql_error("Problem processing request"), data(deployment=deployment())])
+    assert client.deployment("d-1")["status"] == "SUCCESS"
+    assert adapter.operations == ["Deployment", "Deployment"]
+    client, adapter, _clock = make_client([graphql_error("Problem processing request")])
+    with pytest.raises(rc.RailwayGraphQLError, match="Problem processing request"):
+        client.upsert_variables("p", "e", "s", {"A": "1"})
+    assert len(adapter.sent) == 1
+
+
+def test_a_wait_deadline_bounds_the_retries_of_a_poll():
+    failures = [graphql_error("Problem processing request")] * 10
+    client, adapter, clock = make_client(failures, retry_timeout=120)
+    with pytest.raises(rc.RailwayTransportError, match="before the wait's deadline; last error: GraphQL error 'Problem processing request'"):
+        client.deployment("d-1", deadline=clock.monotonic() + 3)
+    # At least MIN_RETRY_WINDOW seconds of retries, far less than retry_timeout.
+    assert 2 <= len(adapter.sent) < 10
     client, _adapter, _clock = make_client([reply(418, {"message": "teapot"})])
     with pytest.raises(rc.RailwayHTTPError, match=r"answered HTTP 418"):
         client.deployment("d-1")
@@ -349,24 +372,45 @@ def test_upload_is_not_resent_after_a_lost_answer():
 # --- name resolution ----------------------------------------------------------------------------------------------
 
 def test_resolve_with_an_account_token_by_names():
-    client, adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
+    client, adapter, _clock = make_client([data(me=ME)])
     target = client.resolve("backendops-demo", "production", "BACKEND")
     assert (target.project_id, target.environment_id, target.service_id) == ("p-1", "e-prod", "s-backend")
-    assert adapter.operations == ["UserProjects", "Project"]
-    assert adapter.sent[1]["json"]["variables"] == {"id": "p-1"}
+    assert adapter.operations == ["UserProjects"]
 
 
 def test_resolve_accepts_ids():
-    client, _adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
+    client, _adapter, _clock = make_client([data(me=ME)])
     target = client.resolve("p-1", "e-stage", "s-pg")
     assert (target.environment["name"], target.service["name"]) == ("staging", "Postgres")
 
 
-def test_workspace_tokens_fall_back_to_projects_when_me_is_not_authorized():
-    projects = {"edges": [{"node": {"id": "p-1", "name": "backendops-demo"}}]}
-    client, adapter, _clock = make_client([graphql_error("Not Authorized"), data(projects=projects), data(project=PROJECT)])
+def test_a_project_given_by_uuid_is_read_directly():
+    project_id = "0f6b5a3e-8c1d-4e2f-9a7b-1c2d3e4f5a6b"
+    client, adapter, _clock = make_client([data(project=dict(PROJECT, id=project_id))])
+    assert client.resolve(project_id, "production", "backend").project_id == project_id
+    assert adapter.operations == ["Project"]
+
+
+def test_ids_from_an_earlier_lookup_send_no_request():
+    client, adapter, _clock = make_client()
+    target = client.resolve("backendops-demo", "production", "backend", project_id="p-1", environment_id="e-prod",
+                            service_id="s-backend")
+    assert (target.project_id, target.environment_id, target.service_id) == ("p-1", "e-prod", "s-backend")
+    assert (target.project["name"], target.service["name"]) == ("backendops-demo", "backend")
+    assert adapter.sent == []
+    # A project ID alone: the project is read directly, its lists resolve the rest.
+    client, adapter, _clock = make_client([data(project=PROJECT)])
+    assert client.resolve(None, "staging", "Postgres", project_id="p-1").service_id == "s-pg"
+    assert adapter.operations == ["Project"]
+
+
+@pytest.mark.parametrize("failure", [graphql_error("Not Authorized"), graphql_error("User not found"),
+                                     reply(403, {"errors": [{"message": "Forbidden"}]})])
+def test_any_failure_of_me_falls_back_to_listing_projects(failure):
+    projects = {"edges": [{"node": PROJECT}]}
+    client, adapter, _clock = make_client([failure, data(projects=projects)])
     assert client.resolve("backendops-demo", "production").project_id == "p-1"
-    assert adapter.operations == ["UserProjects", "Projects", "Project"]
+    assert adapter.operations == ["UserProjects", "Projects"]
 
 
 def test_a_bad_account_token_fails_with_not_authorized():
@@ -381,24 +425,25 @@ def test_a_bad_account_token_fails_with_not_authorized():
     (("backendops-demo", "production", "web"), "service 'web' not found in project 'backendops-demo'; existing: backend, Postgres"),
 ])
 def test_unknown_names_fail_listing_what_exists(args, expected):
-    client, _adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
+    client, _adapter, _clock = make_client([data(me=ME)])
     with pytest.raises(rc.RailwayNotFoundError) as info:
         client.resolve(*args)
     assert str(info.value) == expected
 
 
 def test_environment_names_are_case_sensitive_like_the_cli():
-    client, _adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
+    client, _adapter, _clock = make_client([data(me=ME)])
     with pytest.raises(rc.RailwayNotFoundError, match="environment 'Production' not found"):
         client.resolve("backendops-demo", "Production")
 
 
 def test_environment_may_be_omitted_only_when_there_is_one():
-    client, _adapter, _clock = make_client([data(me=ME), data(project=PROJECT)])
+    client, _adapter, _clock = make_client([data(me=ME)])
     with pytest.raises(rc.RailwayConfigError, match="environment is required: project 'backendops-demo' has production, staging"):
         client.resolve("backendops-demo")
     single = dict(PROJECT, environments={"edges": [{"node": {"id": "e-prod", "name": "production"}}]})
-    client, _adapter, _clock = make_client([data(me=ME), data(project=single)])
+    me = {"workspaces": [{"id": "w-1", "name": "Acme", "projects": {"edges": [{"node": single}]}}]}
+    client, _adapter, _clock = make_client([data(me=me)])
     assert client.resolve("backendops-demo").environment_id == "e-prod"
 
 
@@ -489,9 +534,10 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
         # A minimal, shape-correct answer for whatever was asked.
         return data(**{
             "UserProjects": {"me": ME}, "Project": {"project": PROJECT},
-            "Projects": {"projects": {"edges": [{"node": {"id": "p-1", "name": "backendops-demo"}}]}},
+            "Projects": {"projects": {"edges": [{"node": PROJECT}]}},
             "ProjectToken": {"projectToken": {"project": PROJECT, "environment": {"id": "e-prod", "name": "production"}}},
             "ServiceInstance": {"serviceInstance": {"id": "si"}}, "Variables": {"variables": {"A": "1"}},
+            "ServiceState": {"serviceInstance": {"id": "si"}, "variables": {"A": "1"}},
             "Deployment": {"deployment": deployment()}, "Deployments": {"deployments": {"edges": []}},
             "DeploymentEvents": {"deploymentEvents": {"edges": []}}, "BuildLogs": {"buildLogs": []},
             "DeploymentLogs": {"deploymentLogs": []}, "VariableCollectionUpsert": {"variableCollectionUpsert": True},
@@ -503,7 +549,9 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
 
     client, adapter, _clock = make_client([answer] * 40)
     client.resolve("backendops-demo", "production", "backend")
+    client.resolve(None, "production", "backend", project_id="p-1")
     client.service_instance("e", "s")
+    client.service_state("p", "e", "s")
     client.variables("p", "e", "s")
     client.upsert_variables("p", "e", None, {"A": "1"})
     client.delete_variable("p", "e", "s", "A")
@@ -524,7 +572,11 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     sent = [entry["json"] for entry in adapter.sent + padapter.sent + wadapter.sent]
     assert all(payload["query"] in registered for payload in sent)
     assert all(registered[payload["query"]] == payload["operationName"] for payload in sent)
-    assert {payload["operationName"] for payload in sent} == set(docs.DOCUMENTS)
+    # Subscriptions go over WebSocket (tests/integration/test_railway_subscription.py), never as a POST.
+    over_http = set(name for name, document in docs.DOCUMENTS.items() if not document.is_subscription)
+    assert {payload["operationName"] for payload in sent} == over_http
+    with pytest.raises(ValueError, match="is a subscription"):
+        client.execute(docs.DEPLOYMENT_SUBSCRIPTION, {"id": "d-1"})
 
 
 def test_shared_variables_omit_the_service():

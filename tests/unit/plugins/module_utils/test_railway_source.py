@@ -28,7 +28,39 @@ def members(archive):
 def test_git_and_node_modules_are_always_skipped(tmp_path):
     tree(tmp_path, {"package.json": "{}", ".git/config": "x", "node_modules/a/index.js": "x",
                     "src/node_modules/b.js": "x", "src/app.js": "x", ".env.example": "A="})
-    assert rs.collect_files(tmp_path) == [".env.example", "package.json", "src/app.js"]
+    assert rs.collect_files(tmp_path) == ["package.json", "src/app.js"]
+    assert rs.collect_files(tmp_path, allow=[".env.example"]) == [".env.example", "package.json", "src/app.js"]
+
+
+SECRETS = {".env": "A=1", ".env.local": "A=2", "sub/.env": "A=3", "production.env": "A=4", "sub/staging.env": "A=5",
+           "certs/server.pem": "k", "certs/server.key": "k", "deploy/id_rsa": "k", "deploy/id_rsa.pub": "p",
+           "home/id_ed25519": "k", "Upper.ENV": "A=6"}
+
+
+@pytest.mark.parametrize("ignore", [None, ".env\n.env.*\n!.env.example\nnode_modules\n", "!*.env\n!.env\n!*.pem\n"])
+def test_env_files_and_private_keys_are_withheld_whatever_the_ignore_files_say(tmp_path, ignore):
+    tree(tmp_path, dict(SECRETS, **{"src/app.js": "x", ".env.example": "A=", "node_modules/x.js": "x"}))
+    if ignore is not None:
+        (tmp_path / ".railwayignore").write_text(ignore)
+    files, withheld = rs.collect(tmp_path)
+    assert [f for f in files if f != ".railwayignore"] == ["src/app.js"]
+    reported = {entry["path"]: entry["pattern"] for entry in withheld}
+    assert {"production.env": "*.env", "sub/staging.env": "*.env", "certs/server.pem": "*.pem", "certs/server.key": "*.key",
+            "deploy/id_rsa": "id_rsa*", "deploy/id_rsa.pub": "id_rsa*", "home/id_ed25519": "id_ed25519*"}.items() <= reported.items()
+    # What the ignore file itself leaves out is not reported as withheld for safety.
+    assert (".env" in reported) == (ignore is None or "!.env\n" in ignore)
+    archive = rs.build_archive(tmp_path)
+    assert not set(m.name for m in members(archive)) & set(SECRETS)
+    assert archive.withheld == withheld
+
+
+def test_a_named_pattern_can_be_allowed(tmp_path):
+    tree(tmp_path, {"app.js": "x", "public.pem": "cert", "prod.env": "A=1", ".env.example": "A="})
+    assert rs.collect_files(tmp_path, allow=["*.pem"]) == ["app.js", "public.pem"]
+    assert rs.collect_files(tmp_path, allow=[".env.*"]) == [".env.example", "app.js"]
+    files, withheld = rs.collect(tmp_path, allow=[".env.example"])
+    assert files == [".env.example", "app.js"]
+    assert withheld == [{"path": "prod.env", "pattern": "*.env"}, {"path": "public.pem", "pattern": "*.pem"}]
 
 
 def test_gitignore_rules(tmp_path):
@@ -49,9 +81,9 @@ def test_nested_ignore_files_apply_below_their_directory(tmp_path):
 
 
 def test_railwayignore_wins_over_gitignore(tmp_path):
-    tree(tmp_path, {".gitignore": "*.env\n", ".railwayignore": "!prod.env\ntests/\n",
-                    "dev.env": "", "prod.env": "", "tests/t.js": "", "main.js": ""})
-    assert rs.collect_files(tmp_path) == [".gitignore", ".railwayignore", "main.js", "prod.env"]
+    tree(tmp_path, {".gitignore": "*.txt\n", ".railwayignore": "!prod.txt\ntests/\n",
+                    "dev.txt": "", "prod.txt": "", "tests/t.js": "", "main.js": ""})
+    assert rs.collect_files(tmp_path) == [".gitignore", ".railwayignore", "main.js", "prod.txt"]
 
 
 def test_a_file_inside_an_ignored_directory_cannot_be_re_included(tmp_path):

@@ -96,3 +96,54 @@ def test_state_of_decides_what_counts_as_a_change():
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         rw.Waiter(10, **kwargs)
+
+
+# --- following a stream (the deployment subscription), polling when it fails -----------------------------------------
+
+class Lost(Exception):
+    pass
+
+
+def stream_of(values, clock, step=5.0, then=None):
+    """A stream yielding ``values`` ``step`` seconds apart, then raising ``then`` (or ending at the deadline)."""
+    def stream(deadline):
+        for value in values:
+            clock.sleep(step)
+            yield value
+        if then is not None:
+            raise then
+        clock.sleep(max(0.0, deadline - clock.monotonic()))
+    return stream
+
+
+def test_watch_sees_the_outcome_on_the_stream_without_polling():
+    waiter, clock = make_waiter(60)
+    seen = []
+    polls = []
+    result = waiter.watch(stream_of(["QUEUED", "BUILDING", "SUCCESS"], clock), lambda: polls.append(1),
+                          lambda s: s == "SUCCESS", on_change=lambda value, elapsed: seen.append((value, elapsed)))
+    assert (result.value, result.via, result.polls, result.timed_out, result.fallback) == ("SUCCESS", "subscription", 0, False, None)
+    assert seen == [("QUEUED", 5.0), ("BUILDING", 10.0), ("SUCCESS", 15.0)] and polls == []
+
+
+def test_watch_falls_back_to_polling_when_the_stream_is_lost_and_keeps_the_progress():
+    waiter, clock = make_waiter(60, interval=2.0)
+    seen = []
+    result = waiter.watch(stream_of(["QUEUED", "BUILDING"], clock, then=Lost("socket dropped")),
+                          scripted(["BUILDING", "BUILDING", "SUCCESS"]), lambda s: s == "SUCCESS",
+                          on_change=lambda value, elapsed: seen.append(value), lost=(Lost,))
+    assert (result.value, result.via, result.polls, result.fallback) == ("SUCCESS", "polling", 3, "socket dropped")
+    assert seen == ["QUEUED", "BUILDING", "SUCCESS"]  # BUILDING once, although both the stream and a poll saw it
+
+
+def test_watch_ends_with_one_poll_at_the_deadline():
+    waiter, clock = make_waiter(20)
+    result = waiter.watch(stream_of(["QUEUED", "BUILDING"], clock), scripted(["BUILDING"]), lambda s: s == "SUCCESS")
+    assert (result.value, result.timed_out, result.polls, result.via) == ("BUILDING", True, 1, "polling")
+    assert clock.monotonic() == pytest.approx(20)
+
+
+def test_watch_lets_other_errors_through():
+    waiter, clock = make_waiter(20)
+    with pytest.raises(ValueError):
+        waiter.watch(stream_of([], clock, then=ValueError("bug")), scripted(["SUCCESS"]), lambda s: s == "SUCCESS", lost=(Lost,))

@@ -25,7 +25,8 @@ class FakeRailway:
     def __init__(self, client, **params):
         self.client = client
         self.params = dict(service="backend", source="redeploy", commit=None, path=None, deployment_message=None, wait=True,
-                           wait_timeout=30, poll_interval=0.01, log_lines=3, rollback_on_failure=True)
+                           wait_timeout=30, poll_interval=0.01, log_lines=3, rollback_on_failure=True,
+                           wait_via="polling", upload_allow=[])
         self.params.update(params)
         self.check_mode = False
         self.warnings = []
@@ -71,7 +72,7 @@ class ScriptedClient:
         self.active = None  # B went live, replaced A, then crashed: nothing serves
         return {"id": "B", "status": "QUEUED"}
 
-    def deployment(self, deployment_id):
+    def deployment(self, deployment_id, deadline=None):
         self._record("deployment", deployment_id)
         return {"id": deployment_id, "status": self.statuses[deployment_id]}
 
