@@ -67,7 +67,7 @@ options:
         default: ""
       required_when:
         description:
-          - Variables and values that make this variable required, for example V({NODE_ENV: production}).
+          - "Variables and values that make this variable required, for example C({NODE_ENV: production})."
         type: dict
       generate:
         description:
@@ -131,7 +131,7 @@ options:
         default: ""
       required_when:
         description:
-          - Variables and values that make this variable required, for example V({NODE_ENV: production}).
+          - "Variables and values that make this variable required, for example C({NODE_ENV: production})."
         type: dict
       generate:
         description:

@@ -293,7 +293,7 @@ def detect(source_dir, overrides=None, contract=None, base_node_version=BASE_NOD
         if not ok:
             raise ProfileError("%s asks for Node.js %s, but the base image has Node.js %s: allow %s (e.g. >=20) or override "
                                "the profile's node_version with the Node.js of your own base image"
-                               % (wanted_from, wanted, node_version, node_version.split(".")[0]))
+                               % (wanted_from, wanted, node_version, node_version.split(".", maxsplit=1)[0]))
     detected["node_version"] = wanted_from if wanted else "base image"
 
     scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}

@@ -55,7 +55,7 @@ def stack_environment(profile, previous, user_env, mode, db_user="app", db_name=
     """
     generated = {}
     for name in generated_names(profile):
-        generated[name] = previous.get(name) or "".join(random_source.choice(_ALPHABET) for _ in range(secret_length))
+        generated[name] = previous.get(name) or "".join(random_source.choice(_ALPHABET) for _position in range(secret_length))
     computed = {"NODE_ENV": "production" if mode == "prod" else "development", "PORT": str(profile["port"])}
     if profile["services"].get("postgres"):
         computed["DATABASE_URL"] = "postgresql://%s:%s@postgres:5432/%s" % (
@@ -111,5 +111,5 @@ def build_failure(result, image, last_lines=8):
         tail = [line.strip() for line in lines if line.strip()][-last_lines:]
         return "%s: %s" % (what, " | ".join(tail) or "no output from the build")
     shown = [line for line in output if line.strip()][-last_lines:]
-    return "%s at step %s%s: %s" % (what, step, " (exit code %s)" % exit_code[-1] if exit_code else "",
-                                     " | ".join(shown) or "no output")
+    code = " (exit code %s)" % exit_code[-1] if exit_code else ""
+    return "%s at step %s%s: %s" % (what, step, code, " | ".join(shown) or "no output")

@@ -24,13 +24,13 @@ author:
 attributes:
   check_mode:
     support: full
-    details: The module only reads files, so it runs the same in check mode.
+    description: The module only reads files, so it runs the same in check mode.
   diff_mode:
     support: none
-    details: The module changes nothing.
+    description: The module changes nothing.
   idempotent:
     support: full
-    details: The module never reports a change.
+    description: The module never reports a change.
 options:
   source_dir:
     description:

@@ -80,7 +80,7 @@ def test_context_installs_the_built_collection(context):
 
 def test_context_lists_python_and_system_dependencies(context):
     collection_python = requirement_names((REPO_ROOT / "meta" / "ee-requirements.txt").read_text(encoding="utf-8"))
-    assert collection_python == {"requests", "urllib3", "websocket-client"}
+    assert collection_python == {"pyyaml", "requests", "urllib3", "websocket-client"}
     assert requirement_names((context / "_build" / "requirements.txt").read_text(encoding="utf-8")) == collection_python
     assert rpm_packages((context / "_build" / "bindep.txt").read_text(encoding="utf-8")) == {
         "docker-ce-cli", "docker-compose-plugin", "docker-buildx-plugin"}

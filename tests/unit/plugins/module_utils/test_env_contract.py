@@ -27,6 +27,7 @@ SAMPLE = tuple(contract.variable_from_definition(definition) for definition in d
 def validate(values, **kwargs):
     return contract.validate(values, contract=kwargs.pop("contract", SAMPLE), **kwargs)
 
+
 DOC_PATH = REPO_ROOT / "docs" / "environment-contract.md"
 TABLE_START = "<!-- contract-table:start (generated from examples/backend/backendops.yml; see tests) -->"
 TABLE_END = "<!-- contract-table:end -->"

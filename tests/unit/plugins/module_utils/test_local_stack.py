@@ -8,16 +8,17 @@ from ansible_collections.backendops.stack.plugins.module_utils import local_stac
 
 PROFILE = {"port": 3000, "services": {"postgres": True, "redis": False}, "generated_secrets": ["JWT_SECRET"],
            "local_env": {"LOG_LEVEL": "info", "RATE_LIMIT_MAX": 300}}
-BUILDKIT_STDERR = """#11 [build 3/3] RUN --mount=type=secret,id=ca_bundle     if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi;     npm run build
+CA_PREAMBLE = "if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi;"
+BUILDKIT_STDERR = """#11 [build 3/3] RUN --mount=type=secret,id=ca_bundle     CA_PREAMBLE     npm run build
 #11 4.344 src/broken.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.
 ------
- > [build 3/3] RUN --mount=type=secret,id=ca_bundle     if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi;     npm run build:
+ > [build 3/3] RUN --mount=type=secret,id=ca_bundle     CA_PREAMBLE     npm run build:
 0.611
 0.611 > app@1.0.0 build
 4.344 src/broken.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.
 ------
 ERROR: failed to solve: executor failed running [/bin/sh -c npm run build]: exit code: 2
-"""
+""".replace("CA_PREAMBLE", CA_PREAMBLE)
 
 
 def slurped(name, text):
