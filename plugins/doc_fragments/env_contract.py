@@ -19,7 +19,8 @@ options:
         C(REDIS_URL), all required.
     type: list
     elements: dict
-    suboptions:
+    # One definition of a variable's fields, for both options.
+    suboptions: &definition
       name:
         description:
           - Name of the variable; must match C(^[A-Z_][A-Z0-9_]*$).
@@ -33,9 +34,9 @@ options:
       format:
         description:
           - What a value must look like.
-          - V(string) is any text, V(choice) one of O(contract[].choices), V(integer) a whole number,
+          - V(string) is any text, V(choice) one of C(choices), V(integer) a whole number,
             V(positive_integer) a whole number of at least 1, V(port) an integer from 1 to 65535,
-            V(boolean) V(true) or V(false), V(url) a URL with a host and one of O(contract[].schemes),
+            V(boolean) V(true) or V(false), V(url) a URL with a host and one of C(schemes),
             V(origins) V(*) or a comma-separated list of http(s) origins.
         type: str
         choices: [string, choice, integer, positive_integer, port, boolean, url, origins]
@@ -47,12 +48,12 @@ options:
         default: false
       choices:
         description:
-          - The allowed values, for O(contract[].format=choice).
+          - The allowed values, for C(format=choice).
         type: list
         elements: str
       schemes:
         description:
-          - The allowed URL schemes (without C(://)), for O(contract[].format=url); defaults to V(http) and V(https).
+          - The allowed URL schemes (without C(://)), for C(format=url); defaults to V(http) and V(https).
         type: list
         elements: str
       min_length:
@@ -83,59 +84,5 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
-      name:
-        description:
-          - Name of the variable; must match C(^[A-Z_][A-Z0-9_]*$).
-        type: str
-        required: true
-      required:
-        description:
-          - Whether the variable must be set to a non-empty value.
-        type: bool
-        default: false
-      format:
-        description:
-          - What a value must look like.
-          - V(string) is any text, V(choice) one of O(extra[].choices), V(integer) a whole number,
-            V(positive_integer) a whole number of at least 1, V(port) an integer from 1 to 65535,
-            V(boolean) V(true) or V(false), V(url) a URL with a host and one of O(extra[].schemes),
-            V(origins) V(*) or a comma-separated list of http(s) origins.
-        type: str
-        choices: [string, choice, integer, positive_integer, port, boolean, url, origins]
-        default: string
-      secret:
-        description:
-          - Whether the value is secret. Secret values never appear in errors, diffs or results.
-        type: bool
-        default: false
-      choices:
-        description:
-          - The allowed values, for O(extra[].format=choice).
-        type: list
-        elements: str
-      schemes:
-        description:
-          - The allowed URL schemes (without C(://)), for O(extra[].format=url); defaults to V(http) and V(https).
-        type: list
-        elements: str
-      min_length:
-        description:
-          - The least number of characters of a value.
-        type: int
-        default: 0
-      description:
-        description:
-          - What the variable is for; documentation only.
-        type: str
-        default: ""
-      required_when:
-        description:
-          - "Variables and values that make this variable required, for example C({NODE_ENV: production})."
-        type: dict
-      generate:
-        description:
-          - The local stack generates a random value on its first run and keeps it (a secret such as C(JWT_SECRET)).
-        type: bool
-        default: false
+    suboptions: *definition
 """
