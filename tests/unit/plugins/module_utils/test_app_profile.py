@@ -58,7 +58,7 @@ def test_the_sample_backend_profile_is_what_the_stack_ran_before():
     names = [variable["name"] for variable in profile["contract"]]
     assert names[:4] == ["NODE_ENV", "PORT", "DATABASE_URL", "REDIS_URL"]
     assert {"SUPABASE_URL", "SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN"} <= set(names)
-    assert profile["generated_secrets"] == ["JWT_SECRET", "HEALTH_TOKEN"]
+    assert profile["generated_secrets"] == ["SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN"]
     assert profile["source_roots"] == ["src"]
 
 
