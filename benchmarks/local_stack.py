@@ -138,12 +138,16 @@ def measure() -> tuple[Figures, Labels, Sizes]:
         # The same generated files, with a build section so that raw compose builds the image itself.
         override = PROJECT_DIR / "compose.bench-build.yaml"
         app_ref = json.loads(sh("docker", "compose", "--project-directory", str(PROJECT_DIR), "config", "--format", "json").stdout)
-        image = app_ref["services"]["backend"]["image"]
-        build = {"context": str(source), "dockerfile": str(rendered_dockerfile()), "target": "prod"}
-        compose = {"services": {"backend": {"build": build, "image": image}}}
-        if CA_BUNDLE.exists():  # the same CA secret as buildx() and the role, or npm fails behind a TLS proxy
-            build["secrets"] = ["ca_bundle"]
-            compose["secrets"] = {"ca_bundle": {"file": str(CA_BUNDLE)}}
+        compose = {"services": {}}
+        # The backend runs the prod stage; the one-shot migrate service runs the build stage.
+        for service, target in (("backend", "prod"), ("migrate", "build")):
+            if service not in app_ref["services"]:
+                continue
+            build = {"context": str(source), "dockerfile": str(rendered_dockerfile()), "target": target}
+            if CA_BUNDLE.exists():  # the same CA secret as buildx() and the role, or npm fails behind a TLS proxy
+                build["secrets"] = ["ca_bundle"]
+                compose["secrets"] = {"ca_bundle": {"file": str(CA_BUNDLE)}}
+            compose["services"][service] = {"build": build, "image": app_ref["services"][service]["image"]}
         override.write_text(json.dumps(compose))
         cold_state()
         t_raw = timed(sh, "docker", "compose", "--project-directory", str(PROJECT_DIR), "-f", str(PROJECT_DIR / "compose.yaml"),
