@@ -5,6 +5,10 @@
 
 from __future__ import annotations
 
+from ansible_collections.backendops.stack.plugins.doc_fragments.attributes import ModuleDocFragment as _Common
+
+_COMMON_ATTRIBUTES = _Common.DOCUMENTATION
+
 
 class ModuleDocFragment(object):
 
@@ -106,18 +110,9 @@ seealso:
     link: https://docs.railway.com/integrations/api
 """
 
-    # Attribute descriptions; each module adds its own support levels.
-    ATTRIBUTES = r"""
-options: {}
-attributes:
-  check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-      - This assumes that the system controlled/queried by the module has not changed in a relevant way.
+    # The common attribute descriptions (doc fragment backendops.stack.attributes) and the Railway action group;
+    # each module adds its own support levels.
+    ATTRIBUTES = _COMMON_ATTRIBUTES + r"""
   action_group:
     description: Use C(group/backendops.stack.railway) in C(module_defaults) to set defaults for this module.
     support: full

@@ -27,13 +27,18 @@ description:
   - Runs on the Docker host, so the context is read where the engine builds it.
 author:
   - backendops.stack maintainers (@backendops)
+extends_documentation_fragment:
+  - backendops.stack.attributes
 attributes:
   check_mode:
     support: full
-    description: The module only reads, so it runs unchanged in check mode.
+    details: The module only reads, so it runs unchanged in check mode.
   diff_mode:
     support: none
-    description: The module changes nothing, so there is nothing to diff.
+    details: The module changes nothing, so there is nothing to diff.
+  idempotent:
+    support: full
+    details: The module never reports a change, and the same context gives the same digest.
 options:
   path:
     description:

@@ -24,21 +24,22 @@ description:
 author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
+  - backendops.stack.attributes
   - backendops.stack.env_contract
   - ansible.builtin.files
 attributes:
   check_mode:
     support: full
-    description: Reports whether the file would change, and the diff, without writing anything.
+    details: Reports whether the file would change, and the diff, without writing anything.
   diff_mode:
     support: full
-    description:
+    details:
       - Shows the variables before and after as C(NAME=value) lines. Secret values show as C(NAME=********);
         a secret whose value changes shows as C(NAME=******** (changed)) afterwards.
       - Mode and ownership changes show as a second diff.
   idempotent:
     support: full
-    description: A second run with the same input reports no change.
+    details: A second run with the same input reports no change.
 options:
   path:
     description:
