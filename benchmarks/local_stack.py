@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Local-stack benchmark: prints P1-P4 from one run on this machine's real Docker engine.
 
 P1  cold `playbooks/local.yml` vs raw `docker compose up -d --build --wait` on the same generated files

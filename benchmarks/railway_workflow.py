@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Railway-workflow benchmark: prints P5 and P6 from runs of playbooks/railway.yml against the Railway emulator.
 
 P5  API requests (GraphQL, the upload and the subscription's WebSocket) of a full run (variables, settings and an

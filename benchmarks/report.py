@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The evidence report: every fault, leak, durability, bad-input and benchmark figure in one table.
 
 Runs the same checks as tests/integration/test_{fault_matrix,secret_leaks,durability,bad_input}.py (their rows come

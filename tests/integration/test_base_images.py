@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """backendops.stack.base_images against a real Docker engine.
 
 Builds the Debian-based images (twice: the second run must change nothing), then proves with real

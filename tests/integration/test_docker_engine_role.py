@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The docker_engine role against this machine's real engine: idempotence, check mode, restart by pidfile.
 
 These tests stop the engine, so scripts/test runs them on their own (marker engine_restart) before the

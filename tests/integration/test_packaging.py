@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The collection as users get it: built with ansible-galaxy, installed into an empty path, documented.
 
 What must ship is read from the tree (roles/*/, plugins/modules/*.py, playbooks/*.yml) and meta/runtime.yml, not

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/railway.yml (the backendops.stack.railway role) run like a user runs it, against the Railway emulator.
 
 The emulator's counters and state dump are the witnesses: what was sent (mutations, uploads, requests), which
