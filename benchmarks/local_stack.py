@@ -6,6 +6,8 @@
 P1  cold `playbooks/local.yml` vs raw `docker compose up -d --build --wait` on the same generated files
     (base images present, build cache and app image removed before each)            target <= 1.15x
 P2  no-change re-run of local.yml (changed=0) vs a raw no-op `docker compose up -d --wait`  target <= 3x
+    (also printed: the module calls of that re-run - tasks that ran a module, without set_fact, assert, debug,
+    fail, meta and includes; a loop counts once per item - and the tasks it ran, by callback_plugins/module_calls.py)
 P3  app image rebuild after a code-only change vs a cold build of it                  target <= 0.25x
 P4  prod image size of the sample vs the 200 MB goal                                 target <= 1x
     (also printed: the sizes of the node build base, the node runtime base and the dev image)
@@ -61,14 +63,31 @@ def cold_state() -> None:
     sh("docker", "builder", "prune", "--all", "--force")
 
 
-def local_yml(source: Path, *extra: str):
+def local_yml(source: Path, *extra: str, env: dict[str, str] | None = None):
     run = run_playbook("playbooks/local.yml", "-e", json.dumps({
         "compose_stack_name": STACK, "compose_stack_backend_port": PORT,
         "app_image_name": IMAGE, "app_image_source_dir": str(source),
-    }), *extra)
+    }), *extra, env=env)
     if run.rc != 0:
         raise SystemExit(f"benchmark: local.yml failed:\n{run.output[-3000:]}")
     return run
+
+
+CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
+
+
+def counting_env(counts: Path) -> dict[str, str]:
+    """Environment that makes callback_plugins/module_calls.py write the run's module calls to ``counts``."""
+    return {"ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS), "ANSIBLE_CALLBACKS_ENABLED": "module_calls",
+            "BACKENDOPS_MODULE_CALLS_FILE": str(counts)}
+
+
+def module_calls(counts: Path) -> dict:
+    """What the callback counted: {"module_calls": N, "tasks": M, "by_action": {action: calls}}."""
+    try:
+        return json.loads(counts.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"benchmark: the module_calls callback wrote no counts to {counts}: {exc}") from exc
 
 
 def rendered_dockerfile() -> Path:
@@ -121,11 +140,12 @@ Labels = dict[str, tuple[str, str]]
 Sizes = dict[str, tuple[str, float | None]]
 
 
-def measure() -> tuple[Figures, Labels, Sizes]:
+def measure() -> tuple[Figures, Labels, Sizes, dict]:
     """One run of P1-P4.
 
     Returns ({key: (measured, baseline, target ratio)}, {key: (measured label, baseline label)},
-    {"node build base" | "node runtime base" | "dev image" | "prod image": (image, MB or None when missing)}).
+    {"node build base" | "node runtime base" | "dev image" | "prod image": (image, MB or None when missing)},
+    the module calls of P2's no-change run as module_calls() reads them).
     """
     scratch = Path(tempfile.mkdtemp(prefix="backendops-bench."))
     source = scratch / "backend"
@@ -157,7 +177,10 @@ def measure() -> tuple[Figures, Labels, Sizes]:
         figures["P1"] = (t_ansible, t_raw, 1.15)
 
         local_yml(source)  # back to the role-built state
-        t_rerun, rerun = timed(local_yml, source)
+        # The same timed run counts its module calls (an aggregate callback: the default output stays).
+        counts_file = scratch / "module-calls.json"
+        t_rerun, rerun = timed(local_yml, source, env=counting_env(counts_file))
+        counts = module_calls(counts_file)
         t_noop = timed(sh, "docker", "compose", "--project-directory", str(PROJECT_DIR), "up", "-d", "--wait")[0]
         figures["P2"] = (t_rerun, t_noop, 3.0)
         rerun_changed = rerun.recap()["changed"]
@@ -183,20 +206,23 @@ def measure() -> tuple[Figures, Labels, Sizes]:
 
     labels = {
         "P1": ("cold local.yml s", "raw compose up --build s"),
-        "P2": (f"re-run s (changed={rerun_changed})", "raw no-op up s"),
+        "P2": (f"re-run s (changed={rerun_changed}, {counts['module_calls']} module calls in {counts['tasks']} tasks)",
+               "raw no-op up s"),
         "P3": ("code-change rebuild s", "cold build s"),
         "P4": ("prod image MB", "goal MB"),
     }
-    return figures, labels, sizes
+    return figures, labels, sizes, counts
 
 
 def main() -> int:
-    figures, labels, sizes = measure()
+    figures, labels, sizes, counts = measure()
     print(f"\n{'':4} {'measured':>30} {'baseline':>26} {'ratio':>7} {'target':>7}")
     for key, (value, base, target) in figures.items():
         ratio = value / base if base else float("inf")
         flag = "ok" if ratio <= target else "over"
         print(f"{key:4} {labels[key][0]:>22} {value:7.1f} {labels[key][1]:>18} {base:7.1f} {ratio:6.2f}x {target:5.2f}x {flag}")
+    print(f"\nP2's no-change run: {counts['module_calls']} module calls in {counts['tasks']} tasks that ran:")
+    print("  " + ", ".join(f"{action} {calls}" for action, calls in counts["by_action"].items()))
     print("\nimage sizes (MB):")
     for name, (image, megabytes) in sizes.items():
         print(f"  {name:18} {'missing' if megabytes is None else f'{megabytes:7.1f}':>7}  {image}")
