@@ -4,10 +4,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.backendops.stack.plugins.doc_fragments.attributes import ModuleDocFragment as _Common
-
-_COMMON_ATTRIBUTES = _Common.DOCUMENTATION
-
 
 class ModuleDocFragment(object):
 
@@ -109,9 +105,11 @@ seealso:
     link: https://docs.railway.com/integrations/api
 """
 
-    # The common attribute descriptions (doc fragment backendops.stack.attributes) and the Railway action group;
-    # each module adds its own support levels.
-    ATTRIBUTES = _COMMON_ATTRIBUTES + r"""
+    # The Railway action group. What the other attributes mean is in backendops.stack.common_attributes, which every module
+    # extends too; each module adds its own support levels.
+    ATTRIBUTES = r"""
+options: {}
+attributes:
   action_group:
     description: Use C(group/backendops.stack.railway) in C(module_defaults) to set defaults for this module.
     support: full

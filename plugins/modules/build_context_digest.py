@@ -28,7 +28,7 @@ description:
 author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
-  - backendops.stack.attributes
+  - backendops.stack.common_attributes
 attributes:
   check_mode:
     support: full

@@ -24,7 +24,7 @@ description:
 author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
-  - backendops.stack.attributes
+  - backendops.stack.common_attributes
   - backendops.stack.env_contract
   - ansible.builtin.files
 attributes:

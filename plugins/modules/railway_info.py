@@ -17,6 +17,7 @@ author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.railway
+  - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
 attributes:
   check_mode:
