@@ -16,14 +16,15 @@ short_description: Count the tasks that ran a module
 description:
   - When the run ends, writes the module calls, the tasks that ran and the calls per action as JSON to the file
     named by C(BACKENDOPS_MODULE_CALLS_FILE). A task counts when it ran on a host (not skipped); a loop counts once per item that ran.
-  - Actions that only steer the play (C(set_fact), C(assert), C(debug), C(fail), C(meta), includes and imports)
-    count as tasks but not as module calls.
+  - Actions that only steer the play (C(set_fact), C(assert), C(debug), C(fail), C(meta), includes and imports,
+    and the role argument checks C(validate_argument_spec)) count as tasks but not as module calls.
 """
 
-# Actions that decide or report inside Ansible rather than call a module.
+# Actions that decide or report inside Ansible rather than call a module. validate_argument_spec is the check of
+# a role's meta/argument_specs.yml that Ansible inserts itself: an assert in all but name.
 NOT_MODULE_CALLS = frozenset(
     "set_fact assert debug fail meta include_tasks import_tasks include_role import_role include_vars "
-    "include import_playbook".split()
+    "include import_playbook validate_argument_spec".split()
 )
 
 
