@@ -371,9 +371,13 @@ def run(module):
             if attributes_changed and module._diff:
                 diffs.append(attributes)
         if content_changed and not module.check_mode:
+            kept = {}
+            if old_data is not None:
+                # atomic_move cannot always carry the owner over (an unprivileged user): set it again, or fail.
+                st = os.stat(target)
+                kept = dict(owner=file_args["owner"] or st.st_uid, group=file_args["group"] or st.st_gid)
             write_content(module, target, new_data)
-            if old_data is None:
-                module.set_fs_attributes_if_different(file_args, True)
+            module.set_fs_attributes_if_different(dict(file_args, **kept), True)
     except OSError as exc:
         raise EnvFileError("cannot write %s: %s - run the task with become or fix the permissions of %s"
                            % (path, exc.strerror, directory)) from exc
