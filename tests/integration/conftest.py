@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from sshhost import SSH_HOST, RemoteStack, SSHHost, ssh_host_available
 from support import ENGINE, engine_answers, require
 from tools.railway_emulator.testing import EmulatorProcess
+
+if TYPE_CHECKING:
+    from sshhost import RemoteStack
 
 # Fast clock: a phase lasts 2 emulated seconds = 0.1 real second, so a whole deployment takes well under a second.
 FAST_CLOCK = {"phase_seconds": 2.0, "clock_scale": 20.0}
@@ -32,6 +35,8 @@ def ssh_stack_fixture(tmp_path_factory) -> Iterator[RemoteStack]:
     """One stack of the sample backend on an SSH host for the session (the scenario test and the AWX job share it).
     Its source is a copy in pytest's tmp directory, which the SSH user cannot read: the host only has what the
     collection copied there."""
+    # Imported here: sshhost imports the collection, which must not happen before the test modules are collected.
+    from sshhost import SSH_HOST, RemoteStack, SSHHost, ssh_host_available  # pylint: disable=import-outside-toplevel
     require(engine_answers(), ENGINE)
     require(ssh_host_available(), SSH_HOST)
     workdir = tmp_path_factory.mktemp("ssh-host")
