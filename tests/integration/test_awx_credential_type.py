@@ -424,7 +424,7 @@ def test_local_stack_job_template_runs_on_an_ssh_docker_host(awx, ssh_stack, tmp
     assert local["become_enabled"] is False
 
     # Survey answers for this stack; the source and image name as variables given at launch.
-    answers = {key: value for key, value in ssh_stack.extra_vars().items()}
+    answers = ssh_stack.extra_vars()
     job = launch(awx, "backendops local stack", tmp_path, answers, ssh_stack.host.env)
     assert job.rc == 0, job.output[-4000:]
     assert f"Stack {ssh_stack.name} (prod) is healthy" in job.stdout, job.output[-3000:]
