@@ -11,14 +11,7 @@ import pytest
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
 from ansible_collections.backendops.stack.plugins.module_utils.source_sync import sync_tree, tree_digest
-
-
-def tree(root, files):
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    return root
+from support import write_tree as tree
 
 
 def archive_file(tmp_path, src):
