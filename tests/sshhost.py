@@ -95,8 +95,9 @@ class SSHHost:
             f"AllowUsers {USER}", "Subsystem sftp internal-sftp", "",
         ]), encoding="utf-8")
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-        self.process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
-                                        stderr=open(self.workdir / "sshd.log", "wb"))  # pylint: disable=consider-using-with
+        with open(self.workdir / "sshd.log", "wb") as log:  # sshd keeps its own copy of the descriptor
+            self.process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)],  # pylint: disable=consider-using-with
+                                            stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
