@@ -74,6 +74,15 @@ def run_playbook(playbook: str | Path, *args: str, env: dict[str, str] | None = 
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr)
 
 
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Files (relative path: text) under root, with their directories; returns root."""
+    for relpath, content in files.items():
+        path = root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return root
+
+
 # -- What a test needs from the machine -----------------------------------------------------------------------------
 # CI provides all of these, so there a missing one is a broken install step or a renamed file, not a reason to skip:
 # require() fails the test under CI=true and skips it elsewhere, with the same text naming the missing thing.

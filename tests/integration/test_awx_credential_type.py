@@ -385,3 +385,51 @@ def test_both_tokens_in_one_credential_fail_clearly(credential_type, emulator, t
     result = railway_info(tmp_path, injected, project="backendops-demo")[1]
     assert result["failed"] is True
     assert "RAILWAY_API_TOKEN" in result["msg"] and "RAILWAY_TOKEN" in result["msg"]
+
+
+# -- The local stack's job template on a Docker host over SSH -----------------------------------------------------------
+
+MACHINE_CREDENTIAL = "backendops Docker host"
+
+
+def launch(awx: FakeAWX, name: str, workdir: Path, answers: dict, env: dict[str, str]):
+    """Run a job template's playbook as AWX launches it: the inventory from its source, the Machine credential's user
+    and key on the command line, become and diff as the template says, the survey's defaults under the answers."""
+    template = awx.find("job_templates", name)
+    (source,) = [awx.render("inventory_sources", i) for i, obj in awx.objects["inventory_sources"].items()
+                 if obj["inventory"] == template["inventory"]]
+    args = ["-i", source["source_path"]]
+    for credential_id in awx.associations.get(("job_templates", template["id"], "credentials"), []):
+        credential = awx.objects["credentials"][credential_id]
+        if awx.objects["credential_types"][credential["credential_type"]]["kind"] == "ssh":
+            key = workdir / "machine_credential_key"
+            key.write_text(credential["inputs"]["ssh_key_data"], encoding="utf-8")
+            key.chmod(0o600)
+            args += ["-u", credential["inputs"]["username"], "--private-key", str(key)]
+    args += ["--become"] if template["become_enabled"] else []
+    args += ["--diff"] if template["diff_mode"] else []
+    extra = {question["variable"]: question["default"] for question in awx.surveys[template["id"]]["spec"]} | answers
+    return run_playbook(template["playbook"], *args, "-e", json.dumps(extra), env=env)
+
+
+def test_local_stack_job_template_runs_on_an_ssh_docker_host(awx, ssh_stack, tmp_path):
+    machine = awx.create("credential_types", {"name": "Machine", "kind": "ssh", "injectors": {}, "inputs": {"fields": [
+        {"id": "username"}, {"id": "ssh_key_data", "secret": True}]}})
+    credential = awx.create("credentials", {"name": MACHINE_CREDENTIAL, "credential_type": machine["id"], "inputs": {
+        "username": ssh_stack.host.user, "ssh_key_data": ssh_stack.host.key.read_text(encoding="utf-8")}})
+    # The project's inventory file lists the SSH host under docker_hosts, as inventories/local/hosts.yml shows how.
+    inventory = ssh_stack.host.inventory(tmp_path / "docker_hosts.yml", with_credential=False)
+    result = configure(awx, *SCM, "-e", f"backendops_awx_docker_host_credential='{MACHINE_CREDENTIAL}'",
+                       "-e", f"backendops_awx_docker_hosts_source={inventory}", "-e", "backendops_awx_railway_credential=")
+    assert result.rc == 0, result.output
+    local = awx.find("job_templates", "backendops local stack")
+    assert awx.associations[("job_templates", local["id"], "credentials")] == [credential["id"]]
+    assert local["become_enabled"] is False
+
+    # Survey answers for this stack; the source and image name as variables given at launch.
+    answers = ssh_stack.extra_vars()
+    job = launch(awx, "backendops local stack", tmp_path, answers, ssh_stack.host.env)
+    assert job.rc == 0, job.output[-4000:]
+    assert f"Stack {ssh_stack.name} (prod) is healthy" in job.stdout, job.output[-3000:]
+    assert ssh_stack.secrets_file.stat().st_uid == ssh_stack.host.home.stat().st_uid
+    assert not any(value in job.output for value in ssh_stack.secrets().values())

@@ -12,14 +12,7 @@ import tarfile
 import pytest
 
 from ansible_collections.backendops.stack.plugins.module_utils import railway_source as rs
-
-
-def tree(root, files):
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    return root
+from support import write_tree as tree
 
 
 def members(archive):

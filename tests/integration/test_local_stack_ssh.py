@@ -1,0 +1,50 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/local.yml on a Docker host reached over SSH, as a non-root user: the source is copied there, the images
+are built and the stack runs there, its files and secrets live in that user's home, and a re-run changes nothing.
+
+The host is an sshd on this machine (tests/sshhost.py), so the controller's source must be out of the SSH user's
+reach to show that the build used a copy: it sits in pytest's tmp directory (mode 0700, root's).
+"""
+from __future__ import annotations
+
+import stat
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from sshhost import USER
+
+CONTROLLER_STACKS = Path.home() / ".local/share/backendops/stacks"
+
+
+def readable_by_ssh_user(path: Path) -> bool:
+    return subprocess.run(["sudo", "-u", USER, "test", "-r", str(path)], capture_output=True, check=False).returncode == 0
+
+
+def test_local_stack_runs_on_the_ssh_host_from_a_copy_of_the_source(ssh_stack):
+    assert not readable_by_ssh_user(ssh_stack.source / "package.json"), "the SSH user can read the controller's source"
+    first = ssh_stack.local_yml()
+    assert "healthy" in first.stdout, first.output[-3000:]
+    with urllib.request.urlopen(ssh_stack.url + "/api/health", timeout=10) as response:
+        assert response.status == 200
+
+    # The stack's files and the copy are the SSH user's, in its home; the controller's own stack directory is not used.
+    account = ssh_stack.host.home.stat()
+    for path in (ssh_stack.project_dir / "compose.yaml", ssh_stack.secrets_file, ssh_stack.source_copy / "package.json"):
+        assert path.stat().st_uid == account.st_uid, f"{path} is not owned by {USER}"
+    assert stat.S_IMODE(ssh_stack.secrets_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(ssh_stack.project_dir.stat().st_mode) == 0o700
+    assert not (CONTROLLER_STACKS / ssh_stack.name).exists()
+    assert f"files in {ssh_stack.project_dir}" in first.stdout
+
+    # The copy has the source's files and nothing that is never copied (env files, node_modules, .git).
+    copied = {str(p.relative_to(ssh_stack.source_copy)) for p in ssh_stack.source_copy.rglob("*") if p.is_file()}
+    assert {"package.json", "package-lock.json", "prisma/schema.prisma"} <= copied
+    assert not {name for name in copied if name.startswith((".env", "node_modules/", ".git/")) or "/.env" in name}
+    image = ssh_stack.app_images()
+    assert image, f"no image {ssh_stack.app_image_name} on the engine"
+
+    # When the AWX job (test_awx_credential_type.py, same stack) set the stack up first, the run above already was the
+    # re-run; otherwise one more run is.
+    again = ssh_stack.local_yml() if first.recap("dockerhost")["changed"] else first
+    assert again.recap("dockerhost")["changed"] == 0, again.output[-3000:]
