@@ -278,14 +278,14 @@ def validate(params):
         return "replicas must be at least 1, not %d" % params["replicas"]
     if params["pre_deploy_command"] and any(not part.strip() for part in params["pre_deploy_command"]):
         return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
-    given = [option for option in PROVISIONING_OPTIONS if params[option] is not None]
-    if given and params["state"] != "present":
+    given = [option for option in PROVISIONING_OPTIONS if params.get(option) is not None]
+    if given and params.get("state") != "present":
         return "%s need state=present (they describe how the service is created)" % ", ".join(given)
-    if params["domain_port"] is not None and not 1 <= params["domain_port"] <= 65535:
+    if params.get("domain_port") is not None and not 1 <= params["domain_port"] <= 65535:
         return "domain_port must be a port between 1 and 65535, not %d" % params["domain_port"]
-    if params["volume_mount_path"] is not None and not params["volume_mount_path"].startswith("/"):
+    if params.get("volume_mount_path") is not None and not params["volume_mount_path"].startswith("/"):
         return "volume_mount_path must be an absolute path, for example /data, not %r" % params["volume_mount_path"]
-    if params["source_branch"] and not params["source_repo"]:
+    if params.get("source_branch") and not params.get("source_repo"):
         return "source_branch needs source_repo (the repository whose branch the service deploys)"
     return None
 
@@ -327,7 +327,7 @@ def manage_service(railway):
         railway.fail(problem)
     wanted = dict((option, normalize_setting(option, params[option]))
                   for option, dummy in SERVICE_SETTING_FIELDS if params[option] is not None)
-    if params["state"] is not None:
+    if params.get("state") is not None:
         provision_service(railway, wanted)
         return
 

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import FAST_CLOCK
 from test_railway_modules import Runner, Unsafe
+from test_railway_playbook import RailwayPlaybook
 from tools.railway_emulator.testing import EmulatorProcess
 
 PROJECT = "shop"
@@ -137,3 +138,23 @@ def test_workspace_and_project_the_token_cannot_see_fail_naming_them(runner: Run
     refused, counters, _run = runner.module("railway_project", {})
     assert refused["msg"].startswith("project 'new' is not visible to this project token (RAILWAY_TOKEN)")
     assert counters["mutations"] == 0
+
+
+def test_playbook_check_on_an_empty_workspace_lists_every_resource_and_sends_no_mutation(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    run = railway.run("--check", "--diff", railway_project=PROJECT, railway_provision=True, railway_workspace="Acme")
+    assert run.rc == 0, run.outcome.output[-3000:]
+    assert run.counters["mutations"] == 0 and run.counters["uploads"] == 0
+    plan = run.result("Show what provisioning created")["msg"]
+    for resource in ("project shop in workspace Acme", "service Postgres", "volume of Postgres at /var/lib/postgresql/data", "service Redis",
+                     "volume of Redis at /data", "service backend from empty (deployed by upload)", "domain of backend on port 8080"):
+        assert resource in plan, plan
+    assert "then deploys backend" in run.result("Announce the deployment that follows the provisioning")["msg"]
+
+
+def test_playbook_names_the_workspace_the_token_cannot_see(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    run = railway.run(railway_project=PROJECT, railway_provision=True, railway_workspace="Elsewhere")
+    assert run.rc != 0 and run.counters["mutations"] == 0
+    message = run.result("Make sure the project exists")["msg"]
+    assert message == "workspace 'Elsewhere' is not visible to this account token (RAILWAY_API_TOKEN); it sees: Acme, Personal"
