@@ -115,6 +115,7 @@ options:
       - V(absent) deletes the service (in a copied environment only there, otherwise in every environment).
       - Unset, the service must exist and only its settings are managed.
     type: str
+    version_added: 0.2.0
     choices: [present, absent]
   source_repo:
     description:
@@ -123,28 +124,34 @@ options:
         by upload.
       - An existing service whose source differs is switched to this one.
     type: str
+    version_added: 0.2.0
   source_branch:
     description:
       - Branch of O(source_repo) that a new service deploys on every push (Railway's default is the repository's
         default branch).
     type: str
+    version_added: 0.2.0
   source_image:
     description:
       - Image a new service runs, for example V(redis:8.2.1).
     type: str
+    version_added: 0.2.0
   volume_mount_path:
     description:
       - Mount path of a persistent volume for the service, created when the service has none (a service has one).
     type: str
+    version_added: 0.2.0
   domain_port:
     description:
       - Port of the service that a Railway-provided domain (C(serviceDomainCreate)) routes to; created when the
         service has no such domain (a service has one per environment).
     type: int
+    version_added: 0.2.0
   workspace:
     description:
       - Name or ID of the workspace of O(project), as in M(backendops.stack.railway_project).
     type: str
+    version_added: 0.2.0
 seealso:
   - module: backendops.stack.railway_deploy
   - module: backendops.stack.railway_info
@@ -182,6 +189,16 @@ EXAMPLES = r"""
     - name: Show what changed
       ansible.builtin.debug:
         var: backend_settings.changed_settings
+
+    - name: Create the service when missing, connected to its repository, with a domain on port 8080
+      backendops.stack.railway_service:
+        project: backendops-demo
+        environment: production
+        service: backend
+        state: present
+        source_repo: acme/backend
+        source_branch: main
+        domain_port: 8080
 
     - name: Remove the start command again (use the builder's default)
       backendops.stack.railway_service:
