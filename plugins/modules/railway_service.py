@@ -415,5 +415,6 @@ def provision_service(railway, wanted):
         result["diff"]["after"]["service"] = spec.name
     railway.exit(**result)
 
+
 if __name__ == "__main__":
     main()

@@ -85,8 +85,8 @@ def test_check_plans_everything_a_run_creates_it_and_a_rerun_changes_nothing(run
 
 def test_backend_from_a_repo_deploys_on_push_and_references_stay_literal(runner: Runner, empty: EmulatorProcess) -> None:
     tasks = provision_tasks()[:2] + [
-        {"name": "backend", "backendops.stack.railway_service": {"service": "backend", "state": "present", "source_repo": "acme/backend",
-                                                                  "source_branch": "release", "workspace": "Acme"}},
+        {"name": "backend", "backendops.stack.railway_service": {
+            "service": "backend", "state": "present", "source_repo": "acme/backend", "source_branch": "release", "workspace": "Acme"}},
         {"name": "wire", "backendops.stack.railway_variables": {"service": "backend", "variables": {
             "DATABASE_URL": Unsafe("${{Postgres.DATABASE_URL}}")}}},
     ]

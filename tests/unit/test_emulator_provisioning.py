@@ -148,8 +148,8 @@ def test_environment_copy_brings_services_variables_volumes_and_new_domains(clie
     backend = client.service(project_id, "backend", source={"repo": "acme/backend"}, variables={"DATABASE_URL": "${{Postgres.DATABASE_URL}}"})
     client.data(CREATE_VOLUME, {"input": {"projectId": project_id, "serviceId": postgres, "mountPath": "/var/lib/postgresql/data"}})
     client.data(CREATE_DOMAIN, {"input": {"environmentId": production, "serviceId": backend, "targetPort": 8080}})
-    copied = client.data(CREATE_ENVIRONMENT, {"input": {"projectId": project_id, "name": "pr-123", "sourceEnvironmentId": production,
-                                                         "ephemeral": True}})["environmentCreate"]
+    request = {"projectId": project_id, "name": "pr-123", "sourceEnvironmentId": production, "ephemeral": True}
+    copied = client.data(CREATE_ENVIRONMENT, {"input": request})["environmentCreate"]
     assert copied["sourceEnvironment"] == {"name": "production"} and copied["isEphemeral"] is True
     pr = copied["id"]
     instances = client.instances(pr)

@@ -57,7 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = EmulatorConfig(phase_seconds=args.phase_seconds, clock_scale=args.clock_scale, rate_limit=args.rate_limit,
-                            rate_window=args.rate_window, max_upload_bytes=args.max_upload_bytes, seed_path=str(args.seed) if args.seed else None, empty=args.empty,
+                            rate_window=args.rate_window, max_upload_bytes=args.max_upload_bytes, seed_path=str(args.seed) if args.seed else None,
+                            empty=args.empty,
                             upload_dir=str(args.upload_dir) if args.upload_dir else None)
     try:
         emulator = Emulator(config)

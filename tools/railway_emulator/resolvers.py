@@ -237,7 +237,8 @@ class Root(ProvisioningMutations, QueryRoot):
         if commit_sha is not None:
             if not source.get("repo") or not COMMIT_SHA.fullmatch(commit_sha):
                 raise RailwayError("Commit not found")
-            meta = {"repo": source["repo"], "branch": instance.branch or DEFAULT_BRANCH, "commitHash": commit_sha.lower(), "commitMessage": f"Commit {commit_sha[:7].lower()}"}
+            meta = {"repo": source["repo"], "branch": instance.branch or DEFAULT_BRANCH, "commitHash": commit_sha.lower(),
+                    "commitMessage": f"Commit {commit_sha[:7].lower()}"}
             return engine.create(instance, at=now, meta={**meta, "reason": reason}, creator_id=creator)
         if latest is not None and not latest_commit:
             return engine.redeploy(latest, now, reason=reason, creator_id=creator)

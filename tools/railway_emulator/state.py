@@ -103,12 +103,12 @@ class Store:
         self.data.variables.append(scope)
         return scope.values
 
-
     # -- removal ------------------------------------------------------------------------------------
 
     def remove_where(self, **match: str) -> None:
         """Drop every instance, variable scope, domain, volume instance and deployment matching all of ``match``
         (``environment_id`` and/or ``service_id``), then the volumes no instance mounts any more."""
+
         def keep(item: object) -> bool:
             return not all(getattr(item, name, None) == value for name, value in match.items())
         data = self.data
