@@ -299,13 +299,7 @@ PROJECT_CREATE_MUTATION = _register("ProjectCreate", """
 mutation ProjectCreate($input: ProjectCreateInput!) {
   projectCreate(input: $input) { id name workspaceId ...NamedEnvironments ...NamedServices }
 }
-fragment NamedEnvironments on Project {
-  environments { edges { node { id name } } }
-}
-fragment NamedServices on Project {
-  services { edges { node { id name } } }
-}
-""", retry_safe=False)
+""" + _NAMED_NODES, retry_safe=False)
 
 SERVICE_CREATE_MUTATION = _register("ServiceCreate", """
 mutation ServiceCreate($input: ServiceCreateInput!) {

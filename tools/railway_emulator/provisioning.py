@@ -38,6 +38,11 @@ class ProvisioningMutations:
     def _deploy(self, instance: ServiceInstance, *, reason: str, **kwargs: Any) -> Any:  # pragma: no cover - Root's
         raise NotImplementedError
 
+    def _provisioning(self, project_id: str) -> tuple[Any, float, Project]:
+        """(store, now, project) for a provisioning mutation; project tokens may not provision."""
+        self.ctx.account()
+        return self.ctx.store, self.ctx.now, self.ctx.project(project_id)
+
     # -- projects ----------------------------------------------------------------------------------------
 
     def projectCreate(self, _info, input: dict[str, Any]) -> ProjectView:  # pylint: disable=redefined-builtin
@@ -59,9 +64,7 @@ class ProvisioningMutations:
     # -- services ----------------------------------------------------------------------------------------
 
     def serviceCreate(self, _info, input: dict[str, Any]) -> ServiceView:  # pylint: disable=redefined-builtin
-        self.ctx.account()
-        store, now = self.ctx.store, self.ctx.now
-        project = self.ctx.project(input["projectId"])
+        store, now, project = self._provisioning(input["projectId"])
         source = {key: value for key, value in (input.get("source") or {}).items() if value}
         if len(source) > 1:
             raise RailwayError("A service's source is either a repo or an image, not both")
@@ -108,9 +111,7 @@ class ProvisioningMutations:
     # -- volumes -----------------------------------------------------------------------------------------
 
     def volumeCreate(self, _info, input: dict[str, Any]) -> VolumeView:  # pylint: disable=redefined-builtin
-        self.ctx.account()
-        store, now = self.ctx.store, self.ctx.now
-        project = self.ctx.project(input["projectId"])
+        store, now, project = self._provisioning(input["projectId"])
         mount_path = input["mountPath"]
         if not mount_path.startswith("/"):
             raise RailwayError(f"mountPath must be an absolute path, e.g. /data, not {mount_path!r}")
@@ -162,9 +163,7 @@ class ProvisioningMutations:
     # -- environments ------------------------------------------------------------------------------------
 
     def environmentCreate(self, _info, input: dict[str, Any]) -> EnvironmentView:  # pylint: disable=redefined-builtin
-        self.ctx.account()
-        store, now = self.ctx.store, self.ctx.now
-        project = self.ctx.project(input["projectId"])
+        store, now, project = self._provisioning(input["projectId"])
         name = input["name"].strip()
         if not name:
             raise RailwayError("Environment name must not be empty")
