@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from conftest import FAST_CLOCK
 from test_railway_modules import Runner, Unsafe
@@ -158,3 +159,23 @@ def test_playbook_names_the_workspace_the_token_cannot_see(playbook, empty: Emul
     assert run.rc != 0 and run.counters["mutations"] == 0
     message = run.result("Make sure the project exists")["msg"]
     assert message == "workspace 'Elsewhere' is not visible to this account token (RAILWAY_API_TOKEN); it sees: Acme, Personal"
+
+
+def test_drift_gate_passes_after_a_provisioned_deploy_and_lists_a_changed_setting(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    common = {"railway_project": PROJECT, "railway_workspace": "Acme", "railway_health_token": "canary-health-token-3c8e1f"}
+    deployed = railway.run(railway_provision=True, **common)
+    assert deployed.rc == 0, deployed.outcome.output[-3000:]
+    clean = railway.run(playbook="playbooks/railway_drift.yml", railway_drift_fail=True, **common)
+    assert clean.rc == 0 and clean.counters["mutations"] == 0, clean.outcome.output[-3000:]
+    backend = next(s["id"] for s in empty.state()["services"] if s["name"] == "backend")
+    production = next(e["id"] for e in empty.state()["environments"] if e["name"] == "production")
+    response = requests.post(empty.url, timeout=10, headers={"Authorization": "Bearer " + empty.account_token}, json={
+        "query": "mutation U($e: String, $s: String!, $i: ServiceInstanceUpdateInput!) { serviceInstanceUpdate(environmentId: $e, serviceId: $s, input: $i) }",
+        "variables": {"e": production, "s": backend, "i": {"healthcheckPath": "/x"}}})
+    assert "errors" not in response.json()
+    gate = railway.run(playbook="playbooks/railway_drift.yml", railway_drift_fail=True, **common)
+    assert gate.rc != 0 and gate.counters["mutations"] == 0
+    message = gate.result("Fail on drift when asked to")["msg"]
+    assert "settings healthcheck_path;" in message and "variables added -; removed -; changed -" in message
+    assert gate.result("Report the drift (names only, values masked)")["msg"][5] == "settings that differ on Railway: healthcheck_path"
