@@ -261,6 +261,12 @@ def ensure_service(railway, provisioner, project, environment, spec):
     """
     client, check = railway.client, railway.check_mode
     planned, warnings = [], []
+    existing = project.service(spec.name) if project.exists else None
+    if existing is not None and not (environment and environment.get("id")):
+        # Check mode, environment still to be created: the project's services come with it (a copy brings their
+        # source, variables and volumes along), so there is nothing to plan for this one.
+        return {"created": False, "planned": [], "warnings": [], "service": {"id": existing["id"], "name": existing["name"]},
+                "domain": None, "volume": None, "variable_names": []}
     current = provisioner.resources(environment["id"]).get(spec.name.lower()) if environment and environment.get("id") else None
     service = {"id": current["id"], "name": current["name"]} if current else {"id": None, "name": spec.name}
     variables = client.variables(project.id, environment["id"], current["id"]) if current else {}

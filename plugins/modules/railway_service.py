@@ -402,10 +402,10 @@ def provision_service(railway, wanted):
     for warning in outcome["warnings"]:
         railway.warn(warning)
     target["service"] = outcome["service"]
-    if outcome["service"]["id"]:
+    if outcome["service"]["id"] and environment and environment.get("id"):
         current, changes = apply_settings(railway, environment["id"], outcome["service"]["id"], wanted)
     else:
-        # Check mode: the service is still to be created, so every given setting is a change.
+        # Check mode: the service (or its environment) is still to be created, so every given setting is a change.
         current, changes = dict((option, None) for option, dummy in SERVICE_SETTING_FIELDS), dict(wanted)
     result = settings_result(railway, wanted, current, changes, target=target, planned=outcome["planned"], domain=outcome["domain"],
                              volume=outcome["volume"])

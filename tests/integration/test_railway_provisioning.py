@@ -179,3 +179,13 @@ def test_drift_gate_passes_after_a_provisioned_deploy_and_lists_a_changed_settin
     message = gate.result("Fail on drift when asked to")["msg"]
     assert "settings healthcheck_path;" in message and "variables added -; removed -; changed -" in message
     assert gate.result("Report the drift (names only, values masked)")["msg"][5] == "settings that differ on Railway: healthcheck_path"
+
+
+def test_playbook_check_of_a_new_pr_environment_plans_the_copy_only(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    common = {"railway_project": PROJECT, "railway_workspace": "Acme", "railway_provision": True}
+    assert railway.run(**common).rc == 0
+    run = railway.run("--check", railway_environment="pr-9", railway_environment_source="production", **common)
+    assert run.rc == 0 and run.counters["mutations"] == 0, run.outcome.output[-3000:]
+    assert run.result("Show what provisioning created")["msg"] == "Railway resources to create: environment pr-9 (a copy of production)"
+    assert "then deploys backend" in run.result("Announce the deployment that follows the provisioning")["msg"]
