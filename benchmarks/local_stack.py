@@ -1,15 +1,20 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Local-stack benchmark: prints P1-P4 from one run on this machine's real Docker engine.
 
 P1  cold `playbooks/local.yml` vs raw `docker compose up -d --build --wait` on the same generated files
     (base images present, build cache and app image removed before each)            target <= 1.15x
 P2  no-change re-run of local.yml (changed=0) vs a raw no-op `docker compose up -d --wait`  target <= 3x
+    (also printed: the module calls of that re-run - tasks that ran a module, without set_fact, assert, debug,
+    fail, meta, includes and role argument checks; a loop counts once per item - and the tasks it ran, by callback_plugins/module_calls.py)
 P3  app image rebuild after a code-only change vs a cold build of it                  target <= 0.25x
 P4  prod image size of the sample vs the 200 MB goal                                 target <= 1x
     (also printed: the sizes of the node build base, the node runtime base and the dev image)
 
 Figures, not assertions. Uses its own stack (`bench`, port 3903) and a scratch copy of the sample backend,
 and removes both at the end. Run after `scripts/bootstrap`: .venv/bin/python benchmarks/local_stack.py
+With --quick it measures P2 and its module calls only: no cold builds, and the engine's build cache is left alone.
 """
 from __future__ import annotations
 
@@ -51,22 +56,40 @@ def remove_app_images() -> None:
         sh("docker", "image", "rm", "--force", *sorted(set(ids)))
 
 
-def cold_state() -> None:
-    """Stack and volumes gone, app image gone, build cache empty; base images stay."""
+def cold_state(prune: bool = True) -> None:
+    """Stack and volumes gone, app image gone, build cache empty (unless prune=False); base images stay."""
     if (PROJECT_DIR / "compose.yaml").exists():
         sh("docker", "compose", "--project-directory", str(PROJECT_DIR), "down", "--volumes")
     remove_app_images()
-    sh("docker", "builder", "prune", "--all", "--force")
+    if prune:
+        sh("docker", "builder", "prune", "--all", "--force")
 
 
-def local_yml(source: Path, *extra: str):
+def local_yml(source: Path, *extra: str, env: dict[str, str] | None = None):
     run = run_playbook("playbooks/local.yml", "-e", json.dumps({
         "compose_stack_name": STACK, "compose_stack_backend_port": PORT,
         "app_image_name": IMAGE, "app_image_source_dir": str(source),
-    }), *extra)
+    }), *extra, env=env)
     if run.rc != 0:
         raise SystemExit(f"benchmark: local.yml failed:\n{run.output[-3000:]}")
     return run
+
+
+CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
+
+
+def counting_env(counts: Path) -> dict[str, str]:
+    """Environment that makes callback_plugins/module_calls.py write the run's module calls to ``counts``."""
+    return {"ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS), "ANSIBLE_CALLBACKS_ENABLED": "module_calls",
+            "BACKENDOPS_MODULE_CALLS_FILE": str(counts)}
+
+
+def module_calls(counts: Path) -> dict:
+    """What the callback counted: {"module_calls": N, "tasks": M, "by_action": {action: calls}}."""
+    try:
+        return json.loads(counts.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"benchmark: the module_calls callback wrote no counts to {counts}: {exc}") from exc
 
 
 def rendered_dockerfile() -> Path:
@@ -119,47 +142,59 @@ Labels = dict[str, tuple[str, str]]
 Sizes = dict[str, tuple[str, float | None]]
 
 
-def measure() -> tuple[Figures, Labels, Sizes]:
-    """One run of P1-P4.
+def cold_start(source: Path) -> tuple[float, float, float]:
+    """P1: cold local.yml, then raw compose up --build on the same generated files, each from cold_state()."""
+    cold_state()
+    t_ansible = timed(local_yml, source)[0]
+    # The same generated files, with a build section so that raw compose builds the image itself.
+    override = PROJECT_DIR / "compose.bench-build.yaml"
+    app_ref = json.loads(sh("docker", "compose", "--project-directory", str(PROJECT_DIR), "config", "--format", "json").stdout)
+    compose = {"services": {}}
+    # The backend runs the prod stage; the one-shot migrate service runs the build stage.
+    for service, target in (("backend", "prod"), ("migrate", "build")):
+        if service not in app_ref["services"]:
+            continue
+        build = {"context": str(source), "dockerfile": str(rendered_dockerfile()), "target": target}
+        if CA_BUNDLE.exists():  # the same CA secret as buildx() and the role, or npm fails behind a TLS proxy
+            build["secrets"] = ["ca_bundle"]
+            compose["secrets"] = {"ca_bundle": {"file": str(CA_BUNDLE)}}
+        compose["services"][service] = {"build": build, "image": app_ref["services"][service]["image"]}
+    override.write_text(json.dumps(compose))
+    cold_state()
+    t_raw = timed(sh, "docker", "compose", "--project-directory", str(PROJECT_DIR), "-f", str(PROJECT_DIR / "compose.yaml"),
+                  "-f", str(override), "up", "-d", "--build", "--wait")[0]
+    return (t_ansible, t_raw, 1.15)
+
+
+def measure(quick: bool = False) -> tuple[Figures, Labels, Sizes, dict]:
+    """One run of P1-P4 (P2 alone with quick=True: no cold builds, the engine's build cache is left alone).
 
     Returns ({key: (measured, baseline, target ratio)}, {key: (measured label, baseline label)},
-    {"node build base" | "node runtime base" | "dev image" | "prod image": (image, MB or None when missing)}).
+    {"node build base" | "node runtime base" | "dev image" | "prod image": (image, MB or None when missing)},
+    the module calls of P2's no-change run as module_calls() reads them).
     """
     scratch = Path(tempfile.mkdtemp(prefix="backendops-bench."))
     source = scratch / "backend"
     shutil.copytree(REPO_ROOT / "examples/backend", source, ignore=shutil.ignore_patterns("node_modules", ".env*"))
     figures = {}
+    sizes = {}
     try:
         print("warming up: base images and generated files ...", flush=True)
         local_yml(source)
-
-        cold_state()
-        t_ansible = timed(local_yml, source)[0]
-        # The same generated files, with a build section so that raw compose builds the image itself.
-        override = PROJECT_DIR / "compose.bench-build.yaml"
-        app_ref = json.loads(sh("docker", "compose", "--project-directory", str(PROJECT_DIR), "config", "--format", "json").stdout)
-        compose = {"services": {}}
-        # The backend runs the prod stage; the one-shot migrate service runs the build stage.
-        for service, target in (("backend", "prod"), ("migrate", "build")):
-            if service not in app_ref["services"]:
-                continue
-            build = {"context": str(source), "dockerfile": str(rendered_dockerfile()), "target": target}
-            if CA_BUNDLE.exists():  # the same CA secret as buildx() and the role, or npm fails behind a TLS proxy
-                build["secrets"] = ["ca_bundle"]
-                compose["secrets"] = {"ca_bundle": {"file": str(CA_BUNDLE)}}
-            compose["services"][service] = {"build": build, "image": app_ref["services"][service]["image"]}
-        override.write_text(json.dumps(compose))
-        cold_state()
-        t_raw = timed(sh, "docker", "compose", "--project-directory", str(PROJECT_DIR), "-f", str(PROJECT_DIR / "compose.yaml"),
-                      "-f", str(override), "up", "-d", "--build", "--wait")[0]
-        figures["P1"] = (t_ansible, t_raw, 1.15)
+        if not quick:
+            figures["P1"] = cold_start(source)
 
         local_yml(source)  # back to the role-built state
-        t_rerun, rerun = timed(local_yml, source)
+        # The same timed run counts its module calls (an aggregate callback: the default output stays).
+        counts_file = scratch / "module-calls.json"
+        t_rerun, rerun = timed(local_yml, source, env=counting_env(counts_file))
+        counts = module_calls(counts_file)
         t_noop = timed(sh, "docker", "compose", "--project-directory", str(PROJECT_DIR), "up", "-d", "--wait")[0]
         figures["P2"] = (t_rerun, t_noop, 3.0)
         rerun_changed = rerun.recap()["changed"]
 
+        if quick:
+            return figures, labels_of(figures, rerun_changed, counts), sizes, counts
         sh("docker", "builder", "prune", "--all", "--force")
         t_cold_build = timed(buildx, source, "prod", f"{IMAGE}:bench-cold")[0]
         with open(source / "src/greeting.js", "a", encoding="utf-8") as handle:
@@ -175,26 +210,36 @@ def measure() -> tuple[Figures, Labels, Sizes]:
         sizes = {name: (image, image_mb(image)) for name, image in images.items()}
         figures["P4"] = (sizes["prod image"][1], PROD_GOAL_MB, 1.0)
     finally:
-        cold_state()
+        cold_state(prune=not quick)
         shutil.rmtree(PROJECT_DIR, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)
 
+    return figures, labels_of(figures, rerun_changed, counts), sizes, counts
+
+
+def labels_of(figures: Figures, rerun_changed: int, counts: dict) -> Labels:
     labels = {
         "P1": ("cold local.yml s", "raw compose up --build s"),
-        "P2": (f"re-run s (changed={rerun_changed})", "raw no-op up s"),
+        "P2": (f"re-run s (changed={rerun_changed}, {counts['module_calls']} module calls in {counts['tasks']} tasks)",
+               "raw no-op up s"),
         "P3": ("code-change rebuild s", "cold build s"),
         "P4": ("prod image MB", "goal MB"),
     }
-    return figures, labels, sizes
+    return {key: labels[key] for key in figures}
 
 
 def main() -> int:
-    figures, labels, sizes = measure()
+    quick = "--quick" in sys.argv[1:]
+    figures, labels, sizes, counts = measure(quick)
     print(f"\n{'':4} {'measured':>30} {'baseline':>26} {'ratio':>7} {'target':>7}")
     for key, (value, base, target) in figures.items():
         ratio = value / base if base else float("inf")
         flag = "ok" if ratio <= target else "over"
         print(f"{key:4} {labels[key][0]:>22} {value:7.1f} {labels[key][1]:>18} {base:7.1f} {ratio:6.2f}x {target:5.2f}x {flag}")
+    print(f"\nP2's no-change run: {counts['module_calls']} module calls in {counts['tasks']} tasks that ran:")
+    print("  " + ", ".join(f"{action} {calls}" for action, calls in counts["by_action"].items()))
+    if not sizes:
+        return 0
     print("\nimage sizes (MB):")
     for name, (image, megabytes) in sizes.items():
         print(f"  {name:18} {'missing' if megabytes is None else f'{megabytes:7.1f}':>7}  {image}")

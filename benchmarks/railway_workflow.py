@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Railway-workflow benchmark: prints P5 and P6 from runs of playbooks/railway.yml against the Railway emulator.
 
 P5  API requests (GraphQL, the upload and the subscription's WebSocket) of a full run (variables, settings and an
@@ -55,14 +57,14 @@ class Bench:
         self.emulator = emulator
         self.inventory = scratch / "inventory.yml"
         host = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                "railway_project": "backendops-demo", "railway_variables": VARIABLES}
+                "railway_project": "backendops-demo", "railway_variables": VARIABLES,
+                "railway_health_base_url": emulator.admin_url + "/apps/{domain}"}
         self.inventory.write_text(yaml.safe_dump({"all": {"children": {"railway": {"hosts": {"localhost": host}}}}}))
         self.extra = scratch / "extra.json"
 
     def run(self, token: str = "account", **variables) -> tuple[dict, dict]:
         """One run; returns (counters, JSON callback document)."""
         env = {"RAILWAY_API_URL": self.emulator.url, "RAILWAY_API_TOKEN": "", "RAILWAY_TOKEN": "",
-               "RAILWAY_HEALTH_BASE_URL": self.emulator.admin_url + "/apps/{domain}",
                "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
         env["RAILWAY_TOKEN" if token == "project" else "RAILWAY_API_TOKEN"] = getattr(self.emulator, token + "_token")
         if token == "project":

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Skip accounting for every pytest run, and the gate scripts/test puts on skips.
 
 Every run ends with a "skips" section: how many tests were skipped and why. With --skip-allowlist FILE (scripts/test

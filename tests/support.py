@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Test support: import the working tree as backendops.stack, run Ansible like a user does, require what tests need."""
 from __future__ import annotations
 

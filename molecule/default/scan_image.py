@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Scan every layer of an image for env files and for the values of the stack's secrets.
 
 Usage: scan_image.py IMAGE ENV_FILE...  (the stack's .env, or other NAME=value files)   Prints JSON {"layers": n, "env_files": [...], "secret_hits": [...]}

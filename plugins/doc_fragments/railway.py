@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) backendops.stack contributors
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
@@ -106,18 +105,11 @@ seealso:
     link: https://docs.railway.com/integrations/api
 """
 
-    # Attribute descriptions; each module adds its own support levels.
+    # The Railway action group. What the other attributes mean is in backendops.stack.common_attributes, which every module
+    # extends too; each module adds its own support levels.
     ATTRIBUTES = r"""
 options: {}
 attributes:
-  check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-      - This assumes that the system controlled/queried by the module has not changed in a relevant way.
   action_group:
     description: Use C(group/backendops.stack.railway) in C(module_defaults) to set defaults for this module.
     support: full

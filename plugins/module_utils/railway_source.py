@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) backendops.stack contributors
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
@@ -25,6 +24,8 @@ import re
 import stat
 import tarfile
 
+from ansible_collections.backendops.stack.plugins.module_utils.ignore_globs import glob_to_regex
+
 # File or directory names left out of every upload, whatever the ignore files say: repository metadata, installed
 # dependencies, env files (secrets) and private keys. Matched against each name, case-insensitively.
 WITHHELD_PATTERNS = (".git", "node_modules", ".env", ".env.*", "*.env", "*.pem", "*.key", "id_rsa*", "id_ed25519*")
@@ -44,49 +45,6 @@ class IgnoreRule(object):
         self.regex = regex
         self.negate = negate
         self.directory_only = directory_only
-
-
-def _translate_glob(glob):
-    """Gitignore glob (without anchoring handled by the caller) to a regex fragment."""
-    out = []
-    i, n = 0, len(glob)
-    while i < n:
-        char = glob[i]
-        if char == "*":
-            if glob[i:i + 2] == "**":
-                at_start = i == 0 or glob[i - 1] == "/"
-                at_end = i + 2 == n or glob[i + 2] == "/"
-                if at_start and at_end:
-                    if i + 2 == n:
-                        out.append(".*")  # trailing "/**": everything inside
-                        i += 2
-                    else:
-                        out.append("(?:.*/)?")  # "**/": zero or more directories
-                        i += 3
-                    continue
-                out.append("[^/]*")  # "**" inside a name acts like "*"
-                i += 2
-                continue
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = glob.find("]", i + 2 if glob[i + 1:i + 2] in ("!", "^", "]") else i + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = glob[i + 1:end]
-                if body[:1] in ("!", "^"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        elif char == "\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(glob[i]))
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)
 
 
 def parse_ignore_file(text):
@@ -110,7 +68,7 @@ def parse_ignore_file(text):
         anchored = "/" in body
         body = body.lstrip("/")
         prefix = "^" if anchored else "^(?:.*/)?"
-        rules.append(IgnoreRule(line, re.compile(prefix + _translate_glob(body) + "$"), negate, directory_only))
+        rules.append(IgnoreRule(line, re.compile(prefix + glob_to_regex(body, gitignore=True) + "$"), negate, directory_only))
     return rules
 
 

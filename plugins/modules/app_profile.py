@@ -21,16 +21,18 @@ description:
   - See C(docs/your-app.md) in the collection for every field, how it is detected and how to override it.
 author:
   - backendops.stack maintainers (@backendops)
+extends_documentation_fragment:
+  - backendops.stack.common_attributes
 attributes:
   check_mode:
     support: full
-    description: The module only reads files, so it runs the same in check mode.
+    details: The module only reads files, so it runs the same in check mode.
   diff_mode:
     support: none
-    description: The module changes nothing.
+    details: The module changes nothing.
   idempotent:
     support: full
-    description: The module never reports a change.
+    details: The module never reports a change.
 options:
   source_dir:
     description:

@@ -23,17 +23,18 @@ description:
 author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
+  - backendops.stack.common_attributes
   - backendops.stack.env_contract
 attributes:
   check_mode:
     support: full
-    description: The module only validates, so it runs the same in check mode.
+    details: The module only validates, so it runs the same in check mode.
   diff_mode:
     support: none
-    description: The module changes nothing, so there is nothing to diff.
+    details: The module changes nothing, so there is nothing to diff.
   idempotent:
     support: full
-    description: The module never reports a change.
+    details: The module never reports a change.
 options:
   variables:
     description:

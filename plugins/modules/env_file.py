@@ -15,27 +15,31 @@ description:
     given values - one C(NAME=value) line per variable, sorted by name, quoted where a value needs it.
   - Validates the variables against the environment contract first (see M(backendops.stack.env_contract)); a bad
     value fails the task with one line naming every bad variable, and nothing is written.
-  - Writes atomically (a temporary file in the same directory, renamed over the old one) with mode V(0600) unless
-    told otherwise, so the secrets in the file are never readable by others, not even while it is written.
+  - Writes atomically (a temporary file in the same directory, renamed over the old one, with
+    C(AnsibleModule.atomic_move)) with mode V(0600) unless told otherwise, so the secrets in the file are never
+    readable by others, not even while it is written. Mode, owner, group and the SELinux and file attributes are
+    set by Ansible's common file arguments (see M(ansible.builtin.file)).
   - Reports a change only when the content, the mode or the ownership differ.
   - Secret values never appear in the result, the diff, warnings or errors.
 author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
+  - backendops.stack.common_attributes
   - backendops.stack.env_contract
+  - ansible.builtin.files
 attributes:
   check_mode:
     support: full
-    description: Reports whether the file would change, and the diff, without writing anything.
+    details: Reports whether the file would change, and the diff, without writing anything.
   diff_mode:
     support: full
-    description:
+    details:
       - Shows the variables before and after as C(NAME=value) lines. Secret values show as C(NAME=********);
         a secret whose value changes shows as C(NAME=******** (changed)) afterwards.
       - Mode and ownership changes show as a second diff.
   idempotent:
     support: full
-    description: A second run with the same input reports no change.
+    details: A second run with the same input reports no change.
 options:
   path:
     description:
@@ -54,7 +58,8 @@ options:
   mode:
     description:
       - Permissions of the file, as a quoted octal string such as C('0600'). YAML reads an unquoted C(600) as the
-        decimal number 600, which is a different mode.
+        decimal number 600, which is a different mode. Symbolic modes (C(u=rw)) are refused, so that the private
+        default cannot be widened by accident.
     type: raw
     default: '0600'
   owner:
@@ -237,18 +242,18 @@ def group_id(group):
 
 
 def read_current(target):
-    """(bytes, stat) of the current file, or (None, None) when there is none."""
+    """The bytes of the current file, or None when there is none."""
     try:
         st = os.stat(target)
     except FileNotFoundError:
-        return None, None
+        return None
     except OSError as exc:
         raise EnvFileError("cannot inspect %s: %s" % (target, exc.strerror)) from exc
     if not stat.S_ISREG(st.st_mode):
         raise EnvFileError("%s exists but is not a regular file: remove it or choose another path" % target)
     try:
         with open(target, "rb") as handle:
-            return handle.read(), st
+            return handle.read()
     except OSError as exc:
         raise EnvFileError("cannot read %s: %s - run the task with become or fix the permissions" % (target, exc.strerror)) from exc
 
@@ -292,39 +297,28 @@ def leading_comments(text):
     return lines
 
 
-def write_atomically(target, data, mode, uid, gid):
-    """Replace target with data in one rename; the temporary file is private (0600) until it has its final mode."""
-    directory = os.path.dirname(target)
-    handle, temp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp", dir=directory)
+def write_content(module, target, data):
+    """Replace target with data in one rename (AnsibleModule.atomic_move).
+
+    The temporary file is created private (0600) beside the target. atomic_move gives it the attributes of the file
+    it replaces - set to the wanted ones first - and a new file the umask's mode: a strict umask meanwhile keeps the
+    secrets private until set_fs_attributes_if_different applies the wanted mode.
+    """
+    handle, temp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp",
+                                         dir=os.path.dirname(target))
+    umask = None
     try:
         with os.fdopen(handle, "wb") as temp:
             temp.write(data)
             temp.flush()
-            set_ownership(temp.fileno(), uid, gid)
-            os.fchmod(temp.fileno(), mode)
             os.fsync(temp.fileno())
-        os.replace(temp_path, target)
-    except BaseException:
-        try:
-            os.unlink(temp_path)
-        except OSError:
-            pass
-        raise
-    # The rename is durable only once the directory entry is on disk.
-    directory_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(directory_fd)
+        umask = os.umask(0o077)
+        module.atomic_move(temp_path, target, unsafe_writes=module.params["unsafe_writes"])
     finally:
-        os.close(directory_fd)
-
-
-def set_ownership(path_or_fd, uid, gid):
-    """chown only what differs: an unprivileged user may keep, but not set, most owners and groups."""
-    st = os.stat(path_or_fd)
-    uid = -1 if uid is None or uid == st.st_uid else uid
-    gid = -1 if gid is None or gid == st.st_gid else gid
-    if uid != -1 or gid != -1:
-        os.chown(path_or_fd, uid, gid)
+        if umask is not None:
+            os.umask(umask)
+        if os.path.exists(temp_path):
+            os.unlink(temp_path)
 
 
 def run(module):
@@ -342,57 +336,56 @@ def run(module):
     if not os.path.isdir(directory) and not module.check_mode:
         raise EnvFileError("directory %s of %s does not exist: create it first (ansible.builtin.file with state=directory)"
                            % (directory, path))
-    mode = file_mode(params["mode"])
-    uid, gid = user_id(params["owner"]), group_id(params["group"])
+    # AnsibleModule sets mode, owner and group; these checks only make a bad value one clear line before anything.
+    file_args = module.load_file_common_arguments(params, path=target)
+    file_args["mode"] = file_mode(params["mode"])
+    user_id(params["owner"])
+    group_id(params["group"])
     try:
         new_text = render(result.values, params["header"])
     except DotenvError as exc:
         raise EnvFileError(str(exc)) from exc
     new_data = new_text.encode("utf-8")
 
-    old_data, old_stat = read_current(target)
+    old_data = read_current(target)
     old_values = None
     if old_data is not None:
         old_values, unreadable = current_values(old_data)
         if unreadable:
             module.warn("%s could not be read as an env file (%s); it is replaced as a whole" % (path, unreadable))
 
-    # Unset owner and group mean "keep what the file has".
-    wanted = {"mode": "%04o" % mode}
-    wanted.update({key: value for key, value in (("owner", uid), ("group", gid)) if value is not None})
-    current = {}
-    if old_stat is not None:
-        current = {"mode": "%04o" % stat.S_IMODE(old_stat.st_mode), "owner": old_stat.st_uid, "group": old_stat.st_gid}
-        current = {key: current[key] for key in wanted}
     content_changed = old_data != new_data
-    attributes_changed = old_stat is not None and current != wanted
-    changed = content_changed or attributes_changed
     names_changed = changed_names(old_values, result.values)
+    diffs = []
+    if module._diff and content_changed:
+        by_name = definitions(params["extra"], params["contract"])[0]
+        diffs.append(diff_for(path, old_data, old_values, result.values, params["header"],
+                              lambda name: is_secret(name, by_name), names_changed))
+    try:
+        attributes_changed = False
+        if old_data is not None:
+            # The file that is replaced gets the wanted attributes first; atomic_move carries them over to the new
+            # content. Unset owner and group mean "keep what the file has". Check mode only compares.
+            attributes = dict(before_header="%s (attributes)" % path, after_header="%s (attributes)" % path)
+            attributes_changed = module.set_fs_attributes_if_different(file_args, False, diff=attributes)
+            if attributes_changed and module._diff:
+                diffs.append(attributes)
+        if content_changed and not module.check_mode:
+            kept = {}
+            if old_data is not None:
+                # atomic_move cannot always carry the owner over (an unprivileged user): set it again, or fail.
+                st = os.stat(target)
+                kept = dict(owner=file_args["owner"] or st.st_uid, group=file_args["group"] or st.st_gid)
+            write_content(module, target, new_data)
+            module.set_fs_attributes_if_different(dict(file_args, **kept), True)
+    except OSError as exc:
+        raise EnvFileError("cannot write %s: %s - run the task with become or fix the permissions of %s"
+                           % (path, exc.strerror, directory)) from exc
 
-    output = dict(changed=changed, path=path, names=list(result.names), changed_names=names_changed,
-                  secret_names=list(result.secret_names))
-    if module._diff and changed:
-        output["diff"] = []
-        if content_changed:
-            by_name = definitions(params["extra"], params["contract"])[0]
-            output["diff"].append(diff_for(path, old_data, old_values, result.values, params["header"],
-                                           lambda name: is_secret(name, by_name), names_changed))
-        if attributes_changed:
-            output["diff"].append(dict(before_header="%s (attributes)" % path, before=current,
-                                       after_header="%s (attributes)" % path, after=wanted))
-
-    if changed and not module.check_mode:
-        try:
-            if content_changed:
-                keep_uid = old_stat.st_uid if old_stat is not None else None
-                keep_gid = old_stat.st_gid if old_stat is not None else None
-                write_atomically(target, new_data, mode, keep_uid if uid is None else uid, keep_gid if gid is None else gid)
-            else:
-                set_ownership(target, uid, gid)
-                os.chmod(target, mode)
-        except OSError as exc:
-            raise EnvFileError("cannot write %s: %s - run the task with become or fix the permissions of %s"
-                               % (path, exc.strerror, directory)) from exc
+    output = dict(changed=content_changed or attributes_changed, path=path, names=list(result.names),
+                  changed_names=names_changed, secret_names=list(result.secret_names))
+    if diffs:
+        output["diff"] = diffs
     return output
 
 
@@ -419,15 +412,15 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             variables=dict(type="dict", required=True, no_log=True),
+            # The file arguments come from add_file_common_args; only the private default differs.
             mode=dict(type="raw", default="0600"),
-            owner=dict(type="str"),
-            group=dict(type="str"),
             header=dict(type="list", elements="str", default=[]),
             validate_contract=dict(type="bool", default=True),
             contract=CONTRACT_ARGUMENT_SPEC,
             extra=EXTRA_ARGUMENT_SPEC,
             allow_references=dict(type="bool", default=False),
         ),
+        add_file_common_args=True,
         supports_check_mode=True,
     )
     try:

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Malformed values for every role and module: each must fail before it changes anything, naming the value.
 
 Roles run one playbook per case with the bad value as an extra var and every work directory pointed into a

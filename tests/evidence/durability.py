@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Durability: bug reports written through the sample backend, and their BullMQ triage jobs in Redis, survive.
 
 Before each step a few reports are written (each queues a triage job, which the backend's worker completes and

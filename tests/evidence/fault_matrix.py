@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fault matrix: each Railway module under each fault the emulator injects, as rows.
 
 A case arms faults, runs one module through ansible-playbook, and compares the emulator's state before and after.

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/railway.yml against the Railway emulator, configured only through an inventory and the environment."""
 from __future__ import annotations
 
@@ -24,15 +26,16 @@ class RailwayPlaybook:
         self.workdir = workdir
         self.inventory = workdir / "railway-inventory.yml"
         host = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                "railway_project": "backendops-demo", "railway_variables": variables, **FAST, **host_vars}
+                "railway_project": "backendops-demo", "railway_variables": variables,
+                # The emulator's stand-in for https://{domain}.
+                "railway_health_base_url": emulator.admin_url + "/apps/{domain}", **FAST, **host_vars}
         self.inventory.write_text(yaml.safe_dump({"all": {"children": {"railway": {"hosts": {"localhost": host}}}}}),
                                   encoding="utf-8")
         self.extra = workdir / "railway-extra-vars.json"
 
     def environment(self, token: str = "account") -> dict[str, str]:
         """The token and URLs as a user (or AWX's credential) provides them: environment variables only."""
-        env = {"RAILWAY_API_URL": self.emulator.url, "RAILWAY_API_TOKEN": "", "RAILWAY_TOKEN": "",
-               "RAILWAY_HEALTH_BASE_URL": self.emulator.admin_url + "/apps/{domain}"}
+        env = {"RAILWAY_API_URL": self.emulator.url, "RAILWAY_API_TOKEN": "", "RAILWAY_TOKEN": ""}
         # Account and workspace tokens go in RAILWAY_API_TOKEN, a project token in RAILWAY_TOKEN (as for the CLI).
         env["RAILWAY_TOKEN" if token == "project" else "RAILWAY_API_TOKEN"] = getattr(self.emulator, token + "_token")
         return env

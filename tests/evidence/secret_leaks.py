@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The secret-leak scan: known canary secrets, looked for everywhere a deployment leaves traces.
 
 Local stack: playbooks/local.yml runs with -vvv in normal, check and diff modes with canary values for

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """AWX as code: playbooks/awx_configure.yml applies extensions/awx/ through the awx.awx modules, and the "Railway API"
 credential type it defines fits the railway_* modules.
 

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Malformed values for every role and module (docs/evidence.md, "Bad input").
 
 Each case must fail before it changes anything, with a message that names the option and, unless it is a secret,

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """backendops.stack.base_images against a real Docker engine.
 
 Builds the Debian-based images (twice: the second run must change nothing), then proves with real
@@ -20,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from support import ENGINE, PlaybookRun, engine_answers, require, run_playbook
-from ansible_collections.backendops.stack.plugins.modules import build_context_digest
+from ansible_collections.backendops.stack.plugins.module_utils import build_context
 
 ROLE_PLAYBOOK = """\
 - name: Base images
@@ -409,8 +411,8 @@ def test_digest_counts_exactly_what_buildkit_sends(engine, tmp_path):
     docker("buildx", "build", "--output", f"type=local,dest={exported}", str(context), timeout=300)
     sent = {path.relative_to(exported).as_posix() for path in exported.rglob("*")}
 
-    ignore = build_context_digest.DockerIgnore.from_file(str(context / ".dockerignore"))
-    entries = build_context_digest.walk_context(str(context), ignore)[0]
+    ignore = build_context.DockerIgnore.from_file(str(context / ".dockerignore"))
+    entries = build_context.walk_context(str(context), ignore)[0]
     counted = {rel_path for rel_path, _full_path in entries}
     # COPY creates the parent directories of files brought back by a negation.
     counted |= {"/".join(rel_path.split("/")[:depth]) for rel_path in counted for depth in range(1, rel_path.count("/") + 1)}

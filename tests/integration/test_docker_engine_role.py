@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The docker_engine role against this machine's real engine: idempotence, check mode, restart by pidfile.
 
 These tests stop the engine, so scripts/test runs them on their own (marker engine_restart) before the
@@ -123,7 +126,7 @@ def test_stale_containerd_pidfile_does_not_stop_the_start(playbook, tmp_path):
 
 
 def test_unsupported_os_family_fails_with_one_clear_error(playbook):
-    run = playbook(PLAYBOOK, "-e", json.dumps({"docker_engine_supported_os_families": ["RedHat"]}))
+    run = playbook(PLAYBOOK, "-e", json.dumps({"__docker_engine_supported_os_families": ["RedHat"]}))
     assert run.rc != 0
     assert "supports Debian-family hosts" in run.stdout
     assert "Traceback" not in run.output

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Durability (docs/evidence.md): reports and their triage jobs survive what a local stack goes through.
 
 The engine restart stops the Docker engine for every container on the host, so it carries the marker

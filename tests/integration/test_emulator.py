@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Railway emulator over real HTTP: auth, variables, settings, the deployment lifecycle, faults, limits, uploads.
 
 Lifecycle tests use an emulator with a frozen clock (``clock_scale=0``): a deployment moves only when the

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """env_contract and env_file run by ansible-playbook like a user runs them; env files read by real Docker Compose.
 
 Every playbook runs with -vvv --diff, and no secret value may show up in any of that output.

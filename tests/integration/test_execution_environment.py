@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The execution environment: ansible-builder's build context for execution-environment.yml, and the EE metadata
 (meta/execution-environment.yml) that ansible-builder reads from the installed collection.
 

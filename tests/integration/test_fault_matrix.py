@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fault matrix of docs/evidence.md: every Railway fault, one module (or railway.yml) run each, on the emulator.
 
 Each row must come out as the case expects (retried to success, or failed with one line that says what failed),

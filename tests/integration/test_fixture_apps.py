@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Apps that are not the sample come up with one run of playbooks/local.yml, as their profile says.
 
 Each fixture app (tests/fixtures/apps) is given only its source directory, a stack name, a port and its own

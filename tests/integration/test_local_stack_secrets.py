@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """How the local stack keeps its secrets: files in /run/secrets from the 0600 .env, never container Env.
 
 The leak scan (test_secret_leaks.py) proves that no secret shows up anywhere else; these tests cover what a user

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The collection as users get it: built with ansible-galaxy, installed into an empty path, documented.
 
 What must ship is read from the tree (roles/*/, plugins/modules/*.py, playbooks/*.yml) and meta/runtime.yml, not
@@ -77,6 +80,17 @@ def test_tarball_ships_no_local_state(built):
     ]
     assert forbidden == []
     assert "examples/backend/package-lock.json" in names
+
+
+# Development tools, kept out by galaxy.yml's build_ignore: users get no emulator and no benchmark scripts.
+DEVELOPMENT_ONLY = ("tools", "benchmarks")
+
+
+def test_tarball_leaves_out_the_development_tools(built):
+    assert all((REPO_ROOT / top).is_dir() for top in DEVELOPMENT_ONLY), "the tree should have them, or this proves nothing"
+    with tarfile.open(built) as archive:
+        names = archive.getnames()
+    assert sorted(name for name in names if Path(name).parts[0] in DEVELOPMENT_ONLY) == []
 
 
 def test_tarball_ships_every_role_module_and_playbook(built):

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Railway deploys as real accounts meet them, against the emulator (issue 13).
 
 Every token kind (account, workspace, project) by name and by ID; uploads that never carry env files or keys;

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The four railway_* modules run by ansible-playbook against the Railway emulator.
 
 Every changing module goes check -> run -> re-check -> re-run; the emulator's counters prove that check mode and

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/railway.yml (the backendops.stack.railway role) run like a user runs it, against the Railway emulator.
 
 The emulator's counters and state dump are the witnesses: what was sent (mutations, uploads, requests), which
@@ -97,13 +99,14 @@ class RailwayPlaybook:
         self.inventory.write_text(yaml.safe_dump({"all": {"children": {"railway": {"hosts": {"localhost": host}}}}}))
 
     def environment(self, token="account"):
-        env = {"RAILWAY_API_URL": self.emulator.url, "RAILWAY_API_TOKEN": "", "RAILWAY_TOKEN": "",
-               "RAILWAY_HEALTH_BASE_URL": self.emulator.admin_url + "/apps/{domain}"}
+        env = {"RAILWAY_API_URL": self.emulator.url, "RAILWAY_API_TOKEN": "", "RAILWAY_TOKEN": ""}
         env["RAILWAY_API_TOKEN" if token == "account" else "RAILWAY_TOKEN"] = getattr(self.emulator, token + "_token")
         return env
 
     def run(self, *args, playbook="playbooks/railway.yml", structured=True, token="account", inventory=None, **variables):
         """Run with ``variables`` as extra vars; return a RailwayRun with the counters of this run."""
+        # The emulator's stand-in for https://{domain}, passed like any input (any inventory, the production one too).
+        variables.setdefault("railway_health_base_url", self.emulator.admin_url + "/apps/{domain}")
         extra = []
         if variables:
             path = self.tmp_path / "extra-vars.yml"

@@ -1,4 +1,7 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Provisioning modules (railway_project, railway_database, railway_service state=present, railway_environment)
 against an empty emulator workspace: check plans with 0 mutations, a run creates, a re-run sends 0 mutations."""
 from __future__ import annotations

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The secret-leak scan of docs/evidence.md: canary secrets must show up nowhere but in the stack's 0600 .env.
 
 One scan per module (a stack of its own, removed afterwards); each target is a test, so a leak names its place.

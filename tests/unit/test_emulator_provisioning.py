@@ -1,3 +1,7 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """The emulator provisions like Railway: projects, services, volumes, domains, environments (copies too), pushes.
 
 In-process (no server): every request still goes through the emulator's GraphQL schema, auth and counters.

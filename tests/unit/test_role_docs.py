@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """docs/variables.md is generated from the roles' argument specs by scripts/gen-role-docs and must stay in sync."""
 from __future__ import annotations
 

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``/_emulator/*`` admin API (no auth): counters, reset, state dump, clock, faults. For tests and benchmarks."""
 from __future__ import annotations
 

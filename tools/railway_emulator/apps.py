@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The "deployed app" behind a service domain, so health checks have something real to probe.
 
 It answers from the serving (newest SUCCESS) deployment and its frozen variables, like a real container:

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Per-request context: who is calling, and the lookups that enforce what that caller may see.
 
 Lookups raise Railway's errors: "Not Authorized" outside a project token's project/environment (also for

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Deployment lifecycle on the emulated clock.
 
 Each deployment gets a plan of stages when it is created (from the instance settings and an armed fault).

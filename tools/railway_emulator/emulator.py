@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The emulator's composition root: state, clock, faults, counters and rate limits behind one lock.
 
 HTTP details (sockets, bodies, routing) live in ``server.py``; this module decides what each request gets.

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The emulator's data model and its JSON form (``/_emulator/state`` and ``--seed`` share that form).
 
 Times are epoch floats in memory and RFC 3339 strings in JSON: every field named ``*_at`` or

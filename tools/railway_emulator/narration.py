@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a deployment writes while it moves: build/deploy log lines and deployment events per stage.
 
 The texts mimic Railway's (and the phrases clients look for, e.g. "No changed files matched patterns",

@@ -1,3 +1,7 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
 """Creating and removing projects, services, volumes and environments, and a simulated ``git push``.
 
 Railway's behaviours that the modules depend on, as the emulator plays them:

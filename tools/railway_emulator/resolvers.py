@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Root query and mutation resolvers: one method per root field of ``schema.graphql``."""
 # GraphQL argument names are camelCase; the resolvers take them as keyword arguments verbatim.
 # pylint: disable=invalid-name

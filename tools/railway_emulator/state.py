@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Lookups and writes over the emulator's :class:`~tools.railway_emulator.model.State`.
 
 Callers hold :attr:`Emulator.lock` around every use; the store itself is not thread-safe.

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """GraphQL subscriptions over WebSocket, protocol graphql-transport-ws, as Railway serves them on /graphql/v2.
 
 Each ``subscribe`` message runs graphql-core's ``subscribe`` on its own thread and event loop. The source stream

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run the emulator in a subprocess for tests, molecule and benchmarks (stdlib only).
 
     with EmulatorProcess(phase_seconds=1, clock_scale=30) as emulator:

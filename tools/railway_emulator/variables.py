@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reference variables: ``${{Service.VAR}}``, ``${{shared.VAR}}`` and ``${{VAR}}`` rendered like Railway does."""
 from __future__ import annotations
 

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """GraphQL object views over the model.
 
 graphql-core's default resolver reads ``getattr(view, fieldName)`` and calls it with the field arguments

@@ -1,3 +1,6 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The server side of RFC 6455 WebSockets, as much as graphql-transport-ws needs (stdlib only).
 
 Text frames from the client (masked, possibly fragmented), close, ping and pong; the server sends unmasked text

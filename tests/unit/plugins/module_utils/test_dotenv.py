@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Env files: render() output that Docker Compose reads back exactly, parse() with Compose's rules.
 
 tests/integration/test_env_modules.py checks the same values against a real `docker compose config`.

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The environment contract: its one definition, every format, references, extra definitions, safe errors.
 
 Run this file directly to rewrite the variable table in docs/environment-contract.md from the definition:

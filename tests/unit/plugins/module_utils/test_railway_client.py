@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """RailwayClient: headers, retries, backoff, 429, deadline, error shapes, request counting, name resolution."""
 from __future__ import annotations
 

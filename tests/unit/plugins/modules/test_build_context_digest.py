@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """backendops.stack.build_context_digest: the collection's image tag rule."""
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import os
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.backendops.stack.plugins.module_utils import build_context
 from ansible_collections.backendops.stack.plugins.modules import build_context_digest as module
 
 
@@ -25,7 +28,7 @@ def make_context(root, files, ignore=None):
 
 
 def digest(context, extra=(), dockerfile="Dockerfile"):
-    return module.context_digest(context, list(extra), dockerfile)[0]
+    return build_context.context_digest(context, list(extra), dockerfile)[0]
 
 
 BASE_FILES = {"Dockerfile": "FROM scratch\nCOPY . /app\n", "src/app.js": "console.log(1)\n", "package.json": "{}\n"}
@@ -149,9 +152,9 @@ def test_dockerfile_outside_the_context_counts(tmp_path):
 def test_excluded_directory_is_not_read(tmp_path, monkeypatch):
     context = make_context(tmp_path / "ctx", {**BASE_FILES, "node_modules/dep/big.bin": "x"}, "node_modules\n")
     read = []
-    real_hash = module._hash_file
-    monkeypatch.setattr(module, "_hash_file", lambda path: read.append(path) or real_hash(path))
-    module.context_digest(context)
+    real_hash = build_context._hash_file
+    monkeypatch.setattr(build_context, "_hash_file", lambda path: read.append(path) or real_hash(path))
+    build_context.context_digest(context)
     assert read and not [path for path in read if "node_modules" in path]
 
 
@@ -189,12 +192,12 @@ def test_excluded_directory_is_not_read(tmp_path, monkeypatch):
     ],
 )
 def test_dockerignore_patterns_follow_docker(patterns, path, excluded):
-    assert module.DockerIgnore(module.parse_dockerignore(patterns)).excluded(path) is excluded
+    assert build_context.DockerIgnore(build_context.parse_dockerignore(patterns)).excluded(path) is excluded
 
 
 def test_unterminated_character_class_is_a_clear_error():
-    with pytest.raises(module.ContextError, match=r"file\[0-9"):
-        module.parse_dockerignore("file[0-9.txt\n")
+    with pytest.raises(build_context.ContextError, match=r"file\[0-9"):
+        build_context.parse_dockerignore("file[0-9.txt\n")
 
 
 def run_module(args, check_mode=False):

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """railway_deploy's rollback when nothing serves any more.
 
 The emulator keeps the previous deployment active for every failure it can inject (like Railway does for build,
@@ -10,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayTarget
-from ansible_collections.backendops.stack.plugins.modules import railway_deploy
+from ansible_collections.backendops.stack.plugins.module_utils import railway_deployer
 
 
 class Finished(Exception):
@@ -94,7 +96,7 @@ class ScriptedClient:
 def run(client, **params):
     railway = FakeRailway(client, **params)
     with pytest.raises(Finished) as info:
-        railway_deploy.Deployer(railway).run(railway)
+        railway_deployer.Deployer(railway).run(railway)
     return info.value
 
 
@@ -130,6 +132,6 @@ def test_check_mode_sends_no_mutation():
     railway = FakeRailway(client)
     railway.check_mode = True
     with pytest.raises(Finished) as info:
-        railway_deploy.Deployer(railway).run(railway)
+        railway_deployer.Deployer(railway).run(railway)
     assert not info.value.failed and info.value.result["changed"]
     assert [call[0] for call in client.calls] == ["service_instance"]

@@ -1,10 +1,13 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Decisions inside the railway_* modules that need no Railway: compare, plan, validate, mask."""
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.modules import railway_deploy, railway_service, railway_variables
+from ansible_collections.backendops.stack.plugins.module_utils import railway_deployer
+from ansible_collections.backendops.stack.plugins.modules import railway_service, railway_variables
 
 
 # --- railway_variables --------------------------------------------------------------------------------------------
@@ -93,18 +96,18 @@ def deploy_params(**overrides):
     (dict(wait=False, rollback_on_failure=True), "rollback_on_failure needs wait=true"),
 ])
 def test_deploy_option_misuse_is_explained(overrides, message):
-    assert message in railway_deploy.check_options(deploy_params(**overrides))
+    assert message in railway_deployer.check_options(deploy_params(**overrides))
 
 
 def test_deploy_options_that_fit_pass():
-    assert railway_deploy.check_options(deploy_params(source="commit", commit="0123456789abcdef0123456789ABCDEF01234567")) is None
-    assert railway_deploy.check_options(deploy_params(source="upload", path="/src", deployment_message="sha256:x")) is None
+    assert railway_deployer.check_options(deploy_params(source="commit", commit="0123456789abcdef0123456789ABCDEF01234567")) is None
+    assert railway_deployer.check_options(deploy_params(source="upload", path="/src", deployment_message="sha256:x")) is None
 
 
 def test_urls_get_a_scheme():
-    assert railway_deploy.https_url("x.up.railway.app") == "https://x.up.railway.app"
-    assert railway_deploy.https_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
-    assert railway_deploy.https_url(None) is None
+    assert railway_deployer.https_url("x.up.railway.app") == "https://x.up.railway.app"
+    assert railway_deployer.https_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
+    assert railway_deployer.https_url(None) is None
 
 
 class _Done(Exception):
