@@ -257,3 +257,81 @@ mutation DeploymentRollback($id: String!) {
   deploymentRollback(id: $id)
 }
 """, retry_safe=False)
+
+# --- Provisioning ----------------------------------------------------------------------------------------------------
+
+# A workspace token has no user; with a workspace ID it reads that workspace's projects (Not Authorized for others).
+WORKSPACE_PROJECTS_QUERY = _register("WorkspaceProjects", """
+query WorkspaceProjects($workspaceId: String!) {
+  workspace(workspaceId: $workspaceId) {
+    id
+    name
+    projects(first: 500) { edges { node { id name ...NamedEnvironments ...NamedServices } } }
+  }
+}
+""" + _NAMED_NODES)
+
+# What provisioning compares in one environment: each service's source, start command and domains, and the volumes.
+ENVIRONMENT_RESOURCES_QUERY = _register("EnvironmentResources", """
+query EnvironmentResources($id: String!) {
+  environment(id: $id) {
+    id
+    name
+    serviceInstances {
+      edges {
+        node {
+          serviceId
+          serviceName
+          startCommand
+          source { repo image }
+          domains { serviceDomains { id domain targetPort } }
+        }
+      }
+    }
+    volumeInstances { edges { node { mountPath serviceId volume { id name } } } }
+  }
+}
+""")
+
+# Creating twice would make two projects (names need not be unique on Railway), so no blind repeat.
+PROJECT_CREATE_MUTATION = _register("ProjectCreate", """
+mutation ProjectCreate($input: ProjectCreateInput!) {
+  projectCreate(input: $input) { id name workspaceId ...NamedEnvironments ...NamedServices }
+}
+""" + _NAMED_NODES, retry_safe=False)
+
+SERVICE_CREATE_MUTATION = _register("ServiceCreate", """
+mutation ServiceCreate($input: ServiceCreateInput!) {
+  serviceCreate(input: $input) { id name }
+}
+""", retry_safe=False)
+
+SERVICE_DELETE_MUTATION = _register("ServiceDelete", """
+mutation ServiceDelete($id: String!, $environmentId: String) {
+  serviceDelete(id: $id, environmentId: $environmentId)
+}
+""", retry_safe=False)
+
+VOLUME_CREATE_MUTATION = _register("VolumeCreate", """
+mutation VolumeCreate($input: VolumeCreateInput!) {
+  volumeCreate(input: $input) { id name }
+}
+""", retry_safe=False)
+
+SERVICE_DOMAIN_CREATE_MUTATION = _register("ServiceDomainCreate", """
+mutation ServiceDomainCreate($input: ServiceDomainCreateInput!) {
+  serviceDomainCreate(input: $input) { id domain targetPort }
+}
+""", retry_safe=False)
+
+ENVIRONMENT_CREATE_MUTATION = _register("EnvironmentCreate", """
+mutation EnvironmentCreate($input: EnvironmentCreateInput!) {
+  environmentCreate(input: $input) { id name }
+}
+""", retry_safe=False)
+
+ENVIRONMENT_DELETE_MUTATION = _register("EnvironmentDelete", """
+mutation EnvironmentDelete($id: String!) {
+  environmentDelete(id: $id)
+}
+""", retry_safe=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: railway_service
-short_description: Manage the build and deploy settings of a Railway service
+short_description: Create, delete and set up a Railway service
 version_added: 0.1.0
 description:
   - Sets the settings of a service in one environment (its service instance) through Railway's
@@ -16,6 +16,10 @@ description:
   - Reads the current settings first and sends only the settings that differ; options that are not set are left
     as they are.
   - Settings apply to the next deployment; deploy with M(backendops.stack.railway_deploy) afterwards.
+  - With O(state=present) the service is created when missing (C(serviceCreate)) from a repository and branch
+    (Railway then deploys every push to that branch), from an image, or empty (deployed by upload), and gets a
+    volume (O(volume_mount_path)) and a Railway-provided domain (O(domain_port)) when it has none. With
+    O(state=absent) it is deleted. Without O(state) the service must exist and only its settings are managed.
 author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
@@ -105,6 +109,49 @@ options:
     description:
       - Deployment region, for example V(us-west2). An empty string removes the setting.
     type: str
+  state:
+    description:
+      - V(present) creates the service, its volume and its domain when missing, then manages its settings.
+      - V(absent) deletes the service (in a copied environment only there, otherwise in every environment).
+      - Unset, the service must exist and only its settings are managed.
+    type: str
+    version_added: 0.2.0
+    choices: [present, absent]
+  source_repo:
+    description:
+      - GitHub repository (C(owner/name)) a new service is connected to; Railway deploys every push to
+        O(source_branch). Mutually exclusive with O(source_image). With neither, a new service is empty and deployed
+        by upload.
+      - An existing service whose source differs is switched to this one.
+    type: str
+    version_added: 0.2.0
+  source_branch:
+    description:
+      - Branch of O(source_repo) that a new service deploys on every push (Railway's default is the repository's
+        default branch).
+    type: str
+    version_added: 0.2.0
+  source_image:
+    description:
+      - Image a new service runs, for example V(redis:8.2.1).
+    type: str
+    version_added: 0.2.0
+  volume_mount_path:
+    description:
+      - Mount path of a persistent volume for the service, created when the service has none (a service has one).
+    type: str
+    version_added: 0.2.0
+  domain_port:
+    description:
+      - Port of the service that a Railway-provided domain (C(serviceDomainCreate)) routes to; created when the
+        service has no such domain (a service has one per environment).
+    type: int
+    version_added: 0.2.0
+  workspace:
+    description:
+      - Name or ID of the workspace of O(project), as in M(backendops.stack.railway_project).
+    type: str
+    version_added: 0.2.0
 seealso:
   - module: backendops.stack.railway_deploy
   - module: backendops.stack.railway_info
@@ -142,6 +189,16 @@ EXAMPLES = r"""
     - name: Show what changed
       ansible.builtin.debug:
         var: backend_settings.changed_settings
+
+    - name: Create the service when missing, connected to its repository, with a domain on port 8080
+      backendops.stack.railway_service:
+        project: backendops-demo
+        environment: production
+        service: backend
+        state: present
+        source_repo: acme/backend
+        source_branch: main
+        domain_port: 8080
 
     - name: Remove the start command again (use the builder's default)
       backendops.stack.railway_service:
@@ -188,6 +245,17 @@ target:
     project: {id: 1a2b..., name: backendops-demo}
     environment: {id: 3c4d..., name: production}
     service: {id: 5e6f..., name: backend}
+planned:
+  description: With O(state), what was (or in check mode would be) created or deleted, one line each.
+  returned: when O(state) is set
+  type: list
+  elements: str
+  sample: ["service backend from empty (deployed by upload)", "domain of backend on port 8080"]
+domain:
+  description: With O(state=present), the service's Railway-provided domain (V(null) until it is created).
+  returned: when O(state=present)
+  type: str
+  sample: backend-production.up.railway.app
 api_requests:
   description: Number of HTTP requests sent to Railway, retries included.
   returned: always
@@ -201,6 +269,16 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_client im
     normalize_setting,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
+    Provisioner,
+    ServiceSpec,
+    delete_service,
+    ensure_service,
+    locate,
+    not_found_yet,
+)
+
+PROVISIONING_OPTIONS = ("source_repo", "source_branch", "source_image", "volume_mount_path", "domain_port")
 
 NON_NEGATIVE = ("healthcheck_timeout", "restart_policy_max_retries", "overlap_seconds", "draining_seconds")
 
@@ -217,6 +295,15 @@ def validate(params):
         return "replicas must be at least 1, not %d" % params["replicas"]
     if params["pre_deploy_command"] and any(not part.strip() for part in params["pre_deploy_command"]):
         return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
+    given = [option for option in PROVISIONING_OPTIONS if params.get(option) is not None]
+    if given and params.get("state") != "present":
+        return "%s need state=present (they describe how the service is created)" % ", ".join(given)
+    if params.get("domain_port") is not None and not 1 <= params["domain_port"] <= 65535:
+        return "domain_port must be a port between 1 and 65535, not %d" % params["domain_port"]
+    if params.get("volume_mount_path") is not None and not params["volume_mount_path"].startswith("/"):
+        return "volume_mount_path must be an absolute path, for example /data, not %r" % params["volume_mount_path"]
+    if params.get("source_branch") and not params.get("source_repo"):
+        return "source_branch needs source_repo (the repository whose branch the service deploys)"
     return None
 
 
@@ -238,8 +325,15 @@ def main():
         draining_seconds=dict(type="int"),
         sleep_application=dict(type="bool"),
         region=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"]),
+        source_repo=dict(type="str"),
+        source_branch=dict(type="str"),
+        source_image=dict(type="str"),
+        volume_mount_path=dict(type="str"),
+        domain_port=dict(type="int"),
+        workspace=dict(type="str"),
     )
-    railway = RailwayModule(argument_spec=argument_spec)
+    railway = RailwayModule(argument_spec=argument_spec, mutually_exclusive=[("source_repo", "source_image")])
     railway.run(manage_service)
 
 
@@ -250,25 +344,75 @@ def manage_service(railway):
         railway.fail(problem)
     wanted = dict((option, normalize_setting(option, params[option]))
                   for option, dummy in SERVICE_SETTING_FIELDS if params[option] is not None)
+    if params.get("state") is not None:
+        provision_service(railway, wanted)
+        return
 
     target = railway.resolve(params["service"])
-    current = instance_settings(railway.client.service_instance(target.environment_id, target.service_id))
-    changes = dict((option, value) for option, value in wanted.items() if current[option] != value)
+    current, changes = apply_settings(railway, target.environment_id, target.service_id, wanted)
+    railway.exit(**settings_result(railway, wanted, current, changes, target=target.as_dict()))
 
+
+def apply_settings(railway, environment_id, service_id, wanted):
+    """(current settings, changes): read, compare, and outside check mode send only what differs."""
+    current = instance_settings(railway.client.service_instance(environment_id, service_id))
+    changes = dict((option, value) for option, value in wanted.items() if current[option] != value)
     if changes and not railway.check_mode:
         api_fields = dict(SERVICE_SETTING_FIELDS)
         # None reaches Railway as null, which removes the setting.
         railway.client.update_service_instance(
-            target.environment_id, target.service_id, dict((api_fields[option], value) for option, value in changes.items()))
+            environment_id, service_id, dict((api_fields[option], value) for option, value in changes.items()))
+    return current, changes
 
+
+def settings_result(railway, wanted, current, changes, **extra):
     settings = dict(current)
     settings.update(changes)
-    result = dict(changed=bool(changes), changed_settings=sorted(changes), settings=settings, target=target.as_dict())
+    result = dict(changed=bool(changes), changed_settings=sorted(changes), settings=settings, **extra)
     if railway.diff_mode:
         result["diff"] = {
-            "before": dict((option, current[option]) for option in wanted),
+            "before": dict((option, current.get(option)) for option in wanted),
             "after": dict((option, settings[option]) for option in wanted),
         }
+    return result
+
+
+def provision_service(railway, wanted):
+    params = railway.params
+    provisioner = Provisioner(railway.client)
+    project, environment = locate(railway, provisioner, params["workspace"])
+    if not project.exists:
+        not_found_yet(railway, "project %r" % project.name)
+    elif environment is None:
+        not_found_yet(railway, "environment %r of project %s" % (params["environment"], project.name))
+    target = {"project": {"id": project.id, "name": project.name}, "environment": environment or {"id": None, "name": params["environment"]}}
+    if params["state"] == "absent":
+        found = project.service(params["service"]) if project.exists else None
+        planned = []
+        if found is not None:
+            planned.append("delete service %s" % found["name"])
+            delete_service(railway, environment, found["id"])
+        railway.exit(changed=bool(planned), planned=planned, changed_settings=[], settings={}, target=target)
+        return
+
+    source = {"repo": params["source_repo"], "image": params["source_image"]}
+    spec = ServiceSpec(params["service"], source=source, branch=params["source_branch"], mount_path=params["volume_mount_path"],
+                       domain_port=params["domain_port"])
+    outcome = ensure_service(railway, provisioner, project, environment, spec)
+    for warning in outcome["warnings"]:
+        railway.warn(warning)
+    target["service"] = outcome["service"]
+    if outcome["service"]["id"] and environment and environment.get("id"):
+        current, changes = apply_settings(railway, environment["id"], outcome["service"]["id"], wanted)
+    else:
+        # Check mode: the service (or its environment) is still to be created, so every given setting is a change.
+        current, changes = dict((option, None) for option, dummy in SERVICE_SETTING_FIELDS), dict(wanted)
+    result = settings_result(railway, wanted, current, changes, target=target, planned=outcome["planned"], domain=outcome["domain"],
+                             volume=outcome["volume"])
+    result["changed"] = result["changed"] or bool(outcome["planned"])
+    if railway.diff_mode:
+        result["diff"]["before"]["service"] = None if outcome["created"] else spec.name
+        result["diff"]["after"]["service"] = spec.name
     railway.exit(**result)
 
 

@@ -110,7 +110,8 @@ def test_emulator_serves_the_operations_the_modules_rely_on(emulator_schema: Gra
                "variablesForServiceDeployment", "deployment", "deployments", "deploymentEvents", "buildLogs", "deploymentLogs", "domains"}
     mutations = {"variableCollectionUpsert", "variableUpsert", "variableDelete", "serviceInstanceUpdate", "serviceInstanceDeployV2",
                  "serviceInstanceRedeploy", "deploymentRedeploy", "deploymentRollback", "deploymentApprove", "deploymentCancel",
-                 "deploymentRestart", "serviceDomainCreate"}
+                 "deploymentRestart", "serviceDomainCreate", "projectCreate", "serviceCreate", "serviceDelete", "volumeCreate",
+                 "environmentCreate", "environmentDelete"}
     assert queries <= set(emulator_schema.query_type.fields)
     assert mutations <= set(emulator_schema.mutation_type.fields)
 

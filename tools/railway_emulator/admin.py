@@ -29,6 +29,8 @@ def handle_admin(emulator: Emulator, method: str, path: str, payload: Any) -> Re
         return Reply(200, _clock(emulator))
     if route == ("POST", "clock"):
         return _advance(emulator, payload)
+    if route == ("POST", "push"):
+        return _push(emulator, payload)
     if route == ("GET", "faults"):
         return Reply(200, emulator.faults.to_json())
     if route == ("POST", "faults"):
@@ -56,3 +58,12 @@ def _advance(emulator: Emulator, payload: Any) -> Reply:
     # Settle right away, so that whatever the advance completed is in place before the caller looks.
     with emulator.settled():
         return Reply(200, _clock(emulator))
+
+
+def _push(emulator: Emulator, payload: Any) -> Reply:
+    """A ``git push`` to a connected repository: {"repo": "owner/name", "branch": "main", "commitSha": optional}."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("repo"), str) or not payload["repo"]:
+        return Reply(400, {"message": 'push needs {"repo": "<owner/name>", "branch": "<branch, default main>", "commitSha": "<optional 40 hex>"}'})
+    with emulator.settled() as now:
+        deployments = emulator.push(payload["repo"], str(payload.get("branch") or "main"), payload.get("commitSha"), now)
+    return Reply(200, {"deployments": deployments})

@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=_non_negative(int), default=0, help="port; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--ready-file", type=Path, help="write connection details as JSON here once listening")
     parser.add_argument("--seed", type=Path, help="JSON state to start from (same shape as GET /_emulator/state)")
+    parser.add_argument("--empty", action="store_true", help="start with the account, workspaces and tokens but no project (ignored with --seed)")
     parser.add_argument("--phase-seconds", type=_non_negative(float), default=DEFAULTS.phase_seconds,
                         help="emulated seconds each deployment phase lasts (default: %(default)s)")
     parser.add_argument("--clock-scale", type=_non_negative(float), default=DEFAULTS.clock_scale,
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = EmulatorConfig(phase_seconds=args.phase_seconds, clock_scale=args.clock_scale, rate_limit=args.rate_limit,
                             rate_window=args.rate_window, max_upload_bytes=args.max_upload_bytes, seed_path=str(args.seed) if args.seed else None,
+                            empty=args.empty,
                             upload_dir=str(args.upload_dir) if args.upload_dir else None)
     try:
         emulator = Emulator(config)

@@ -24,7 +24,8 @@ from tools.railway_emulator.deployments import DeploymentEngine
 from tools.railway_emulator.errors import NOT_AUTHORIZED
 from tools.railway_emulator.faults import Fault, FaultBoard
 from tools.railway_emulator.ratelimit import RateLimiter
-from tools.railway_emulator.seed import default_store, load_seed
+from tools.railway_emulator.provisioning import simulate_push
+from tools.railway_emulator.seed import default_store, empty_store, load_seed
 from tools.railway_emulator.state import Store
 from tools.railway_emulator.upload import ArchiveError, inspect_archive
 from tools.railway_emulator.context import Context
@@ -45,6 +46,8 @@ class EmulatorConfig:
     rate_window: float = 3600.0
     max_upload_bytes: int = 50 * 1024 * 1024
     seed_path: str | None = None
+    # Start from an account with workspaces and tokens but no project (the from-zero flow); ignored with seed_path.
+    empty: bool = False
     # Keep each uploaded archive as <upload_dir>/<deployment id>.tar.gz, so tests can scan what was uploaded.
     upload_dir: str | None = None
 
@@ -96,7 +99,7 @@ class Emulator:
                 self.store = Store.from_json(seed)
             else:
                 self.clock.reset()
-                self.store = default_store(self.clock.now(), self.config.phase_seconds)
+                self.store = (empty_store if self.config.empty else default_store)(self.clock.now(), self.config.phase_seconds)
             self.engine = DeploymentEngine(self.store, self.faults, self.config.phase_seconds)
 
     @contextmanager
@@ -199,6 +202,14 @@ class Emulator:
         if environment is None or environment.project_id != project_id:
             return Reply(404, {"message": f"Environment {environment_id} not found in project {project_id}"})
         return None
+
+    def push(self, repo: str, branch: str, commit_sha: str | None, now: float) -> list[str]:
+        """Deploy every service instance connected to ``repo``'s ``branch`` (the caller holds the lock)."""
+        ctx = Context(self.store, self.engine, Credentials(None), now)
+
+        def deploy(instance, meta):
+            return self.engine.create(instance, at=now, meta=meta, creator_id=self.store.data.user.id)
+        return simulate_push(ctx, deploy, repo, branch, commit_sha)
 
     # -- the deployed apps -------------------------------------------------------------------------------
 

@@ -102,6 +102,8 @@ class Environment:
     created_at: float
     updated_at: float
     is_ephemeral: bool = False
+    # The environment it was created as a copy of (environmentCreate's sourceEnvironmentId), if any.
+    source_environment_id: str | None = None
 
 
 @dataclass
@@ -122,6 +124,8 @@ class ServiceInstance:
     created_at: float
     updated_at: float
     settings: dict[str, Any] = field(default_factory=dict)
+    # The branch a repository-connected instance deploys on every push (Railway's deployment trigger).
+    branch: str | None = None
 
     def setting(self, name: str) -> Any:
         return self.settings.get(name, INSTANCE_DEFAULTS[name])
@@ -147,6 +151,27 @@ class Domain:
     updated_at: float
     suffix: str = "up.railway.app"
     target_port: int | None = None
+
+
+@dataclass
+class Volume:
+    """A persistent volume of a project; it is mounted per environment through its volume instances."""
+
+    id: str
+    name: str
+    project_id: str
+    created_at: float
+
+
+@dataclass
+class VolumeInstance:
+    id: str
+    volume_id: str
+    environment_id: str
+    service_id: str | None
+    mount_path: str
+    created_at: float
+    size_mb: int = 5000
 
 
 @dataclass
@@ -226,6 +251,8 @@ class State:
     variables: list[VariableScope] = field(default_factory=list)
     deployments: list[Deployment] = field(default_factory=list)
     domains: list[Domain] = field(default_factory=list)
+    volumes: list[Volume] = field(default_factory=list)
+    volume_instances: list[VolumeInstance] = field(default_factory=list)
     # Feeds deterministic ids, so a reset replays the same ids for the same calls.
     sequence: int = 0
 

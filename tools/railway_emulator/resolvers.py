@@ -12,12 +12,13 @@ from typing import Any
 from tools.railway_emulator.clock import parse_time
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.errors import NOT_AUTHORIZED, PROJECT_TOKEN_NOT_FOUND, RailwayError
-from tools.railway_emulator.model import Deployment, Domain, ServiceInstance
+from tools.railway_emulator.model import Deployment, ServiceInstance
+from tools.railway_emulator.provisioning import DEFAULT_BRANCH, ProvisioningMutations
 from tools.railway_emulator.seed import fake_commit
 from tools.railway_emulator.state import newest_first
-from tools.railway_emulator.variables import Renderer, referenced_shared_names, slug
+from tools.railway_emulator.variables import Renderer, referenced_shared_names
 from tools.railway_emulator.views import (
-    DeploymentView, DomainView, EnvironmentView, EventView, InstanceView, ProjectTokenView, ProjectView, ServiceView, UserView, WorkspaceView,
+    DeploymentView, EnvironmentView, EventView, InstanceView, ProjectTokenView, ProjectView, ServiceView, UserView, WorkspaceView,
     all_domains, connection, log_entries,
 )
 
@@ -147,7 +148,7 @@ class QueryRoot:
             self.ctx.instance(environment_id, service_id)
 
 
-class Root(QueryRoot):
+class Root(ProvisioningMutations, QueryRoot):
     """Root value for both operation types: graphql-core resolves mutation fields on the same root object."""
 
     # -- variables ---------------------------------------------------------------------------------------
@@ -239,14 +240,15 @@ class Root(QueryRoot):
         if commit_sha is not None:
             if not source.get("repo") or not COMMIT_SHA.fullmatch(commit_sha):
                 raise RailwayError("Commit not found")
-            meta = {"repo": source["repo"], "branch": "main", "commitHash": commit_sha.lower(), "commitMessage": f"Commit {commit_sha[:7].lower()}"}
+            meta = {"repo": source["repo"], "branch": instance.branch or DEFAULT_BRANCH, "commitHash": commit_sha.lower(),
+                    "commitMessage": f"Commit {commit_sha[:7].lower()}"}
             return engine.create(instance, at=now, meta={**meta, "reason": reason}, creator_id=creator)
         if latest is not None and not latest_commit:
             return engine.redeploy(latest, now, reason=reason, creator_id=creator)
         if source.get("repo") or source.get("image"):
             meta = {**source, "reason": reason}
             if source.get("repo"):
-                meta.update(branch="main", commitHash=fake_commit(f"{source['repo']}@latest"), commitMessage="Latest commit")
+                meta.update(branch=instance.branch or DEFAULT_BRANCH, commitHash=fake_commit(f"{source['repo']}@latest"), commitMessage="Latest commit")
             return engine.create(instance, at=now, meta=meta, creator_id=creator)
         if required:
             raise RailwayError("Service has no source to deploy: connect a repo or image, or upload code with railway up")
@@ -276,19 +278,3 @@ class Root(QueryRoot):
     def deploymentRestart(self, _info, id: str) -> bool:  # pylint: disable=redefined-builtin
         self.ctx.engine.restart(self.ctx.deployment(id), self.ctx.now)
         return True
-
-    # -- domains -----------------------------------------------------------------------------------------------
-
-    def serviceDomainCreate(self, _info, input: dict[str, Any]) -> DomainView:  # pylint: disable=redefined-builtin
-        instance = self.ctx.instance(input["environmentId"], input["serviceId"])
-        store = self.ctx.store
-        service, environment = store.service(instance.service_id), store.environment(instance.environment_id)
-        base = f"{slug(service.name)}-{slug(environment.name)}"
-        name, counter = f"{base}.up.railway.app", 1
-        while store.domain_named(name) is not None:
-            counter += 1
-            name = f"{base}-{counter}.up.railway.app"
-        domain = Domain(id=store.new_id("domain"), domain=name, project_id=service.project_id, environment_id=environment.id, service_id=service.id,
-                        created_at=self.ctx.now, updated_at=self.ctx.now, target_port=input.get("targetPort"))
-        store.data.domains.append(domain)
-        return DomainView(self.ctx, domain)

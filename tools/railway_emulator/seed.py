@@ -55,18 +55,29 @@ def load_seed(path: str | Path) -> dict[str, Any]:
         return json.load(handle)
 
 
-def default_store(now: float, phase_seconds: float) -> Store:
-    """The seed the contract describes, with its deployments played through the real lifecycle an hour ago."""
-    created = now - 7 * 86400
+def _account(created: float) -> State:
     user = User(id="user-emu", name="Emu Developer", email="emu@example.com", created_at=created)
-    state = State(
+    return State(
         user=user,
         workspaces=[Workspace(id="workspace-acme", name="Acme", created_at=created),
                     Workspace(id="workspace-personal", name="Personal", created_at=created)],
         account_tokens=[AccountToken(token=ACCOUNT_TOKEN, user_id=user.id), AccountToken(token=WORKSPACE_TOKEN, workspace_id="workspace-acme")],
-        project_tokens=[ProjectToken(id="project-token-backendops-demo", name="emulator", token=PROJECT_TOKEN,
-                                     project_id="project-backendops-demo", environment_id="env-production", created_at=created)],
+        project_tokens=[],
     )
+
+
+def empty_store(now: float, _phase_seconds: float) -> Store:
+    """The same account and workspaces as the default seed, without any project: where a new user starts."""
+    return Store(_account(now - 7 * 86400))
+
+
+def default_store(now: float, phase_seconds: float) -> Store:
+    """The seed the contract describes, with its deployments played through the real lifecycle an hour ago."""
+    created = now - 7 * 86400
+    state = _account(created)
+    user = state.user
+    state.project_tokens.append(ProjectToken(id="project-token-backendops-demo", name="emulator", token=PROJECT_TOKEN,
+                                             project_id="project-backendops-demo", environment_id="env-production", created_at=created))
     store = Store(state)
     _add_project(store, "project-backendops-demo", "backendops-demo", {"production": "env-production", "staging": "env-staging"}, created)
     _add_project(store, "project-other-project", "other-project", {"production": "env-other-production"}, created, "workspace-personal")

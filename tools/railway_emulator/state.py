@@ -10,7 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tools.railway_emulator.model import Deployment, Domain, Environment, Project, Service, ServiceInstance, State, VariableScope, from_json, to_json
+from tools.railway_emulator.model import (
+    Deployment, Domain, Environment, Project, Service, ServiceInstance, State, VariableScope, VolumeInstance, from_json, to_json,
+)
 
 # Fixed namespace: generated ids look like Railway's UUIDs yet repeat identically after a reset.
 _ID_NAMESPACE = uuid.UUID("5f0c4d1e-8a47-4c49-9c43-7a1a1e0b7a11")
@@ -73,6 +75,12 @@ class Store:
     def domains_of(self, environment_id: str, service_id: str) -> list[Domain]:
         return [d for d in self.data.domains if d.environment_id == environment_id and d.service_id == service_id]
 
+    def volume_instances_in(self, environment_id: str) -> list[VolumeInstance]:
+        return [v for v in self.data.volume_instances if v.environment_id == environment_id]
+
+    def environment_named(self, project_id: str, name: str) -> Environment | None:
+        return next((e for e in self.data.environments if e.project_id == project_id and e.name == name), None)
+
     def deployments_of(self, environment_id: str, service_id: str) -> list[Deployment]:
         """Newest first, like Railway's deployment lists."""
         found = [d for d in self.data.deployments if d.environment_id == environment_id and d.service_id == service_id]
@@ -97,6 +105,23 @@ class Store:
         scope = VariableScope(environment_id=environment_id, service_id=service_id)
         self.data.variables.append(scope)
         return scope.values
+
+    # -- removal ------------------------------------------------------------------------------------
+
+    def remove_where(self, **match: str) -> None:
+        """Drop every instance, variable scope, domain, volume instance and deployment matching all of ``match``
+        (``environment_id`` and/or ``service_id``), then the volumes no instance mounts any more."""
+
+        def keep(item: object) -> bool:
+            return not all(getattr(item, name, None) == value for name, value in match.items())
+        data = self.data
+        data.service_instances = [i for i in data.service_instances if keep(i)]
+        data.variables = [v for v in data.variables if keep(v)]
+        data.domains = [d for d in data.domains if keep(d)]
+        data.volume_instances = [v for v in data.volume_instances if keep(v)]
+        data.deployments = [d for d in data.deployments if keep(d)]
+        mounted = {v.volume_id for v in data.volume_instances}
+        data.volumes = [v for v in data.volumes if v.id in mounted]
 
 
 def newest_first(deployments: list[Deployment]) -> list[Deployment]:

@@ -57,8 +57,12 @@ class EmulatorProcess:
         ready_file = Path(self._workdir.name) / "ready.json"
         command = [self.python, "-m", "tools.railway_emulator", "--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready_file)]
         for name, value in self.cli_options.items():
-            if value is not None:
-                command += [f"--{name.replace('_', '-')}", str(value)]
+            flag = f"--{name.replace('_', '-')}"
+            # True is a switch (empty=True -> --empty); None and False leave the option out.
+            if value is True:
+                command.append(flag)
+            elif value is not None and value is not False:
+                command += [flag, str(value)]
         self._log = open(self.log_path, "w+", encoding="utf-8")  # pylint: disable=consider-using-with
         self._process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
         deadline = time.monotonic() + self.startup_timeout
@@ -163,6 +167,11 @@ class EmulatorProcess:
 
     def clear_faults(self) -> None:
         self.admin("DELETE", "faults")
+
+    def push(self, repo: str, branch: str = "main", commit_sha: str | None = None) -> list[str]:
+        """A ``git push``: ids of the deployments it started (services connected to that repo and branch)."""
+        payload = {"repo": repo, "branch": branch, **({"commitSha": commit_sha} if commit_sha else {})}
+        return self.admin("POST", "push", payload)["deployments"]
 
     def advance(self, seconds: float) -> dict[str, Any]:
         return self.admin("POST", "clock", {"advance": seconds})

@@ -108,6 +108,10 @@ class ProjectView(View):
     def services(self, _info, **page) -> dict:
         return connection([ServiceView(self.ctx, s) for s in self.ctx.store.services_of(self.model.id)], **page)
 
+    def volumes(self, _info, **page) -> dict:
+        volumes = [v for v in self.ctx.store.data.volumes if v.project_id == self.model.id]
+        return connection([VolumeView(self.ctx, v) for v in volumes], **page)
+
 
 class EnvironmentView(View):
     canAccess = True
@@ -115,6 +119,40 @@ class EnvironmentView(View):
 
     def serviceInstances(self, _info, **page) -> dict:  # pylint: disable=invalid-name
         return connection([InstanceView(self.ctx, i) for i in self.ctx.store.instances_in(self.model.id)], **page)
+
+    def volumeInstances(self, _info, **page) -> dict:  # pylint: disable=invalid-name
+        return connection([VolumeInstanceView(self.ctx, v) for v in self.ctx.store.volume_instances_in(self.model.id)], **page)
+
+    def sourceEnvironment(self, _info) -> EnvironmentView | None:  # pylint: disable=invalid-name
+        source = self.ctx.store.environment(self.model.source_environment_id) if self.model.source_environment_id else None
+        return EnvironmentView(self.ctx, source) if source else None
+
+
+class VolumeView(View):
+    def project(self, _info) -> ProjectView:
+        return ProjectView(self.ctx, self.ctx.store.project(self.model.project_id))
+
+
+class VolumeInstanceView(View):
+    currentSizeMB = 0.0
+    externalId = None
+    isPendingDeletion = False
+    region = None
+    state = "READY"
+
+    @property
+    def sizeMB(self) -> int:  # pylint: disable=invalid-name
+        return self.model.size_mb
+
+    def volume(self, _info) -> VolumeView:
+        return VolumeView(self.ctx, next(v for v in self.ctx.store.data.volumes if v.id == self.model.volume_id))
+
+    def environment(self, _info) -> EnvironmentView:
+        return EnvironmentView(self.ctx, self.ctx.store.environment(self.model.environment_id))
+
+    def service(self, _info) -> ServiceView | None:
+        found = self.ctx.store.service(self.model.service_id) if self.model.service_id else None
+        return ServiceView(self.ctx, found) if found else None
 
 
 class ServiceView(View):

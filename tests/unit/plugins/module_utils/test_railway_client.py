@@ -12,6 +12,7 @@ from urllib3.exceptions import NewConnectionError
 
 from ansible_collections.backendops.stack.plugins.module_utils import railway_client as rc
 from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as docs
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import Provisioner
 from railway_fakes import API_URL, FakeClock, data, graphql_error, make_client, reply
 
 PROJECT = {"id": "p-1", "name": "backendops-demo",
@@ -547,6 +548,14 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
             "ServiceInstanceDeployV2": {"serviceInstanceDeployV2": "d-2"},
             "DeploymentRedeploy": {"deploymentRedeploy": {"id": "d-3", "status": "QUEUED"}},
             "DeploymentRollback": {"deploymentRollback": True},
+            # Provisioning (railway_provision.Provisioner and ensure_service).
+            "WorkspaceProjects": {"workspace": {"id": "w-1", "name": "Acme", "projects": {"edges": [{"node": PROJECT}]}}},
+            "EnvironmentResources": {"environment": {"id": "e", "name": "production", "serviceInstances": {"edges": []},
+                                                     "volumeInstances": {"edges": []}}},
+            "ProjectCreate": {"projectCreate": PROJECT}, "ServiceCreate": {"serviceCreate": {"id": "s-1", "name": "backend"}},
+            "ServiceDelete": {"serviceDelete": True}, "VolumeCreate": {"volumeCreate": {"id": "v-1", "name": "backend-volume"}},
+            "ServiceDomainCreate": {"serviceDomainCreate": {"id": "d", "domain": "backend.up.railway.app", "targetPort": 8080}},
+            "EnvironmentCreate": {"environmentCreate": {"id": "e-2", "name": "pr-1"}}, "EnvironmentDelete": {"environmentDelete": True},
         }[payload["operationName"]])
 
     client, adapter, _clock = make_client([answer] * 40)
@@ -570,8 +579,21 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     pclient.resolve(None, None, "backend")
     wclient, wadapter, _clock = make_client([graphql_error("Not Authorized"), answer, answer])
     wclient.resolve("backendops-demo", "production")
+    provisioner = Provisioner(client)
+    provisioner.create_project("shop", "w-1", "production")
+    provisioner.create_environment("p", "pr-1", "e", ephemeral=True)
+    provisioner.delete_environment("e-2")
+    assert provisioner.resources("e") == {}
+    client.execute(docs.SERVICE_CREATE_MUTATION, {"input": {"projectId": "p", "name": "backend"}})
+    client.execute(docs.VOLUME_CREATE_MUTATION, {"input": {"projectId": "p", "serviceId": "s-1", "mountPath": "/data"}})
+    client.execute(docs.SERVICE_DOMAIN_CREATE_MUTATION, {"input": {"environmentId": "e", "serviceId": "s-1", "targetPort": 8080}})
+    client.execute(docs.SERVICE_DELETE_MUTATION, {"id": "s-1"})
+    # A workspace token (no user) reads a workspace it names with workspace(workspaceId:).
+    sclient, sadapter, _clock = make_client([graphql_error("Not Authorized"), answer])
+    found = Provisioner(sclient).find_project("backendops-demo", "w-1")
+    assert found.exists and found.workspace["name"] == "Acme"
 
-    sent = [entry["json"] for entry in adapter.sent + padapter.sent + wadapter.sent]
+    sent = [entry["json"] for entry in adapter.sent + padapter.sent + wadapter.sent + sadapter.sent]
     assert all(payload["query"] in registered for payload in sent)
     assert all(registered[payload["query"]] == payload["operationName"] for payload in sent)
     # Subscriptions go over WebSocket (tests/integration/test_railway_subscription.py), never as a POST.

@@ -1,0 +1,194 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Provisioning modules (railway_project, railway_database, railway_service state=present, railway_environment)
+against an empty emulator workspace: check plans with 0 mutations, a run creates, a re-run sends 0 mutations."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from conftest import FAST_CLOCK
+from test_railway_modules import Runner, Unsafe
+from test_railway_playbook import RailwayPlaybook
+from tools.railway_emulator.testing import EmulatorProcess
+
+PROJECT = "shop"
+BACKEND = {"service": "backend", "state": "present", "domain_port": 8080, "healthcheck_path": "/api/health"}
+
+
+@pytest.fixture(name="empty_process", scope="module")
+def empty_process_fixture() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(empty=True, **FAST_CLOCK) as emulator:
+        yield emulator
+
+
+@pytest.fixture(name="empty")
+def empty_fixture(empty_process: EmulatorProcess) -> EmulatorProcess:
+    empty_process.reset()
+    return empty_process
+
+
+@pytest.fixture(name="runner")
+def runner_fixture(playbook, empty, tmp_path) -> Runner:
+    runner = Runner(playbook, empty, tmp_path)
+    runner.connection = lambda token="account": {"api_url": empty.url, "api_token": empty.account_token, "project": PROJECT,
+                                                 "environment": "production"}
+    return runner
+
+
+def provision_tasks() -> list[dict]:
+    return [
+        {"name": "project", "backendops.stack.railway_project": {"workspace": "Acme"}},
+        {"name": "postgres", "backendops.stack.railway_database": {"kind": "postgres", "workspace": "Acme"}},
+        {"name": "redis", "backendops.stack.railway_database": {"kind": "redis", "workspace": "Acme"}},
+        {"name": "backend", "backendops.stack.railway_service": dict(BACKEND, workspace="Acme")},
+    ]
+
+
+def test_check_plans_everything_a_run_creates_it_and_a_rerun_changes_nothing(runner: Runner, empty: EmulatorProcess) -> None:
+    empty.reset_counters()
+    planned, outcome = runner.run(provision_tasks(), "--check", "--diff")
+    assert outcome.rc == 0, outcome.output[-3000:]
+    assert empty.counters()["mutations"] == 0
+    assert all(result["changed"] for result in planned)
+    plan = [line for result in planned for line in result["planned"]]
+    assert "project shop in workspace Acme (environment production)" in plan
+    assert "service Postgres from image ghcr.io/railwayapp-templates/postgres-ssl:17" in plan
+    assert "volume of Postgres at /var/lib/postgresql/data" in plan and "volume of Redis at /data" in plan
+    assert "service backend from empty (deployed by upload)" in plan and "domain of backend on port 8080" in plan
+    assert planned[3]["changed_settings"] == ["healthcheck_path"]
+
+    empty.reset_counters()
+    created, outcome = runner.run(provision_tasks())
+    assert outcome.rc == 0, outcome.output[-3000:]
+    fields = empty.counters()["mutation_fields"]
+    assert fields == {"projectCreate": 1, "serviceCreate": 3, "volumeCreate": 2, "serviceDomainCreate": 1, "serviceInstanceUpdate": 2}, fields
+    state = empty.state()
+    services = {s["name"]: s["id"] for s in state["services"]}
+    assert sorted(services) == ["Postgres", "Redis", "backend"]
+    mounts = {v["serviceId"]: v["mountPath"] for v in state["volumeInstances"]}
+    assert mounts == {services["Postgres"]: "/var/lib/postgresql/data", services["Redis"]: "/data"}
+    assert created[3]["domain"] == "backend-production.up.railway.app"
+    scopes = {s["serviceId"]: s["values"] for s in state["variables"]}
+    password = scopes[services["Postgres"]]["POSTGRES_PASSWORD"]
+    assert len(password) == 32 and scopes[services["Postgres"]]["DATABASE_URL"].startswith("postgresql://${{PGUSER}}")
+    assert password not in outcome.output and scopes[services["Redis"]]["REDIS_PASSWORD"] not in outcome.output
+    assert "POSTGRES_PASSWORD" in created[1]["variable_names"]
+
+    empty.reset_counters()
+    again, outcome = runner.run(provision_tasks())
+    assert outcome.rc == 0 and not any(result["changed"] for result in again), [r.get("planned") for r in again]
+    assert empty.counters()["mutations"] == 0
+    # The password is generated once: a re-run keeps it.
+    assert {s["serviceId"]: s["values"] for s in empty.state()["variables"]}[services["Postgres"]]["POSTGRES_PASSWORD"] == password
+
+
+def test_backend_from_a_repo_deploys_on_push_and_references_stay_literal(runner: Runner, empty: EmulatorProcess) -> None:
+    tasks = provision_tasks()[:2] + [
+        {"name": "backend", "backendops.stack.railway_service": {
+            "service": "backend", "state": "present", "source_repo": "acme/backend", "source_branch": "release", "workspace": "Acme"}},
+        {"name": "wire", "backendops.stack.railway_variables": {"service": "backend", "variables": {
+            "DATABASE_URL": Unsafe("${{Postgres.DATABASE_URL}}")}}},
+    ]
+    results, outcome = runner.run(tasks)
+    assert outcome.rc == 0, outcome.output[-3000:]
+    state = empty.state()
+    backend = next(s["id"] for s in state["services"] if s["name"] == "backend")
+    assert {s["serviceId"]: s["values"] for s in state["variables"]}[backend] == {"DATABASE_URL": "${{Postgres.DATABASE_URL}}"}
+    before = len([d for d in state["deployments"] if d["serviceId"] == backend])
+    assert before == 1 and results[2]["planned"] == ["service backend from repo acme/backend (branch release)"]
+    assert empty.push("acme/backend", "main") == []
+    assert len(empty.push("acme/backend", "release")) == 1
+
+
+def test_pr_environment_copy_and_delete_production_protected(runner: Runner, empty: EmulatorProcess) -> None:
+    assert runner.run(provision_tasks())[1].rc == 0
+    copy = {"environment": "pr-7", "source_environment": "production", "ephemeral": True}
+    planned, counters, _run = runner.module("railway_environment", copy, check=True)
+    assert planned["changed"] and planned["planned"] == ["environment pr-7 (a copy of production)"] and counters["mutations"] == 0
+    created, counters, _run = runner.module("railway_environment", copy)
+    assert created["changed"] and created["environment"]["id"] and counters["mutation_fields"] == {"environmentCreate": 1}
+    names = {e["name"] for e in empty.state()["environments"]}
+    assert names == {"production", "pr-7"}
+    assert runner.module("railway_environment", copy)[1]["mutations"] == 0
+
+    refused, counters, run = runner.module("railway_environment", {"environment": "production", "state": "absent"})
+    assert refused.get("failed") and "protected" in refused["msg"] and counters["mutations"] == 0, run.output[-2000:]
+    removed, counters, _run = runner.module("railway_environment", {"environment": "pr-7", "state": "absent"})
+    assert removed["changed"] and counters["mutation_fields"] == {"environmentDelete": 1}
+    assert {e["name"] for e in empty.state()["environments"]} == {"production"}
+    assert runner.module("railway_environment", {"environment": "pr-7", "state": "absent"})[0]["changed"] is False
+
+
+def test_outside_check_mode_a_missing_project_is_one_line(runner: Runner) -> None:
+    failed, counters, _run = runner.module("railway_database", {"kind": "redis"})
+    assert failed.get("failed") and counters["mutations"] == 0
+    assert failed["msg"].startswith("project 'shop' does not exist yet: create it first")
+
+
+def test_workspace_and_project_the_token_cannot_see_fail_naming_them(runner: Runner, empty: EmulatorProcess, emulator: EmulatorProcess) -> None:
+    hidden, _counters, _run = runner.module("railway_project", {"workspace": "Nope"})
+    assert hidden["msg"].startswith("workspace 'Nope' is not visible to this account token (RAILWAY_API_TOKEN); it sees: Acme, Personal")
+    runner.connection = lambda token="account": {"api_url": empty.url, "api_token": empty.workspace_token, "project": PROJECT}
+    other, counters, _run = runner.module("railway_project", {"workspace": "workspace-personal"})
+    assert "workspace 'workspace-personal' is not visible to this workspace token" in other["msg"] and counters["mutations"] == 0
+    # The seeded emulator has a project token; it cannot create (or see) another project.
+    runner.connection = lambda token="account": {"api_url": emulator.url, "project_token": emulator.project_token, "project": "new"}
+    runner.emulator = emulator
+    refused, counters, _run = runner.module("railway_project", {})
+    assert refused["msg"].startswith("project 'new' is not visible to this project token (RAILWAY_TOKEN)")
+    assert counters["mutations"] == 0
+
+
+def test_playbook_check_on_an_empty_workspace_lists_every_resource_and_sends_no_mutation(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    run = railway.run("--check", "--diff", railway_project=PROJECT, railway_provision=True, railway_workspace="Acme")
+    assert run.rc == 0, run.outcome.output[-3000:]
+    assert run.counters["mutations"] == 0 and run.counters["uploads"] == 0
+    plan = run.result("Show what provisioning created")["msg"]
+    for resource in ("project shop in workspace Acme", "service Postgres", "volume of Postgres at /var/lib/postgresql/data", "service Redis",
+                     "volume of Redis at /data", "service backend from empty (deployed by upload)", "domain of backend on port 8080"):
+        assert resource in plan, plan
+    assert "then deploys backend" in run.result("Announce the deployment that follows the provisioning")["msg"]
+
+
+def test_playbook_names_the_workspace_the_token_cannot_see(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    run = railway.run(railway_project=PROJECT, railway_provision=True, railway_workspace="Elsewhere")
+    assert run.rc != 0 and run.counters["mutations"] == 0
+    message = run.result("Make sure the project exists")["msg"]
+    assert message == "workspace 'Elsewhere' is not visible to this account token (RAILWAY_API_TOKEN); it sees: Acme, Personal"
+
+
+def test_drift_gate_passes_after_a_provisioned_deploy_and_lists_a_changed_setting(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    common = {"railway_project": PROJECT, "railway_workspace": "Acme", "railway_health_token": "canary-health-token-3c8e1f"}
+    deployed = railway.run(railway_provision=True, **common)
+    assert deployed.rc == 0, deployed.outcome.output[-3000:]
+    clean = railway.run(playbook="playbooks/railway_drift.yml", railway_drift_fail=True, **common)
+    assert clean.rc == 0 and clean.counters["mutations"] == 0, clean.outcome.output[-3000:]
+    backend = next(s["id"] for s in empty.state()["services"] if s["name"] == "backend")
+    production = next(e["id"] for e in empty.state()["environments"] if e["name"] == "production")
+    response = requests.post(empty.url, timeout=10, headers={"Authorization": "Bearer " + empty.account_token}, json={
+        "query": "mutation U($e: String, $s: String!, $i: ServiceInstanceUpdateInput!) { serviceInstanceUpdate(environmentId: $e, serviceId: $s, input: $i) }",
+        "variables": {"e": production, "s": backend, "i": {"healthcheckPath": "/x"}}})
+    assert "errors" not in response.json()
+    gate = railway.run(playbook="playbooks/railway_drift.yml", railway_drift_fail=True, **common)
+    assert gate.rc != 0 and gate.counters["mutations"] == 0
+    message = gate.result("Fail on drift when asked to")["msg"]
+    assert "settings healthcheck_path;" in message and "variables added -; removed -; changed -" in message
+    assert gate.result("Report the drift (names only, values masked)")["msg"][5] == "settings that differ on Railway: healthcheck_path"
+
+
+def test_playbook_check_of_a_new_pr_environment_plans_the_copy_only(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    common = {"railway_project": PROJECT, "railway_workspace": "Acme", "railway_provision": True}
+    assert railway.run(**common).rc == 0
+    run = railway.run("--check", railway_environment="pr-9", railway_environment_source="production", **common)
+    assert run.rc == 0 and run.counters["mutations"] == 0, run.outcome.output[-3000:]
+    assert run.result("Show what provisioning created")["msg"] == "Railway resources to create: environment pr-9 (a copy of production)"
+    assert "then deploys backend" in run.result("Announce the deployment that follows the provisioning")["msg"]

@@ -1,0 +1,183 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The emulator provisions like Railway: projects, services, volumes, domains, environments (copies too), pushes.
+
+In-process (no server): every request still goes through the emulator's GraphQL schema, auth and counters.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tools.railway_emulator.emulator import Emulator, EmulatorConfig
+from tools.railway_emulator.graphql_api import GraphQLRequest
+from tools.railway_emulator.seed import ACCOUNT_TOKEN, PROJECT_TOKEN, WORKSPACE_TOKEN
+
+PHASE = 5.0
+CREATE_PROJECT = "mutation P($input: ProjectCreateInput!) { projectCreate(input: $input) { id name workspaceId environments { edges { node { id name } } } } }"
+CREATE_SERVICE = "mutation S($input: ServiceCreateInput!) { serviceCreate(input: $input) { id name } }"
+CREATE_VOLUME = "mutation V($input: VolumeCreateInput!) { volumeCreate(input: $input) { id name } }"
+CREATE_DOMAIN = "mutation D($input: ServiceDomainCreateInput!) { serviceDomainCreate(input: $input) { domain targetPort } }"
+CREATE_ENVIRONMENT = "mutation E($input: EnvironmentCreateInput!) { environmentCreate(input: $input) { id name isEphemeral sourceEnvironment { name } } }"
+ENVIRONMENT = """query Env($id: String!) { environment(id: $id) {
+  serviceInstances { edges { node { serviceName source { repo image } latestDeployment { status meta } domains { serviceDomains { domain targetPort } } } } }
+  volumeInstances { edges { node { mountPath serviceId volume { name } } } } } }"""
+VARIABLES = "query V($p: String!, $e: String!, $s: String, $u: Boolean) { variables(projectId: $p, environmentId: $e, serviceId: $s, unrendered: $u) }"
+
+
+class Client:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def call(self, query: str, variables: dict | None = None, token: str = ACCOUNT_TOKEN) -> dict[str, Any]:
+        headers = {"project-access-token": token} if token == PROJECT_TOKEN else {"authorization": f"Bearer {token}"}
+        request = GraphQLRequest.from_body(json.dumps({"query": query, "variables": variables or {}}).encode())
+        return self.emulator.graphql(request, lambda name: headers.get(name.lower())).body
+
+    def data(self, query: str, variables: dict | None = None, **kwargs: Any) -> dict[str, Any]:
+        body = self.call(query, variables, **kwargs)
+        assert "errors" not in body, body
+        return body["data"]
+
+    def error(self, query: str, variables: dict | None = None, **kwargs: Any) -> str:
+        body = self.call(query, variables, **kwargs)
+        assert body.get("errors"), body
+        return body["errors"][0]["message"]
+
+    def project(self, name: str = "shop") -> tuple[str, str]:
+        created = self.data(CREATE_PROJECT, {"input": {"name": name, "workspaceId": "workspace-acme"}})["projectCreate"]
+        return created["id"], created["environments"]["edges"][0]["node"]["id"]
+
+    def service(self, project_id: str, name: str, **fields: Any) -> str:
+        return self.data(CREATE_SERVICE, {"input": {"projectId": project_id, "name": name, **fields}})["serviceCreate"]["id"]
+
+    def instances(self, environment_id: str) -> dict[str, dict]:
+        edges = self.data(ENVIRONMENT, {"id": environment_id})["environment"]["serviceInstances"]["edges"]
+        return {edge["node"]["serviceName"]: edge["node"] for edge in edges}
+
+    def volumes(self, environment_id: str) -> list[dict]:
+        return [e["node"] for e in self.data(ENVIRONMENT, {"id": environment_id})["environment"]["volumeInstances"]["edges"]]
+
+    def settle(self, seconds: float) -> None:
+        self.emulator.clock.advance(seconds)
+
+
+@pytest.fixture(name="client")
+def client_fixture() -> Client:
+    return Client(Emulator(EmulatorConfig(empty=True, clock_scale=0, phase_seconds=PHASE)))
+
+
+def test_empty_seed_has_workspaces_and_no_project(client: Client) -> None:
+    me = client.data("query { me { workspaces { name projects { edges { node { id } } } } } }")["me"]
+    assert [(w["name"], w["projects"]["edges"]) for w in me["workspaces"]] == [("Acme", []), ("Personal", [])]
+
+
+def test_project_create_needs_an_account_or_workspace_token_of_that_workspace() -> None:
+    # The default seed has a project token; the empty one has none.
+    client = Client(Emulator(EmulatorConfig(clock_scale=0)))
+    assert client.error(CREATE_PROJECT, {"input": {"name": "x"}}, token=PROJECT_TOKEN) == "Not Authorized"
+    # Nor may it add services or environments to its own project: project tokens deploy, they do not provision.
+    seeded = {"projectId": "project-backendops-demo", "name": "x"}
+    assert client.error(CREATE_SERVICE, {"input": seeded}, token=PROJECT_TOKEN) == "Not Authorized"
+    assert client.error(CREATE_ENVIRONMENT, {"input": seeded}, token=PROJECT_TOKEN) == "Not Authorized"
+    assert client.error(CREATE_PROJECT, {"input": {"name": "x", "workspaceId": "workspace-personal"}}, token=WORKSPACE_TOKEN) == "Not Authorized"
+    created = client.data(CREATE_PROJECT, {"input": {"name": "x"}}, token=WORKSPACE_TOKEN)["projectCreate"]
+    assert created["workspaceId"] == "workspace-acme"
+    assert [e["node"]["name"] for e in created["environments"]["edges"]] == ["production"]
+    # The workspace token sees what it created (auth is read per request).
+    assert client.data("query P($id: String!) { project(id: $id) { name } }", {"id": created["id"]}, token=WORKSPACE_TOKEN)["project"]["name"] == "x"
+
+
+def test_service_sources_repo_deploys_on_push_to_its_branch_only(client: Client) -> None:
+    project_id, production = client.project()
+    client.service(project_id, "backend", source={"repo": "acme/backend"}, branch="release")
+    client.service(project_id, "Redis", source={"image": "redis:8.2.1"})
+    client.service(project_id, "uploads")
+    instances = client.instances(production)
+    # A source deploys right away; an empty service waits for an upload.
+    assert instances["backend"]["latestDeployment"]["meta"]["branch"] == "release"
+    assert instances["Redis"]["latestDeployment"]["meta"]["image"] == "redis:8.2.1"
+    assert instances["uploads"]["latestDeployment"] is None and instances["uploads"]["source"] is None
+    before = client.emulator.counters.to_json()["mutations"]
+    with client.emulator.settled() as now:
+        assert client.emulator.push("acme/backend", "main", None, now) == []
+        pushed = client.emulator.push("acme/backend", "release", "b" * 40, now)
+    assert len(pushed) == 1
+    assert client.instances(production)["backend"]["latestDeployment"]["meta"]["commitHash"] == "b" * 40
+    # A push is no API mutation.
+    assert client.emulator.counters.to_json()["mutations"] == before
+
+
+def test_service_names_are_unique_and_a_source_is_one_thing(client: Client) -> None:
+    project_id, _production = client.project()
+    client.service(project_id, "backend")
+    assert "already exists" in client.error(CREATE_SERVICE, {"input": {"projectId": project_id, "name": "backend"}})
+    assert "not both" in client.error(CREATE_SERVICE, {"input": {"projectId": project_id, "source": {"repo": "a/b", "image": "c"}}})
+
+
+def test_one_volume_and_one_service_domain_per_service(client: Client) -> None:
+    project_id, production = client.project()
+    postgres = client.service(project_id, "Postgres", source={"image": "ghcr.io/railwayapp-templates/postgres-ssl:17"})
+    backend = client.service(project_id, "backend")
+    volume = client.data(CREATE_VOLUME, {"input": {"projectId": project_id, "serviceId": postgres, "mountPath": "/var/lib/postgresql/data"}})
+    assert volume["volumeCreate"]["name"] == "postgres-volume"
+    assert "already has a volume" in client.error(CREATE_VOLUME, {"input": {"projectId": project_id, "serviceId": postgres, "mountPath": "/data"}})
+    assert "absolute path" in client.error(CREATE_VOLUME, {"input": {"projectId": project_id, "serviceId": backend, "mountPath": "data"}})
+    assert client.volumes(production) == [{"mountPath": "/var/lib/postgresql/data", "serviceId": postgres, "volume": {"name": "postgres-volume"}}]
+    domain = client.data(CREATE_DOMAIN, {"input": {"environmentId": production, "serviceId": backend, "targetPort": 8080}})["serviceDomainCreate"]
+    assert domain == {"domain": "backend-production.up.railway.app", "targetPort": 8080}
+    assert "can have one" in client.error(CREATE_DOMAIN, {"input": {"environmentId": production, "serviceId": backend, "targetPort": 3000}})
+    domains = client.data("query D($e: String!, $p: String!, $s: String!) { domains(environmentId: $e, projectId: $p, serviceId: $s) "
+                          "{ serviceDomains { domain } } }", {"e": production, "p": project_id, "s": backend})
+    assert domains["domains"]["serviceDomains"] == [{"domain": "backend-production.up.railway.app"}]
+
+
+def test_reference_variables_render_only_when_not_unrendered(client: Client) -> None:
+    project_id, production = client.project()
+    client.service(project_id, "Postgres", source={"image": "postgres"}, variables={
+        "PGPASSWORD": "pw", "DATABASE_URL": "postgresql://postgres:${{PGPASSWORD}}@${{RAILWAY_PRIVATE_DOMAIN}}:5432/railway"})
+    backend = client.service(project_id, "backend", variables={"DATABASE_URL": "${{Postgres.DATABASE_URL}}"})
+    scope = {"p": project_id, "e": production, "s": backend}
+    assert client.data(VARIABLES, {**scope, "u": True})["variables"] == {"DATABASE_URL": "${{Postgres.DATABASE_URL}}"}
+    assert client.data(VARIABLES, {**scope, "u": False})["variables"] == {"DATABASE_URL": "postgresql://postgres:pw@postgres.railway.internal:5432/railway"}
+
+
+def test_environment_copy_brings_services_variables_volumes_and_new_domains(client: Client) -> None:
+    project_id, production = client.project()
+    postgres = client.service(project_id, "Postgres", source={"image": "postgres"}, variables={"PGPASSWORD": "pw"})
+    backend = client.service(project_id, "backend", source={"repo": "acme/backend"}, variables={"DATABASE_URL": "${{Postgres.DATABASE_URL}}"})
+    client.data(CREATE_VOLUME, {"input": {"projectId": project_id, "serviceId": postgres, "mountPath": "/var/lib/postgresql/data"}})
+    client.data(CREATE_DOMAIN, {"input": {"environmentId": production, "serviceId": backend, "targetPort": 8080}})
+    request = {"projectId": project_id, "name": "pr-123", "sourceEnvironmentId": production, "ephemeral": True}
+    copied = client.data(CREATE_ENVIRONMENT, {"input": request})["environmentCreate"]
+    assert copied["sourceEnvironment"] == {"name": "production"} and copied["isEphemeral"] is True
+    pr = copied["id"]
+    instances = client.instances(pr)
+    assert sorted(instances) == ["Postgres", "backend"]
+    assert instances["backend"]["domains"]["serviceDomains"] == [{"domain": "backend-pr-123.up.railway.app", "targetPort": 8080}]
+    assert instances["backend"]["latestDeployment"]["status"] == "QUEUED"
+    assert client.data(VARIABLES, {"p": project_id, "e": pr, "s": backend, "u": True})["variables"] == {"DATABASE_URL": "${{Postgres.DATABASE_URL}}"}
+    assert [v["mountPath"] for v in client.volumes(pr)] == ["/var/lib/postgresql/data"]
+    assert "already exists" in client.error(CREATE_ENVIRONMENT, {"input": {"projectId": project_id, "name": "pr-123"}})
+
+    # A service created in the copy only lives there.
+    client.service(project_id, "preview-only", environmentId=pr)
+    assert "preview-only" not in client.instances(production)
+    assert client.data("mutation D($id: String!) { environmentDelete(id: $id) }", {"id": pr})["environmentDelete"] is True
+    assert client.error("query E($id: String!) { environment(id: $id) { id } }", {"id": pr}) == "Environment not found"
+    assert [v["mountPath"] for v in client.volumes(production)] == ["/var/lib/postgresql/data"]
+    assert sorted(client.instances(production)) == ["Postgres", "backend"]
+
+
+def test_service_delete_removes_instances_variables_domains_and_volumes(client: Client) -> None:
+    project_id, production = client.project()
+    postgres = client.service(project_id, "Postgres", source={"image": "postgres"}, variables={"PGPASSWORD": "pw"})
+    client.data(CREATE_VOLUME, {"input": {"projectId": project_id, "serviceId": postgres, "mountPath": "/var/lib/postgresql/data"}})
+    assert client.data("mutation D($id: String!) { serviceDelete(id: $id) }", {"id": postgres})["serviceDelete"] is True
+    assert client.instances(production) == {} and client.volumes(production) == []
+    assert client.error("query S($id: String!) { service(id: $id) { id } }", {"id": postgres}) == "Service not found"
+    assert client.emulator.store.data.variables == [] or all(s.service_id != postgres for s in client.emulator.store.data.variables)
