@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/local.yml on a Docker host reached over SSH, as a non-root user: the source is copied there, the images
 are built and the stack runs there, its files and secrets live in that user's home, and a re-run changes nothing.
 

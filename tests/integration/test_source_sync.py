@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """backendops.stack.source_sync run by ansible-playbook: copied once, then only when the source changed; check mode
 writes nothing; a source the controller cannot pack fails in one line. (Over SSH: test_local_stack_ssh.py.)"""
 from __future__ import annotations

@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """source_sync: the Docker host's copy of the source is brought to the packed archive in place, and its digest tells
 whether it is up to date."""
 from __future__ import annotations
