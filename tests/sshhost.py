@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A remote Docker host for the tests: an sshd of its own on 127.0.0.1 and a free port, with a non-root user that logs
 in with a key, has sudo rights and is in the docker group (the shared engine stands in for the host's own).
 

@@ -48,4 +48,11 @@ class ActionModule(ActionBase):
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         result["files"] = len(archive.files)
+        result["withheld"] = archive.withheld
+        links = [entry["path"] for entry in archive.withheld if "link" in entry]
+        if links:
+            # Not an error (railway up follows links too), but the copy lacks files the source seems to have.
+            result.setdefault("warnings", []).append(
+                "source_sync left out symbolic links that lead out of %s or onto a withheld name (see withheld): %s"
+                % (src, ", ".join(links)))
         return result

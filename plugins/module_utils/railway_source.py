@@ -29,6 +29,14 @@ from ansible_collections.backendops.stack.plugins.module_utils.ignore_globs impo
 # File or directory names left out of every upload, whatever the ignore files say: repository metadata, installed
 # dependencies, env files (secrets) and private keys. Matched against each name, case-insensitively.
 WITHHELD_PATTERNS = (".git", "node_modules", ".env", ".env.*", "*.env", "*.pem", "*.key", "id_rsa*", "id_ed25519*")
+# An .npmrc is withheld only when it holds credentials: without any it is ordinary build configuration (the example
+# backend's sets ignore-scripts). Allowed, like the patterns above, by naming it in ``allow``.
+NPMRC = ".npmrc"
+# A value that is only a ${VARIABLE} reference is no credential: npm reads it from the environment.
+NPMRC_CREDENTIAL = re.compile(r"^[ \t]*[^#;\s]*(?:_authToken|_auth|_password)[ \t]*=[ \t]*(?!\$\{[^}]*\}[ \t]*$)\S",
+                              re.MULTILINE | re.IGNORECASE)
+# What withheld entries for symbolic links that lead out of the source name as their pattern.
+OUTSIDE_SOURCE = "symlink outside the source"
 IGNORE_FILES = (".gitignore", ".railwayignore")
 FIXED_MTIME = 0
 
@@ -121,6 +129,34 @@ def _allowed(relpath, pattern, allow):
                for entry in allow)
 
 
+def _npmrc_has_credentials(path):
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as handle:
+            return bool(NPMRC_CREDENTIAL.search(handle.read()))
+    except OSError:
+        return True  # unreadable: packing it would fail anyway, and withholding it cannot leak anything
+
+
+def _link_withheld(real_root, full, allow):
+    """``(pattern, target)`` when the symbolic link ``full`` resolves out of the source or onto a withheld name.
+
+    The withheld patterns look at names, so a link such as ``app.conf -> ../.env`` would otherwise pack the target's
+    content under a harmless name. ``target`` is the resolved path relative to the source, or None outside it.
+    """
+    target = os.path.realpath(full)
+    relative = os.path.relpath(target, real_root)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep) or os.path.isabs(relative):
+        return OUTSIDE_SOURCE, None
+    relative = relative.replace(os.sep, "/")
+    for part in relative.split("/"):
+        pattern = withheld_pattern(part)
+        if pattern and not _allowed(relative, pattern, allow):
+            return pattern, relative
+    if os.path.basename(target).lower() == NPMRC and not _allowed(relative, NPMRC, allow) and _npmrc_has_credentials(target):
+        return NPMRC, relative
+    return None
+
+
 def collect_files(root, allow=()):
     """Sorted relative POSIX paths of the files to upload under ``root``."""
     return collect(root, allow)[0]
@@ -130,10 +166,14 @@ def collect(root, allow=()):
     """``(files, withheld)``: the files to upload, and ``{"path", "pattern"}`` for what WITHHELD_PATTERNS kept out.
 
     Withheld are only the paths the ignore files would have let through; ``allow`` (patterns) lets some through.
+    Symbolic links are followed (like railway up) only within the source and onto names that are not withheld;
+    the others are withheld too, their entries with ``link``: the resolved path in the source, or None outside it.
+    A link out of the source is withheld whatever ``allow`` says.
     """
     root = os.path.abspath(root)
     if not os.path.isdir(root):
         raise SourceError("path %s is not a directory; point path at the application's source directory" % root)
+    real_root = os.path.realpath(root)
     files = []
     withheld = []
 
@@ -157,9 +197,17 @@ def collect(root, allow=()):
             if pattern and not _allowed(relpath, pattern, allow):
                 withheld.append({"path": relpath + ("/" if is_dir else ""), "pattern": pattern})
                 continue
+            if os.path.islink(full) and (is_dir or os.path.isfile(full)):
+                link = _link_withheld(real_root, full, allow)
+                if link:
+                    withheld.append({"path": relpath + ("/" if is_dir else ""), "pattern": link[0], "link": link[1]})
+                    continue
             if is_dir:
                 walk(full, relpath, matcher, ancestors)
             elif os.path.isfile(full):
+                if name.lower() == NPMRC and not _allowed(relpath, NPMRC, allow) and _npmrc_has_credentials(full):
+                    withheld.append({"path": relpath, "pattern": NPMRC})
+                    continue
                 files.append(relpath)
 
     walk(root, "", IgnoreMatcher(), frozenset())

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) backendops.stack contributors
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
@@ -67,16 +66,23 @@ def _write_file(path, content, mode):
         raise
 
 
-def _make_dirs(path):
-    """Create ``path`` and its parents; a file in the way of a directory is removed."""
-    missing = []
-    while not os.path.isdir(path):
-        if os.path.lexists(path):
-            os.unlink(path)
-        missing.append(path)
-        path = os.path.dirname(path)
-    for directory in reversed(missing):
-        os.mkdir(directory, 0o755)
+def _make_dirs(dest, path):
+    """Create ``path`` (``dest`` or under it) and its parents below ``dest`` as real directories.
+
+    A file or a symbolic link in the way is removed first: following a link (os.path.isdir does) would write
+    outside ``dest``, or into another directory of the copy.
+    """
+    if not os.path.isdir(dest):
+        os.makedirs(dest, 0o755)
+    current = dest
+    for part in os.path.relpath(path, dest).split(os.sep):
+        if part == os.curdir:
+            continue
+        current = os.path.join(current, part)
+        if os.path.islink(current) or (os.path.lexists(current) and not os.path.isdir(current)):
+            os.unlink(current)
+        if not os.path.lexists(current):
+            os.mkdir(current, 0o755)
 
 
 def sync_tree(dest, archive_path):
@@ -86,7 +92,7 @@ def sync_tree(dest, archive_path):
     replaced directory would leave the container on the old one. Returns ``(written, removed)``, relative paths.
     """
     written, wanted = [], set()
-    _make_dirs(dest)
+    _make_dirs(dest, dest)
     with tarfile.open(archive_path, mode="r:gz") as archive:
         for member in archive:
             if not member.isfile():
@@ -95,9 +101,9 @@ def sync_tree(dest, archive_path):
             wanted.add(os.path.relpath(target, dest))
             content = archive.extractfile(member).read()
             mode = 0o755 if member.mode & 0o111 else 0o644
+            _make_dirs(dest, os.path.dirname(target))  # first: _same_file must not look through a link
             if _same_file(target, content, mode):
                 continue
-            _make_dirs(os.path.dirname(target))
             _write_file(target, content, mode)
             written.append(member.name)
     removed = []

@@ -68,10 +68,12 @@ options:
     description:
       - Directory to upload with O(source=upload).
       - Files matched by C(.gitignore) or C(.railwayignore) files (at any level; C(.railwayignore) wins) are left
-        out. Symbolic links are followed.
+        out. Symbolic links are followed within O(path) only.
       - Whatever the ignore files say, env files (C(.env), C(.env.*), C(*.env)), private keys (C(*.pem), C(*.key),
-        C(id_rsa*), C(id_ed25519*)) and C(.git) and C(node_modules) directories are never uploaded, unless
-        O(upload_allow) lets them through; RV(source_withheld) lists them.
+        C(id_rsa*), C(id_ed25519*)), C(.git) and C(node_modules) directories and an C(.npmrc) holding a credential
+        (C(_authToken), C(_auth) or C(_password) not set to a C(${VARIABLE}) reference) are never uploaded, unless
+        O(upload_allow) lets them through (C(.npmrc) by that name); nor is a symbolic link that leads out of O(path)
+        (whatever O(upload_allow) says) or onto one of them. RV(source_withheld) lists them.
       - The tarball is deterministic (sorted entries, fixed time stamps and owners), so unchanged sources give the
         same RV(source_digest).
     type: path
@@ -240,7 +242,10 @@ source_files:
   type: int
   sample: 42
 source_withheld:
-  description: Files and directories (with a trailing C(/)) left out of the upload for safety, with the pattern each matched.
+  description:
+    - Files and directories (with a trailing C(/)) left out of the upload for safety, with the pattern each matched.
+    - Entries for symbolic links also have C(link) - the resolved path within O(path), or V(null) when it leads out
+      of it (pattern C(symlink outside the source)).
   returned: when O(source=upload)
   type: list
   elements: dict

@@ -16,7 +16,11 @@ description:
     tool is needed on the host.
   - What is copied follows the rules of a Railway upload (M(backendops.stack.railway_deploy)) - C(.gitignore) and
     C(.railwayignore) at every level are honoured, and C(.git), C(node_modules), env files (C(.env), C(.env.*),
-    C(*.env)) and private keys (C(*.pem), C(*.key), C(id_rsa*), C(id_ed25519*)) are never copied.
+    C(*.env)) and private keys (C(*.pem), C(*.key), C(id_rsa*), C(id_ed25519*)) are never copied, nor an
+    C(.npmrc) that holds a credential (C(_authToken), C(_auth) or C(_password) with a value other than a
+    C(${VARIABLE}) reference).
+  - Symbolic links are followed within O(src) only; a link that leads out of O(src) or onto one of those names is
+    left out with a warning and listed in RV(withheld).
   - Files at O(dest) that the archive does not have are removed. Directories are updated file by file, so a
     container that bind-mounts one of them (dev mode) sees the new files.
   - The app_image role runs it when the Docker host is not the controller (C(app_image_source_copy)).
@@ -93,6 +97,15 @@ files:
   type: int
   returned: always
   sample: 42
+withheld:
+  description:
+    - What was left out for safety, with the pattern each matched (directories with a trailing C(/)). Entries for
+      symbolic links also have C(link) - the resolved path within O(src), or V(null) when it leads out of it
+      (pattern C(symlink outside the source)).
+  type: list
+  elements: dict
+  returned: always
+  sample: [{path: .env, pattern: .env}, {path: app.conf, pattern: .env, link: .env}]
 written:
   description: Files of the copy that were written (relative paths).
   type: list

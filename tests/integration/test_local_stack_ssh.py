@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/local.yml on a Docker host reached over SSH, as a non-root user: the source is copied there, the images
 are built and the stack runs there, its files and secrets live in that user's home, and a re-run changes nothing.
 
@@ -21,8 +23,19 @@ def readable_by_ssh_user(path: Path) -> bool:
     return subprocess.run(["sudo", "-u", USER, "test", "-r", str(path)], capture_output=True, check=False).returncode == 0
 
 
+# Put into the controller's source before the run, so that the check of the copy below can fail: the source is a
+# copy of the sample backend without env files and node_modules, and the sample has no .git.
+NEVER_COPIED = {".env": "JWT_SECRET=never-copied\n", "node_modules/x.js": "never copied\n", ".git/HEAD": "ref: refs/heads/main\n"}
+
+
 def test_local_stack_runs_on_the_ssh_host_from_a_copy_of_the_source(ssh_stack):
     assert not readable_by_ssh_user(ssh_stack.source / "package.json"), "the SSH user can read the controller's source"
+    for name, content in NEVER_COPIED.items():
+        (ssh_stack.source / name).parent.mkdir(parents=True, exist_ok=True)
+        (ssh_stack.source / name).write_text(content, encoding="utf-8")
+    link = ssh_stack.source / "app.conf"  # a harmless name for the .env: its content must not be copied either
+    if not link.is_symlink():
+        link.symlink_to(".env")
     first = ssh_stack.local_yml()
     assert "healthy" in first.stdout, first.output[-3000:]
     with urllib.request.urlopen(ssh_stack.url + "/api/health", timeout=10) as response:
@@ -41,6 +54,8 @@ def test_local_stack_runs_on_the_ssh_host_from_a_copy_of_the_source(ssh_stack):
     copied = {str(p.relative_to(ssh_stack.source_copy)) for p in ssh_stack.source_copy.rglob("*") if p.is_file()}
     assert {"package.json", "package-lock.json", "prisma/schema.prisma"} <= copied
     assert not {name for name in copied if name.startswith((".env", "node_modules/", ".git/")) or "/.env" in name}
+    assert "app.conf" not in copied and (ssh_stack.source / "app.conf").read_text(encoding="utf-8") == NEVER_COPIED[".env"]
+    assert "left out symbolic links" in " ".join(first.output.split()) and "never-copied" not in first.output
     image = ssh_stack.app_images()
     assert image, f"no image {ssh_stack.app_image_name} on the engine"
 

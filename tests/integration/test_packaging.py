@@ -82,8 +82,9 @@ def test_tarball_ships_no_local_state(built):
     assert "examples/backend/package-lock.json" in names
 
 
-# Development tools, kept out by galaxy.yml's build_ignore: users get no emulator and no benchmark scripts.
-DEVELOPMENT_ONLY = ("tools", "benchmarks")
+# Development tools, kept out by galaxy.yml's build_ignore: users get no emulator and no benchmark scripts, and no
+# tests or molecule scenarios, which need the emulator (tools.railway_emulator) and would not run from the tarball.
+DEVELOPMENT_ONLY = ("tools", "benchmarks", "molecule", "tests")
 
 
 def test_tarball_leaves_out_the_development_tools(built):
@@ -91,6 +92,12 @@ def test_tarball_leaves_out_the_development_tools(built):
     with tarfile.open(built) as archive:
         names = archive.getnames()
     assert sorted(name for name in names if Path(name).parts[0] in DEVELOPMENT_ONLY) == []
+    # Nor does anything shipped need them.
+    with tarfile.open(built) as archive:
+        needing = sorted(member.name for member in archive.getmembers() if member.isfile() and member.name.endswith(".py")
+                         and re.search(rb"^\s*(?:from|import) (?:tools|tests|benchmarks)\b",
+                                       archive.extractfile(member).read(), re.MULTILINE))
+    assert needing == []
 
 
 def test_tarball_ships_every_role_module_and_playbook(built):

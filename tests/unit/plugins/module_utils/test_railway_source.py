@@ -131,3 +131,44 @@ def test_errors_are_clear(tmp_path):
     tree(tmp_path / "empty", {".git/HEAD": "x"})
     with pytest.raises(rs.SourceError, match="nothing to upload"):
         rs.build_archive(tmp_path / "empty")
+
+
+def test_a_symlink_onto_a_withheld_name_or_out_of_the_source_is_withheld(tmp_path):
+    src = tree(tmp_path / "src", {"app.js": "x", ".env": "SECRET=1", "conf/real.json": "{}", "keys/deploy.pem": "k"})
+    (tmp_path / "outside.txt").write_text("not part of the source")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.js").write_text("not part of the source")
+    (src / "app.conf").symlink_to(".env")
+    (src / "parent.conf").symlink_to("../outside.txt")
+    (src / "absolute.conf").symlink_to(tmp_path / "outside.txt")
+    (src / "linked").symlink_to(tmp_path / "elsewhere")
+    (src / "certs").symlink_to("keys")
+    (src / "settings.json").symlink_to("conf/real.json")  # within the source, a harmless name: followed
+    files, withheld = rs.collect(src)
+    assert files == ["app.js", "conf/real.json", "settings.json"]
+    assert withheld == [
+        {"path": ".env", "pattern": ".env"},
+        {"path": "absolute.conf", "pattern": rs.OUTSIDE_SOURCE, "link": None},
+        {"path": "app.conf", "pattern": ".env", "link": ".env"},
+        {"path": "certs/deploy.pem", "pattern": "*.pem"},  # a directory link within the source is followed
+        {"path": "keys/deploy.pem", "pattern": "*.pem"},
+        {"path": "linked/", "pattern": rs.OUTSIDE_SOURCE, "link": None},
+        {"path": "parent.conf", "pattern": rs.OUTSIDE_SOURCE, "link": None},
+    ]
+    archive = rs.build_archive(src)
+    assert b"SECRET" not in gzip.decompress(archive.data) and b"not part of the source" not in gzip.decompress(archive.data)
+    # Allowing the pattern lets the link through like the file itself; nothing lets a link out of the source.
+    assert "app.conf" in rs.collect_files(src, allow=[".env", rs.OUTSIDE_SOURCE, "*.conf"])
+    assert "parent.conf" not in rs.collect_files(src, allow=[".env", rs.OUTSIDE_SOURCE, "*.conf"])
+
+
+def test_an_npmrc_with_a_credential_is_withheld(tmp_path):
+    tree(tmp_path, {"app.js": "x", ".npmrc": "ignore-scripts=true\n//registry.example/:_authToken=${NPM_TOKEN}\n",
+                    "private/.npmrc": "//registry.npmjs.org/:_authToken=npm_secret123\n"})
+    (tmp_path / "npm.conf").symlink_to("private/.npmrc")
+    files, withheld = rs.collect(tmp_path)
+    assert files == [".npmrc", "app.js"]
+    assert withheld == [{"path": "npm.conf", "pattern": ".npmrc", "link": "private/.npmrc"},
+                        {"path": "private/.npmrc", "pattern": ".npmrc"}]
+    assert b"npm_secret123" not in gzip.decompress(rs.build_archive(tmp_path).data)
+    assert rs.collect_files(tmp_path, allow=[".npmrc"]) == [".npmrc", "app.js", "npm.conf", "private/.npmrc"]

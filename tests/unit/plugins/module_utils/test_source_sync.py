@@ -1,4 +1,6 @@
+# Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """source_sync: the Docker host's copy of the source is brought to the packed archive in place, and its digest tells
 whether it is up to date."""
 from __future__ import annotations
@@ -76,3 +78,21 @@ def test_an_empty_copy_has_no_digest(tmp_path):
     (tmp_path / "copy").mkdir()
     assert tree_digest(str(tmp_path / "copy")) is None
     assert os.listdir(tmp_path / "copy") == []
+
+
+def test_a_symlinked_directory_in_the_copy_is_replaced_before_anything_is_written_through_it(tmp_path):
+    src = tree(tmp_path / "src", {"package.json": "{}", "dir/app.js": "new", "dir/deep/lib.js": "lib", "shared/same.js": "s",
+                                  "other/x.js": "x"})
+    elsewhere = tree(tmp_path / "elsewhere", {"app.js": "someone else's", "keep.txt": "k", "same.js": "s"})
+    dest = tree(tmp_path / "copy", {"package.json": "{}"})
+    (dest / "dir").symlink_to(elsewhere)
+    (dest / "other").symlink_to("dir")  # a link within the copy must not be written through either
+    (dest / "shared").symlink_to(elsewhere)
+    written, removed = sync_tree(str(dest), archive_file(tmp_path, src))
+    # shared/same.js too: the file seen through the link is not the copy's, whatever its content.
+    assert written == ["dir/app.js", "dir/deep/lib.js", "other/x.js", "shared/same.js"]
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["app.js", "keep.txt", "same.js"]
+    assert (elsewhere / "app.js").read_text() == "someone else's"
+    assert not any((dest / name).is_symlink() for name in ("dir", "other", "shared"))
+    assert files_of(dest) == ["dir/app.js", "dir/deep/lib.js", "other/x.js", "package.json", "shared/same.js"]
+    assert tree_digest(str(dest)) == build_archive(src).digest
