@@ -153,7 +153,12 @@ services:
         created_at: "2026-11-27T10:00:00.000Z"
         url: https://backend-production.up.railway.app
         meta: {message: "sha256:..."}
+        serving: true
       contains:
+        serving:
+          description: Whether this deployment serves the service (it succeeded, or sleeps after inactivity).
+          type: bool
+          returned: always
         build_logs:
           description: The last O(log_lines) build log lines.
           type: list
