@@ -210,6 +210,10 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_release i
 )
 
 
+SECRET_OPTIONS = ("variables", "current_variables")
+NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
 def main():
     spec = dict(RAILWAY_COMMON_ARGS)
     spec.update(
@@ -247,7 +251,23 @@ def main():
         result["plan"] = plan(current, desired, params["replace"], params["current_settings"], settings,
                               params["latest_deployment"], serving, params["source"],
                               source_digest=params["source_digest"], commit=params["commit"], force=params["force"])
-    module.exit_json(**result)
+    module.exit_json(**unmasked(module, result))
+
+
+def unmasked(module, result):
+    """The result, with the variables' values no longer masked in it but in the invocation only.
+
+    The result holds names, settings and IDs, never a value; Ansible's masking replaces every occurrence of a
+    value, so a variable "1" would garble a count of 12 or a deployment ID. The tokens stay masked everywhere.
+    """
+    values = set()
+    for option in SECRET_OPTIONS:
+        values.update(str(value) for value in module.params[option].values() if value is not None)
+    module.no_log_values.difference_update(values - set((module.params["api_token"], module.params["project_token"])))
+    arguments = dict(module.params)
+    arguments.update((option, NO_LOG_MASK) for option in SECRET_OPTIONS)
+    result["invocation"] = {"module_args": arguments}
+    return result
 
 
 if __name__ == "__main__":
