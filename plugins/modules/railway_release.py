@@ -113,7 +113,7 @@ options:
     default: false
   context:
     description:
-      - With O(action=recover), what the failed release did, as results of its tasks (none holds a secret):
+      - With O(action=recover), what the failed release did, as the results of its tasks (none holds a secret) -
         C(variables_result), C(service_result), C(deployment) (of M(backendops.stack.railway_deploy)), C(health),
         C(health_now) (of M(ansible.builtin.uri)), C(failed_logs) (of M(backendops.stack.railway_info)), C(rollback),
         C(failure_msg), and C(service), C(previous_deployment_id), C(pre_deploy_command), C(healthcheck_path),
@@ -187,6 +187,11 @@ message:
   description: The message the failed run ends with, also naming what serves now and the rollback.
   returned: when O(action=recover)
   type: str
+api_requests:
+  description: Number of HTTP requests sent to Railway; always V(0), the module only computes.
+  returned: always
+  type: int
+  sample: 0
 drift:
   description:
     - Variable names added, removed and changed on Railway, the settings that differ, and the number of variables
@@ -235,13 +240,13 @@ def main():
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     if params["action"] == "recover":
-        module.exit_json(changed=False, **recovery(params["context"]))
+        module.exit_json(changed=False, api_requests=0, **recovery(params["context"]))
     try:
         settings = desired_settings(params["settings"], params["settings_extra"])
         desired = dict((str(name), variable_text(name, value)) for name, value in params["variables"].items())
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    result = dict(changed=False, settings=settings, config_document=config_document(settings))
+    result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings))
     current = dict((str(name), str(value)) for name, value in params["current_variables"].items())
     if params["action"] == "drift":
         result["drift"] = drift(current, desired, params["current_settings"], settings)
