@@ -45,6 +45,9 @@ CONFIG_FILE_FIELDS = {
 CONFIG_FILE_SCHEMA = "https://railway.com/railway.schema.json"
 
 
+_KIND_TEXT = {int: "a whole number", bool: "true or false", list: "a command or a list of commands"}
+
+
 class PlanError(ValueError):
     """Bad input, named with its fix; raised before anything is read or sent."""
 
@@ -101,8 +104,7 @@ def desired_settings(settings, extra=None):
             elif kind is list:
                 value = [value] if isinstance(value, str) else list(value)
         except (TypeError, ValueError):
-            raise PlanError("setting %s must be %s, not %r" % (option, {int: "a whole number", bool: "true or false",
-                                                                     list: "a command or a list of commands"}[kind], value))
+            raise PlanError("setting %s must be %s, not %r" % (option, _KIND_TEXT[kind], value))
         result[option] = value
     return result
 

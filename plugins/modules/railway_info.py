@@ -19,19 +19,7 @@ extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
-  idempotent:
-    support: full
-    details:
-      - This action does not modify state.
+  - backendops.stack.railway.read_only
 options:
   service:
     description:

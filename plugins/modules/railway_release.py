@@ -26,19 +26,7 @@ extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
-  idempotent:
-    support: full
-    details:
-      - This action does not modify state.
+  - backendops.stack.railway.read_only
 options:
   action:
     description:
@@ -204,7 +192,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
-    PlanError,
     config_document,
     desired_settings,
     drift,
