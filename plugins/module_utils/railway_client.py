@@ -40,6 +40,7 @@ else:
     HAS_WEBSOCKET = True
 
 from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as documents
+from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import SUCCESS_STATUSES
 
 DEFAULT_API_URL = "https://backboard.railway.com/graphql/v2"
 API_URL_ENV = "RAILWAY_API_URL"
@@ -773,6 +774,8 @@ def deployment_view(deployment):
         "meta": deployment.get("meta") or {},
         "can_redeploy": deployment.get("canRedeploy"),
         "can_rollback": deployment.get("canRollback"),
+        # Whether it serves the service (succeeded, or asleep after inactivity): statuses stay in module_utils.
+        "serving": deployment.get("status") in SUCCESS_STATUSES,
     }
     return dict((key, value) for key, value in view.items() if value is not None)
 

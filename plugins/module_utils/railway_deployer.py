@@ -90,10 +90,17 @@ class Deployer(object):
         self.service_name = railway.params["service"]
         self.step = "lookup"
 
+    def flagged(self):
+        """The result with what its status means, so callers need not know Railway's status names."""
+        if self.result.get("status"):
+            self.result["serving"] = self.result["status"] in SUCCESS_STATUSES
+            self.result["in_progress"] = self.result["status"] in IN_PROGRESS_STATUSES
+        return self.result
+
     def fail(self, msg, **extra):
         self.result.update(extra)
         self.result.pop("changed", None)
-        self.railway.fail(msg, changed=bool(self.result.get("deployment_id")), **self.result)
+        self.railway.fail(msg, changed=bool(self.result.get("deployment_id")), **self.flagged())
 
     def run(self, railway):
         params = self.params
@@ -162,7 +169,7 @@ class Deployer(object):
         if not params["wait"]:
             self.result.update(elapsed=self.elapsed(),
                                msg="Deployment %s of service %s started" % (deployment["id"], self.service_name))
-            self.railway.exit(**self.result)
+            self.railway.exit(**self.flagged())
 
         try:
             outcome = self.wait_for(deployment["id"], self.result["transitions"])
@@ -269,7 +276,7 @@ class Deployer(object):
                       "raise wait_timeout or check its logs" % (what, self.params["wait_timeout"], status, blocked, path))
         if status in SUCCESS_STATUSES:
             self.result["msg"] = "%s is %s after %s s [%s]" % (what, status, self.result["elapsed"], path)
-            self.railway.exit(**self.result)
+            self.railway.exit(**self.flagged())
         if status in FAILURE_STATUSES:
             reason = self.collect_logs(deployment_id, events=True)
             message = "%s %s%s" % (what, status, reason)

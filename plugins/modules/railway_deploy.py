@@ -213,6 +213,14 @@ status:
   returned: when a deployment was started
   type: str
   sample: SUCCESS
+serving:
+  description: Whether the deployment serves the service (V(SUCCESS), or V(SLEEPING) after inactivity).
+  returned: when a deployment was started
+  type: bool
+in_progress:
+  description: Whether Railway still works on the deployment (queued, building, deploying or waiting).
+  returned: when a deployment was started
+  type: bool
 url:
   description: URL of the deployment, when Railway reports one.
   returned: when a deployment was started

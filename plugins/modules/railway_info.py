@@ -19,19 +19,7 @@ extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
-  idempotent:
-    support: full
-    details:
-      - This action does not modify state.
+  - backendops.stack.railway.read_only
 options:
   service:
     description:
@@ -153,7 +141,12 @@ services:
         created_at: "2026-11-27T10:00:00.000Z"
         url: https://backend-production.up.railway.app
         meta: {message: "sha256:..."}
+        serving: true
       contains:
+        serving:
+          description: Whether this deployment serves the service (it succeeded, or sleeps after inactivity).
+          type: bool
+          returned: always
         build_logs:
           description: The last O(log_lines) build log lines.
           type: list

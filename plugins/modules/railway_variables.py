@@ -175,32 +175,19 @@ api_requests:
 import re
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway_release import variable_changes, variable_text
 
 MASK = "********"
 # Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def variable_text(name, value):
-    """The text Railway stores for a YAML value; fails for a missing value instead of storing 'None'."""
-    if value is None:
-        raise ValueError("variable %s has no value; give it one (an empty string is allowed) or use state=absent" % name)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        raise ValueError("variable %s must be text, a number or a boolean, not a %s" % (name, type(value).__name__))
-    return str(value)
-
-
 def plan_changes(current, desired, state, replace):
     """Compare current with desired variables; return (upserts, added, updated, removed)."""
     if state == "absent":
         return {}, [], [], sorted(name for name in desired if name in current)
-    added = sorted(name for name in desired if name not in current)
-    updated = sorted(name for name in desired if name in current and current[name] != desired[name])
-    upserts = dict((name, desired[name]) for name in added + updated)
-    removed = sorted(name for name in current if name not in desired) if replace else []
-    return upserts, added, updated, removed
+    added, updated, removed = variable_changes(current, desired, replace)
+    return dict((name, desired[name]) for name in added + updated), added, updated, removed
 
 
 def masked_diff(current, added, updated, removed):

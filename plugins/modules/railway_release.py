@@ -1,0 +1,266 @@
+#!/usr/bin/python
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: railway_release
+short_description: Plan a Railway release, or report its drift, from what was read
+version_added: 0.2.0
+description:
+  - Computes, from the service as M(backendops.stack.railway_info) read it, what a release of the desired variables,
+    settings and source changes and whether it must deploy (O(action=plan)), or how Railway drifted from this
+    configuration (O(action=drift)). O(action=desired) only checks and types the settings. O(action=recover) names
+    the step of a failed release and composes its one-line message from the results of the release's tasks.
+  - Sends nothing to Railway, so its result is the same in check mode; the connection options are accepted so that
+    it shares the C(group/backendops.stack.railway) module defaults. M(backendops.stack.railway_variables),
+    M(backendops.stack.railway_service) and M(backendops.stack.railway_deploy) apply the plan.
+  - Railway's deployment statuses and the service setting fields are those of the collection's C(module_utils); the
+    result names the deployment that serves.
+  - Variable values are compared, never returned; the result holds names, settings and deployment IDs only.
+author:
+  - backendops.stack maintainers (@backendops)
+extends_documentation_fragment:
+  - backendops.stack.railway
+  - backendops.stack.common_attributes
+  - backendops.stack.railway.attributes
+  - backendops.stack.railway.read_only
+options:
+  action:
+    description:
+      - V(desired) checks and types O(settings) and O(settings_extra) and returns RV(settings) and RV(config_document).
+      - V(plan) also compares with Railway and returns RV(plan) and RV(serving_deployment).
+      - V(drift) also compares with Railway and returns RV(drift).
+      - V(recover) reads O(context) and returns RV(failure), RV(log_tail) and RV(message).
+    type: str
+    choices: [desired, plan, drift, recover]
+    default: plan
+  settings:
+    description:
+      - Service settings to manage, with the option names of M(backendops.stack.railway_service). Unset (V(null))
+        settings are left as they are; an empty string or list removes a setting. Unknown names are ignored here.
+    type: dict
+    default: {}
+  settings_extra:
+    description:
+      - More settings, merged over O(settings); an unknown name fails, naming the known ones.
+    type: dict
+    default: {}
+  variables:
+    description:
+      - The desired variables of the service. B(Secret.)
+    type: dict
+    default: {}
+  current_variables:
+    description:
+      - The service's variables on Railway (RV(backendops.stack.railway_info#module:services[].variables), unrendered).
+        B(Secret.)
+    type: dict
+    default: {}
+  current_settings:
+    description:
+      - The service's settings on Railway (RV(backendops.stack.railway_info#module:services[].settings)).
+    type: dict
+    default: {}
+  latest_deployment:
+    description:
+      - The service's latest deployment (RV(backendops.stack.railway_info#module:services[].latest_deployment)),
+        V(null) when it was never deployed.
+    type: dict
+  deployments:
+    description:
+      - Recent deployments, newest first, to find the one that serves when the latest one does not.
+    type: list
+    elements: dict
+    default: []
+  replace:
+    description:
+      - Whether variables on Railway that O(variables) does not name are removed.
+    type: bool
+    default: false
+  source:
+    description:
+      - What a deployment deploys, as in M(backendops.stack.railway_deploy).
+    type: str
+    choices: [upload, commit, redeploy]
+    default: upload
+  source_digest:
+    description:
+      - Content hash of the source to upload (RV(backendops.stack.railway_deploy#module:source_digest)).
+    type: str
+  commit:
+    description:
+      - Commit SHA to deploy with O(source=commit).
+    type: str
+  force:
+    description:
+      - Deploy even when the serving deployment already runs this source with these variables and settings.
+    type: bool
+    default: false
+  context:
+    description:
+      - With O(action=recover), what the failed release did, as the results of its tasks (none holds a secret) -
+        C(variables_result), C(service_result), C(deployment) (of M(backendops.stack.railway_deploy)), C(health),
+        C(health_now) (of M(ansible.builtin.uri)), C(failed_logs) (of M(backendops.stack.railway_info)), C(rollback),
+        C(failure_msg), and C(service), C(previous_deployment_id), C(pre_deploy_command), C(healthcheck_path),
+        C(health_url), C(health_path), C(deploy_timeout), C(rollback_on_failure).
+    type: dict
+    default: {}
+notes:
+  - The rules are the ones M(backendops.stack.railway_variables) and M(backendops.stack.railway_service) compare
+    with, so the plan says "no change" exactly when they would send nothing.
+seealso:
+  - module: backendops.stack.railway_info
+  - module: backendops.stack.railway_deploy
+"""
+
+EXAMPLES = r"""
+- name: Read the service
+  backendops.stack.railway_info:
+    service: backend
+    variable_values: unrendered
+    shared_variables: false
+  register: current
+  no_log: true
+
+- name: Plan the release
+  backendops.stack.railway_release:
+    variables: "{{ backend_variables }}"
+    current_variables: "{{ current.services[0].variables }}"
+    current_settings: "{{ current.services[0].settings }}"
+    latest_deployment: "{{ current.services[0].latest_deployment }}"
+    settings:
+      healthcheck_path: /api/health
+    source: redeploy
+  register: release
+
+- name: Show why it deploys
+  ansible.builtin.debug:
+    var: release.plan.deploy_reasons
+"""
+
+RETURN = r"""
+settings:
+  description: The managed settings, typed like the options of M(backendops.stack.railway_service).
+  returned: always
+  type: dict
+  sample: {healthcheck_path: /api/health, healthcheck_timeout: 120}
+config_document:
+  description: The same settings as a C(railway.json) (config as code) document.
+  returned: always
+  type: dict
+plan:
+  description:
+    - Variable names to add, update and remove, settings that differ (C(before) and C(after)), the source wanted and
+      serving, the ID of the serving deployment and the reasons to deploy (C(source_reasons), C(deploy_reasons)).
+  returned: when O(action=plan)
+  type: dict
+serving_deployment:
+  description: The deployment that serves, V(null) if none does.
+  returned: when O(action=plan)
+  type: dict
+failure:
+  description: The step that failed (C(step), and C(railway_step) for Railway's own step) and what happened (C(msg)).
+  returned: when O(action=recover)
+  type: dict
+  sample: {step: deploy, railway_step: BUILD_IMAGE, msg: "The build failed, so the new deployment did not go live. Railway: ..."}
+log_tail:
+  description: The log lines that explain the failure.
+  returned: when O(action=recover)
+  type: list
+  elements: str
+message:
+  description: The message the failed run ends with, also naming what serves now and the rollback.
+  returned: when O(action=recover)
+  type: str
+api_requests:
+  description: Number of HTTP requests sent to Railway; always V(0), the module only computes.
+  returned: always
+  type: int
+  sample: 0
+drift:
+  description:
+    - Variable names added, removed and changed on Railway, the settings that differ, and the number of variables
+      declared here and on Railway.
+  returned: when O(action=drift)
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS
+from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
+    config_document,
+    desired_settings,
+    drift,
+    plan,
+    recovery,
+    serving_deployment,
+    variable_text,
+)
+
+
+SECRET_OPTIONS = ("variables", "current_variables")
+NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def main():
+    spec = dict(RAILWAY_COMMON_ARGS)
+    spec.update(
+        action=dict(type="str", default="plan", choices=["desired", "plan", "drift", "recover"]),
+        settings=dict(type="dict", default={}),
+        settings_extra=dict(type="dict", default={}),
+        variables=dict(type="dict", default={}, no_log=True),
+        current_variables=dict(type="dict", default={}, no_log=True),
+        current_settings=dict(type="dict", default={}),
+        latest_deployment=dict(type="dict"),
+        deployments=dict(type="list", elements="dict", default=[]),
+        replace=dict(type="bool", default=False),
+        source=dict(type="str", default="upload", choices=["upload", "commit", "redeploy"]),
+        source_digest=dict(type="str"),
+        commit=dict(type="str"),
+        force=dict(type="bool", default=False),
+        context=dict(type="dict", default={}),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    params = module.params
+    if params["action"] == "recover":
+        module.exit_json(changed=False, api_requests=0, **recovery(params["context"]))
+    try:
+        settings = desired_settings(params["settings"], params["settings_extra"])
+        desired = dict((str(name), variable_text(name, value)) for name, value in params["variables"].items())
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings))
+    current = dict((str(name), str(value)) for name, value in params["current_variables"].items())
+    if params["action"] == "drift":
+        result["drift"] = drift(current, desired, params["current_settings"], settings)
+    elif params["action"] == "plan":
+        serving = serving_deployment(params["latest_deployment"], params["deployments"])
+        result["serving_deployment"] = serving
+        result["plan"] = plan(current, desired, params["replace"], params["current_settings"], settings,
+                              params["latest_deployment"], serving, params["source"],
+                              source_digest=params["source_digest"], commit=params["commit"], force=params["force"])
+    module.exit_json(**unmasked(module, result))
+
+
+def unmasked(module, result):
+    """The result, with the variables' values no longer masked in it but in the invocation only.
+
+    The result holds names, settings and IDs, never a value; Ansible's masking replaces every occurrence of a
+    value, so a variable "1" would garble a count of 12 or a deployment ID. The tokens stay masked everywhere.
+    """
+    values = set()
+    for option in SECRET_OPTIONS:
+        values.update(str(value) for value in module.params[option].values() if value is not None)
+    module.no_log_values.difference_update(values - set((module.params["api_token"], module.params["project_token"])))
+    arguments = dict(module.params)
+    arguments.update((option, NO_LOG_MASK) for option in SECRET_OPTIONS)
+    result["invocation"] = {"module_args": arguments}
+    return result
+
+
+if __name__ == "__main__":
+    main()
