@@ -192,3 +192,41 @@ def test_playbook_check_of_a_new_pr_environment_plans_the_copy_only(playbook, em
     assert run.rc == 0 and run.counters["mutations"] == 0, run.outcome.output[-3000:]
     assert run.result("Show what provisioning created")["msg"] == "Railway resources to create: environment pr-9 (a copy of production)"
     assert "then deploys backend" in run.result("Announce the deployment that follows the provisioning")["msg"]
+
+
+def _databases(state: dict) -> dict:
+    """What the seeded Postgres and Redis are on Railway: variables, settings, volumes and deployments."""
+    ids = ("service-postgres", "service-redis")
+    return {"variables": [v for v in state["variables"] if v["serviceId"] in ids],
+            "instances": [i for i in state.get("serviceInstances", []) if i.get("serviceId") in ids],
+            "volumes": [v for v in state["volumeInstances"] if v["serviceId"] in ids],
+            "deployments": sorted(d["id"] for d in state["deployments"] if d["serviceId"] in ids)}
+
+
+def test_existing_databases_are_left_alone_and_their_differences_warned(playbook, emulator: EmulatorProcess, tmp_path) -> None:
+    # The seed's Postgres and Redis differ from the templates (no volume, no POSTGRES_PASSWORD, PGDATA or start command):
+    # an initialised database must not get a new password, data directory or image, nor be redeployed.
+    runner = Runner(playbook, emulator, tmp_path)
+    runner.connection = lambda token="account": {"api_url": emulator.url, "api_token": emulator.account_token,
+                                                 "project": "backendops-demo", "environment": "production"}
+    before = _databases(emulator.state())
+    for kind in ("postgres", "redis"):
+        result, counters, run = runner.module("railway_database", {"kind": kind, "image": "postgres:16" if kind == "postgres" else None})
+        assert counters["mutations"] == 0 and result["changed"] is False and result["planned"] == [], run.output[-3000:]
+        warnings = " ".join(result.get("warnings", []))
+        assert "has no volume" in warnings and "left as it is" in warnings, warnings
+        assert "emu-postgres-password" not in run.output and "emu-redis-password" not in run.output
+        if kind == "postgres":
+            assert "its image ghcr.io/railwayapp-templates/postgres-ssl:17 is not postgres:16" in warnings
+            assert "variables the template has are missing: PGDATA, POSTGRES_DB, POSTGRES_PASSWORD, POSTGRES_USER" in warnings
+        else:
+            assert "start command differs" in warnings and "missing: REDIS_PASSWORD" in warnings
+    railway = RailwayPlaybook(playbook, emulator, tmp_path)
+    for attempt in ("first", "re-run"):
+        run = railway.run(railway_provision=True)
+        assert run.rc == 0, run.outcome.output[-3000:]
+        fields = run.counters["mutation_fields"]
+        assert not {"serviceCreate", "volumeCreate", "projectCreate", "environmentCreate"} & set(fields), (attempt, fields)
+        assert fields.get("variableCollectionUpsert", 0) <= 1, (attempt, fields)  # the backend's own, on the first run
+        assert _databases(emulator.state()) == before, attempt
+    assert run.counters["mutations"] == 0
