@@ -58,7 +58,8 @@ options:
     default: false
   protected:
     description:
-      - Names of environments that O(state=absent) refuses to delete.
+      - Names (or IDs) of environments that O(state=absent) refuses to delete, compared case-insensitively with the
+        name and ID of the environment that O(environment) resolves to.
     type: list
     elements: str
     default: [production]
@@ -141,8 +142,10 @@ def manage_environment(railway):
     current = project.environment(name) if project.exists else None
     planned, environment = [], current
     if params["state"] == "absent":
-        if current is not None and name in params["protected"]:
-            railway.fail("environment %s is protected (option protected): nothing was deleted" % name)
+        # The lookup takes an ID, or a name in any case: compare what it resolved to, not what was typed.
+        protected = set(p.strip().lower() for p in params["protected"])
+        if current is not None and protected & {current["id"].lower(), current["name"].lower()}:
+            railway.fail("environment %s is protected (option protected): nothing was deleted" % current["name"])
         if current is not None:
             planned.append("delete environment %s of project %s" % (current["name"], project.name))
             if not railway.check_mode:

@@ -116,8 +116,12 @@ def test_pr_environment_copy_and_delete_production_protected(runner: Runner, emp
     assert names == {"production", "pr-7"}
     assert runner.module("railway_environment", copy)[1]["mutations"] == 0
 
-    refused, counters, run = runner.module("railway_environment", {"environment": "production", "state": "absent"})
-    assert refused.get("failed") and "protected" in refused["msg"] and counters["mutations"] == 0, run.output[-2000:]
+    production = next(e["id"] for e in empty.state()["environments"] if e["name"] == "production")
+    # The environment is found by ID or by name in any case: protection follows what it resolves to.
+    for typed in ("production", "Production", "PRODUCTION", production):
+        refused, counters, run = runner.module("railway_environment", {"environment": typed, "state": "absent"})
+        assert refused.get("failed") and "protected" in refused["msg"] and counters["mutations"] == 0, (typed, run.output[-2000:])
+    assert {e["name"] for e in empty.state()["environments"]} == {"production", "pr-7"}
     removed, counters, _run = runner.module("railway_environment", {"environment": "pr-7", "state": "absent"})
     assert removed["changed"] and counters["mutation_fields"] == {"environmentDelete": 1}
     assert {e["name"] for e in empty.state()["environments"]} == {"production"}
