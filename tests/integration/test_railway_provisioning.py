@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from conftest import FAST_CLOCK
+from support import REPO_ROOT
 from test_railway_modules import Runner, Unsafe
 from test_railway_playbook import RailwayPlaybook
 from tools.railway_emulator.testing import EmulatorProcess
@@ -234,3 +235,17 @@ def test_existing_databases_are_left_alone_and_their_differences_warned(playbook
         assert fields.get("variableCollectionUpsert", 0) <= 1, (attempt, fields)  # the backend's own, on the first run
         assert _databases(emulator.state()) == before, attempt
     assert run.counters["mutations"] == 0
+
+
+def test_teardown_with_the_production_inventory_needs_no_vault_password(playbook, emulator: EmulatorProcess, tmp_path) -> None:
+    # The documented commands, as written: the production inventory's vault_* values must not be templated.
+    railway = RailwayPlaybook(playbook, emulator, tmp_path)
+    production = REPO_ROOT / "inventories" / "production"
+    checked = railway.run("--check", playbook="playbooks/railway_teardown.yml", inventory=production, railway_environment="staging")
+    assert checked.rc == 0 and checked.counters["mutations"] == 0, checked.outcome.output[-3000:]
+    assert checked.result("Show the outcome")["msg"] == "Would remove environment staging of project backendops-demo"
+    removed = railway.run(playbook="playbooks/railway_teardown.yml", inventory=production, railway_environment="staging")
+    assert removed.rc == 0 and removed.counters["mutation_fields"] == {"environmentDelete": 1}, removed.outcome.output[-3000:]
+    assert {e["name"] for e in emulator.state()["environments"] if e["projectId"] == "project-backendops-demo"} == {"production"}
+    gone = railway.run("--check", playbook="playbooks/railway_teardown.yml", inventory=production, railway_environment="pr-123")
+    assert gone.rc == 0 and gone.result("Show the outcome")["msg"] == "Environment pr-123 does not exist: nothing to remove"
