@@ -204,7 +204,9 @@ class Provisioner(object):
         return ProjectState(self.client.execute(documents.PROJECT_CREATE_MUTATION, {"input": request})["projectCreate"])
 
     def create_environment(self, project_id, name, source_id=None, ephemeral=False, skip_initial_deploys=False):
-        request = {"projectId": project_id, "name": name, "ephemeral": ephemeral, "skipInitialDeploys": skip_initial_deploys}
+        # In the background Railway may answer before the copy exists, and the deploy that follows would find nothing.
+        request = {"projectId": project_id, "name": name, "ephemeral": ephemeral, "skipInitialDeploys": skip_initial_deploys,
+                   "applyChangesInBackground": False}
         if source_id:
             request["sourceEnvironmentId"] = source_id
         return self.client.execute(documents.ENVIRONMENT_CREATE_MUTATION, {"input": request})["environmentCreate"]

@@ -115,6 +115,8 @@ def test_pr_environment_copy_and_delete_production_protected(runner: Runner, emp
     assert created["changed"] and created["environment"]["id"] and counters["mutation_fields"] == {"environmentCreate": 1}
     names = {e["name"] for e in empty.state()["environments"]}
     assert names == {"production", "pr-7"}
+    # Not in the background: Railway answers once the copy exists, so the deploy that follows finds its services.
+    assert [e["copiedInBackground"] for e in empty.state()["environments"] if e["name"] == "pr-7"] == [False]
     assert runner.module("railway_environment", copy)[1]["mutations"] == 0
 
     production = next(e["id"] for e in empty.state()["environments"] if e["name"] == "production")

@@ -175,7 +175,8 @@ class ProvisioningMutations:
             raise RailwayError(f'An environment named "{name}" already exists in this project')
         source = self.ctx.environment(input["sourceEnvironmentId"], project.id) if input.get("sourceEnvironmentId") else None
         environment = Environment(id=store.new_id("environment"), name=name, project_id=project.id, created_at=now, updated_at=now,
-                                  is_ephemeral=bool(input.get("ephemeral")), source_environment_id=source.id if source else None)
+                                  is_ephemeral=bool(input.get("ephemeral")), source_environment_id=source.id if source else None,
+                                  copied_in_background=source is not None and input.get("applyChangesInBackground") is not False)
         store.data.environments.append(environment)
         if source is None:
             for service in store.services_of(project.id):
