@@ -38,7 +38,7 @@ options:
   state:
     description:
       - V(present) creates the environment when missing, V(absent) deletes it with all its deployments, variables and
-        volume data.
+        volume data; an environment or project that does not exist is nothing to delete (no change).
     type: str
     choices: [present, absent]
     default: present
@@ -137,6 +137,9 @@ def manage_environment(railway):
         railway.fail("environment is empty: give the environment's name, for example pr-123")
     provisioner = Provisioner(railway.client)
     project = provisioner.find_project(params["project_id"] or params["project"], params["workspace"])
+    if not project.exists and params["state"] == "absent":
+        # A teardown of what was never created (or is already gone) has nothing to remove.
+        railway.exit(changed=False, planned=[], environment={"id": None, "name": name}, project={"id": None, "name": project.name})
     if not project.exists:
         not_found_yet(railway, "project %r" % project.name)
     current = project.environment(name) if project.exists else None

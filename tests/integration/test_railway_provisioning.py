@@ -131,6 +131,13 @@ def test_pr_environment_copy_and_delete_production_protected(runner: Runner, emp
     assert runner.module("railway_environment", {"environment": "pr-7", "state": "absent"})[0]["changed"] is False
 
 
+def test_removing_an_environment_of_a_missing_project_is_no_change(runner: Runner, empty: EmulatorProcess) -> None:
+    for check in (True, False):
+        gone, counters, run = runner.module("railway_environment", {"environment": "pr-1", "state": "absent"}, check=check)
+        assert not gone.get("failed") and gone["changed"] is False and gone["planned"] == [], run.output[-2000:]
+        assert counters["mutations"] == 0 and gone["project"] == {"id": None, "name": PROJECT}
+
+
 def test_outside_check_mode_a_missing_project_is_one_line(runner: Runner) -> None:
     failed, counters, _run = runner.module("railway_database", {"kind": "redis"})
     assert failed.get("failed") and counters["mutations"] == 0
