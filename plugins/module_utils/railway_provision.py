@@ -302,6 +302,10 @@ def ensure_service(railway, provisioner, project, environment, spec):
             planned.append("source of %s: %s" % (spec.name, spec.describe_source()))
             if not check:
                 client.update_service_instance(environment["id"], current["id"], {"source": spec.source})
+        elif spec.branch and spec.source.get("repo"):
+            # The instance's source as read carries no branch, so a changed branch cannot be compared, only named.
+            warnings.append("service %s exists: its branch is not compared or changed (it is set when the service is created); "
+                            "check that it deploys %s in the service's settings" % (spec.name, spec.branch))
         if to_set or missing_generated:
             planned.append("variables of %s: %s" % (spec.name, ", ".join(sorted(list(to_set) + missing_generated))))
             if not check:

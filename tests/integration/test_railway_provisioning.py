@@ -104,6 +104,21 @@ def test_backend_from_a_repo_deploys_on_push_and_references_stay_literal(runner:
     assert before == 1 and results[2]["planned"] == ["service backend from repo acme/backend (branch release)"]
     assert empty.push("acme/backend", "main") == []
     assert len(empty.push("acme/backend", "release")) == 1
+    # Another branch for the existing service is not applied silently: the run says so.
+    again, _counters, run = runner.module("railway_service", dict(tasks[2]["backendops.stack.railway_service"], source_branch="main"))
+    assert again["changed"] is False and "its branch is not compared or changed" in " ".join(again.get("warnings", [])), run.output[-2000:]
+
+
+def test_renamed_database_services_are_what_the_backend_refers_to(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    run = railway.run(railway_project=PROJECT, railway_workspace="Acme", railway_provision=True, railway_postgres_service="Db",
+                      railway_redis_service="Cache", railway_health_token="canary-health-token-3c8e1f")
+    assert run.rc == 0, run.outcome.output[-3000:]
+    state = empty.state()
+    services = {s["name"]: s["id"] for s in state["services"]}
+    assert sorted(services) == ["Cache", "Db", "backend"]
+    backend = {s["serviceId"]: s["values"] for s in state["variables"]}[services["backend"]]
+    assert backend["DATABASE_URL"] == "${{Db.DATABASE_URL}}" and backend["REDIS_URL"] == "${{Cache.REDIS_URL}}"
 
 
 def test_pr_environment_copy_and_delete_production_protected(runner: Runner, empty: EmulatorProcess) -> None:
