@@ -24,6 +24,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_client im
     RailwayAuthError,
     RailwayConfigError,
     RailwayError,
+    RailwayGraphQLError,
     RailwayNotFoundError,
 )
 
@@ -166,9 +167,11 @@ class Provisioner(object):
         """(workspace or None, its projects); an account token lists its workspaces, a workspace token has no user."""
         try:
             data = self.client.execute(documents.USER_PROJECTS_QUERY)
-        except RailwayConfigError:
-            raise
-        except RailwayError:
+        except RailwayGraphQLError as error:
+            # "Not Authorized" (or "User not found"): no user behind the token, a workspace token. Anything else
+            # (the client has already retried the transient ones) says nothing about the token: it propagates.
+            if not (isinstance(error, RailwayAuthError) or "user not found" in str(error).lower()):
+                raise
             data = None
         if data is not None:
             self.token = ACCOUNT

@@ -273,3 +273,14 @@ def test_teardown_with_the_production_inventory_needs_no_vault_password(playbook
     assert {e["name"] for e in emulator.state()["environments"] if e["projectId"] == "project-backendops-demo"} == {"production"}
     gone = railway.run("--check", playbook="playbooks/railway_teardown.yml", inventory=production, railway_environment="pr-123")
     assert gone.rc == 0 and gone.result("Show the outcome")["msg"] == "Environment pr-123 does not exist: nothing to remove"
+
+
+def test_an_error_of_me_other_than_not_authorized_is_not_a_workspace_token(runner: Runner, empty: EmulatorProcess) -> None:
+    # A transient one is retried by the client; this one is not, and it says nothing about the token's kind.
+    empty.inject("graphql_error", operation="UserProjects", message="Workspace service unavailable")
+    failed, counters, run = runner.module("railway_project", {"workspace": "Acme"})
+    assert failed.get("failed") and counters["mutations"] == 0, run.output[-2000:]
+    assert "Workspace service unavailable" in failed["msg"] and "workspace token" not in failed["msg"], failed["msg"]
+    # An account token of several workspaces names one: the module says so before Railway would refuse.
+    refused, counters, _run = runner.module("railway_project", {})
+    assert refused["msg"].startswith("workspace is required to create project shop: this account token") and counters["mutations"] == 0
