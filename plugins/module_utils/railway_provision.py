@@ -24,6 +24,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_client im
     RailwayAuthError,
     RailwayConfigError,
     RailwayError,
+    RailwayGraphQLError,
     RailwayNotFoundError,
 )
 
@@ -166,9 +167,11 @@ class Provisioner(object):
         """(workspace or None, its projects); an account token lists its workspaces, a workspace token has no user."""
         try:
             data = self.client.execute(documents.USER_PROJECTS_QUERY)
-        except RailwayConfigError:
-            raise
-        except RailwayError:
+        except RailwayGraphQLError as error:
+            # "Not Authorized" (or "User not found"): no user behind the token, a workspace token. Anything else
+            # (the client has already retried the transient ones) says nothing about the token: it propagates.
+            if not (isinstance(error, RailwayAuthError) or "user not found" in str(error).lower()):
+                raise
             data = None
         if data is not None:
             self.token = ACCOUNT
@@ -204,7 +207,9 @@ class Provisioner(object):
         return ProjectState(self.client.execute(documents.PROJECT_CREATE_MUTATION, {"input": request})["projectCreate"])
 
     def create_environment(self, project_id, name, source_id=None, ephemeral=False, skip_initial_deploys=False):
-        request = {"projectId": project_id, "name": name, "ephemeral": ephemeral, "skipInitialDeploys": skip_initial_deploys}
+        # In the background Railway may answer before the copy exists, and the deploy that follows would find nothing.
+        request = {"projectId": project_id, "name": name, "ephemeral": ephemeral, "skipInitialDeploys": skip_initial_deploys,
+                   "applyChangesInBackground": False}
         if source_id:
             request["sourceEnvironmentId"] = source_id
         return self.client.execute(documents.ENVIRONMENT_CREATE_MUTATION, {"input": request})["environmentCreate"]
@@ -234,7 +239,7 @@ class ServiceSpec(object):
     """What a service should be: source, variables (literal and generated once), volume, domain, start command."""
 
     def __init__(self, name, source=None, branch=None, variables=None, generated=None, mount_path=None, domain_port=None,
-                 start_command=None):
+                 start_command=None, keep_existing=False):
         self.name = name
         self.source = dict((k, v) for k, v in (source or {}).items() if v)
         self.branch = branch
@@ -243,6 +248,9 @@ class ServiceSpec(object):
         self.mount_path = mount_path
         self.domain_port = domain_port
         self.start_command = start_command
+        # A database that exists holds data: its image, start command, variables and volume are left alone (a
+        # newer image, another PGDATA or a new password would break an initialised cluster); differences are warned.
+        self.keep_existing = keep_existing
 
     def describe_source(self):
         if self.source.get("repo"):
@@ -289,11 +297,18 @@ def ensure_service(railway, provisioner, project, environment, spec):
         if spec.variables or missing_generated:
             planned.append("variables of %s: %s" % (spec.name, ", ".join(sorted(list(spec.variables) + missing_generated))))
         to_set, missing_generated = {}, []
+    elif spec.keep_existing:
+        warnings.extend(_left_alone(spec, current, variables))
+        to_set, missing_generated = {}, []
     else:
         if spec.source and spec.source != current["source"]:
             planned.append("source of %s: %s" % (spec.name, spec.describe_source()))
             if not check:
                 client.update_service_instance(environment["id"], current["id"], {"source": spec.source})
+        elif spec.branch and spec.source.get("repo"):
+            # The instance's source as read carries no branch, so a changed branch cannot be compared, only named.
+            warnings.append("service %s exists: its branch is not compared or changed (it is set when the service is created); "
+                            "check that it deploys %s in the service's settings" % (spec.name, spec.branch))
         if to_set or missing_generated:
             planned.append("variables of %s: %s" % (spec.name, ", ".join(sorted(list(to_set) + missing_generated))))
             if not check:
@@ -303,7 +318,9 @@ def ensure_service(railway, provisioner, project, environment, spec):
                 client.upsert_variables(project.id, environment["id"], current["id"], values, skip_deploys=False)
 
     volume = current["volume"] if current else None
-    if spec.mount_path and volume is None:
+    if spec.keep_existing and current is not None:
+        pass  # warned about above
+    elif spec.mount_path and volume is None:
         planned.append("volume of %s at %s" % (spec.name, spec.mount_path))
         if not check:
             client.execute(documents.VOLUME_CREATE_MUTATION, {"input": {
@@ -325,7 +342,7 @@ def ensure_service(railway, provisioner, project, environment, spec):
         warnings.append("the domain %s of %s targets port %s, not %d: left as it is" % (
             domain, spec.name, domains[0].get("targetPort"), spec.domain_port))
 
-    if spec.start_command is not None and (current is None or current["start_command"] != spec.start_command):
+    if spec.start_command is not None and (current is None or (not spec.keep_existing and current["start_command"] != spec.start_command)):
         planned.append("start command of %s" % spec.name)
         if not check:
             client.update_service_instance(environment["id"], service["id"], {"startCommand": spec.start_command})
@@ -339,6 +356,29 @@ def ensure_service(railway, provisioner, project, environment, spec):
         "volume": volume,
         "variable_names": sorted(set(variables) | set(spec.variables) | set(spec.generated)),
     }
+
+
+def _left_alone(spec, current, variables):
+    """Warnings for an existing service of ``spec.keep_existing`` that differs from the spec (values never shown)."""
+    warnings = []
+    what = "service %s exists: " % spec.name
+    if spec.source.get("image") and current["source"].get("image") != spec.source["image"]:
+        warnings.append(what + "its image %s is not %s: left as it is (a database image is changed by hand, after a backup)" % (
+            current["source"].get("image") or "(none)", spec.source["image"]))
+    if spec.start_command is not None and current["start_command"] != spec.start_command:
+        warnings.append(what + "its start command differs from the template's: left as it is")
+    if spec.mount_path and current["volume"] is None:
+        warnings.append(what + "it has no volume, so its data does not survive a redeploy: left as it is (add one at %s in the "
+                        "dashboard after a backup)" % spec.mount_path)
+    elif spec.mount_path and current["volume"] != spec.mount_path:
+        warnings.append(what + "its volume is at %s, not %s: left as it is" % (current["volume"], spec.mount_path))
+    missing = sorted(name for name in list(spec.variables) + spec.generated if name not in variables)
+    differ = sorted(name for name, value in spec.variables.items() if name in variables and variables[name] != value)
+    if missing:
+        warnings.append(what + "variables the template has are missing: %s: left as they are" % ", ".join(missing))
+    if differ:
+        warnings.append(what + "variables differ from the template's: %s: left as they are (values not shown)" % ", ".join(differ))
+    return warnings
 
 
 def delete_service(railway, environment, service_id):

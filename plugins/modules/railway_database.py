@@ -15,9 +15,12 @@ description:
     C(serviceInstanceUpdate)) - the image, a persistent volume at the template's mount path, and its connection
     variables written as Railway references, so that other services can refer to them, for example
     C(DATABASE_URL=${{Postgres.DATABASE_URL}}).
-  - The password (C(POSTGRES_PASSWORD), C(REDIS_PASSWORD)) is generated once, when the service has none; it is
+  - The password (C(POSTGRES_PASSWORD), C(REDIS_PASSWORD)) is generated once, when the service is created; it is
     never returned or logged, and never replaced.
-  - Read, compare, act; an existing service keeps its data. A volume that exists at another path is reported, not moved.
+  - Only what is missing is created. A service that exists is left entirely alone, because it may hold an initialised
+    database - its image, start command, variables (the password too) and volume are never changed, nor is it
+    redeployed; where they differ from the template (another image, a missing or different variable, no volume or
+    one at another path), the module warns, names the variables without their values, and reports no change.
   - docs/railway-workflow.md lists the templates' values and where they come from.
 author:
   - backendops.stack maintainers (@backendops)
@@ -145,7 +148,7 @@ def manage_database(railway):
         not_found_yet(railway, "environment %r of project %s" % (params["environment"], project.name))
     spec = ServiceSpec(params["service"] or template["service"], source={"image": params["image"] or template["image"]},
                        variables=template["variables"], generated=template["generated"], mount_path=template["mount_path"],
-                       start_command=template["start_command"])
+                       start_command=template["start_command"], keep_existing=True)
     outcome = ensure_service(railway, provisioner, project, environment, spec)
     for warning in outcome["warnings"]:
         railway.warn(warning)

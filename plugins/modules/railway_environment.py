@@ -38,7 +38,7 @@ options:
   state:
     description:
       - V(present) creates the environment when missing, V(absent) deletes it with all its deployments, variables and
-        volume data.
+        volume data; an environment or project that does not exist is nothing to delete (no change).
     type: str
     choices: [present, absent]
     default: present
@@ -58,7 +58,8 @@ options:
     default: false
   protected:
     description:
-      - Names of environments that O(state=absent) refuses to delete.
+      - Names (or IDs) of environments that O(state=absent) refuses to delete, compared case-insensitively with the
+        name and ID of the environment that O(environment) resolves to.
     type: list
     elements: str
     default: [production]
@@ -136,13 +137,18 @@ def manage_environment(railway):
         railway.fail("environment is empty: give the environment's name, for example pr-123")
     provisioner = Provisioner(railway.client)
     project = provisioner.find_project(params["project_id"] or params["project"], params["workspace"])
+    if not project.exists and params["state"] == "absent":
+        # A teardown of what was never created (or is already gone) has nothing to remove.
+        railway.exit(changed=False, planned=[], environment={"id": None, "name": name}, project={"id": None, "name": project.name})
     if not project.exists:
         not_found_yet(railway, "project %r" % project.name)
     current = project.environment(name) if project.exists else None
     planned, environment = [], current
     if params["state"] == "absent":
-        if current is not None and name in params["protected"]:
-            railway.fail("environment %s is protected (option protected): nothing was deleted" % name)
+        # The lookup takes an ID, or a name in any case: compare what it resolved to, not what was typed.
+        protected = set(p.strip().lower() for p in params["protected"])
+        if current is not None and protected & {current["id"].lower(), current["name"].lower()}:
+            railway.fail("environment %s is protected (option protected): nothing was deleted" % current["name"])
         if current is not None:
             planned.append("delete environment %s of project %s" % (current["name"], project.name))
             if not railway.check_mode:

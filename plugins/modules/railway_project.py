@@ -99,7 +99,8 @@ api_requests:
 """
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import Provisioner
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import API_TOKEN_ENV
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import ACCOUNT, Provisioner
 
 
 def main():
@@ -122,6 +123,10 @@ def manage_project(railway):
     planned = []
     if not project.exists:
         workspace = project.workspace
+        if workspace is None and not params["workspace"] and provisioner.token == ACCOUNT:
+            # Railway would not pick one of several workspaces for the account: say which option to set.
+            railway.fail("workspace is required to create project %s: this account token (%s) belongs to several workspaces; "
+                         "give the workspace's name or ID" % (project.name, API_TOKEN_ENV))
         planned.append("project %s%s (environment %s)" % (
             project.name, " in workspace %s" % workspace["name"] if workspace else "", params["environment"]))
         if not railway.check_mode:

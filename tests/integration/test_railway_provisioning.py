@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from conftest import FAST_CLOCK
+from support import REPO_ROOT
 from test_railway_modules import Runner, Unsafe
 from test_railway_playbook import RailwayPlaybook
 from tools.railway_emulator.testing import EmulatorProcess
@@ -103,6 +104,21 @@ def test_backend_from_a_repo_deploys_on_push_and_references_stay_literal(runner:
     assert before == 1 and results[2]["planned"] == ["service backend from repo acme/backend (branch release)"]
     assert empty.push("acme/backend", "main") == []
     assert len(empty.push("acme/backend", "release")) == 1
+    # Another branch for the existing service is not applied silently: the run says so.
+    again, _counters, run = runner.module("railway_service", dict(tasks[2]["backendops.stack.railway_service"], source_branch="main"))
+    assert again["changed"] is False and "its branch is not compared or changed" in " ".join(again.get("warnings", [])), run.output[-2000:]
+
+
+def test_renamed_database_services_are_what_the_backend_refers_to(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    run = railway.run(railway_project=PROJECT, railway_workspace="Acme", railway_provision=True, railway_postgres_service="Db",
+                      railway_redis_service="Cache", railway_health_token="canary-health-token-3c8e1f")
+    assert run.rc == 0, run.outcome.output[-3000:]
+    state = empty.state()
+    services = {s["name"]: s["id"] for s in state["services"]}
+    assert sorted(services) == ["Cache", "Db", "backend"]
+    backend = {s["serviceId"]: s["values"] for s in state["variables"]}[services["backend"]]
+    assert backend["DATABASE_URL"] == "${{Db.DATABASE_URL}}" and backend["REDIS_URL"] == "${{Cache.REDIS_URL}}"
 
 
 def test_pr_environment_copy_and_delete_production_protected(runner: Runner, empty: EmulatorProcess) -> None:
@@ -114,14 +130,27 @@ def test_pr_environment_copy_and_delete_production_protected(runner: Runner, emp
     assert created["changed"] and created["environment"]["id"] and counters["mutation_fields"] == {"environmentCreate": 1}
     names = {e["name"] for e in empty.state()["environments"]}
     assert names == {"production", "pr-7"}
+    # Not in the background: Railway answers once the copy exists, so the deploy that follows finds its services.
+    assert [e["copiedInBackground"] for e in empty.state()["environments"] if e["name"] == "pr-7"] == [False]
     assert runner.module("railway_environment", copy)[1]["mutations"] == 0
 
-    refused, counters, run = runner.module("railway_environment", {"environment": "production", "state": "absent"})
-    assert refused.get("failed") and "protected" in refused["msg"] and counters["mutations"] == 0, run.output[-2000:]
+    production = next(e["id"] for e in empty.state()["environments"] if e["name"] == "production")
+    # The environment is found by ID or by name in any case: protection follows what it resolves to.
+    for typed in ("production", "Production", "PRODUCTION", production):
+        refused, counters, run = runner.module("railway_environment", {"environment": typed, "state": "absent"})
+        assert refused.get("failed") and "protected" in refused["msg"] and counters["mutations"] == 0, (typed, run.output[-2000:])
+    assert {e["name"] for e in empty.state()["environments"]} == {"production", "pr-7"}
     removed, counters, _run = runner.module("railway_environment", {"environment": "pr-7", "state": "absent"})
     assert removed["changed"] and counters["mutation_fields"] == {"environmentDelete": 1}
     assert {e["name"] for e in empty.state()["environments"]} == {"production"}
     assert runner.module("railway_environment", {"environment": "pr-7", "state": "absent"})[0]["changed"] is False
+
+
+def test_removing_an_environment_of_a_missing_project_is_no_change(runner: Runner, empty: EmulatorProcess) -> None:
+    for check in (True, False):
+        gone, counters, run = runner.module("railway_environment", {"environment": "pr-1", "state": "absent"}, check=check)
+        assert not gone.get("failed") and gone["changed"] is False and gone["planned"] == [], run.output[-2000:]
+        assert counters["mutations"] == 0 and gone["project"] == {"id": None, "name": PROJECT}
 
 
 def test_outside_check_mode_a_missing_project_is_one_line(runner: Runner) -> None:
@@ -192,3 +221,66 @@ def test_playbook_check_of_a_new_pr_environment_plans_the_copy_only(playbook, em
     assert run.rc == 0 and run.counters["mutations"] == 0, run.outcome.output[-3000:]
     assert run.result("Show what provisioning created")["msg"] == "Railway resources to create: environment pr-9 (a copy of production)"
     assert "then deploys backend" in run.result("Announce the deployment that follows the provisioning")["msg"]
+
+
+def _databases(state: dict) -> dict:
+    """What the seeded Postgres and Redis are on Railway: variables, settings, volumes and deployments."""
+    ids = ("service-postgres", "service-redis")
+    return {"variables": [v for v in state["variables"] if v["serviceId"] in ids],
+            "instances": [i for i in state.get("serviceInstances", []) if i.get("serviceId") in ids],
+            "volumes": [v for v in state["volumeInstances"] if v["serviceId"] in ids],
+            "deployments": sorted(d["id"] for d in state["deployments"] if d["serviceId"] in ids)}
+
+
+def test_existing_databases_are_left_alone_and_their_differences_warned(playbook, emulator: EmulatorProcess, tmp_path) -> None:
+    # The seed's Postgres and Redis differ from the templates (no volume, no POSTGRES_PASSWORD, PGDATA or start command):
+    # an initialised database must not get a new password, data directory or image, nor be redeployed.
+    runner = Runner(playbook, emulator, tmp_path)
+    runner.connection = lambda token="account": {"api_url": emulator.url, "api_token": emulator.account_token,
+                                                 "project": "backendops-demo", "environment": "production"}
+    before = _databases(emulator.state())
+    for kind in ("postgres", "redis"):
+        result, counters, run = runner.module("railway_database", {"kind": kind, "image": "postgres:16" if kind == "postgres" else None})
+        assert counters["mutations"] == 0 and result["changed"] is False and result["planned"] == [], run.output[-3000:]
+        warnings = " ".join(result.get("warnings", []))
+        assert "has no volume" in warnings and "left as it is" in warnings, warnings
+        assert "emu-postgres-password" not in run.output and "emu-redis-password" not in run.output
+        if kind == "postgres":
+            assert "its image ghcr.io/railwayapp-templates/postgres-ssl:17 is not postgres:16" in warnings
+            assert "variables the template has are missing: PGDATA, POSTGRES_DB, POSTGRES_PASSWORD, POSTGRES_USER" in warnings
+        else:
+            assert "start command differs" in warnings and "missing: REDIS_PASSWORD" in warnings
+    railway = RailwayPlaybook(playbook, emulator, tmp_path)
+    for attempt in ("first", "re-run"):
+        run = railway.run(railway_provision=True)
+        assert run.rc == 0, run.outcome.output[-3000:]
+        fields = run.counters["mutation_fields"]
+        assert not {"serviceCreate", "volumeCreate", "projectCreate", "environmentCreate"} & set(fields), (attempt, fields)
+        assert fields.get("variableCollectionUpsert", 0) <= 1, (attempt, fields)  # the backend's own, on the first run
+        assert _databases(emulator.state()) == before, attempt
+    assert run.counters["mutations"] == 0
+
+
+def test_teardown_with_the_production_inventory_needs_no_vault_password(playbook, emulator: EmulatorProcess, tmp_path) -> None:
+    # The documented commands, as written: the production inventory's vault_* values must not be templated.
+    railway = RailwayPlaybook(playbook, emulator, tmp_path)
+    production = REPO_ROOT / "inventories" / "production"
+    checked = railway.run("--check", playbook="playbooks/railway_teardown.yml", inventory=production, railway_environment="staging")
+    assert checked.rc == 0 and checked.counters["mutations"] == 0, checked.outcome.output[-3000:]
+    assert checked.result("Show the outcome")["msg"] == "Would remove environment staging of project backendops-demo"
+    removed = railway.run(playbook="playbooks/railway_teardown.yml", inventory=production, railway_environment="staging")
+    assert removed.rc == 0 and removed.counters["mutation_fields"] == {"environmentDelete": 1}, removed.outcome.output[-3000:]
+    assert {e["name"] for e in emulator.state()["environments"] if e["projectId"] == "project-backendops-demo"} == {"production"}
+    gone = railway.run("--check", playbook="playbooks/railway_teardown.yml", inventory=production, railway_environment="pr-123")
+    assert gone.rc == 0 and gone.result("Show the outcome")["msg"] == "Environment pr-123 does not exist: nothing to remove"
+
+
+def test_an_error_of_me_other_than_not_authorized_is_not_a_workspace_token(runner: Runner, empty: EmulatorProcess) -> None:
+    # A transient one is retried by the client; this one is not, and it says nothing about the token's kind.
+    empty.inject("graphql_error", operation="UserProjects", message="Workspace service unavailable")
+    failed, counters, run = runner.module("railway_project", {"workspace": "Acme"})
+    assert failed.get("failed") and counters["mutations"] == 0, run.output[-2000:]
+    assert "Workspace service unavailable" in failed["msg"] and "workspace token" not in failed["msg"], failed["msg"]
+    # An account token of several workspaces names one: the module says so before Railway would refuse.
+    refused, counters, _run = runner.module("railway_project", {})
+    assert refused["msg"].startswith("workspace is required to create project shop: this account token") and counters["mutations"] == 0

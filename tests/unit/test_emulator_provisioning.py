@@ -181,3 +181,14 @@ def test_service_delete_removes_instances_variables_domains_and_volumes(client: 
     assert client.instances(production) == {} and client.volumes(production) == []
     assert client.error("query S($id: String!) { service(id: $id) { id } }", {"id": postgres}) == "Service not found"
     assert client.emulator.store.data.variables == [] or all(s.service_id != postgres for s in client.emulator.store.data.variables)
+
+
+def test_an_account_of_several_workspaces_names_one_and_project_tokens_create_no_domain() -> None:
+    client = Client(Emulator(EmulatorConfig(clock_scale=0)))
+    # The seed's user belongs to Acme and Personal: Railway picks neither for it.
+    assert client.error(CREATE_PROJECT, {"input": {"name": "x"}}) == "workspaceId is required: this account belongs to several workspaces"
+    # A domain is provisioning, not a deployment: project tokens may not (Railway's docs on project tokens).
+    staging = {"environmentId": "env-staging", "serviceId": "service-backend", "targetPort": 8080}
+    production = dict(staging, environmentId="env-production")
+    assert client.error(CREATE_DOMAIN, {"input": production}, token=PROJECT_TOKEN) == "Not Authorized"
+    assert client.data(CREATE_DOMAIN, {"input": staging})["serviceDomainCreate"]["domain"] == "backend-staging.up.railway.app"

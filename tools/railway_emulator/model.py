@@ -104,6 +104,9 @@ class Environment:
     is_ephemeral: bool = False
     # The environment it was created as a copy of (environmentCreate's sourceEnvironmentId), if any.
     source_environment_id: str | None = None
+    # Whether the copy was asked for in the background (applyChangesInBackground not false): Railway may then answer
+    # before the copy exists. The emulator copies at once either way and records the request, for tests.
+    copied_in_background: bool = False
 
 
 @dataclass

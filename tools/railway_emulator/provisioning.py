@@ -6,8 +6,9 @@
 
 Railway's behaviours that the modules depend on, as the emulator plays them:
 
-- only account and workspace tokens provision: a project token gets "Not Authorized" (it may deploy, nothing more);
-  a workspace token creates projects only in its own workspace;
+- only account and workspace tokens provision (domains included): a project token gets "Not Authorized" (it may
+  deploy, nothing more); a workspace token creates projects only in its own workspace, an account token in the
+  workspace it names (it may leave it out only when its user belongs to one workspace);
 - a service exists in every environment of its project (its service instances), except when it is created in or
   deleted from a copied (forked) environment only;
 - a service created from a repository or an image deploys right away, and a repository-connected one deploys
@@ -52,7 +53,12 @@ class ProvisioningMutations:
     def projectCreate(self, _info, input: dict[str, Any]) -> ProjectView:  # pylint: disable=redefined-builtin
         principal = self.ctx.account()
         store = self.ctx.store
-        workspace_id = input.get("workspaceId") or principal.workspace_id or store.data.workspaces[0].id
+        workspace_id = input.get("workspaceId") or principal.workspace_id
+        if workspace_id is None:
+            # An account token names the workspace, unless its user belongs to one only: no workspace is picked for it.
+            if len(store.data.workspaces) != 1:
+                raise RailwayError("workspaceId is required: this account belongs to several workspaces")
+            workspace_id = store.data.workspaces[0].id
         if principal.workspace_id is not None and workspace_id != principal.workspace_id:
             raise RailwayError(NOT_AUTHORIZED)
         if not any(w.id == workspace_id for w in store.data.workspaces):
@@ -145,6 +151,8 @@ class ProvisioningMutations:
     # -- domains -----------------------------------------------------------------------------------------
 
     def serviceDomainCreate(self, _info, input: dict[str, Any]) -> DomainView:  # pylint: disable=redefined-builtin
+        # Project tokens "can only perform deployment-related actions" (Railway's docs): a domain is provisioning.
+        self.ctx.account()
         instance = self.ctx.instance(input["environmentId"], input["serviceId"])
         store = self.ctx.store
         if store.domains_of(instance.environment_id, instance.service_id):
@@ -175,7 +183,8 @@ class ProvisioningMutations:
             raise RailwayError(f'An environment named "{name}" already exists in this project')
         source = self.ctx.environment(input["sourceEnvironmentId"], project.id) if input.get("sourceEnvironmentId") else None
         environment = Environment(id=store.new_id("environment"), name=name, project_id=project.id, created_at=now, updated_at=now,
-                                  is_ephemeral=bool(input.get("ephemeral")), source_environment_id=source.id if source else None)
+                                  is_ephemeral=bool(input.get("ephemeral")), source_environment_id=source.id if source else None,
+                                  copied_in_background=source is not None and input.get("applyChangesInBackground") is not False)
         store.data.environments.append(environment)
         if source is None:
             for service in store.services_of(project.id):
