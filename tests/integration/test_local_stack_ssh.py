@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from sshhost import USER
+from support import run_playbook
 
 CONTROLLER_STACKS = Path.home() / ".local/share/backendops/stacks"
 
@@ -63,3 +64,20 @@ def test_local_stack_runs_on_the_ssh_host_from_a_copy_of_the_source(ssh_stack):
     # re-run; otherwise one more run is.
     again = ssh_stack.local_yml() if first.recap("dockerhost")["changed"] else first
     assert again.recap("dockerhost")["changed"] == 0, again.output[-3000:]
+
+
+def test_an_engine_that_refuses_the_ssh_user_fails_in_one_line(ssh_stack):
+    """Without the docker group the running engine refuses the user: the role says so and starts no second engine."""
+    subprocess.run(["gpasswd", "--delete", USER, "docker"], capture_output=True, check=True)
+    try:
+        # A new login, not a kept-open connection that still has the group.
+        run = run_playbook("playbooks/docker_engine.yml", "-i", str(ssh_stack.inventory),
+                           env={**ssh_stack.host.env, "ANSIBLE_SSH_ARGS": "-o ControlMaster=no"})
+    finally:
+        subprocess.run(["usermod", "--append", "--groups", "docker", USER], capture_output=True, check=True)
+    assert run.rc == 2, run.output[-3000:]
+    output = " ".join(run.output.split())
+    assert f"refuses {USER}" in output and "permission denied" in output, run.output[-3000:]
+    assert "sudo usermod -aG docker <user>" in output
+    # The play ends there: nothing is installed or started.
+    assert "Install the engine" not in run.stdout and "Start the engine" not in run.stdout
