@@ -85,6 +85,8 @@ def test_tarball_ships_no_local_state(built):
 # Development tools, kept out by galaxy.yml's build_ignore: users get no emulator and no benchmark scripts, and no
 # tests or molecule scenarios, which need the emulator (tools.railway_emulator) and would not run from the tarball.
 DEVELOPMENT_ONLY = ("tools", "benchmarks", "molecule", "tests")
+# A shipped script that names one of them would fail in an installed copy.
+DEVELOPMENT_PATH = rb"(?:\btools[./]|\btests/|\bmolecule\b|\bbenchmarks/)"
 
 
 def test_tarball_leaves_out_the_development_tools(built):
@@ -98,6 +100,13 @@ def test_tarball_leaves_out_the_development_tools(built):
                          and re.search(rb"^\s*(?:from|import) (?:tools|tests|benchmarks)\b",
                                        archive.extractfile(member).read(), re.MULTILINE))
     assert needing == []
+    with tarfile.open(built) as archive:
+        scripts = {member.name: archive.extractfile(member).read() for member in archive.getmembers()
+                   if member.isfile() and member.name.startswith("scripts/")}
+    assert scripts, "the tarball should ship scripts/local and scripts/bootstrap, or this proves nothing"
+    assert sorted(name for name, text in scripts.items()
+                  if re.search(DEVELOPMENT_PATH, b"\n".join(line for line in text.splitlines()
+                                                            if not line.lstrip().startswith(b"#")))) == []
 
 
 def test_tarball_ships_every_role_module_and_playbook(built):
