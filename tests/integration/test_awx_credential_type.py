@@ -250,6 +250,17 @@ def test_awx_configure_defines_linked_objects_and_is_idempotent(awx):
     assert (deploy["job_type"], deploy["ask_job_type_on_launch"]) == ("run", True)
     assert (plan["job_type"], plan["diff_mode"]) == ("check", True)
 
+    # A pull request's environment: provisioned as an ephemeral copy of production, and removed without the vault.
+    pr_env, pr_teardown = (awx.find("job_templates", f"backendops Railway PR {kind}") for kind in ("environment", "teardown"))
+    assert (pr_env["playbook"], pr_teardown["playbook"]) == ("playbooks/railway.yml", "playbooks/railway_teardown.yml")
+    assert json.loads(pr_env["extra_vars"]) == {
+        "railway_provision": True, "railway_environment_source": "production", "railway_environment_ephemeral": True}
+    for template in (pr_env, pr_teardown):
+        assert template["inventory"] == railway["id"]
+        assert awx.associations[("job_templates", template["id"], "credentials")] == [credential["id"]]
+        (question,) = awx.surveys[template["id"]]["spec"]
+        assert (question["variable"], question["required"], question["default"]) == ("railway_environment", True, "")
+
     writes = len(awx.writes)
     second = configure(awx, *SCM, RAILWAY_API_TOKEN="account-token-from-the-operator-shell")
     assert second.rc == 0, second.output
