@@ -9,8 +9,10 @@ reach to show that the build used a copy: it sits in pytest's tmp directory (mod
 """
 from __future__ import annotations
 
+import json
 import stat
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from sshhost import USER
 from support import run_playbook
 
 CONTROLLER_STACKS = Path.home() / ".local/share/backendops/stacks"
+SAMPLE_GREETING = "Hello from the backendops.stack sample backend"  # examples/backend/src/greeting.js
 
 
 def readable_by_ssh_user(path: Path) -> bool:
@@ -81,3 +84,24 @@ def test_an_engine_that_refuses_the_ssh_user_fails_in_one_line(ssh_stack):
     assert "sudo usermod -aG docker <user>" in output
     # The play ends there: nothing is installed or started.
     assert "Install the engine" not in run.stdout and "Start the engine" not in run.stdout
+
+
+def version_greeting(url: str) -> str:
+    with urllib.request.urlopen(url + "/api/version", timeout=10) as response:
+        return json.load(response)["greeting"]
+
+
+def test_dev_mode_on_the_ssh_host_serves_an_edit_made_on_the_controller(ssh_stack):
+    """Dev mode bind-mounts the host's copy of the source: the next run brings a controller edit, node --watch reloads."""
+    dev = ssh_stack.local_yml(compose_stack_mode="dev")
+    assert f"Stack {ssh_stack.name} (dev) is healthy" in dev.stdout, dev.output[-3000:]
+    assert version_greeting(ssh_stack.url) == SAMPLE_GREETING
+    greeting = ssh_stack.source / "src" / "greeting.js"
+    greeting.write_text(greeting.read_text(encoding="utf-8").replace(SAMPLE_GREETING, "Edited on the controller"),
+                        encoding="utf-8")
+    ssh_stack.local_yml(compose_stack_mode="dev")
+    assert "Edited on the controller" in (ssh_stack.source_copy / "src" / "greeting.js").read_text(encoding="utf-8")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and version_greeting(ssh_stack.url) != "Edited on the controller":
+        time.sleep(1)
+    assert version_greeting(ssh_stack.url) == "Edited on the controller"
