@@ -321,7 +321,7 @@ class Images:
         finally:
             if scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
-        result["missing_bases"] = missing_bases
+        result["missing_bases"] = sorted(missing_bases)
         if missing_bases and not self.check:
             # The caller provides the bases (e.g. imports them) and calls again; nothing is built on a guess.
             return result
