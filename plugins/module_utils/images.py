@@ -172,8 +172,8 @@ class Images:
             return {}
         rc, out, err = self.module.run_command([self.docker, "image", "inspect"] + refs)
         if rc != 0 and "No such image" not in err:
-            raise ImagesError("docker image inspect failed (rc %s): %s" % (rc, " ".join(err.split())[:300]
-                                                                         or "no output; is the Docker engine running?"))
+            detail = " ".join(err.split())[:300] or "no output; is the Docker engine running?"
+            raise ImagesError("docker image inspect failed (rc %s): %s" % (rc, detail))
         return parse_inspect(refs, out, err)
 
     def pull(self, ref, timeout):
@@ -355,4 +355,3 @@ class Images:
             entry["config"] = {key: config.get(key) for key in ("Entrypoint", "Cmd", "WorkingDir")}
             result["refs"][entry["key"]] = entry["ref"]
         return result
-

@@ -295,18 +295,19 @@ FILE_SPEC = dict(dest=dict(type="path", required=True), content=dict(type="str",
                  mode=dict(type="str", default="0644"))
 IMAGE_SPEC = dict(
     name=dict(type="str", required=True),
-    key=dict(type="str"),
+    # Names and file paths, never secret values (no_log would hide the plan).
+    key=dict(type="str", no_log=False),
     context=dict(type="path", required=True),
     dockerfile=dict(type="path", default="Dockerfile"),
     files=dict(type="list", elements="dict", default=[], options=FILE_SPEC),
     targets=dict(type="list", elements="dict", options=dict(tag=dict(type="str", default=""), stage=dict(type="str"))),
     base_images=dict(type="list", elements="str", default=[]),
-    base_key=dict(type="str", default=""),
+    base_key=dict(type="str", default="", no_log=False),
     missing_base_hint=dict(type="str", default="Pull or build it first, or name an image that is present."),
     extra=dict(type="list", elements="str", default=[]),
     pending=dict(type="bool", default=False),
     build_args=dict(type="dict", default={}),
-    secrets=dict(type="list", elements="dict", default=[],
+    secrets=dict(type="list", elements="dict", default=[], no_log=False,
                  options=dict(id=dict(type="str", required=True), src=dict(type="path", required=True))),
     labels=dict(type="dict", default={}),
 )

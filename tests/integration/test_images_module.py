@@ -98,13 +98,13 @@ def test_builds_once_then_changes_nothing_and_check_mode_builds_nothing(setup):
 
 def test_a_failing_step_and_a_missing_base_fail_in_one_line(setup):
     repository, playbook, tmp_path = setup
-    failing, _ = run(playbook, tmp_path, repository, f"FROM {BASE} AS prod\nRUN echo broken-step-output >&2; exit 3\n")
+    failing = run(playbook, tmp_path, repository, f"FROM {BASE} AS prod\nRUN echo broken-step-output >&2; exit 3\n")[0]
     assert failing.rc != 0
     assert f"Building {repository} (target prod) failed at step [2/2] RUN echo broken-step-output >&2; exit 3 (exit code 3)" \
         in failing.stdout, failing.output[-4000:]
     assert "broken-step-output" in failing.stdout and "Traceback" not in failing.output
 
-    missing, _ = run(playbook, tmp_path, repository, "FROM bo-absent/base:1 AS prod\n", base="bo-absent/base:1")
+    missing = run(playbook, tmp_path, repository, "FROM bo-absent/base:1 AS prod\n", base="bo-absent/base:1")[0]
     assert missing.rc != 0
     assert "Base image bo-absent/base:1 is not on the Docker host. Pull or build it first" in missing.stdout, missing.output[-4000:]
     assert docker("image", "ls", "--quiet", "--filter", f"reference={repository}").stdout.strip() == ""
