@@ -234,10 +234,7 @@ class Images:
                 memory["registries"].pop(registry_host(ref), None)
         self.save_memory(path, memory)
         if errors and mode == "registry":
-            raise ImagesError(
-                "base_images_source is 'registry' but the images cannot be pulled (%s). Make the registry reachable, "
-                "load the images by hand, or set base_images_source to 'auto' or 'debian' to build them from Debian "
-                "packages." % "; ".join(errors))
+            raise ImagesError(registry["fail_msg"].replace("{errors}", "; ".join(errors)))
         if errors:
             return "build", "no registry images (%s)" % "; ".join(errors)[:300]
         return "registry", ""

@@ -179,6 +179,12 @@ options:
             once). V(0) asks on every run.
         type: int
         default: 86400
+      fail_msg:
+        description:
+          - The one line of a failed pull in V(registry) mode; C({errors}) stands for the failed references and the
+            engine's reasons.
+        type: str
+        default: "The registry images cannot be pulled ({errors}): make the registry reachable or load them by hand."
       state_file:
         description: Where the failed pulls are remembered (a cache - deleting it makes the next run ask again).
         type: path
@@ -317,6 +323,7 @@ REGISTRY_SPEC = dict(
     timeout=dict(type="int", default=30),
     retry_after=dict(type="int", default=86400),
     state_file=dict(type="path", default="~/.cache/backendops/registry-state.json"),
+    fail_msg=dict(type="str", default="The registry images cannot be pulled ({errors}): make the registry reachable or load them by hand."),
 )
 
 
