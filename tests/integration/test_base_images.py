@@ -153,9 +153,13 @@ def test_check_mode_after_a_build_reports_nothing_to_do(images, role_playbook):
 def test_check_mode_on_a_fresh_host_builds_nothing(engine, role_playbook, tmp_path):
     prefix = f"bo-checkmode-{uuid.uuid4().hex[:8]}/"
     work_dir = tmp_path / "work"
-    run = run_role(role_playbook, "--check", base_images_source="debian", base_images_name_prefix=prefix, base_images_work_dir=str(work_dir))[0]
+    run = run_role(role_playbook, "--check", "--diff", base_images_source="debian", base_images_name_prefix=prefix,
+                   base_images_work_dir=str(work_dir))[0]
     assert run.rc == 0, run.output[-6000:]
-    assert run.recap()["changed"] >= 6, run.output[-6000:]  # 2 debootstrap + import reports, 4 builds
+    # 2 debootstrap + import reports, and the one images task that plans the 4 builds (its diff names each).
+    assert run.recap()["changed"] >= 3, run.output[-6000:]
+    assert all(re.search(rf"\+{re.escape(prefix + kind)}:[0-9a-f]{{12}} \(build\)", run.stdout)
+               for kind in ("node", "node-runtime", "postgres", "redis")), run.output[-6000:]
     assert "Would debootstrap Debian bookworm" in run.stdout
     assert docker("images", "-q", "--filter", f"reference={prefix}*").stdout.strip() == ""
     assert not work_dir.exists()
@@ -193,6 +197,27 @@ def test_auto_falls_back_to_debian_and_registry_mode_fails_clearly(images, role_
     assert "base_images_source is 'registry' but the images cannot be pulled" in strict.stdout
     assert "registry.invalid/node" in strict.stdout
     assert "Traceback" not in strict.output
+
+
+def test_auto_remembers_a_registry_that_did_not_answer_until_retry_after(images, role_playbook, tmp_path):
+    state = tmp_path / "registry-state.json"
+    unreachable = {"base_images_registry_node": "registry.invalid/node:20-alpine", "base_images_registry_state_file": str(state)}
+    first, facts = run_role(role_playbook, base_images_source="auto", **unreachable)
+    assert first.rc == 0 and facts["source"] == "debian", first.output[-6000:]
+    remembered = json.loads(state.read_text())["registries"]["registry.invalid"]
+    assert "registry.invalid/node:20-alpine" in remembered["error"] and remembered["failed_at"] <= time.time()
+
+    # Within the retry interval the registry is not asked; the output says why, once.
+    second, facts = run_role(role_playbook, base_images_source="auto", **unreachable)
+    assert second.rc == 0 and facts == {**images, "source": "debian"}, second.output[-6000:]
+    assert second.stdout.count("registry registry.invalid not asked: its pull failed at") == 1, second.output[-6000:]
+    assert json.loads(state.read_text())["registries"]["registry.invalid"] == remembered
+
+    # 0 asks again: a new failure, a new time.
+    state.write_text(json.dumps({"registries": {"registry.invalid": {**remembered, "failed_at": 1}}}))
+    third = run_role(role_playbook, base_images_source="auto", base_images_registry_retry_after=0, **unreachable)[0]
+    assert third.rc == 0 and "not asked" not in third.stdout and "no registry images (registry.invalid/node" in third.stdout
+    assert json.loads(state.read_text())["registries"]["registry.invalid"]["failed_at"] > 1
 
 
 def test_debootstrap_failure_shows_the_end_of_its_log(engine, role_playbook, tmp_path):

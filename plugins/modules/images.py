@@ -1,0 +1,358 @@
+#!/usr/bin/python
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: images
+short_description: Build a list of content-tagged images, only those whose tag is missing
+version_added: 0.2.0
+description:
+  - For each image of O(images) - writes its O(images[].files) (a rendered Dockerfile, its ignore file, context
+    files) where their content or mode differs, digests its build context like
+    M(backendops.stack.build_context_digest) (the Dockerfile, the ignore file BuildKit applies, O(images[].extra) and
+    the IDs of O(images[].base_images)), and looks up C(<name>:<tag>-<digest>) for each of its O(images[].targets).
+    Only the missing tags are built, with C(docker buildx build --load) (C(docker build) with BuildKit where the
+    buildx plugin is missing), in one call for the whole list.
+  - Every build is labelled C(io.backendops.context-digest) with the full digest.
+  - With O(registry), first decides whether the registry's images can be used instead - present on the Docker host,
+    or pulled - and builds nothing when they can. In C(auto) mode a failed pull is remembered in O(registry.state_file)
+    and the registry is not asked again until O(registry.retry_after) seconds have passed; RV(registry_note) says why.
+  - A failed build fails with one line naming the image, the target, the failing Dockerfile step, its exit code and
+    its last output lines. A missing base image fails with one line naming it (O(missing_base=fail)).
+  - Runs on the Docker host, with the C(docker) command-line client.
+author:
+  - backendops.stack maintainers (@backendops)
+extends_documentation_fragment:
+  - backendops.stack.common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Builds, pulls and writes nothing. Files whose content would change are digested from a scratch copy, so the
+        planned tags are exact; an image whose tag is missing is reported as would be built.
+  diff_mode:
+    support: full
+    details: The diff lists the image references before and after, the ones to build marked C((build)).
+  idempotent:
+    support: full
+    details: A second run finds every tag present and the files unchanged, and reports no change.
+options:
+  images:
+    description: The images to build from a context.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Repository name, without a tag (the tag is computed).
+        type: str
+        required: true
+      key:
+        description: Name of the image in RV(refs). Defaults to O(images[].name).
+        type: str
+      context:
+        description: The build context directory.
+        type: path
+        required: true
+      dockerfile:
+        description: The Dockerfile, absolute or relative to O(images[].context).
+        type: path
+        default: Dockerfile
+      files:
+        description:
+          - Files written before the digest, only where content or mode differ - for example the rendered
+            Dockerfile and its C(<Dockerfile>.dockerignore), passed as text from the controller.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          dest:
+            description: Absolute path of the file on the Docker host.
+            type: path
+            required: true
+          content:
+            description: The file's text.
+            type: str
+            required: true
+          mode:
+            description: Octal permission bits.
+            type: str
+            default: "0644"
+      targets:
+        description:
+          - The images built from this context, each tagged C(<tag>-<digest>) (C(<digest>) when O(images[].targets[].tag)
+            is empty) from the Dockerfile stage O(images[].targets[].stage). Default - one image, the last stage.
+        type: list
+        elements: dict
+        suboptions:
+          tag:
+            description: Tag prefix, which also names the target in a build failure.
+            type: str
+            default: ""
+          stage:
+            description: Dockerfile stage to build (C(--target)); empty - the last stage.
+            type: str
+      base_images:
+        description: Images the build starts from; their IDs count in the digest, so a new base rebuilds the image.
+        type: list
+        elements: str
+        default: []
+      base_key:
+        description:
+          - How the IDs of O(images[].base_images) enter the digest - one C(<base_key>=<id>,<id>) string, or each ID alone
+            when empty.
+        type: str
+        default: ""
+      missing_base_hint:
+        description: The fix named after C(Base image X is not on the Docker host.) when a base is missing.
+        type: str
+        default: Pull or build it first, or name an image that is present.
+      extra:
+        description:
+          - Other strings that change what is built, mixed into the digest in order (for example C(target=prod)).
+            Never secret values.
+        type: list
+        elements: str
+        default: []
+      pending:
+        description:
+          - The context changes before the build in a way check mode cannot show (a source copy not made yet) - in check
+            mode, report its targets as would be built, tagged C(<tag>-pending), without digesting it.
+        type: bool
+        default: false
+      build_args:
+        description: Build arguments (C(--build-arg)).
+        type: dict
+        default: {}
+      secrets:
+        description: BuildKit file secrets (C(--secret id=...,src=...)); they stay in no layer and do not change the tag.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          id:
+            description: The secret's id, as C(RUN --mount=type=secret,id=...) names it.
+            type: str
+            required: true
+          src:
+            description: The file on the Docker host.
+            type: path
+            required: true
+      labels:
+        description: Image labels.
+        type: dict
+        default: {}
+  missing_base:
+    description:
+      - What a missing base image does. V(fail) - one line naming it. V(report) - list it in RV(missing_bases) and build
+        nothing, so the caller can provide it and call again (in check mode its name stands in for its ID).
+    type: str
+    choices: [fail, report]
+    default: fail
+  registry:
+    description:
+      - Use registry images instead of the builds when possible. Omit to always build.
+    type: dict
+    suboptions:
+      source:
+        description:
+          - V(auto) - the registry images when present or pulled, else the builds. V(registry) - only the registry
+            images, failing when they cannot be pulled. V(build) - the builds, never asking a registry.
+        type: str
+        choices: [auto, registry, build]
+        default: auto
+      images:
+        description: The registry images, by the key RV(refs) gives them under.
+        type: dict
+        required: true
+      timeout:
+        description: Seconds each pull may take.
+        type: int
+        default: 30
+      retry_after:
+        description:
+          - In V(auto) mode, seconds during which a registry whose pull failed is not asked again (the builds are used at
+            once). V(0) asks on every run.
+        type: int
+        default: 86400
+      fail_msg:
+        description:
+          - The one line of a failed pull in V(registry) mode; C({errors}) stands for the failed references and the
+            engine's reasons.
+        type: str
+        default: "The registry images cannot be pulled ({errors}): make the registry reachable or load them by hand."
+      state_file:
+        description: Where the failed pulls are remembered (a cache - deleting it makes the next run ask again).
+        type: path
+        default: ~/.cache/backendops/registry-state.json
+seealso:
+  - module: backendops.stack.build_context_digest
+"""
+
+EXAMPLES = r"""
+- name: Build the app's prod image and its build stage, from a Dockerfile rendered on the controller
+  backendops.stack.images:
+    images:
+      - name: backendops/api
+        context: /srv/api
+        dockerfile: ~/.cache/backendops/app-image/backendops_api/Dockerfile
+        files:
+          - dest: ~/.cache/backendops/app-image/backendops_api/Dockerfile
+            content: "{{ lookup('ansible.builtin.template', 'Dockerfile.j2') }}"
+          - dest: ~/.cache/backendops/app-image/backendops_api/Dockerfile.dockerignore
+            content: "{{ lookup('ansible.builtin.template', 'dockerignore.j2') }}"
+        targets:
+          - {tag: prod, stage: prod}
+          - {tag: build, stage: build}
+        base_images: [node:20-alpine]
+        base_key: base
+        extra: [target=prod]
+        secrets:
+          - {id: ca_bundle, src: /etc/ssl/certs/ca-certificates.crt}
+  register: app
+
+- name: Use registry images when they can be pulled, else build PostgreSQL from a local base
+  backendops.stack.images:
+    registry:
+      images: {postgres: "postgres:15-alpine"}
+    images:
+      - name: backendops/postgres
+        key: postgres
+        context: /var/cache/backendops/contexts/postgres
+        base_images: [backendops/debian:bookworm]
+  register: bases
+"""
+
+RETURN = r"""
+source:
+  description: V(registry) when the registry images are used (nothing was built), else V(build).
+  returned: success
+  type: str
+  sample: build
+registry_note:
+  description: Why the registry images are not used (a remembered or a new pull failure, check mode), else empty.
+  returned: success
+  type: str
+  sample: "no registry images (node:20-alpine: Error response from daemon: ... no such host)"
+refs:
+  description: The reference of each image by key - the registry's or the first target's.
+  returned: success
+  type: dict
+  sample: {postgres: "backendops/postgres:6b83259718ec"}
+missing_bases:
+  description: Base images that are not on the Docker host (with O(missing_base=report)).
+  returned: success
+  type: list
+  elements: str
+  sample: [backendops/debian:bookworm]
+images:
+  description: What each built image is (empty when the registry images are used, or bases are missing).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: O(images[].key).
+      type: str
+    ref:
+      description: The first target's reference.
+      type: str
+      sample: backendops/api:prod-3f7a9c0d52e1
+    refs:
+      description: The reference of each target, in order.
+      type: list
+      elements: str
+    built:
+      description: The references built by this run (in check mode, those that would be).
+      type: list
+      elements: str
+    files_changed:
+      description: The files of O(images[].files) written (or that would be).
+      type: list
+      elements: str
+    digest:
+      description: The full context digest.
+      type: str
+    tag:
+      description: The digest part of the tags.
+      type: str
+    id:
+      description: The image ID of RV(images[].ref); null in check mode before it is built.
+      type: str
+    config:
+      description: C(Entrypoint), C(Cmd) and C(WorkingDir) of RV(images[].ref) (null values before it is built).
+      type: dict
+    changed:
+      description: Whether this image was built or its files written.
+      type: bool
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.backendops.stack.plugins.module_utils.images import Images, ImagesError
+
+FILE_SPEC = dict(dest=dict(type="path", required=True), content=dict(type="str", required=True),
+                 mode=dict(type="str", default="0644"))
+IMAGE_SPEC = dict(
+    name=dict(type="str", required=True),
+    # Names and file paths, never secret values (no_log would hide the plan).
+    key=dict(type="str", no_log=False),
+    context=dict(type="path", required=True),
+    dockerfile=dict(type="path", default="Dockerfile"),
+    files=dict(type="list", elements="dict", default=[], options=FILE_SPEC),
+    targets=dict(type="list", elements="dict", options=dict(tag=dict(type="str", default=""), stage=dict(type="str"))),
+    base_images=dict(type="list", elements="str", default=[]),
+    base_key=dict(type="str", default="", no_log=False),
+    missing_base_hint=dict(type="str", default="Pull or build it first, or name an image that is present."),
+    extra=dict(type="list", elements="str", default=[]),
+    pending=dict(type="bool", default=False),
+    build_args=dict(type="dict", default={}),
+    secrets=dict(type="list", elements="dict", default=[], no_log=False,
+                 options=dict(id=dict(type="str", required=True), src=dict(type="path", required=True))),
+    labels=dict(type="dict", default={}),
+)
+REGISTRY_SPEC = dict(
+    source=dict(type="str", choices=["auto", "registry", "build"], default="auto"),
+    images=dict(type="dict", required=True),
+    timeout=dict(type="int", default=30),
+    retry_after=dict(type="int", default=86400),
+    state_file=dict(type="path", default="~/.cache/backendops/registry-state.json"),
+    fail_msg=dict(type="str", default="The registry images cannot be pulled ({errors}): make the registry reachable or load them by hand."),
+)
+
+
+def normalized(images):
+    for image in images:
+        image["key"] = image["key"] or image["name"]
+        image["context"] = os.path.abspath(image["context"])
+        image["dockerfile"] = os.path.normpath(os.path.join(image["context"], image["dockerfile"]))
+        image["targets"] = image["targets"] or [{"tag": "", "stage": None}]
+    return images
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            images=dict(type="list", elements="dict", default=[], options=IMAGE_SPEC),
+            missing_base=dict(type="str", choices=["fail", "report"], default="fail"),
+            registry=dict(type="dict", options=REGISTRY_SPEC),
+        ),
+        supports_check_mode=True,
+    )
+    runner = Images(module)
+    try:
+        result = runner.run(normalized(module.params["images"]), module.params["registry"], module.params["missing_base"])
+    except ImagesError as exc:
+        module.fail_json(msg=str(exc))
+    diff = {"before": "".join(ref + "\n" for ref in runner.diff_before), "after": "".join(ref + "\n" for ref in runner.diff_after)}
+    module.exit_json(changed=runner.changed, diff=diff, **result)
+
+
+if __name__ == "__main__":
+    main()
