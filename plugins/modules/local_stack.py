@@ -235,7 +235,7 @@ files:
   elements: str
   sample: [compose.yaml, .env]
 services:
-  description: What C(docker compose up) was run (or would be run) for, as C(service: reason).
+  description: "What C(docker compose up) was run (or would be run) for, as C(service: reason)."
   returned: success
   type: list
   elements: str
