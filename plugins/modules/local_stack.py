@@ -254,6 +254,7 @@ health:
 import json
 import os
 import platform
+import re
 import socket
 import time
 import urllib.error
@@ -320,8 +321,12 @@ class Docker:
         return self.run("volume", "inspect", name, check=False)[0] == 0
 
 
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
 def last_lines(text, count=3):
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    # Compose's progress output and logs carry terminal escapes even with --no-color.
+    lines = [line.strip() for line in _ANSI_RE.sub("", text or "").splitlines() if line.strip()]
     return " | ".join(lines[-count:]) or "no output"
 
 
@@ -631,7 +636,8 @@ def main():
                                                  % stack.name))
         result = stack.present() if module.params["state"] == "present" else stack.restarted()
     except StackError as exc:
-        module.fail_json(msg=str(exc))
+        # Files already written (a start that failed) are a change.
+        module.fail_json(msg=str(exc), changed=bool(stack.files) and not module.check_mode)
     if stack.diffs:
         result["diff"] = stack.diffs
     module.exit_json(**result)
