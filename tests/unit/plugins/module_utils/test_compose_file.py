@@ -116,8 +116,8 @@ def test_the_example_file_shows_secrets_as_placeholders():
 
 def test_only_files_that_differ_are_planned_and_written(tmp_path):
     wanted = {compose_file.COMPOSE_FILE: ("a: 1\n", 0o644), compose_file.SECRETS_FILE: ("X=1\n", 0o600)}
-    assert [name for name, _before in compose_file.plan_files(str(tmp_path), wanted)] == [compose_file.COMPOSE_FILE,
-                                                                                    compose_file.SECRETS_FILE]
+    planned = [name for name, _before in compose_file.plan_files(str(tmp_path), wanted)]
+    assert planned == [compose_file.COMPOSE_FILE, compose_file.SECRETS_FILE]
     for name, (text, mode) in wanted.items():
         compose_file.write_file(str(tmp_path / name), text, mode)
     assert stat.S_IMODE(os.stat(tmp_path / ".env").st_mode) == 0o600
