@@ -163,44 +163,28 @@ seealso:
 
 EXAMPLES = r"""
 ---
-- name: Read the app's profile
-  backendops.stack.app_profile:
-    source_dir: /srv/src/backend
-  register: profile
+- name: Run the sample's local stack
+  hosts: docker_hosts
+  module_defaults:
+    backendops.stack.local_stack:
+      name: dev
+      project_dir: ~/.local/share/backendops/stacks/dev
+      profile: "{{ app_image_profile }}"  # from backendops.stack.app_profile
+      backend_image: backendops/backend:latest
+      env:
+        SUPABASE_URL: https://project-ref.supabase.co
+  tasks:
+    - name: Validate before anything changes (no engine needed)
+      backendops.stack.local_stack:
+        validate_only: true
 
-- name: Validate before anything changes (no engine needed)
-  backendops.stack.local_stack:
-    name: dev
-    project_dir: ~/.local/share/backendops/stacks/dev
-    profile: "{{ profile.profile }}"
-    backend_image: backendops/backend:latest
-    env:
-      SUPABASE_URL: https://project-ref.supabase.co
-    validate_only: true
+    - name: Bring the stack up and verify its health
+      backendops.stack.local_stack:
+      register: stack
 
-- name: Bring the stack up and verify its health
-  backendops.stack.local_stack:
-    name: dev
-    project_dir: ~/.local/share/backendops/stacks/dev
-    profile: "{{ profile.profile }}"
-    backend_image: backendops/backend:latest
-    env:
-      SUPABASE_URL: https://project-ref.supabase.co
-  register: stack
-
-- name: A second run changes nothing
-  backendops.stack.local_stack:
-    name: dev
-    project_dir: ~/.local/share/backendops/stacks/dev
-    profile: "{{ profile.profile }}"
-    backend_image: backendops/backend:latest
-    env:
-      SUPABASE_URL: https://project-ref.supabase.co
-  register: again
-
-- name: Check it
-  ansible.builtin.assert:
-    that: not again.changed
+    - name: Show where it answers
+      ansible.builtin.debug:
+        msg: "{{ stack.msg }}"
 """
 
 RETURN = r"""
