@@ -19,7 +19,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.dotenv import par
 from support import REPO_ROOT, PlaybookRun, run_playbook
 
 STACKS_DIR = Path.home() / ".local/share/backendops/stacks"
-# The stack's secrets, as <SERVICE>__<NAME> (see roles/compose_stack/vars/main.yml).
+# The stack's secrets, as <SERVICE>__<NAME> (see plugins/module_utils/compose_file.py, secret_files).
 SECRETS_FILE = ".env"
 
 

@@ -1,0 +1,631 @@
+#!/usr/bin/python
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: local_stack
+short_description: Bring the backend's local Docker Compose stack to its wanted state, changing only what differs
+version_added: 0.1.0
+description:
+  - Reads the stack's previous secrets (C(.env), and C(backend.env) and C(postgres.env) of the earlier layout), keeps
+    them or generates new ones, and validates the backend's variables against the environment contract; a bad value
+    fails with one line naming every bad variable, and nothing is changed.
+  - Renders C(compose.yaml), the secrets file C(.env) (mode 0600, in a directory of mode 0700) and a commented
+    C(.env.docker.example) into O(project_dir), and writes only the files that differ.
+  - Compares the rendered services with the project's containers (Compose's configuration hash, the image, the state)
+    and runs C(docker compose up --detach --wait) only when something is to change. Re-running the one-shot
+    C(migrate) service alone is not a change.
+  - Waits for the backend's health path (or, without one, for its port to accept connections), reads the detailed
+    health view the app profile names with its token and checks its fields, then removes the env files of the
+    earlier layout.
+  - Secrets reach the containers as files in C(/run/secrets), never as container environment; no secret value
+    appears in the result, the diff or an error.
+  - With O(validate_only=true) it only keeps or generates the secrets in memory and validates the contract; it needs
+    no Docker engine and changes nothing.
+  - Runs on the Docker host, with the C(docker) CLI and Compose 2.20 or later.
+author:
+  - backendops.stack maintainers (@backendops)
+extends_documentation_fragment:
+  - backendops.stack.common_attributes
+  - backendops.stack.env_contract
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Plans without writing or starting anything. A new stack is reported as to be created and started; for an
+        existing one, changed files and the services Compose would create, recreate or start are reported.
+  diff_mode:
+    support: full
+    details:
+      - Shows C(compose.yaml) and C(.env.docker.example) before and after; C(.env) shows its names only, each value as
+        C(********), with C((changed)) after a value that changes.
+  idempotent:
+    support: partial
+    details: Idempotent for O(state=present); O(state=restarted) always restarts.
+options:
+  name:
+    description: Name of the stack, lowercase letters, digits, C(-) and C(_); the Compose project is C(backendops-<name>).
+    type: str
+    required: true
+  project_dir:
+    description: Directory on the Docker host for the stack's files.
+    type: path
+    required: true
+  state:
+    description:
+      - V(present) writes the files, starts what differs and verifies health.
+      - V(restarted) restarts the stack's containers (when its C(compose.yaml) exists) and verifies health.
+    type: str
+    choices: [present, restarted]
+    default: present
+  validate_only:
+    description: Only validate the stack's settings and environment contract; no Docker engine needed, nothing changes.
+    type: bool
+    default: false
+  profile:
+    description: The app profile, as M(backendops.stack.app_profile) returns it.
+    type: dict
+    required: true
+  env:
+    description:
+      - The app's environment, merged over the profile's C(local_env) and the computed variables (C(NODE_ENV),
+        C(PORT), C(DATABASE_URL), C(REDIS_URL), the generated secrets); values here win.
+    type: dict
+    default: {}
+  mode:
+    description: V(prod) runs the optimized image; V(dev) bind-mounts the source roots and reloads on edits.
+    type: str
+    choices: [prod, dev]
+    default: prod
+  db_name:
+    description: Database created on the first start.
+    type: str
+    default: app
+  db_user:
+    description: Database owner created on the first start.
+    type: str
+    default: app
+  secret_length:
+    description: Length of the secrets generated on the first run.
+    type: int
+    default: 48
+  backend_image:
+    description: The backend's image.
+    type: str
+    required: true
+  migrate_image:
+    description: Image of the one-shot C(migrate) service (the build stage); empty uses O(backend_image).
+    type: str
+  postgres_image:
+    description: PostgreSQL 15 image.
+    type: str
+    default: postgres:15-alpine
+  redis_image:
+    description: Redis 7 image.
+    type: str
+    default: redis:7-alpine
+  entrypoint:
+    description: The image's own entrypoint, run after the secrets are exported.
+    type: list
+    elements: str
+    default: []
+  command:
+    description: The image's command; empty keeps the image's own.
+    type: list
+    elements: str
+    default: []
+  workdir:
+    description: The image's working directory, where dev mode mounts the source roots.
+    type: str
+    default: /app
+  bind_address:
+    description: Host address the published ports bind to.
+    type: str
+    default: 127.0.0.1
+  backend_port:
+    description: Host port of the backend.
+    type: int
+    default: 3000
+  postgres_port:
+    description: Host port for PostgreSQL; unset keeps it on the stack's network only.
+    type: int
+  redis_port:
+    description: Host port for Redis; unset keeps it on the stack's network only.
+    type: int
+  wait_timeout:
+    description: Seconds to wait for the stack to become healthy.
+    type: int
+    default: 300
+  health_path:
+    description: HTTP path of the health check; empty takes the profile's, and without one the port is probed.
+    type: str
+    default: ""
+  verify:
+    description: Check the health endpoints after starting.
+    type: bool
+    default: true
+  log_lines:
+    description: Lines of the backend's log in the error when the stack does not come up.
+    type: int
+    default: 40
+notes:
+  - States V(stopped) and V(absent) are M(community.docker.docker_compose_v2)'s (the role backendops.stack.compose_stack
+    uses it), as they need only the stack's files.
+seealso:
+  - module: backendops.stack.app_profile
+  - module: backendops.stack.env_contract
+  - module: community.docker.docker_compose_v2
+"""
+
+EXAMPLES = r"""
+---
+- name: Run the sample's local stack
+  hosts: docker_hosts
+  module_defaults:
+    backendops.stack.local_stack:
+      name: dev
+      project_dir: ~/.local/share/backendops/stacks/dev
+      profile: "{{ app_image_profile }}"  # from backendops.stack.app_profile
+      backend_image: backendops/backend:latest
+      env:
+        SUPABASE_URL: https://project-ref.supabase.co
+  tasks:
+    - name: Validate before anything changes (no engine needed)
+      backendops.stack.local_stack:
+        validate_only: true
+
+    - name: Bring the stack up and verify its health
+      backendops.stack.local_stack:
+      register: stack
+
+    - name: Show where it answers
+      ansible.builtin.debug:
+        msg: "{{ stack.msg }}"
+"""
+
+RETURN = r"""
+msg:
+  description: What the module did or would do, in one line (the URL and health when verified).
+  returned: always
+  type: str
+  sample: "Stack dev (prod) is healthy: http://127.0.0.1:3000/api/health (version 1.0.0, migrations 2); files in /home/me/.local/share/backendops/stacks/dev"
+url:
+  description: Base URL of the backend.
+  returned: always
+  type: str
+  sample: http://127.0.0.1:3000
+project_dir:
+  description: The stack's directory, expanded.
+  returned: always
+  type: str
+names:
+  description: Names of the backend's variables, sorted.
+  returned: always
+  type: list
+  elements: str
+secret_names:
+  description: Names among RV(names) that reach the backend as files in C(/run/secrets).
+  returned: always
+  type: list
+  elements: str
+files:
+  description: Files of the stack that were (or in check mode would be) written or removed.
+  returned: success
+  type: list
+  elements: str
+  sample: [compose.yaml, .env]
+services:
+  description: "What C(docker compose up) was run (or would be run) for, as C(service: reason)."
+  returned: success
+  type: list
+  elements: str
+  sample: ["backend: configuration changed"]
+started:
+  description: Whether C(docker compose up) (or C(restart)) ran.
+  returned: success
+  type: bool
+health:
+  description: The health check's result; C(details) holds the detailed view's expected fields as shown.
+  returned: when verified
+  type: dict
+  sample: {url: "http://127.0.0.1:3000/api/health", version: "1.0.0", migrations: 2, details: {database: up}}
+"""
+
+import json
+import os
+import platform
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.backendops.stack.plugins.module_utils import compose_file, local_stack
+from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError
+from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
+    CONTRACT_ARGUMENT_SPEC,
+    EXTRA_ARGUMENT_SPEC,
+    failure_message,
+    public_values,
+    validate,
+)
+
+
+class StackError(Exception):
+    """An expected failure, reported as one line."""
+
+
+class Docker:
+    """The docker CLI on this host; the first call that cannot reach an engine says so in one line."""
+
+    def __init__(self, module, project_dir):
+        self.module = module
+        self.project_dir = project_dir
+
+    def run(self, *args, check=True):
+        try:
+            rc, out, err = self.module.run_command(["docker"] + list(args))
+        except OSError as exc:
+            raise StackError(self._no_engine(str(exc))) from None
+        if check and rc != 0:
+            if "Cannot connect to the Docker daemon" in err or "error during connect" in err:
+                raise StackError(self._no_engine(err))
+            raise StackError("docker %s failed: %s" % (" ".join(args[:3]), last_lines(err or out)))
+        return rc, out, err
+
+    def compose(self, *args, check=True):
+        return self.run("compose", "--project-directory", self.project_dir, *args, check=check)
+
+    @staticmethod
+    def _no_engine(error):
+        return ("No Docker engine answers on %s: %s. Start one (the role backendops.stack.docker_engine does, as "
+                "`make local` runs it) or point DOCKER_HOST at one." % (platform.node(), last_lines(error, 1)))
+
+    def containers(self, project):
+        out = self.run("ps", "--all", "--quiet", "--no-trunc", "--filter", "label=com.docker.compose.project=" + project)[1]
+        ids = out.split()
+        return json.loads(self.run("inspect", *ids)[1]) if ids else []
+
+    def image_ids(self, images):
+        """{image reference: ID}, missing images left out."""
+        found = {}
+        for ref in sorted(set(images)):
+            rc, out, _err = self.run("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+            if rc == 0:
+                found[ref] = out.strip()
+        return found
+
+    def volume_exists(self, name):
+        return self.run("volume", "inspect", name, check=False)[0] == 0
+
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def last_lines(text, count=3):
+    # Compose's progress output and logs carry terminal escapes even with --no-color.
+    lines = [line.strip() for line in _ANSI_RE.sub("", text or "").splitlines() if line.strip()]
+    return " | ".join(lines[-count:]) or "no output"
+
+
+def check_settings(params):
+    """Today's one line for a bad stack name or port (the role's variable names, as its users give them)."""
+    ports = [params["backend_port"], params["postgres_port"], params["redis_port"]]
+    name_ok = local_stack.valid_stack_name(params["name"])
+    if name_ok and 1 <= ports[0] <= 65535 and all(port is None or 1 <= port <= 65535 for port in ports[1:]):
+        return
+    raise StackError(
+        "Bad stack settings: compose_stack_name %s must be lowercase letters, digits, '-' or '_' (it names the compose "
+        "project); compose_stack_backend_port %s, compose_stack_postgres_port %s and compose_stack_redis_port %s must be "
+        "ports from 1 to 65535 (or unset for PostgreSQL and Redis)."
+        % (json.dumps(params["name"]), ports[0], ports[1], ports[2]))
+
+
+def port_in_use(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _get(url, headers=None, timeout=5):
+    # A direct request: the stack runs on this host, an HTTP proxy must not answer for it.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
+        return response.status, response.read()
+
+
+class Stack:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.name = self.params["name"]
+        self.project_name = "backendops-" + self.name
+        self.project_dir = self.params["project_dir"]
+        self.docker = Docker(module, self.project_dir)
+        self.url = "http://%s:%s" % (self.params["bind_address"], self.params["backend_port"])
+        self.profile = self.params["profile"]
+        self.health_path = self.params["health_path"] or (self.profile.get("health") or {}).get("path") or ""
+        self.diffs = []
+        self.files = []
+
+    # ---- the environment ----
+
+    def environment(self):
+        params, profile = self.params, self.profile
+        if not isinstance(profile.get("services"), dict) or "port" not in profile:
+            raise StackError("profile must be an app profile (the profile of backendops.stack.app_profile)")
+        try:
+            previous = local_stack.read_previous_secrets(self.project_dir)
+        except (DotenvError, UnicodeDecodeError, OSError) as exc:
+            raise StackError("a secrets file of stack %s in %s cannot be read (%s): fix or remove it"
+                             % (self.name, self.project_dir, exc)) from None
+        env = local_stack.stack_environment(profile, previous, params["env"], params["mode"], params["db_user"],
+                                            params["db_name"], params["secret_length"])
+        contract = params["contract"] if params["contract"] is not None else profile.get("contract")
+        result = validate(env["backend_env"], params["extra"], contract=contract)
+        # Everything secret is masked in any output, the generated secrets too; the rest reads normally.
+        self.module.no_log_values.update(value for value in env["secrets"].values() if value)
+        self.module.no_log_values.update(result.values[name] for name in result.secret_names if result.values[name])
+        self.module.no_log_values.difference_update(public_values(result))
+        if result.errors:
+            raise StackError(failure_message(result.errors))
+        self.previous, self.result = previous, result
+        secret_names = sorted(result.secret_names)
+        postgres = bool(profile["services"].get("postgres"))
+        self.spec = dict(
+            name=self.name, project_name=self.project_name, mode=params["mode"], profile=profile,
+            bind_address=params["bind_address"], backend_port=params["backend_port"],
+            postgres_port=params["postgres_port"], redis_port=params["redis_port"],
+            db_user=params["db_user"], db_name=params["db_name"],
+            backend_image=params["backend_image"], migrate_image=params["migrate_image"],
+            postgres_image=params["postgres_image"], redis_image=params["redis_image"],
+            entrypoint=params["entrypoint"], command=params["command"], workdir=params["workdir"],
+            health_path=self.health_path, secret_names=secret_names,
+            settings={name: value for name, value in result.values.items() if name not in secret_names},
+            secret_files=compose_file.secret_files(secret_names, result.values, env["secrets"], postgres))
+
+    def base_result(self, **more):
+        return dict(url=self.url, project_dir=self.project_dir, names=list(self.result.names),
+                    secret_names=list(self.result.secret_names), **more)
+
+    # ---- present ----
+
+    def refuse_unsafe_starts(self, containers):
+        backend_running = any(
+            ((c.get("Config") or {}).get("Labels") or {}).get("com.docker.compose.service") == "backend"
+            and (c.get("State") or {}).get("Running") for c in containers)
+        # Another process on the port would make compose fail half-way, with a message about the container.
+        if not backend_running and port_in_use(self.params["bind_address"], self.params["backend_port"]):
+            raise StackError("Port %s on %s is already in use by another process. Stop it or choose another port with "
+                             "compose_stack_backend_port." % (self.params["backend_port"], self.params["bind_address"]))
+        # PostgreSQL keeps the password of the volume's first start; a newly generated one would lock the backend out.
+        volume = self.project_name + "_pgdata"
+        if (self.profile["services"].get("postgres") and "POSTGRES_PASSWORD" not in self.previous
+                and self.docker.volume_exists(volume)):
+            raise StackError("Stack %s has a database volume (%s) but %s/.env with its password is gone. Restore that "
+                             ".env, or start with an empty database: docker volume rm %s"
+                             % (self.name, volume, self.project_dir, volume))
+
+    def wanted_files(self):
+        return {compose_file.COMPOSE_FILE: (compose_file.compose_text(self.spec), 0o644),
+                compose_file.SECRETS_FILE: (compose_file.secrets_text(self.spec), 0o600),
+                compose_file.EXAMPLE_FILE: (compose_file.example_text(self.spec), 0o644)}
+
+    def plan_and_write_files(self):
+        wanted = self.wanted_files()
+        new_dir = not os.path.isdir(self.project_dir)
+        changes = [(name, None) for name in wanted] if new_dir else compose_file.plan_files(self.project_dir, wanted)
+        for name, before in changes:
+            self.files.append(name)
+            if self.module._diff:
+                if name == compose_file.SECRETS_FILE:
+                    shown_before, shown_after = compose_file.secrets_diff(before, self.spec["secret_files"])
+                else:
+                    shown_before, shown_after = before or "", wanted[name][0]
+                self.diffs.append(dict(before=shown_before, after=shown_after,
+                                       before_header="%s/%s%s" % (self.project_dir, name, " (absent)" if before is None else ""),
+                                       after_header="%s/%s" % (self.project_dir, name)))
+        dir_mode_wrong = not new_dir and (os.stat(self.project_dir).st_mode & 0o777) != 0o700
+        if dir_mode_wrong:
+            self.files.append("./ (mode 0700)")
+        if self.module.check_mode:
+            return new_dir
+        try:
+            if new_dir:
+                os.makedirs(self.project_dir, mode=0o700)
+            if new_dir or dir_mode_wrong:
+                os.chmod(self.project_dir, 0o700)
+            for name, _before in changes:
+                text, mode = wanted[name]
+                compose_file.write_file(os.path.join(self.project_dir, name), text, mode)
+        except OSError as exc:
+            raise StackError("cannot write the files of stack %s in %s: %s - fix the permissions of that directory"
+                             % (self.name, self.project_dir, exc.strerror or exc)) from None
+        return new_dir
+
+    def plan_services(self, containers):
+        """Why compose up would change something; read only (config hashes, images, containers)."""
+        out = self.docker.compose("config", "--hash", "*")[1]
+        hashes = dict(line.split(None, 1) for line in out.splitlines() if len(line.split(None, 1)) == 2)
+        images = {service: spec["image"] for service, spec in compose_file.compose_definition(self.spec)["services"].items()}
+        ids = self.docker.image_ids(images.values())
+        return compose_file.plan_services(hashes, containers, {service: ids.get(ref) for service, ref in images.items()})
+
+    def up(self):
+        rc, out, err = self.docker.compose(
+            "up", "--detach", "--wait", "--wait-timeout", str(self.params["wait_timeout"]), "--remove-orphans",
+            "--pull", "never", "--no-build", check=False)
+        if rc == 0:
+            return
+        log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", "--tail",
+                                                    str(self.params["log_lines"]), "backend", check=False)
+        raise StackError(
+            "Stack %s did not become healthy: %s. The backend's last log lines: %s. `make logs` or tasks_from: logs "
+            "shows more." % (self.name, last_lines(err or out), last_lines(logs if log_rc == 0 else log_err,
+                                                                           self.params["log_lines"])))
+
+    def remove_legacy_files(self):
+        # Only after a successful start: until then the old files are the record of the stack's secrets.
+        for name in local_stack.LEGACY_ENV_FILES:
+            path = os.path.join(self.project_dir, name)
+            if os.path.lexists(path):
+                self.files.append(name + " (removed)")
+                if not self.module.check_mode:
+                    os.unlink(path)
+
+    def present(self):
+        containers = self.docker.containers(self.project_name)
+        self.refuse_unsafe_starts(containers)
+        new_dir = self.plan_and_write_files()
+        if self.module.check_mode and new_dir:
+            # Compose cannot plan a project whose files are not written yet.
+            return self.base_result(changed=True, files=self.files, services=[], started=False,
+                                    msg="Would create stack %s in %s and start it" % (self.name, self.project_dir))
+        if self.module.check_mode and {compose_file.COMPOSE_FILE, compose_file.SECRETS_FILE} & set(self.files):
+            # Compose plans from the files on disk, which check mode leaves as they are.
+            reasons = [("stack", "files changed")]
+        else:
+            reasons = self.plan_services(containers)
+        started = False
+        if reasons and not self.module.check_mode:
+            self.up()
+            started = True
+        self.remove_legacy_files()
+        changed = bool(self.files) or compose_file.is_change(reasons)
+        services = ["%s: %s" % reason for reason in reasons]
+        if self.module.check_mode:
+            msg = "Stack %s: would %s" % (self.name, "; ".join(
+                (["write " + ", ".join(self.files)] if self.files else []) + (["start " + ", ".join(services)] if reasons else []))
+                or "change nothing")
+            return self.base_result(changed=changed, files=self.files, services=services, started=False, msg=msg)
+        out = self.base_result(changed=changed, files=self.files, services=services, started=started)
+        out.update(self.verified())
+        return out
+
+    def restarted(self):
+        if not os.path.exists(os.path.join(self.project_dir, compose_file.COMPOSE_FILE)):
+            return self.base_result(changed=False, started=False, msg="Stack %s has no compose.yaml in %s: nothing to restart"
+                                    % (self.name, self.project_dir))
+        self.docker.run("info", "--format", "{{.ServerVersion}}")
+        if not self.module.check_mode:
+            self.docker.compose("restart")
+        out = self.base_result(changed=True, started=not self.module.check_mode)
+        out.update(self.verified() if not self.module.check_mode else {"msg": "Would restart stack %s" % self.name})
+        return out
+
+    # ---- health ----
+
+    def verified(self):
+        files = "files in %s" % self.project_dir
+        if not self.params["verify"]:
+            return {"msg": "Stack %s (%s) is up: %s (not verified); %s" % (self.name, self.params["mode"], self.url, files)}
+        deadline = time.monotonic() + self.params["wait_timeout"]
+        health = {"url": self.url + self.health_path if self.health_path else self.url}
+        last = "no answer"
+        while True:
+            try:
+                if self.health_path:
+                    status = _get(health["url"])[0]
+                    if status == 200:
+                        break
+                    last = "HTTP %s" % status
+                elif port_in_use(self.params["bind_address"], self.params["backend_port"]):
+                    break
+            except urllib.error.HTTPError as exc:
+                last = "HTTP %s" % exc.code
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(getattr(exc, "reason", exc))
+            if time.monotonic() >= deadline:
+                raise StackError("Stack %s did not answer at %s within %s s: %s"
+                                 % (self.name, health["url"], self.params["wait_timeout"], last))
+            time.sleep(2)
+        details = (self.profile.get("health") or {}).get("details")
+        shown = ""
+        if details:
+            health.update(self.read_details(details))
+            shown = " (version %s, migrations %d)" % (health.get("version"), health.get("migrations"))
+        where = health["url"] if self.health_path else self.url + " (port open)"
+        health["msg"] = "Stack %s (%s) is healthy: %s%s; %s" % (self.name, self.params["mode"], where, shown, files)
+        return {"health": health, "msg": health.pop("msg")}
+
+    def read_details(self, details):
+        url = self.url + details["path"]
+        token = details.get("token")
+        headers = {"Authorization": "Bearer " + self.result.values.get(token, "")} if token else {}
+        try:
+            status, body = _get(url, headers, timeout=30)
+            view = json.loads(body.decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            raise StackError("%s answers HTTP %s, not 200" % (url, exc.code)) from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise StackError("%s cannot be read: %s" % (url, getattr(exc, "reason", exc))) from None
+        view = view if isinstance(view, dict) else {}
+        expect = details.get("expect") or {}
+        fields = {key: str(view.get(key, "?")) for key in expect}
+        if status != 200 or fields != expect:
+            raise StackError("%s answers but shows %s; expected %s." % (
+                url, ", ".join("%s=%s" % item for item in fields.items()), ", ".join("%s=%s" % item for item in expect.items())))
+        migrations = view.get("migrations")
+        return {"version": str(view.get("version", "?")), "migrations": len(migrations) if isinstance(migrations, list) else 0,
+                "details": fields}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            project_dir=dict(type="path", required=True),
+            state=dict(type="str", choices=["present", "restarted"], default="present"),
+            validate_only=dict(type="bool", default=False),
+            profile=dict(type="dict", required=True),
+            env=dict(type="dict", default={}, no_log=True),
+            contract=CONTRACT_ARGUMENT_SPEC,
+            extra=EXTRA_ARGUMENT_SPEC,
+            mode=dict(type="str", choices=["prod", "dev"], default="prod"),
+            db_name=dict(type="str", default="app"),
+            db_user=dict(type="str", default="app"),
+            secret_length=dict(type="int", default=48, no_log=False),
+            backend_image=dict(type="str", required=True),
+            migrate_image=dict(type="str"),
+            postgres_image=dict(type="str", default="postgres:15-alpine"),
+            redis_image=dict(type="str", default="redis:7-alpine"),
+            entrypoint=dict(type="list", elements="str", default=[]),
+            command=dict(type="list", elements="str", default=[]),
+            workdir=dict(type="str", default="/app"),
+            bind_address=dict(type="str", default="127.0.0.1"),
+            backend_port=dict(type="int", default=3000),
+            postgres_port=dict(type="int"),
+            redis_port=dict(type="int"),
+            wait_timeout=dict(type="int", default=300),
+            health_path=dict(type="str", default=""),
+            verify=dict(type="bool", default=True),
+            log_lines=dict(type="int", default=40),
+        ),
+        supports_check_mode=True,
+    )
+    stack = Stack(module)
+    try:
+        check_settings(module.params)
+        stack.environment()
+        if module.params["validate_only"]:
+            module.exit_json(**stack.base_result(changed=False, msg="Stack %s: settings and environment contract valid"
+                                                 % stack.name))
+        result = stack.present() if module.params["state"] == "present" else stack.restarted()
+    except StackError as exc:
+        # Files already written (a start that failed) are a change.
+        module.fail_json(msg=str(exc), changed=bool(stack.files) and not module.check_mode)
+    if stack.diffs:
+        result["diff"] = stack.diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
