@@ -190,8 +190,20 @@ drift:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS
+from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
+    CONTRACT_ARGUMENT_SPEC,
+    EXTRA_ARGUMENT_SPEC,
+    public_values,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
+    Release,
+    ReleaseFailed,
+    check_inputs,
+    compose_variables,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
+    PlanError,
     config_document,
     desired_settings,
     drift,
@@ -202,17 +214,24 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_release i
 )
 
 
-SECRET_OPTIONS = ("variables", "current_variables")
+SECRET_OPTIONS = ("variables", "current_variables", "defaults")
 NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+ACTIONS = ["desired", "plan", "drift", "recover", "check", "apply"]
 
 
-def main():
+def argument_spec():
     spec = dict(RAILWAY_COMMON_ARGS)
     spec.update(
-        action=dict(type="str", default="plan", choices=["desired", "plan", "drift", "recover"]),
+        action=dict(type="str", default="plan", choices=ACTIONS),
         settings=dict(type="dict", default={}),
         settings_extra=dict(type="dict", default={}),
         variables=dict(type="dict", default={}, no_log=True),
+        defaults=dict(type="dict", default={}, no_log=True),
+        drop=dict(type="list", elements="str", default=[]),
+        env_file=dict(type="path"),
+        contract=CONTRACT_ARGUMENT_SPEC,
+        extra_contract=EXTRA_ARGUMENT_SPEC,
+        profile=dict(type="dict", default={}),
         current_variables=dict(type="dict", default={}, no_log=True),
         current_settings=dict(type="dict", default={}),
         latest_deployment=dict(type="dict"),
@@ -223,11 +242,38 @@ def main():
         commit=dict(type="str"),
         force=dict(type="bool", default=False),
         context=dict(type="dict", default={}),
+        service=dict(type="str"),
+        path=dict(type="path"),
+        upload_allow=dict(type="list", elements="str", default=[]),
+        config_file=dict(type="path"),
+        wait_timeout=dict(type="int", default=900),
+        poll_interval=dict(type="float", default=2.0),
+        log_lines=dict(type="int", default=40),
+        rollback_on_failure=dict(type="bool", default=False),
+        verify_health=dict(type="bool", default=True),
+        health_url=dict(type="str", default="https://{domain}"),
+        health_path=dict(type="str", default="/api/health"),
+        health_details_path=dict(type="str"),
+        health_token=dict(type="str", no_log=True),
+        health_retries=dict(type="int", default=10),
+        health_delay=dict(type="float", default=3.0),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_if=[("action", "apply", ("service",))])
     params = module.params
+    if params["action"] == "apply":
+        # Only apply sends requests: it alone needs a token, the requests library and the client.
+        railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
+                                                   if key not in RAILWAY_COMMON_ARGS))
+        railway.run(apply_release)
     if params["action"] == "recover":
         module.exit_json(changed=False, api_requests=0, **recovery(params["context"]))
+    if params["action"] == "check":
+        module.exit_json(**checked(module, params))
     try:
         settings = desired_settings(params["settings"], params["settings_extra"])
         desired = dict((str(name), variable_text(name, value)) for name, value in params["variables"].items())
@@ -236,6 +282,12 @@ def main():
     result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings))
     current = dict((str(name), str(value)) for name, value in params["current_variables"].items())
     if params["action"] == "drift":
+        if params["defaults"] or params["env_file"]:
+            try:
+                desired, from_file = compose_variables(params)
+            except (PlanError, ValueError) as exc:
+                module.fail_json(msg=str(exc))
+            module.no_log_values.update(str(value) for value in from_file.values() if value not in (None, ""))
         result["drift"] = drift(current, desired, params["current_settings"], settings)
     elif params["action"] == "plan":
         serving = serving_deployment(params["latest_deployment"], params["deployments"])
@@ -244,6 +296,35 @@ def main():
                               params["latest_deployment"], serving, params["source"],
                               source_digest=params["source_digest"], commit=params["commit"], force=params["force"])
     module.exit_json(**unmasked(module, result))
+
+
+def inputs_or_fail(module, params):
+    """check_inputs, with the env file's values masked and the contract's non-secret values shown."""
+    try:
+        inputs = check_inputs(params)
+    except (PlanError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    module.no_log_values.update(str(value) for value in inputs["env_file_values"].values() if value not in (None, ""))
+    module.no_log_values.difference_update(public_values(inputs["contract"]))
+    return inputs
+
+
+def checked(module, params):
+    inputs = inputs_or_fail(module, params)
+    return dict(changed=False, api_requests=0, settings=inputs["settings"], config_document=inputs["config_document"],
+                variable_names=sorted(inputs["variables"]), port=inputs["variables"].get("PORT"),
+                secret_names=list(inputs["contract"].secret_names))
+
+
+def apply_release(railway):
+    inputs = inputs_or_fail(railway.module, railway.params)
+    options = dict(railway.params, health_token=inputs["health_token"])
+    release = Release(railway, options, inputs["variables"], inputs["settings"], inputs["config_document"])
+    try:
+        result = release.run()
+    except ReleaseFailed as failure:
+        railway.fail(failure.msg, **failure.result)
+    railway.exit(**result)
 
 
 def unmasked(module, result):
