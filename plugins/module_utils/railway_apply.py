@@ -283,7 +283,7 @@ def write_config_file(module, path, document, check_mode):
 # --- a whole release -------------------------------------------------------------------------------------------------
 
 class ReleaseFailed(Exception):
-    def __init__(self, msg, **result):
+    def __init__(self, msg, result):
         super(ReleaseFailed, self).__init__(msg)
         self.msg = msg
         self.result = result
@@ -312,7 +312,9 @@ class Release(object):
 
     def stop(self, msg, **extra):
         self.result.update(extra)
-        raise ReleaseFailed(msg, **self.result)
+        # The message of a step that went through gives way to the one line of the failure.
+        self.result.pop("msg", None)
+        raise ReleaseFailed(msg, self.result)
 
     # --- read and plan -----------------------------------------------------------------------------------------------
 
@@ -433,7 +435,8 @@ class Release(object):
             return
         deploy_options = dict(
             service=target.service["name"], source=options["source"], commit=options["commit"], rollback_to=None,
-            path=options["path"], upload_allow=options["upload_allow"],
+            path=options["path"] if options["source"] == "upload" else None,
+            upload_allow=options["upload_allow"] if options["source"] == "upload" else [],
             deployment_message=the_plan["source"]["wanted"] if options["source"] == "upload" else None,
             wait=True, wait_via="subscription", wait_timeout=options["wait_timeout"],
             poll_interval=options["poll_interval"], log_lines=options["log_lines"],

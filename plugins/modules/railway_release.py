@@ -324,7 +324,7 @@ def apply_release(railway):
         result = release.run()
     except ReleaseFailed as failure:
         railway.fail(failure.msg, **failure.result)
-    railway.exit(**result)
+    railway.exit(released=True, **result)
 
 
 def unmasked(module, result):
