@@ -422,10 +422,10 @@ class Release(object):
         target, options = self.target, self.options
         variables = settings = None
         if the_plan["variables"]["differs"]:
-            variables = self.step("variables", "variables_result", lambda: set_variables(
+            variables = self.step("variables_result", "variables_result", lambda: set_variables(
                 self.railway, target, current, self.desired, replace=options["replace"], skip_deploys=True))
         if the_plan["settings"]:
-            settings = self.step("settings", "service_result", lambda: settings_result(
+            settings = self.step("settings_result", "service_result", lambda: settings_result(
                 self.railway, self.settings,
                 *apply_settings(self.railway, target.environment_id, target.service_id, self.settings, current_settings)))
         self.result["changed"] = bool((variables or {}).get("changed") or (settings or {}).get("changed"))
