@@ -99,7 +99,7 @@ def check_inputs(params):
     if problem:
         raise PlanError(problem)
     variables, from_file = compose_variables(params)
-    contract = validate(variables, params.get("extra_contract") or [], allow_references=True,
+    contract = validate(variables, params.get("extra") or [], allow_references=True,
                         contract=params.get("contract"))
     if contract.errors:
         raise PlanError(failure_message(contract.errors))

@@ -34,12 +34,13 @@ extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
+  - backendops.stack.env_contract
 attributes:
   check_mode:
     support: full
     details:
       - With O(action=apply), reads and plans (and packs the upload to know its content hash) but sends no mutation
-        and no upload; RV(changed) says whether a run would deploy.
+        and no upload; C(changed) says whether a run would deploy.
   diff_mode:
     support: full
     details:
@@ -92,18 +93,6 @@ options:
     description:
       - A local env file (C(NAME=value) lines) whose values win over O(variables); its values are masked.
     type: path
-  contract:
-    description:
-      - The environment contract to check the variables against (the app's profile's), as in
-        M(backendops.stack.env_contract); the collection's base contract when unset.
-    type: list
-    elements: dict
-  extra_contract:
-    description:
-      - More contract definitions, as O(backendops.stack.env_contract#module:extra).
-    type: list
-    elements: dict
-    default: []
   profile:
     description:
       - With O(action=check), the result of M(backendops.stack.app_profile) for O(path); a failed one stops the
@@ -415,7 +404,7 @@ def argument_spec():
         drop=dict(type="list", elements="str", default=[]),
         env_file=dict(type="path"),
         contract=CONTRACT_ARGUMENT_SPEC,
-        extra_contract=EXTRA_ARGUMENT_SPEC,
+        extra=EXTRA_ARGUMENT_SPEC,
         profile=dict(type="dict", default={}),
         current_variables=dict(type="dict", default={}, no_log=True),
         current_settings=dict(type="dict", default={}),
