@@ -282,11 +282,8 @@ def write_config_file(module, path, document, check_mode):
 
 # --- a whole release -------------------------------------------------------------------------------------------------
 
-class ReleaseFailed(Exception):
-    def __init__(self, msg, result):
-        super(ReleaseFailed, self).__init__(msg)
-        self.msg = msg
-        self.result = result
+class ReleaseFailed(DeployFailed):
+    """The release failed: ``msg`` is its one line; ``result`` holds the failure, the log tail and the rollback."""
 
 
 class Release(object):
