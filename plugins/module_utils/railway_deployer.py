@@ -80,15 +80,33 @@ def maybe_applied(exc):
     return "not retried because repeating it could apply it twice" in str(exc)
 
 
+class DeployFailed(Exception):
+    """The deployment (or the step before it) failed: ``msg`` is the one line, ``result`` what is known."""
+
+    def __init__(self, msg, result):
+        super(DeployFailed, self).__init__(msg)
+        self.msg = msg
+        self.result = result
+
+
 class Deployer(object):
-    def __init__(self, railway):
+    """Start, follow and explain one deployment; ``run()`` returns the result or raises DeployFailed.
+
+    ``options`` are railway_deploy's options (its module parameters by default). A caller that already resolved the
+    service or packed the source passes ``target`` and ``archive``, so nothing is looked up or packed twice.
+    ``deploy()`` returns the result or raises DeployFailed; ``run(railway)`` exits or fails the module with it.
+    """
+
+    def __init__(self, railway, options=None, target=None, archive=None):
         self.railway = railway
         self.client = railway.client
-        self.params = railway.params
+        self.params = dict(railway.params if options is None else options)
         self.result = {"changed": False}
         self.started = None
-        self.service_name = railway.params["service"]
+        self.service_name = self.params["service"]
         self.step = "lookup"
+        self.target = target
+        self.archive = archive
 
     def flagged(self):
         """The result with what its status means, so callers need not know Railway's status names."""
@@ -99,21 +117,30 @@ class Deployer(object):
 
     def fail(self, msg, **extra):
         self.result.update(extra)
-        self.result.pop("changed", None)
-        self.railway.fail(msg, changed=bool(self.result.get("deployment_id")), **self.flagged())
+        self.result["changed"] = bool(self.result.get("deployment_id"))
+        raise DeployFailed(msg, self.flagged())
 
     def run(self, railway):
+        """railway_deploy's entry point: exit or fail the module with the outcome."""
+        try:
+            result = self.deploy()
+        except DeployFailed as failure:
+            railway.fail(failure.msg, **failure.result)
+        railway.exit(**result)
+
+    def deploy(self):
+        """The result of a successful (or, in check mode, planned) deployment; raises DeployFailed otherwise."""
         params = self.params
         problem = check_options(params)
         if problem:
             self.fail(problem)
         try:
-            self.prepare_and_start(railway)
+            started = self.prepare_and_start(self.railway)
         except RailwayError as exc:
             if self.result.get("deployment_id"):
                 raise
             self.fail_before_deployment(exc)
-        self.follow()
+        return self.follow() if started else self.result
 
     def fail_before_deployment(self, exc):
         """A failure before any deployment exists: say so, and name the step."""
@@ -129,22 +156,24 @@ class Deployer(object):
         self.fail(msg, step=self.step, deployed=deployed, **exc.details)
 
     def prepare_and_start(self, railway):
+        """Start the deployment; False in check mode, where nothing is sent."""
         params = self.params
-        self.target = target = railway.resolve(params["service"])
+        self.target = target = self.target or railway.resolve(params["service"])
         self.result["target"] = target.as_dict()
         self.service_name = target.service["name"]
 
-        archive = None
-        if params["source"] == "upload":
+        archive = self.archive
+        if params["source"] == "upload" and archive is None:
             self.step = "upload"
             try:
                 archive = build_archive(params["path"], params.get("upload_allow") or ())
             except SourceError as exc:
                 self.fail("Nothing was deployed: step upload (packing the source of service %s) failed: %s"
                           % (self.service_name, exc), step="upload", deployed=False)
+            self.step = "lookup"
+        if archive is not None:
             self.result.update(source_digest=archive.digest, source_files=len(archive.files),
                                source_withheld=archive.withheld)
-            self.step = "lookup"
 
         redeploy_from = self.redeploy_candidate() if params["source"] == "redeploy" else None
         if railway.check_mode:
@@ -153,7 +182,7 @@ class Deployer(object):
             else:
                 msg = "Would deploy service %s (%s)" % (self.service_name, params["source"])
             self.result.update(changed=True, msg=msg)
-            railway.exit(**self.result)
+            return False
 
         self.last_success = self.active_deployment() if params["rollback_on_failure"] else None
         self.started = time.monotonic()
@@ -162,6 +191,7 @@ class Deployer(object):
         self.step = "wait"
         self.result.update(changed=True, deployment_id=deployment["id"], status=deployment.get("status") or "QUEUED",
                            url=https_url(deployment.get("url")), transitions=[], step="wait", deployed=True)
+        return True
 
     def follow(self):
         params = self.params
@@ -169,7 +199,7 @@ class Deployer(object):
         if not params["wait"]:
             self.result.update(elapsed=self.elapsed(),
                                msg="Deployment %s of service %s started" % (deployment["id"], self.service_name))
-            self.railway.exit(**self.flagged())
+            return self.flagged()
 
         try:
             outcome = self.wait_for(deployment["id"], self.result["transitions"])
@@ -183,7 +213,7 @@ class Deployer(object):
         final = outcome.value
         self.result.update(status=final["status"], elapsed=self.elapsed(), timed_out=outcome.timed_out,
                            url=https_url(final.get("url") or final.get("staticUrl")) or self.result["url"])
-        self.finish(final, outcome.timed_out, self.last_success)
+        return self.finish(final, outcome.timed_out, self.last_success)
 
     # --- steps -------------------------------------------------------------------------------------------------
 
@@ -276,7 +306,7 @@ class Deployer(object):
                       "raise wait_timeout or check its logs" % (what, self.params["wait_timeout"], status, blocked, path))
         if status in SUCCESS_STATUSES:
             self.result["msg"] = "%s is %s after %s s [%s]" % (what, status, self.result["elapsed"], path)
-            self.railway.exit(**self.flagged())
+            return self.flagged()
         if status in FAILURE_STATUSES:
             reason = self.collect_logs(deployment_id, events=True)
             message = "%s %s%s" % (what, status, reason)

@@ -7,16 +7,24 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: railway_release
-short_description: Plan a Railway release, or report its drift, from what was read
+short_description: Plan, apply and verify a Railway release, or report its drift
 version_added: 0.2.0
 description:
   - Computes, from the service as M(backendops.stack.railway_info) read it, what a release of the desired variables,
     settings and source changes and whether it must deploy (O(action=plan)), or how Railway drifted from this
     configuration (O(action=drift)). O(action=desired) only checks and types the settings. O(action=recover) names
     the step of a failed release and composes its one-line message from the results of the release's tasks.
-  - Sends nothing to Railway, so its result is the same in check mode; the connection options are accepted so that
-    it shares the C(group/backendops.stack.railway) module defaults. M(backendops.stack.railway_variables),
-    M(backendops.stack.railway_service) and M(backendops.stack.railway_deploy) apply the plan.
+  - O(action=apply) runs a whole release over one Railway client - reads the service (IDs, settings, latest
+    deployment, domain, variables) in one request, plans, sets the variables in one batched upsert with deploys
+    skipped, sets the settings that differ, deploys (O(source)), waits as M(backendops.stack.railway_deploy) does,
+    verifies the health at the service's domain and, on failure, returns the log tail, rolls back when
+    O(rollback_on_failure) is set and fails with one line naming the step (RV(failure)). It uses the same code as
+    M(backendops.stack.railway_variables), M(backendops.stack.railway_service) and M(backendops.stack.railway_deploy).
+  - O(action=check) checks every input of a release before anything is read - the commit, the source directory and
+    the app's profile, the settings, the env file, the variables against the environment contract and the health
+    token - and fails with one line naming the bad input (in the terms of the C(backendops.stack.railway) role).
+  - The other actions send nothing to Railway, so their result is the same in check mode; the connection options are
+    accepted so that they share the C(group/backendops.stack.railway) module defaults.
   - Railway's deployment statuses and the service setting fields are those of the collection's C(module_utils); the
     result names the deployment that serves.
   - Variable values are compared, never returned; the result holds names, settings and deployment IDs only.
@@ -26,7 +34,21 @@ extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
-  - backendops.stack.railway.read_only
+  - backendops.stack.env_contract
+attributes:
+  check_mode:
+    support: full
+    details:
+      - With O(action=apply), reads and plans (and packs the upload to know its content hash) but sends no mutation
+        and no upload; C(changed) says whether a run would deploy.
+  diff_mode:
+    support: full
+    details:
+      - With O(action=apply), the diff lists the variables with every value masked, and the settings before and after.
+  idempotent:
+    support: full
+    details:
+      - A second O(action=apply) with the same inputs sends no mutation and reports no change.
 options:
   action:
     description:
@@ -34,8 +56,11 @@ options:
       - V(plan) also compares with Railway and returns RV(plan) and RV(serving_deployment).
       - V(drift) also compares with Railway and returns RV(drift).
       - V(recover) reads O(context) and returns RV(failure), RV(log_tail) and RV(message).
+      - V(check) checks every input of a release (see the description) and returns RV(settings), RV(variable_names)
+        and RV(port).
+      - V(apply) reads, plans, applies, deploys, waits and verifies (see the description); it alone sends requests.
     type: str
-    choices: [desired, plan, drift, recover]
+    choices: [desired, plan, drift, recover, check, apply]
     default: plan
   settings:
     description:
@@ -53,6 +78,100 @@ options:
       - The desired variables of the service. B(Secret.)
     type: dict
     default: {}
+  defaults:
+    description:
+      - Variables under O(variables), less the names in O(drop); a V(null) value leaves a variable out. B(Secret.)
+    type: dict
+    default: {}
+  drop:
+    description:
+      - Names of O(defaults) to leave out (for example C(REDIS_URL) for an app without Redis).
+    type: list
+    elements: str
+    default: []
+  env_file:
+    description:
+      - A local env file (C(NAME=value) lines) whose values win over O(variables); its values are masked.
+    type: path
+  profile:
+    description:
+      - With O(action=check), the result of M(backendops.stack.app_profile) for O(path); a failed one stops the
+        release.
+    type: dict
+    default: {}
+  service:
+    description:
+      - Name or ID of the service to release. Required with O(action=apply).
+    type: str
+  path:
+    description:
+      - Source directory to upload with O(source=upload).
+    type: path
+  upload_allow:
+    description:
+      - As O(backendops.stack.railway_deploy#module:upload_allow).
+    type: list
+    elements: str
+    default: []
+  config_file:
+    description:
+      - With O(action=apply), also write the settings as this C(railway.json) (before packing, so the upload
+        carries it), for services that still read config as code; Railway stops reading it on 2026-12-01.
+    type: path
+  wait_timeout:
+    description:
+      - Seconds to wait for the deployment, as O(backendops.stack.railway_deploy#module:wait_timeout).
+    type: int
+    default: 900
+  poll_interval:
+    description:
+      - As O(backendops.stack.railway_deploy#module:poll_interval).
+    type: float
+    default: 2
+  log_lines:
+    description:
+      - Number of log lines to return when the release fails.
+    type: int
+    default: 40
+  rollback_on_failure:
+    description:
+      - When the deployment fails, or goes live but fails the health verification, make the previous one serve again.
+    type: bool
+    default: false
+  verify_health:
+    description:
+      - Verify O(health_path) and O(health_details_path) at the service's domain after the release.
+    type: bool
+    default: true
+  health_url:
+    description:
+      - Where the service's domain is reached; C({domain}) is replaced with the service's Railway domain.
+    type: str
+    default: https://{domain}
+  health_path:
+    description:
+      - Path that must answer HTTP 200; an empty string skips it.
+    type: str
+    default: /api/health
+  health_details_path:
+    description:
+      - Path of the detailed health view (C(status), C(database), C(redis)), read with the bearer token
+        O(health_token) (or the C(HEALTH_TOKEN) variable).
+    type: str
+  health_token:
+    description:
+      - Bearer token of the detailed health view. B(Secret.)
+    type: str
+  health_retries:
+    description:
+      - Attempts at O(health_path) until it answers HTTP 200 (a fresh domain may answer 404 for a little while).
+    type: int
+    default: 10
+  health_delay:
+    description:
+      - Seconds between those attempts.
+    type: float
+    default: 3
   current_variables:
     description:
       - The service's variables on Railway (RV(backendops.stack.railway_info#module:services[].variables), unrendered).
@@ -144,12 +263,12 @@ EXAMPLES = r"""
 RETURN = r"""
 settings:
   description: The managed settings, typed like the options of M(backendops.stack.railway_service).
-  returned: always
+  returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
   type: dict
   sample: {healthcheck_path: /api/health, healthcheck_timeout: 120}
 config_document:
   description: The same settings as a C(railway.json) (config as code) document.
-  returned: always
+  returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
   type: dict
 plan:
   description:
@@ -163,12 +282,12 @@ serving_deployment:
   type: dict
 failure:
   description: The step that failed (C(step), and C(railway_step) for Railway's own step) and what happened (C(msg)).
-  returned: when O(action=recover)
+  returned: when O(action=recover), and when O(action=apply) fails after the read
   type: dict
   sample: {step: deploy, railway_step: BUILD_IMAGE, msg: "The build failed, so the new deployment did not go live. Railway: ..."}
 log_tail:
   description: The log lines that explain the failure.
-  returned: when O(action=recover)
+  returned: when O(action=recover), and when O(action=apply) fails after the read
   type: list
   elements: str
 message:
@@ -176,10 +295,65 @@ message:
   returned: when O(action=recover)
   type: str
 api_requests:
-  description: Number of HTTP requests sent to Railway; always V(0), the module only computes.
+  description: Number of HTTP requests sent to Railway; V(0) for every action but O(action=apply).
   returned: always
   type: int
   sample: 0
+plan_text:
+  description: The plan as lines - where, variable names to add, update and remove, settings, whether it deploys and why.
+  returned: when O(action=apply) read the service
+  type: list
+  elements: str
+released:
+  description: V(true) when the release went through (a failed one fails the task and lacks it).
+  returned: when O(action=apply) succeeds
+  type: bool
+target:
+  description: The project, environment and service (IDs and names), and the service's C(domain) and C(url).
+  returned: when O(action=apply) read the service
+  type: dict
+source_digest:
+  description: Content hash of the upload, as RV(backendops.stack.railway_deploy#module:source_digest).
+  returned: when O(action=apply) and O(source=upload)
+  type: str
+variables_result:
+  description: What setting the variables did (names only), as the result of M(backendops.stack.railway_variables).
+  returned: when O(action=apply) changed variables
+  type: dict
+settings_result:
+  description: What setting the settings did, as the result of M(backendops.stack.railway_service).
+  returned: when O(action=apply) changed settings
+  type: dict
+deployment:
+  description: The deployment's result, as that of M(backendops.stack.railway_deploy).
+  returned: when O(action=apply) deployed
+  type: dict
+health:
+  description: The last answer of O(health_path) (C(status), C(attempts), C(url)).
+  returned: when O(action=apply) verified it
+  type: dict
+rollback:
+  description: The rollback's result, as that of M(backendops.stack.railway_deploy) with O(backendops.stack.railway_deploy#module:source=rollback).
+  returned: when O(action=apply) rolled back after a failed health verification
+  type: dict
+config_file:
+  description: The C(railway.json) written (C(path), C(changed), C(msg)).
+  returned: when O(config_file) is set
+  type: dict
+variable_names:
+  description: Names of the variables of the release.
+  returned: when O(action=check)
+  type: list
+  elements: str
+port:
+  description: The C(PORT) variable of the release.
+  returned: when O(action=check)
+  type: str
+secret_names:
+  description: Names of the variables the contract marks secret.
+  returned: when O(action=check)
+  type: list
+  elements: str
 drift:
   description:
     - Variable names added, removed and changed on Railway, the settings that differ, and the number of variables
@@ -190,8 +364,20 @@ drift:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS
+from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
+    CONTRACT_ARGUMENT_SPEC,
+    EXTRA_ARGUMENT_SPEC,
+    public_values,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
+    Release,
+    ReleaseFailed,
+    check_inputs,
+    compose_variables,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
+    PlanError,
     config_document,
     desired_settings,
     drift,
@@ -202,17 +388,24 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_release i
 )
 
 
-SECRET_OPTIONS = ("variables", "current_variables")
+SECRET_OPTIONS = ("variables", "current_variables", "defaults")
 NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+ACTIONS = ["desired", "plan", "drift", "recover", "check", "apply"]
 
 
-def main():
+def argument_spec():
     spec = dict(RAILWAY_COMMON_ARGS)
     spec.update(
-        action=dict(type="str", default="plan", choices=["desired", "plan", "drift", "recover"]),
+        action=dict(type="str", default="plan", choices=ACTIONS),
         settings=dict(type="dict", default={}),
         settings_extra=dict(type="dict", default={}),
         variables=dict(type="dict", default={}, no_log=True),
+        defaults=dict(type="dict", default={}, no_log=True),
+        drop=dict(type="list", elements="str", default=[]),
+        env_file=dict(type="path"),
+        contract=CONTRACT_ARGUMENT_SPEC,
+        extra=EXTRA_ARGUMENT_SPEC,
+        profile=dict(type="dict", default={}),
         current_variables=dict(type="dict", default={}, no_log=True),
         current_settings=dict(type="dict", default={}),
         latest_deployment=dict(type="dict"),
@@ -223,11 +416,38 @@ def main():
         commit=dict(type="str"),
         force=dict(type="bool", default=False),
         context=dict(type="dict", default={}),
+        service=dict(type="str"),
+        path=dict(type="path"),
+        upload_allow=dict(type="list", elements="str", default=[]),
+        config_file=dict(type="path"),
+        wait_timeout=dict(type="int", default=900),
+        poll_interval=dict(type="float", default=2.0),
+        log_lines=dict(type="int", default=40),
+        rollback_on_failure=dict(type="bool", default=False),
+        verify_health=dict(type="bool", default=True),
+        health_url=dict(type="str", default="https://{domain}"),
+        health_path=dict(type="str", default="/api/health"),
+        health_details_path=dict(type="str"),
+        health_token=dict(type="str", no_log=True),
+        health_retries=dict(type="int", default=10),
+        health_delay=dict(type="float", default=3.0),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_if=[("action", "apply", ("service",))])
     params = module.params
+    if params["action"] == "apply":
+        # Only apply sends requests: it alone needs a token, the requests library and the client.
+        railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
+                                                   if key not in RAILWAY_COMMON_ARGS))
+        railway.run(apply_release)
     if params["action"] == "recover":
         module.exit_json(changed=False, api_requests=0, **recovery(params["context"]))
+    if params["action"] == "check":
+        module.exit_json(**checked(module, params))
     try:
         settings = desired_settings(params["settings"], params["settings_extra"])
         desired = dict((str(name), variable_text(name, value)) for name, value in params["variables"].items())
@@ -236,6 +456,12 @@ def main():
     result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings))
     current = dict((str(name), str(value)) for name, value in params["current_variables"].items())
     if params["action"] == "drift":
+        if params["defaults"] or params["env_file"]:
+            try:
+                desired, from_file = compose_variables(params)
+            except (PlanError, ValueError) as exc:
+                module.fail_json(msg=str(exc))
+            module.no_log_values.update(str(value) for value in from_file.values() if value not in (None, ""))
         result["drift"] = drift(current, desired, params["current_settings"], settings)
     elif params["action"] == "plan":
         serving = serving_deployment(params["latest_deployment"], params["deployments"])
@@ -244,6 +470,35 @@ def main():
                               params["latest_deployment"], serving, params["source"],
                               source_digest=params["source_digest"], commit=params["commit"], force=params["force"])
     module.exit_json(**unmasked(module, result))
+
+
+def inputs_or_fail(module, params):
+    """check_inputs, with the env file's values masked and the contract's non-secret values shown."""
+    try:
+        inputs = check_inputs(params)
+    except (PlanError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    module.no_log_values.update(str(value) for value in inputs["env_file_values"].values() if value not in (None, ""))
+    module.no_log_values.difference_update(public_values(inputs["contract"]))
+    return inputs
+
+
+def checked(module, params):
+    inputs = inputs_or_fail(module, params)
+    return dict(changed=False, api_requests=0, settings=inputs["settings"], config_document=inputs["config_document"],
+                variable_names=sorted(inputs["variables"]), port=inputs["variables"].get("PORT"),
+                secret_names=list(inputs["contract"].secret_names))
+
+
+def apply_release(railway):
+    inputs = inputs_or_fail(railway.module, railway.params)
+    options = dict(railway.params, health_token=inputs["health_token"])
+    release = Release(railway, options, inputs["variables"], inputs["settings"], inputs["config_document"])
+    try:
+        result = release.run()
+    except ReleaseFailed as failure:
+        railway.fail(failure.msg, **failure.result)
+    railway.exit(released=True, **result)
 
 
 def unmasked(module, result):

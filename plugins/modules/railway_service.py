@@ -263,11 +263,12 @@ api_requests:
   sample: 3
 """
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
-    SERVICE_SETTING_FIELDS,
-    instance_settings,
-    normalize_setting,
+from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
+    apply_settings,
+    settings_problem,
+    settings_result,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import SERVICE_SETTING_FIELDS, normalize_setting
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
     Provisioner,
@@ -280,21 +281,12 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_provision
 
 PROVISIONING_OPTIONS = ("source_repo", "source_branch", "source_image", "volume_mount_path", "domain_port")
 
-NON_NEGATIVE = ("healthcheck_timeout", "restart_policy_max_retries", "overlap_seconds", "draining_seconds")
-
 
 def validate(params):
     """Problems Railway would report less clearly; returns a message or None."""
-    path = params["healthcheck_path"]
-    if path and not path.startswith("/"):
-        return "healthcheck_path must start with /, for example /api/health, not %r" % path
-    for option in NON_NEGATIVE:
-        if params[option] is not None and params[option] < 0:
-            return "%s must be zero or more, not %d" % (option, params[option])
-    if params["replicas"] is not None and params["replicas"] < 1:
-        return "replicas must be at least 1, not %d" % params["replicas"]
-    if params["pre_deploy_command"] and any(not part.strip() for part in params["pre_deploy_command"]):
-        return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
+    problem = settings_problem(params)
+    if problem:
+        return problem
     given = [option for option in PROVISIONING_OPTIONS if params.get(option) is not None]
     if given and params.get("state") != "present":
         return "%s need state=present (they describe how the service is created)" % ", ".join(given)
@@ -351,30 +343,6 @@ def manage_service(railway):
     target = railway.resolve(params["service"])
     current, changes = apply_settings(railway, target.environment_id, target.service_id, wanted)
     railway.exit(**settings_result(railway, wanted, current, changes, target=target.as_dict()))
-
-
-def apply_settings(railway, environment_id, service_id, wanted):
-    """(current settings, changes): read, compare, and outside check mode send only what differs."""
-    current = instance_settings(railway.client.service_instance(environment_id, service_id))
-    changes = dict((option, value) for option, value in wanted.items() if current[option] != value)
-    if changes and not railway.check_mode:
-        api_fields = dict(SERVICE_SETTING_FIELDS)
-        # None reaches Railway as null, which removes the setting.
-        railway.client.update_service_instance(
-            environment_id, service_id, dict((api_fields[option], value) for option, value in changes.items()))
-    return current, changes
-
-
-def settings_result(railway, wanted, current, changes, **extra):
-    settings = dict(current)
-    settings.update(changes)
-    result = dict(changed=bool(changes), changed_settings=sorted(changes), settings=settings, **extra)
-    if railway.diff_mode:
-        result["diff"] = {
-            "before": dict((option, current.get(option)) for option in wanted),
-            "after": dict((option, settings[option]) for option in wanted),
-        }
-    return result
 
 
 def provision_service(railway, wanted):

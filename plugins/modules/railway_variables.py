@@ -172,35 +172,15 @@ api_requests:
   sample: 4
 """
 
-import re
-
+# plan_changes and masked_diff stay importable from here, where callers and tests have found them.
+from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (  # pylint: disable=unused-import
+    bad_variable_names,
+    masked_diff,
+    plan_changes,
+    set_variables,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import variable_changes, variable_text
-
-MASK = "********"
-# Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
-VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def plan_changes(current, desired, state, replace):
-    """Compare current with desired variables; return (upserts, added, updated, removed)."""
-    if state == "absent":
-        return {}, [], [], sorted(name for name in desired if name in current)
-    added, updated, removed = variable_changes(current, desired, replace)
-    return dict((name, desired[name]) for name in added + updated), added, updated, removed
-
-
-def masked_diff(current, added, updated, removed):
-    """Names with masked values; a changed value is marked so the diff shows a line for it."""
-    before = dict((name, MASK) for name in current)
-    after = dict(before)
-    for name in removed:
-        after.pop(name, None)
-    for name in added:
-        after[name] = MASK
-    for name in updated:
-        after[name] = MASK + " (changed)"
-    return {"before": before, "after": after}
+from ansible_collections.backendops.stack.plugins.module_utils.railway_release import variable_text
 
 
 def main():
@@ -227,9 +207,9 @@ def manage_variables(railway):
         railway.fail("names is only used with state=absent; use variables to set values")
     if params["replace"] and state != "present":
         railway.fail("replace is only used with state=present")
-    bad_names = sorted(str(name) for name in (params["names"] or params["variables"] or {}) if not VARIABLE_NAME.match(str(name)))
-    if bad_names:
-        railway.fail("bad variable name(s) %s: use letters, digits and '_', not starting with a digit" % ", ".join(repr(n) for n in bad_names))
+    problem = bad_variable_names(params["names"] or params["variables"] or {})
+    if problem:
+        railway.fail(problem)
     if state == "absent":
         desired = dict((name, None) for name in (params["names"] or list(params["variables"])))
     else:
@@ -239,24 +219,9 @@ def manage_variables(railway):
             railway.fail(str(exc))
 
     target = railway.resolve(params["service"])
-    client = railway.client
-    current = client.variables(target.project_id, target.environment_id, target.service_id, unrendered=True)
-    upserts, added, updated, removed = plan_changes(current, desired, state, params["replace"])
-    changed = bool(upserts or removed)
-
-    if changed and not railway.check_mode:
-        if upserts:
-            client.upsert_variables(target.project_id, target.environment_id, target.service_id, upserts,
-                                    skip_deploys=params["skip_deploys"])
-        for name in removed:
-            client.delete_variable(target.project_id, target.environment_id, target.service_id, name)
-
-    final_names = sorted((set(current) | set(added)) - set(removed))
-    result = dict(changed=changed, added=added, updated=updated, removed=removed, variable_names=final_names,
-                  target=target.as_dict())
-    if railway.diff_mode:
-        result["diff"] = masked_diff(current, added, updated, removed)
-    railway.exit(**result)
+    current = railway.client.variables(target.project_id, target.environment_id, target.service_id, unrendered=True)
+    result = set_variables(railway, target, current, desired, state, params["replace"], params["skip_deploys"])
+    railway.exit(target=target.as_dict(), **result)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ def test_a_changed_source_deploys_and_an_unchanged_one_does_not(railway, source)
     assert first.counters["uploads"] == 1
     deployed = railway.deployments()[-1]
     assert deployed["status"] == "SUCCESS"
-    assert deployed["meta"]["message"] == "sha256:" + first.result("Compute the content hash of the source to upload")["source_digest"]
+    assert deployed["meta"]["message"] == "sha256:" + first.result("Release to Railway")["source_digest"]
 
     again = railway.run(railway_source_path=str(source))
     assert again.rc == 0 and again.changed == 0
@@ -201,7 +201,7 @@ def test_check_mode_prints_the_masked_plan_and_sends_no_mutation(railway):
                        "update HEALTH_TOKEN, NODE_ENV; remove -")
     assert 'healthcheck_timeout: null -> 60' in plan[2] and 'pre_deploy_command: null -> ["npx prisma migrate deploy"]' in plan[2]
     assert plan[3].startswith("deploy (upload): yes, because the source (sha256:")
-    diff = run.result("Set the variables in one batched upsert, without deploying")["diff"]
+    diff = run.result("Release to Railway")["diff"][0]
     assert diff["after"]["JWT_SECRET"] == "********" and diff["after"]["HEALTH_TOKEN"] == "******** (changed)"
     assert run.result("Show the outcome")["msg"] == "Check mode: nothing was sent; a run would deploy backend"
     assert_no_secret(run.outcome.output)
@@ -235,7 +235,7 @@ def test_railway_json_is_written_on_request_and_uploaded(railway, source):
         "healthcheckPath": "/api/health", "healthcheckTimeout": 120, "restartPolicyType": "ON_FAILURE",
         "restartPolicyMaxRetries": 5, "overlapSeconds": 30, "drainingSeconds": 15}
     assert "railway.json" in railway.deployments()[-1]["upload"]["files"]
-    assert "2026-12-01" in run.result("Say that config as code is deprecated")["msg"]
+    assert "2026-12-01" in run.result("Release to Railway")["config_file"]["msg"]
 
 
 # --- failures --------------------------------------------------------------------------------------------------------
@@ -263,8 +263,8 @@ def test_a_failing_health_check_at_the_domain_rolls_back_when_rollback_is_on(rai
     emulator.inject("app_unhealthy")
     run = railway.run(railway_rollback_on_failure=True)
     assert_clean_failure(run)
-    unhealthy = run.result("Deploy and wait until it serves or fails")["deployment_id"]
-    rollback = run.result("Roll back to the deployment that served before")
+    unhealthy = run.result("Release to Railway")["deployment"]["deployment_id"]
+    rollback = run.result("Release to Railway")["rollback"]
     assert rollback["status"] == "SUCCESS"
     assert ("Deployment %s is live, but GET %s/api/health answered HTTP 503 after 2 attempts"
             % (unhealthy, railway.emulator.app_url("backend-production.up.railway.app").rstrip("/"))) in run.failure
@@ -281,7 +281,7 @@ def test_a_failing_health_check_without_rollback_leaves_the_deployment_live(rail
     emulator.inject("app_unhealthy")
     run = railway.run()
     assert_clean_failure(run)
-    unhealthy = run.result("Deploy and wait until it serves or fails")["deployment_id"]
+    unhealthy = run.result("Release to Railway")["deployment"]["deployment_id"]
     assert "Rollback is off (railway_rollback_on_failure=false): deployment %s stays live." % unhealthy in run.failure
     assert "deploymentRollback" not in run.counters["mutation_fields"]
     assert railway.app("api/health").status_code == 503

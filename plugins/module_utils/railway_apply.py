@@ -1,0 +1,532 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Applying to Railway: variables, settings, and a whole release (read, plan, apply, deploy, wait, verify, recover).
+
+railway_variables and railway_service apply their one step with the functions here; railway_release
+(action=apply) runs every step with the same functions, railway_deployer's Deployer and railway_release's plan and
+recovery, over the one RailwayClient of the module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+    SERVICE_SETTING_FIELDS,
+    RailwayError,
+    deployment_view,
+    domain_list,
+    instance_settings,
+    log_messages,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse
+from ansible_collections.backendops.stack.plugins.module_utils.env_contract import failure_message, validate
+from ansible_collections.backendops.stack.plugins.module_utils.railway_deployer import FULL_SHA, Deployer, DeployFailed
+from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
+    PlanError,
+    config_document,
+    desired_settings,
+    plan,
+    recovery,
+    service_variables,
+    serving_deployment,
+    variable_changes,
+    variable_text,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
+from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter
+
+MASK = "********"
+# Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NON_NEGATIVE = ("healthcheck_timeout", "restart_policy_max_retries", "overlap_seconds", "draining_seconds")
+HEALTH_REQUEST_TIMEOUT = 10
+CONFIG_FILE_NOTE = ("Railway's config as code is deprecated and stops being read for existing services on 2026-12-01; "
+                    "the same settings were set through the API, so the file can go once the service no longer needs it")
+
+
+# --- the inputs of a release, checked before any request ----------------------------------------------------------
+
+def compose_variables(params):
+    """(variables as Railway stores them, the env file's values): defaults less drop, then variables, then the file."""
+    from_file = {}
+    if params.get("env_file"):
+        try:
+            with open(params["env_file"]) as stream:
+                text = stream.read()
+        except (IOError, OSError):
+            raise PlanError("railway_env_file %s is not a readable file; fix the path or unset railway_env_file."
+                            % params["env_file"])
+        try:
+            from_file = parse(text)
+        except DotenvError as exc:
+            raise PlanError("railway_env_file %s cannot be read: %s" % (params["env_file"], exc))
+    variables = service_variables([params.get("defaults") or {}, params["variables"] or {}, from_file],
+                                  params.get("drop") or ())
+    variables = dict((name, variable_text(name, value)) for name, value in variables.items())
+    problem = bad_variable_names(variables)
+    if problem:
+        raise PlanError(problem)
+    return variables, from_file
+
+
+def check_inputs(params):
+    """Everything a release needs, checked in the order a user fixes it; raises PlanError with one line.
+
+    Returns {variables (secret values), settings, config_document, contract (env_contract's result), health_token,
+    env_file_values}. The messages name the railway role's variables, whose inputs these are.
+    """
+    source, path = params["source"], params.get("path")
+    if source == "commit" and not FULL_SHA.match(str(params.get("commit") or "")):
+        raise PlanError("railway_commit_sha must be the full 40 character SHA of the commit to deploy with "
+                        "railway_deploy_source=commit, not '%s'" % (params.get("commit") or ""))
+    is_dir = bool(path) and os.path.isdir(path)
+    if source == "upload" and not is_dir:
+        raise PlanError("railway_source_path %s is not a directory; point it at the app's source (the directory holding "
+                        "package.json), or deploy with railway_deploy_source=commit or redeploy." % path)
+    profile = params.get("profile") or {}
+    if is_dir and profile.get("failed"):
+        raise PlanError("%s (railway_source_path %s)" % (profile.get("msg") or "the app's profile cannot be read", path))
+    settings = desired_settings(params["settings"], params["settings_extra"])
+    problem = settings_problem(settings)
+    if problem:
+        raise PlanError(problem)
+    variables, from_file = compose_variables(params)
+    contract = validate(variables, params.get("extra") or [], allow_references=True,
+                        contract=params.get("contract"))
+    if contract.errors:
+        raise PlanError(failure_message(contract.errors))
+    token = None
+    if params.get("verify_health") and params.get("health_details_path"):
+        token = params.get("health_token") or variables.get("HEALTH_TOKEN") or ""
+        # A Railway reference is rendered by Railway only; its value is unknown here.
+        if not token or "${{" in token:
+            raise PlanError("The detailed health view (%s) needs its bearer token: HEALTH_TOKEN is %s, so set "
+                            "railway_health_token (from the vault) or railway_verify_health=false."
+                            % (params["health_details_path"], "a Railway reference" if token else "not set"))
+    return {"variables": variables, "settings": settings, "config_document": config_document(settings),
+            "contract": contract, "health_token": token, "env_file_values": from_file}
+
+
+# --- variables -------------------------------------------------------------------------------------------------------
+
+def bad_variable_names(names):
+    """The one-line problem with these variable names, or None."""
+    bad = sorted(str(name) for name in names if not VARIABLE_NAME.match(str(name)))
+    if bad:
+        return "bad variable name(s) %s: use letters, digits and '_', not starting with a digit" % ", ".join(repr(n) for n in bad)
+    return None
+
+
+def plan_changes(current, desired, state, replace):
+    """Compare current with desired variables; return (upserts, added, updated, removed)."""
+    if state == "absent":
+        return {}, [], [], sorted(name for name in desired if name in current)
+    added, updated, removed = variable_changes(current, desired, replace)
+    return dict((name, desired[name]) for name in added + updated), added, updated, removed
+
+
+def masked_diff(current, added, updated, removed):
+    """Names with masked values; a changed value is marked so the diff shows a line for it."""
+    before = dict((name, MASK) for name in current)
+    after = dict(before)
+    for name in removed:
+        after.pop(name, None)
+    for name in added:
+        after[name] = MASK
+    for name in updated:
+        after[name] = MASK + " (changed)"
+    return {"before": before, "after": after}
+
+
+def set_variables(railway, target, current, desired, state="present", replace=False, skip_deploys=True):
+    """Send what differs (one batched upsert, one delete per removed name; none in check mode); return the result."""
+    client = railway.client
+    upserts, added, updated, removed = plan_changes(current, desired, state, replace)
+    changed = bool(upserts or removed)
+    if changed and not railway.check_mode:
+        if upserts:
+            client.upsert_variables(target.project_id, target.environment_id, target.service_id, upserts,
+                                    skip_deploys=skip_deploys)
+        for name in removed:
+            client.delete_variable(target.project_id, target.environment_id, target.service_id, name)
+    result = dict(changed=changed, added=added, updated=updated, removed=removed,
+                  variable_names=sorted((set(current) | set(added)) - set(removed)))
+    if railway.diff_mode:
+        result["diff"] = masked_diff(current, added, updated, removed)
+    return result
+
+
+# --- settings --------------------------------------------------------------------------------------------------------
+
+def settings_problem(settings):
+    """Setting values Railway would reject less clearly; returns a message or None."""
+    path = settings.get("healthcheck_path")
+    if path and not path.startswith("/"):
+        return "healthcheck_path must start with /, for example /api/health, not %r" % path
+    for option in NON_NEGATIVE:
+        if settings.get(option) is not None and settings[option] < 0:
+            return "%s must be zero or more, not %d" % (option, settings[option])
+    if settings.get("replicas") is not None and settings["replicas"] < 1:
+        return "replicas must be at least 1, not %d" % settings["replicas"]
+    if settings.get("pre_deploy_command") and any(not str(part).strip() for part in settings["pre_deploy_command"]):
+        return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
+    return None
+
+
+def apply_settings(railway, environment_id, service_id, wanted, current=None):
+    """(current settings, changes): read (unless given), compare, and outside check mode send only what differs."""
+    if current is None:
+        current = instance_settings(railway.client.service_instance(environment_id, service_id))
+    changes = dict((option, value) for option, value in wanted.items() if current[option] != value)
+    if changes and not railway.check_mode:
+        api_fields = dict(SERVICE_SETTING_FIELDS)
+        # None reaches Railway as null, which removes the setting.
+        railway.client.update_service_instance(
+            environment_id, service_id, dict((api_fields[option], value) for option, value in changes.items()))
+    return current, changes
+
+
+def settings_result(railway, wanted, current, changes, **extra):
+    settings = dict(current)
+    settings.update(changes)
+    result = dict(changed=bool(changes), changed_settings=sorted(changes), settings=settings, **extra)
+    if railway.diff_mode:
+        result["diff"] = {
+            "before": dict((option, current.get(option)) for option in wanted),
+            "after": dict((option, settings[option]) for option in wanted),
+        }
+    return result
+
+
+# --- health at the service's domain ----------------------------------------------------------------------------------
+
+def http_get(url, token=None, validate_certs=True):
+    """{status, json} of a GET of the app (not of Railway's API); status -1 and msg when nothing answered."""
+    headers = {"Authorization": "Bearer " + token} if token else {}
+    try:
+        response = open_url(url, headers=headers, timeout=HEALTH_REQUEST_TIMEOUT, validate_certs=validate_certs)
+        status, body = response.getcode(), response.read()
+    except HTTPError as exc:
+        status, body = exc.code, b""
+    except (URLError, OSError, ValueError) as exc:
+        return {"status": -1, "msg": "no answer (%s)" % exc}
+    try:
+        document = json.loads(body.decode("utf-8")) if body else None
+    except ValueError:
+        document = None
+    return {"status": status, "json": document if isinstance(document, dict) else {}}
+
+
+def wait_until_healthy(url, attempts, delay, validate_certs=True):
+    """GET url until it answers 200, ``attempts`` times at most, ``delay`` s apart (a fresh domain may answer 404)."""
+    delay = max(float(delay), 0.1)
+    waiter = Waiter(delay * (max(int(attempts), 1) - 1), interval=delay, max_interval=delay, factor=1)
+    outcome = waiter.wait(lambda: http_get(url, validate_certs=validate_certs), lambda answer: answer["status"] == 200)
+    health = dict(outcome.value, attempts=outcome.polls, url=url)
+    if health["status"] != 200:
+        health["failed"] = True
+    return health
+
+
+def details_problem(answer, deployment_id, url):
+    """Why the detailed health view is not healthy (None when it is); it names no secret."""
+    status = answer.get("status")
+    if status != 200:
+        hint = " (the token does not match the HEALTH_TOKEN of the serving deployment)" if status in (401, 403) else ""
+        return "GET %s with the health token answered %s%s" % (
+            url, ("HTTP %s" % status) if status and status > 0 else answer.get("msg", "nothing"), hint)
+    details = answer.get("json") or {}
+    healthy = (details.get("status") == "ok" and details.get("database", "up") == "up"
+               and details.get("redis", "up") == "up")
+    # The emulator names the deployment that answers; a deployment of this run must be the one serving.
+    served_by = details.get("deploymentId")
+    if healthy and (deployment_id is None or served_by is None or served_by == deployment_id):
+        return None
+    return "The detailed health view reports status=%s, database=%s, redis=%s, served by deployment %s" % (
+        details.get("status", "?"), details.get("database", "?"), details.get("redis", "?"), served_by or "?")
+
+
+def health_summary(details):
+    return ", ".join("%s %s" % (key, details[key]) for key in ("status", "database", "redis", "version") if key in details)
+
+
+# --- railway.json ----------------------------------------------------------------------------------------------------
+
+def write_config_file(module, path, document, check_mode):
+    """Write railway.json when its content differs (atomically, mode 0644); True when it changed (or would)."""
+    content = json.dumps(document, indent=2) + "\n"
+    try:
+        with open(path) as existing:
+            if existing.read() == content:
+                return False
+    except (IOError, OSError):
+        pass
+    if check_mode:
+        return True
+    directory = os.path.dirname(path) or "."
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".railway.json.")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(content)
+    os.chmod(temporary, 0o644)
+    module.atomic_move(temporary, path)
+    return True
+
+
+# --- a whole release -------------------------------------------------------------------------------------------------
+
+class ReleaseFailed(DeployFailed):
+    """The release failed: ``msg`` is its one line; ``result`` holds the failure, the log tail and the rollback."""
+
+
+class Release(object):
+    """One release of a service: read, plan, set variables and settings, deploy, wait, verify; on failure recover.
+
+    ``options`` are railway_release's module options. ``run()`` returns the result, or raises ReleaseFailed with
+    the one-line message (log tail, failure and rollback in its result). Variable values never enter the result.
+    """
+
+    def __init__(self, railway, options, desired_variables, settings, config_document):
+        self.railway = railway
+        self.client = railway.client
+        self.options = options
+        self.desired = desired_variables
+        self.settings = settings
+        self.config_document = config_document
+        self.result = {"changed": False}
+        self.target = None
+        # What each step did, for railway_release.recovery (results without secret values).
+        self.context = {"service": options["service"], "pre_deploy_command": settings.get("pre_deploy_command"),
+                        "healthcheck_path": settings.get("healthcheck_path"), "health_path": options["health_path"],
+                        "deploy_timeout": options["wait_timeout"], "rollback_on_failure": options["rollback_on_failure"]}
+
+    def stop(self, msg, **extra):
+        self.result.update(extra)
+        # The message of a step that went through gives way to the one line of the failure.
+        self.result.pop("msg", None)
+        raise ReleaseFailed(msg, self.result)
+
+    # --- read and plan -----------------------------------------------------------------------------------------------
+
+    def read(self):
+        options = self.options
+        try:
+            self.target = target = self.railway.resolve(options["service"])
+            instance, current = self.client.service_state(target.project_id, target.environment_id, target.service_id,
+                                                          unrendered=True)
+            latest = deployment_view(instance.get("latestDeployment"))
+            history = []
+            # Rare: the latest deployment failed or still runs; an older one serves, to compare with and roll back to.
+            if latest is not None and not latest["serving"]:
+                history = [deployment_view(found) for found in self.client.deployments(
+                    target.project_id, target.environment_id, target.service_id, first=20)]
+        except RailwayError as exc:
+            self.stop("Nothing was deployed: step lookup (reading service %s from Railway) failed: %s"
+                      % (options["service"], exc), step="lookup", **exc.details)
+        domains = domain_list(instance.get("domains"))
+        self.domain = domains[0]["domain"] if domains else None
+        self.result["target"] = dict(target.as_dict(), domain=self.domain,
+                                     url="https://" + self.domain if self.domain else None)
+        return current, instance_settings(instance), latest, history
+
+    def pack(self):
+        options = self.options
+        if options["source"] != "upload":
+            return None
+        try:
+            archive = build_archive(options["path"], options["upload_allow"])
+        except SourceError as exc:
+            self.stop("Nothing was deployed: step upload (packing the source of service %s) failed: %s"
+                      % (self.target.service["name"], exc), step="upload")
+        self.result.update(source_digest=archive.digest, source_files=len(archive.files), source_withheld=archive.withheld)
+        return archive
+
+    def plan_lines(self, the_plan):
+        """The plan as the lines the role shows: where, variables (names only), settings, and whether it deploys."""
+        target, variables = self.result["target"], the_plan["variables"]
+        lines = ["Railway %s / %s / %s (%s)%s" % (target["project"]["name"], target["environment"]["name"],
+                                                  target["service"]["name"], target["service"]["id"],
+                                                  ", check mode: nothing is sent" if self.railway.check_mode else "")]
+        if variables["differs"]:
+            lines.append("variables (values masked): add %s; update %s; remove %s" % tuple(
+                ", ".join(variables[kind]) or "-" for kind in ("added", "updated", "removed")))
+        else:
+            lines.append("variables: all %d as on Railway" % variables["count"])
+        lines.append(("settings: " + "; ".join(the_plan["settings_text"])) if the_plan["settings"]
+                     else "settings: all %d as on Railway" % len(self.settings))
+        if the_plan["deploy_reasons"]:
+            lines.append("deploy (%s): yes, because %s" % (self.options["source"], "; ".join(the_plan["deploy_reasons"])))
+        else:
+            lines.append("deploy (%s): no, deployment %s already serves %s with these variables and settings "
+                         "(railway_force_deploy=true deploys anyway)" % (self.options["source"],
+                                                                         the_plan["previous_deployment_id"],
+                                                                         the_plan["source"]["wanted"]))
+        return lines
+
+    # --- the release -------------------------------------------------------------------------------------------------
+
+    def run(self):
+        options = self.options
+        current, current_settings, latest, history = self.read()
+        self.context["health_url"] = options["health_url"].replace("{domain}", self.domain or "").rstrip("/")
+        if options["verify_health"] and self.domain is None:
+            self.stop("Service %s has no domain in environment %s, so its health cannot be verified: generate one "
+                      "(service Settings -> Networking) or set railway_verify_health=false."
+                      % (self.target.service["name"], self.target.environment["name"]), step="lookup")
+        if options["config_file"]:
+            # Before packing, so that the upload carries the file.
+            changed = write_config_file(self.railway.module, options["config_file"], self.config_document,
+                                        self.railway.check_mode)
+            self.result["config_file"] = {"path": options["config_file"], "changed": changed,
+                                          "msg": "Wrote %s. %s." % (options["config_file"], CONFIG_FILE_NOTE)}
+            self.railway.warn(CONFIG_FILE_NOTE)
+        archive = self.pack()
+        serving = serving_deployment(latest, history)
+        the_plan = plan(current, self.desired, options["replace"], current_settings, self.settings, latest, serving,
+                        options["source"], source_digest=self.result.get("source_digest"), commit=options["commit"],
+                        force=options["force"])
+        self.context["previous_deployment_id"] = the_plan["previous_deployment_id"]
+        self.result.update(plan=the_plan, plan_text=self.plan_lines(the_plan), serving_deployment=serving)
+        if self.railway.diff_mode:
+            self.result["diff"] = [
+                dict(masked_diff(current, *[the_plan["variables"][kind] for kind in ("added", "updated", "removed")]),
+                     before_header="variables (values masked)", after_header="variables (values masked)"),
+                {"before": dict((option, change["before"]) for option, change in the_plan["settings"].items()),
+                 "after": dict((option, change["after"]) for option, change in the_plan["settings"].items()),
+                 "before_header": "settings", "after_header": "settings"}]
+        if self.railway.check_mode:
+            self.result["changed"] = bool(the_plan["deploy_reasons"])
+            self.result["msg"] = "Check mode: nothing was sent; a run would %sdeploy %s" % (
+                "" if the_plan["deploy_reasons"] else "not ", self.target.service["name"])
+            return self.result
+        try:
+            self.apply(the_plan, current, current_settings, archive)
+            self.verify()
+        except ReleaseFailed:
+            raise
+        except (DeployFailed, RailwayError, StepFailed):
+            self.recover()
+        return self.result
+
+    def apply(self, the_plan, current, current_settings, archive):
+        target, options = self.target, self.options
+        variables = settings = None
+        if the_plan["variables"]["differs"]:
+            variables = self.step("variables_result", "variables_result", lambda: set_variables(
+                self.railway, target, current, self.desired, replace=options["replace"], skip_deploys=True))
+        if the_plan["settings"]:
+            settings = self.step("settings_result", "service_result", lambda: settings_result(
+                self.railway, self.settings,
+                *apply_settings(self.railway, target.environment_id, target.service_id, self.settings, current_settings)))
+        self.result["changed"] = bool((variables or {}).get("changed") or (settings or {}).get("changed"))
+        if not (the_plan["source_reasons"] or self.result["changed"]):
+            self.result["msg"] = "Nothing changed: deployment %s serves %s" % (
+                the_plan["previous_deployment_id"], the_plan["source"]["wanted"])
+            return
+        deploy_options = dict(
+            service=target.service["name"], source=options["source"], commit=options["commit"], rollback_to=None,
+            path=options["path"] if options["source"] == "upload" else None,
+            upload_allow=options["upload_allow"] if options["source"] == "upload" else [],
+            deployment_message=the_plan["source"]["wanted"] if options["source"] == "upload" else None,
+            wait=True, wait_via="subscription", wait_timeout=options["wait_timeout"],
+            poll_interval=options["poll_interval"], log_lines=options["log_lines"],
+            rollback_on_failure=options["rollback_on_failure"])
+        deployer = Deployer(self.railway, deploy_options, target=target, archive=archive)
+        try:
+            deployment = deployer.deploy()
+        except DeployFailed as failure:
+            self.record("deployment", "deployment", dict(failure.result, failed=True, msg=failure.msg))
+            raise
+        except RailwayError as exc:
+            self.record("deployment", "deployment", dict(deployer.result, failed=True, msg=str(exc)))
+            raise
+        self.result["changed"] = True
+        self.record("deployment", "deployment", deployment)
+        self.result["msg"] = deployment["msg"]
+
+    def step(self, name, key, action):
+        try:
+            outcome = action()
+        except RailwayError as exc:
+            self.record(name, key, {"failed": True, "msg": str(exc)})
+            raise
+        self.record(name, key, outcome)
+        return outcome
+
+    def record(self, name, key, outcome):
+        self.result[name] = outcome
+        self.context[key] = outcome
+
+    def verify(self):
+        """Railway's health check ran inside its network; this checks the public domain, where users reach it."""
+        options = self.options
+        if not options["verify_health"]:
+            self.result["msg"] = self.result.get("msg", "") + "; health not verified"
+            return
+        base = self.context["health_url"]
+        summary = "answers"
+        if options["health_path"]:
+            health = wait_until_healthy(base + options["health_path"], options["health_retries"], options["health_delay"],
+                                        self.railway.params["validate_certs"])
+            self.record("health", "health", health)
+            if health.get("failed"):
+                raise StepFailed()
+        if options["health_details_path"]:
+            url = base + options["health_details_path"]
+            answer = http_get(url, options["health_token"], self.railway.params["validate_certs"])
+            deployment_id = (self.result.get("deployment") or {}).get("deployment_id")
+            problem = details_problem(answer, deployment_id, url)
+            if problem:
+                self.context["failure_msg"] = problem
+                raise StepFailed()
+            summary = health_summary(answer.get("json") or {})
+        self.result["health_summary"] = summary
+        self.result["msg"] = "%s; healthy at %s (%s)" % (self.result.get("msg", ""), base, summary)
+
+    def recover(self):
+        """Name the failed step, read the log tail, roll back a live deployment that fails at its domain if asked."""
+        options, target, context = self.options, self.target, self.context
+        failure = recovery(context)["failure"]
+        deployment = context.get("deployment") or {}
+        if failure["step"] == "health":
+            try:
+                latest = self.client.service_instance(target.environment_id, target.service_id).get("latestDeployment")
+                if latest and options["log_lines"]:
+                    context["failed_logs"] = {"services": [{"latest_deployment": {"deploy_logs": log_messages(
+                        self.client.deployment_logs(latest["id"], options["log_lines"]))}}]}
+            except RailwayError as exc:
+                self.railway.warn("The log tail could not be read: %s" % exc)
+            previous = context.get("previous_deployment_id")
+            if options["rollback_on_failure"] and deployment.get("deployment_id") and previous:
+                rollback = dict(deployment_options_for_rollback(options, target, previous))
+                try:
+                    context["rollback"] = Deployer(self.railway, rollback, target=target).deploy()
+                except DeployFailed as failed:
+                    context["rollback"] = dict(failed.result, failed=True, msg=failed.msg)
+                except RailwayError as exc:
+                    context["rollback"] = {"failed": True, "msg": str(exc)}
+                self.result["rollback"] = context["rollback"]
+        if options["verify_health"] and failure["step"] in ("deploy", "health"):
+            context["health_now"] = http_get(context["health_url"] + (options["health_path"] or ""),
+                                             validate_certs=self.railway.params["validate_certs"])
+        outcome = recovery(context)
+        self.result["changed"] = bool(deployment.get("deployment_id")) or self.result["changed"]
+        self.stop(outcome["message"], failure=outcome["failure"], log_tail=outcome["log_tail"])
+
+
+class StepFailed(Exception):
+    """A health verification failed; what it found is in the release's context."""
+
+
+def deployment_options_for_rollback(options, target, to_id):
+    return dict(service=target.service["name"], source="rollback", rollback_to=to_id, commit=None, path=None,
+                upload_allow=[], deployment_message=None, wait=True, wait_via="subscription",
+                wait_timeout=options["wait_timeout"], poll_interval=options["poll_interval"],
+                log_lines=options["log_lines"], rollback_on_failure=False)

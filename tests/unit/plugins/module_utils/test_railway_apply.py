@@ -1,0 +1,81 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""railway_apply: a release's inputs checked before any request, in the order a user fixes them; health answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.backendops.stack.plugins.module_utils import railway_apply as ra
+from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError
+
+SECRETS = {"SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_ANON_KEY": "anon-key-0123456789",
+           "JWT_SECRET": "jwt-secret-0123456789abcdef0123456789", "HEALTH_TOKEN": "health-token-42"}
+DEFAULTS = {"NODE_ENV": "production", "PORT": 8080, "DATABASE_URL": "${{Postgres.DATABASE_URL}}",
+            "REDIS_URL": "${{Redis.REDIS_URL}}"}
+
+
+def inputs(tmp_path, **changes):
+    params = dict(source="upload", path=str(tmp_path), commit=None, profile={}, settings={"healthcheck_path": "/api/health"},
+                  settings_extra={}, env_file=None, defaults=DEFAULTS, variables=dict(SECRETS), drop=[], extra=[],
+                  contract=None, verify_health=True, health_details_path="/api/health/details", health_token=None)
+    params.update(changes)
+    return params
+
+
+def test_good_inputs_give_the_variables_as_railway_stores_them(tmp_path):
+    checked = ra.check_inputs(inputs(tmp_path, variables=dict(SECRETS, LOG_LEVEL=None, DEBUG=True)))
+    assert checked["variables"]["PORT"] == "8080" and checked["variables"]["DEBUG"] == "true"
+    assert "LOG_LEVEL" not in checked["variables"]
+    assert checked["health_token"] == SECRETS["HEALTH_TOKEN"]
+    assert checked["config_document"]["deploy"] == {"healthcheckPath": "/api/health"}
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"source": "commit", "commit": "abc123"}, "railway_commit_sha must be the full 40 character SHA"),
+    ({"path": "/nonexistent/app"}, "railway_source_path /nonexistent/app is not a directory"),
+    ({"profile": {"failed": True, "msg": "App profile: no package.json"}}, "App profile: no package.json (railway_source_path"),
+    ({"settings_extra": {"replica": 2}}, "railway_settings_extra has unknown settings replica"),
+    ({"settings": {"healthcheck_path": "api/health"}}, "healthcheck_path must start with /"),
+    ({"env_file": "/nonexistent/production.env"}, "railway_env_file /nonexistent/production.env is not a readable file"),
+    ({"variables": dict(SECRETS, PORT="eighty")}, "PORT"),
+    ({"drop": ["REDIS_URL"]}, "REDIS_URL is required but not set"),
+    ({"variables": dict(SECRETS, HEALTH_TOKEN="${{shared.HEALTH_TOKEN}}")}, "HEALTH_TOKEN is a Railway reference"),
+    ({"variables": {"bad-name": "x"}}, "bad variable name(s) 'bad-name'"),
+])
+def test_bad_input_fails_with_one_line_naming_it(tmp_path, changes, expected):
+    with pytest.raises(PlanError) as failure:
+        ra.check_inputs(inputs(tmp_path, **changes))
+    assert expected in str(failure.value) and "\n" not in str(failure.value)
+    assert not [value for value in SECRETS.values() if value in str(failure.value)]
+
+
+def test_the_commit_is_checked_first(tmp_path):
+    with pytest.raises(PlanError, match="railway_commit_sha"):
+        ra.check_inputs(inputs(tmp_path, source="commit", commit="abc", path="/nonexistent", settings_extra={"x": 1}))
+
+
+def test_the_env_file_wins_and_a_drift_or_redeploy_needs_no_source(tmp_path):
+    env_file = tmp_path / "production.env"
+    env_file.write_text("LOG_LEVEL=warn\nPORT=9090\n")
+    checked = ra.check_inputs(inputs(tmp_path, source="redeploy", path="/nonexistent", env_file=str(env_file),
+                                     verify_health=False))
+    assert checked["variables"]["PORT"] == "9090" and checked["env_file_values"] == {"LOG_LEVEL": "warn", "PORT": "9090"}
+    assert checked["health_token"] is None
+
+
+def test_the_detailed_health_view_must_be_ok_and_served_by_this_deployment():
+    url = "https://x/api/health/details"
+    assert ra.details_problem({"status": 200, "json": {"status": "ok", "deploymentId": "d1"}}, "d1", url) is None
+    assert "does not match the HEALTH_TOKEN" in ra.details_problem({"status": 401, "json": {}}, "d1", url)
+    assert "database=down" in ra.details_problem({"status": 200, "json": {"status": "ok", "database": "down"}}, None, url)
+    assert "served by deployment d0" in ra.details_problem({"status": 200, "json": {"status": "ok", "deploymentId": "d0"}},
+                                                           "d1", url)
+
+
+def test_a_health_path_that_never_answers_200_fails_after_its_attempts(monkeypatch):
+    answers = iter([{"status": 404, "json": {}}, {"status": 503, "json": {}}])
+    monkeypatch.setattr(ra, "http_get", lambda url, token=None, validate_certs=True: next(answers))
+    health = ra.wait_until_healthy("https://x/api/health", attempts=2, delay=0.01)
+    assert health["failed"] and health["status"] == 503 and health["attempts"] == 2
