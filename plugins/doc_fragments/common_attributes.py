@@ -20,3 +20,18 @@ attributes:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
       - This assumes that the system controlled/queried by the module has not changed in a relevant way.
 """
+
+    # The support levels of a module that only reads or checks and never changes anything.
+    READ_ONLY = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    details: The module changes nothing, so there is nothing to diff.
+  idempotent:
+    support: full
+    details: The module never reports a change.
+"""

@@ -23,16 +23,7 @@ author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads files, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    details: The module changes nothing.
-  idempotent:
-    support: full
-    details: The module never reports a change.
+  - backendops.stack.common_attributes.read_only
 options:
   source_dir:
     description:

@@ -29,16 +29,7 @@ author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so it runs unchanged in check mode.
-  diff_mode:
-    support: none
-    details: The module changes nothing, so there is nothing to diff.
-  idempotent:
-    support: full
-    details: The module never reports a change, and the same context gives the same digest.
+  - backendops.stack.common_attributes.read_only
 options:
   path:
     description:

@@ -21,16 +21,7 @@ author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    details: The module changes nothing, so there is nothing to diff.
-  idempotent:
-    support: full
-    details: The module never reports a change.
+  - backendops.stack.common_attributes.read_only
 options: {}
 notes:
   - Compose counts as usable from version 2.20 on - earlier versions copy secrets into containers with mode 0400,

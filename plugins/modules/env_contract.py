@@ -24,17 +24,8 @@ author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.common_attributes
+  - backendops.stack.common_attributes.read_only
   - backendops.stack.env_contract
-attributes:
-  check_mode:
-    support: full
-    details: The module only validates, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    details: The module changes nothing, so there is nothing to diff.
-  idempotent:
-    support: full
-    details: The module never reports a change.
 options:
   variables:
     description:
