@@ -123,3 +123,23 @@ def test_check_fails_on_a_stale_reference_and_writing_fixes_it(roles_dir, tmp_pa
     assert output.read_text(encoding="utf-8") == gen_role_docs.render(roles_dir)
     fresh = subprocess.run([*command, "--check"], capture_output=True, text=True, check=False)
     assert fresh.returncode == 0, fresh.stderr
+
+
+class _TagTolerantLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+    """Reads defaults files that hold !unsafe values."""
+
+
+_TagTolerantLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def test_every_role_default_is_a_documented_input():
+    """A default outside the argument spec is an input that is neither checked nor in docs/variables.md."""
+    for spec in sorted((REPO_ROOT / "roles").glob("*/meta/argument_specs.yml")):
+        role = spec.parent.parent
+        options = set()
+        for entry_point in yaml.safe_load(spec.read_text(encoding="utf-8"))["argument_specs"].values():
+            options |= set(entry_point.get("options") or {})
+        defaults_file = role / "defaults" / "main.yml"
+        defaults = yaml.load(defaults_file.read_text(encoding="utf-8"), Loader=_TagTolerantLoader) or {}  # nosec B506
+        public = {name for name in defaults if not name.startswith("__")}
+        assert sorted(public - options) == [], f"{role.name}: defaults without an argument spec entry"
