@@ -459,10 +459,10 @@ class Stack:
         ids = self.docker.image_ids(images.values())
         return compose_file.plan_services(hashes, containers, {service: ids.get(ref) for service, ref in images.items()})
 
-    def up(self):
+    def up(self, *options):
         rc, out, err = self.docker.compose(
             "up", "--detach", "--wait", "--wait-timeout", str(self.params["wait_timeout"]), "--remove-orphans",
-            "--pull", "never", "--no-build", check=False)
+            "--pull", "never", "--no-build", *options, check=False)
         if rc == 0:
             return
         log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", "--tail",
@@ -517,6 +517,9 @@ class Stack:
         self.docker.run("info", "--format", "{{.ServerVersion}}")
         if not self.module.check_mode:
             self.docker.compose("restart")
+            # restart returns before the services are healthy, and a published port accepts connections (Docker's
+            # proxy) before the app listens: wait as a start does, on the same containers.
+            self.up("--no-recreate")
         out = self.base_result(changed=True, started=not self.module.check_mode)
         out.update(self.verified() if not self.module.check_mode else {"msg": "Would restart stack %s" % self.name})
         return out
