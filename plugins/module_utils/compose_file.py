@@ -13,9 +13,9 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 
 from ansible_collections.backendops.stack.plugins.module_utils import dotenv, local_stack
+from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
 
 COMPOSE_FILE = "compose.yaml"
 SECRETS_FILE = local_stack.SECRETS_FILE
@@ -246,18 +246,8 @@ def plan_files(project_dir, wanted):
 
 
 def write_file(path, text, mode):
-    """Replace path with text in one rename; the temporary file is private from its creation (mkstemp: 0600)."""
-    handle, temp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(text.encode("utf-8"))
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.chmod(temp_path, mode)
-        os.replace(temp_path, path)
-    finally:
-        if os.path.exists(temp_path):
-            os.unlink(temp_path)
+    """Replace path with text (a stack file: .env is 0600 from the temporary file's creation on)."""
+    replace_file(path, text.encode("utf-8"), mode)
 
 
 def masked_secrets(text):

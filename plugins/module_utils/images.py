@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
 from ansible_collections.backendops.stack.plugins.module_utils.build_context import TAG_LENGTH, ContextError, context_digest
 from ansible_collections.backendops.stack.plugins.module_utils.local_stack import build_failure
 
@@ -243,10 +244,7 @@ class Images:
         # A cache: losing it only costs one more registry request, so a write failure is not an error.
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".registry-")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(memory, stream, indent=1, sort_keys=True)
-            os.replace(temp, path)
+            replace_file(path, json.dumps(memory, indent=1, sort_keys=True).encode("utf-8"), 0o600)
         except OSError as exc:
             self.module.warn("cannot remember the registry's state in %s: %s" % (path, exc))
 
@@ -278,12 +276,7 @@ class Images:
         for item in changed:
             directory = os.path.dirname(item["dest"])
             os.makedirs(directory, mode=0o755, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=directory, prefix=".images-")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(item["content"])
-            os.chmod(temp, int(item["mode"], 8))
-            self.module.atomic_move(temp, item["dest"])
-            os.chmod(item["dest"], int(item["mode"], 8))
+            replace_file(item["dest"], item["content"].encode("utf-8"), int(item["mode"], 8))
         return [item["dest"] for item in changed], image
 
     def run(self, images, registry, missing_base):

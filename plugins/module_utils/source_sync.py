@@ -16,8 +16,8 @@ import os
 import posixpath
 import shutil
 import tarfile
-import tempfile
 
+from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
 
 
@@ -53,17 +53,7 @@ def _write_file(path, content, mode):
     """Replace ``path`` whole (a reader sees the old or the new file, never half of one)."""
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
-    directory = os.path.dirname(path)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".source-sync-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    replace_file(path, content, mode)
 
 
 def _make_dirs(dest, path):
