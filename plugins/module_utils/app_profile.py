@@ -3,9 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The app profile: what an app is, read from its own files, with every field overridable.
 
-Both deployment paths read it: the local stack (Dockerfile, commands, services, health check) and Railway
-(start and pre-deploy commands, health check path). detect() only reads files; it raises ProfileError with
-one line that names the file or setting at fault and how to fix it.
+Both deployment paths read it: the local stack (Dockerfile, commands, processes, services, health check) and
+Railway (root directory, build, start and pre-deploy commands, health check path). detect() only reads files; it
+raises ProfileError with one line that names the file or setting at fault and the override or edit that fixes it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 
-from ansible_collections.backendops.stack.plugins.module_utils import env_contract
+from ansible_collections.backendops.stack.plugins.module_utils import env_contract, node_versions, package_manager, workspaces
 
 try:
     import yaml
@@ -22,83 +23,26 @@ except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
     yaml = None
 
 APP_FILE = "backendops.yml"
-# The Node.js of the collection's base images (Debian trixie's nodejs).
-BASE_NODE_VERSION = "20.19.2"
 DEFAULT_PORT = 3000
 # The rendered Dockerfile's stages: prod and dev run the app, build has every dependency (and the Prisma CLI).
 RENDERED_TARGETS = {"prod": "prod", "dev": "dev", "build": "build"}
 OVERRIDABLE = ("build_command", "start_command", "dev_command", "source_roots", "migrate_command", "port",
-               "health_path", "health_details", "services", "node_version", "dockerfile", "targets")
+               "health_path", "health_details", "services", "node_version", "dockerfile", "targets",
+               "prisma_schema", "generate_command", "prune_dev_dependencies", "schema_sync", "processes", "app_dir")
 POSTGRES_PACKAGES = ("pg", "postgres", "pg-promise")
 REDIS_PACKAGES = ("ioredis", "redis", "bullmq")
 # Top-level folders that hold no source to bind-mount in dev mode.
 NOT_SOURCE = {"node_modules", "dist", "build", "coverage", "test", "tests", "__tests__", "prisma", "public"}
 SOURCE_EXTENSIONS = (".js", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".json")
-OTHER_LOCKFILES = {"yarn.lock": "yarn", "pnpm-lock.yaml": "pnpm", "bun.lockb": "bun", "bun.lock": "bun"}
+# Programs that come from a package of another name (their bin), for the devDependency check.
+PROGRAM_PACKAGES = {"nest": "@nestjs/cli", "tsc": "typescript", "babel-node": "@babel/node", "ts-node-dev": "ts-node-dev"}
+# Scripts that run a worker process when the app names none (Procfile or backendops.yml win).
+WORKER_SCRIPTS = ("start:worker", "worker", "worker:start", "start:queue", "queue")
+PROCESS_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
 class ProfileError(ValueError):
     """The app cannot be deployed as it is; the message says why and what to do, in one line."""
-
-
-# ---- Node.js version ranges (the subset of npm's semver that engines.node and .nvmrc use) ----
-
-def _version_tuple(text):
-    parts = text.strip().lstrip("v=").split(".")
-    numbers = []
-    for part in parts[:3]:
-        if part in ("x", "X", "*", ""):
-            break
-        if not part.isdigit():
-            raise ValueError(text)
-        numbers.append(int(part))
-    return tuple(numbers)
-
-
-def _comparator_holds(version, comparator):
-    match = re.match(r"^(\^|~|>=|<=|>|<|=)?\s*v?([0-9xX*][0-9A-Za-z.*]*)$", comparator)
-    if not match:
-        raise ValueError(comparator)
-    operator, bound = match.group(1) or "", _version_tuple(match.group(2))
-    size = len(bound)
-    if operator in ("", "=") or (operator in ("^", "~") and size < 3):
-        if operator == "~" and size >= 2:
-            return version[:2] == bound[:2]
-        if operator == "^" and size >= 1 and bound[0] > 0:
-            return version[:1] == bound[:1] and version[:size] >= bound
-        return version[:size] == bound
-    padded = bound + (0,) * (3 - size)
-    if operator == "^":
-        upper = (padded[0] + 1, 0, 0) if padded[0] else (0, padded[1] + 1, 0)
-        return padded <= version < upper
-    if operator == "~":
-        return padded <= version < (padded[0], padded[1] + 1, 0)
-    if operator == ">=":
-        return version >= padded
-    if operator == ">":
-        return version[:size] > bound
-    if operator == "<=":
-        return version[:size] <= bound
-    return version < padded
-
-
-def satisfies(version_text, range_text):
-    """Whether Node.js version_text (e.g. 20.19.2) is in the npm-style range_text; ValueError if unreadable."""
-    version = _version_tuple(version_text) + (0, 0, 0)
-    version = version[:3]
-    text = range_text.strip()
-    if text in ("", "*", "x", "latest", "node", "lts/*") or text.startswith("lts/"):
-        return True
-    for alternative in text.split("||"):
-        alternative = re.sub(r"\s+-\s+", " - ", alternative.strip())
-        if " - " in alternative:
-            low, high = alternative.split(" - ", 1)
-            comparators = [">=" + low.strip(), "<=" + high.strip()]
-        else:
-            comparators = re.sub(r"(>=|<=|>|<|=|\^|~)\s+", r"\1", alternative).split()
-        if all(_comparator_holds(version, comparator) for comparator in comparators or ["*"] if comparator != "*"):
-            return True
-    return False
 
 
 # ---- reading the app's files ----
@@ -163,25 +107,6 @@ def _own_targets(stages):
 _PRISMA_CONFIG_FILES = ("prisma.config.ts", "prisma.config.js", "prisma.config.mjs", "prisma.config.cjs", "prisma.config.mts")
 
 
-def _prisma_schema_path(source_dir, package):
-    """The Prisma schema the app declares (package.json prisma.schema or its Prisma config), else the default."""
-    declared = (package.get("prisma") or {}).get("schema") if isinstance(package.get("prisma"), dict) else None
-    if isinstance(declared, str) and declared:
-        return declared, "package.json prisma.schema"
-    for name in _PRISMA_CONFIG_FILES:
-        text = _read_text(os.path.join(source_dir, name))
-        if text is None:
-            continue
-        match = re.search(r"\bschema\s*:\s*(?:path\.join\(\s*([^)]*)\)|[\"']([^\"']+)[\"'])", text)
-        if match and match.group(2):
-            return match.group(2), name
-        if match:
-            parts = re.findall(r"[\"']([^\"']+)[\"']", match.group(1))
-            if parts:
-                return "/".join(parts), name
-    return "prisma/schema.prisma", "default location"
-
-
 def _datasource_provider(schema_text):
     match = re.search(r"datasource\s+\w+\s*\{[^}]*?\bprovider\s*=\s*\"([^\"]+)\"", schema_text, re.S)
     return match.group(1) if match else None
@@ -191,17 +116,6 @@ def _start_file(command):
     """The script a `node FILE` start command runs, or None for other commands."""
     match = re.match(r"^\s*(?:exec\s+)?node\s+(?:--?[\w-]+(?:=\S+)?\s+)*([^\s;&|]+\.(?:c|m)?js)\b", command or "")
     return match.group(1) if match else None
-
-
-def _without_npm(command, scripts, seen=()):
-    """command with `npm start` / `npm run X` replaced by the script it runs: the prod image has no npm."""
-    match = re.match(r"^\s*npm\s+(?:run(?:-script)?\s+([\w:.-]+)|(start))\s*$", command or "")
-    if not match:
-        return command
-    name = match.group(1) or match.group(2)
-    if name in seen or not isinstance(scripts.get(name), str):
-        raise ProfileError("the start command %r runs the npm script %r, which package.json does not define" % (command, name))
-    return _without_npm(scripts[name], scripts, seen + (name,))
 
 
 def _source_roots(source_dir):
@@ -215,15 +129,6 @@ def _source_roots(source_dir):
                 roots.append(entry)
                 break
     return roots
-
-
-def _dependencies(package):
-    names = set()
-    for key in ("dependencies", "devDependencies", "optionalDependencies"):
-        section = package.get(key)
-        if isinstance(section, dict):
-            names.update(section)
-    return names
 
 
 def _health(app_file, overrides):
@@ -242,7 +147,214 @@ def _health(app_file, overrides):
     return {"path": path, "probe": "http" if path else "tcp", "details": details or None}
 
 
-def detect(source_dir, overrides=None, contract=None, base_node_version=BASE_NODE_VERSION):
+def _dependencies(package, sections=("dependencies", "devDependencies", "optionalDependencies")):
+    names = set()
+    for key in sections:
+        if isinstance(package.get(key), dict):
+            names.update(package[key])
+    return names
+
+
+def _scripts(package):
+    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    return {str(name): value for name, value in scripts.items() if isinstance(value, str)}
+
+
+def _resolve_script(command, scripts, seen=()):
+    """command with `npm start` / `pnpm run X` / `yarn X` replaced by the script it runs: the prod image has no
+    package manager."""
+    name = package_manager.script_called(command)
+    if name is None:
+        return command
+    if name in seen or name not in scripts:
+        raise ProfileError("the command %r runs the script %r, which package.json does not define: add it or override "
+                           "the profile's start_command" % (command, name))
+    return _resolve_script(scripts[name], scripts, seen + (name,))
+
+
+def _program(command):
+    """The program a shell command starts (after `exec` and VAR=value words), or None."""
+    try:
+        words = shlex.split(command or "")
+    except ValueError:
+        return None
+    for word in words:
+        if word == "exec" or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word):
+            continue
+        return word
+    return None
+
+
+def _dev_only_package(command, production, development):
+    """The devDependency that provides the command's program when no production dependency does, else None."""
+    program = _program(command)
+    if not program or "/" in program:
+        return None
+    package = PROGRAM_PACKAGES.get(program, program)
+    if package in development and package not in production:
+        return package
+    return None
+
+
+def _prisma_schema_path(directory, package):
+    """The Prisma schema a package declares (package.json prisma.schema or its Prisma config), else the default."""
+    declared = (package.get("prisma") or {}).get("schema") if isinstance(package.get("prisma"), dict) else None
+    if isinstance(declared, str) and declared:
+        return declared, "package.json prisma.schema"
+    for name in _PRISMA_CONFIG_FILES:
+        text = _read_text(os.path.join(directory, name))
+        if text is None:
+            continue
+        match = re.search(r"\bschema\s*:\s*(?:path\.join\(\s*([^)]*)\)|[\"']([^\"']+)[\"'])", text)
+        if match and match.group(2):
+            return match.group(2), name
+        if match:
+            parts = re.findall(r"[\"']([^\"']+)[\"']", match.group(1))
+            if parts:
+                return "/".join(parts), name
+    return "prisma/schema.prisma", "default location"
+
+
+def _join(directory, path):
+    """A path relative to the build context root, '.'-free."""
+    return os.path.normpath(os.path.join(directory, path)) if directory not in ("", ".") else os.path.normpath(path)
+
+
+def _find_prisma(root, package_dirs, override):
+    """(schema path relative to root, the package directory holding it, where it was found) or (None, None, None)."""
+    if override:
+        path = os.path.normpath(override)
+        if not os.path.isfile(os.path.join(root, path)):
+            raise ProfileError("prisma_schema %s is not in %s: give the schema's path relative to the source directory"
+                               % (override, root))
+        holder = next((directory for directory in package_dirs if directory == "." or path.startswith(directory + "/")),
+                      package_dirs[0])
+        return path, holder, "override"
+    for directory in package_dirs:
+        package = workspaces.read_package(os.path.join(root, directory)) or {}
+        relative, where = _prisma_schema_path(os.path.join(root, directory), package)
+        path = _join(directory, relative)
+        if os.path.isfile(os.path.join(root, path)):
+            return path, directory, "%s (%s)" % (where, directory) if directory != "." else where
+    return None, None, None
+
+
+def _procfile(path):
+    """{name: command} of a Procfile (Heroku's format)."""
+    text = _read_text(path)
+    entries = {}
+    for line in (text or "").splitlines():
+        match = re.match(r"^([A-Za-z0-9_-]+):\s*(.+?)\s*$", line)
+        if match and not line.lstrip().startswith("#"):
+            entries[match.group(1).lower()] = match.group(2)
+    return entries
+
+
+def _process(name, value, source):
+    if not PROCESS_NAME_RE.match(str(name)) or name == "web":
+        raise ProfileError("process name %r (%s) must be lowercase letters, digits and '-', and not web (the start "
+                           "command is web)" % (name, source))
+    if isinstance(value, str):
+        value = {"command": value}
+    if not isinstance(value, dict) or not isinstance(value.get("command"), str) or not value["command"].strip():
+        raise ProfileError("process %s (%s) needs a command, e.g. {command: node dist/worker.js}" % (name, source))
+    unknown = sorted(set(value) - {"command", "schedule", "health_command"})
+    if unknown:
+        raise ProfileError("process %s (%s) has unknown key(s) %s: use command, schedule, health_command"
+                           % (name, source, ", ".join(unknown)))
+    schedule = value.get("schedule")
+    if schedule is not None and (not isinstance(schedule, str) or len(schedule.split()) != 5):
+        raise ProfileError("process %s (%s) schedule %r must be a five-field cron expression in UTC, e.g. '*/15 * * * *'"
+                           % (name, source, schedule))
+    return {"name": str(name), "command": value["command"].strip(), "kind": "cron" if schedule else "worker",
+            "schedule": schedule, "health_command": value.get("health_command"), "from": source}
+
+
+def _processes(declared, procfile, scripts, manager):
+    """The app's processes besides web: backendops.yml/overrides, else the Procfile, else worker scripts."""
+    if declared is not None:
+        if not isinstance(declared, dict):
+            raise ProfileError("processes must map a process name to its command or to {command, schedule, health_command}")
+        return [_process(name, value, "processes") for name, value in declared.items() if value not in (None, False)]
+    listed = {name: command for name, command in procfile.items() if name not in ("web", "release")}
+    if listed:
+        return [_process(name, command, "Procfile") for name, command in listed.items()]
+    found = next((name for name in WORKER_SCRIPTS if name in scripts), None)
+    return [_process("worker", manager.run(found), "package.json scripts.%s" % found)] if found else []
+
+
+def _own_dockerfile_images(text):
+    """Image references of an own Dockerfile's FROM lines that are not its own stages or build arguments."""
+    stages, images = set(), []
+    for line in text.splitlines():
+        match = re.match(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$", line, re.IGNORECASE)
+        if not match:
+            continue
+        ref = match.group(1)
+        if ref.lower() not in stages and "$" not in ref and ref.lower() != "scratch" and ref not in images:
+            images.append(ref)
+        if match.group(2):
+            stages.add(match.group(2).lower())
+    return images
+
+
+_NODE_IMAGE_RE = re.compile(r"^(?:(?:docker\.io|index\.docker\.io)/)?(?:library/)?node(?::(?P<tag>[\w.-]+))?$")
+_DEBIAN_VARIANTS = ("", "slim", "bookworm", "bookworm-slim", "bullseye", "bullseye-slim", "trixie", "trixie-slim",
+                    "buster", "buster-slim")
+
+
+def official_node_major(ref):
+    """The Node.js major of an official Debian-based node image reference (node:22-slim, node:lts), else None."""
+    match = _NODE_IMAGE_RE.match(ref)
+    if not match:
+        return None
+    tag = match.group("tag") or "latest"
+    version_match = re.match(r"^(\d+)(?:\.\d+){0,2}(?:-(.*))?$", tag)
+    if version_match:
+        major, variant = int(version_match.group(1)), version_match.group(2) or ""
+    else:
+        word, _sep, variant = tag.partition("-")
+        aliases = {"lts": node_versions.LTS_MAJOR, "current": node_versions.CURRENT_MAJOR,
+                   "latest": node_versions.CURRENT_MAJOR}
+        if word in aliases:
+            major = aliases[word]
+        elif tag in _DEBIAN_VARIANTS:
+            major, variant = node_versions.CURRENT_MAJOR, tag
+        else:
+            return None
+        major = major if word in aliases else major
+    if variant not in _DEBIAN_VARIANTS or major not in node_versions.SUPPORTED_MAJORS:
+        return None
+    return major
+
+
+def _locate(source_dir, app_dir):
+    """(context root, app directory relative to it) from the source directory and an optional app_dir."""
+    source_dir = os.path.abspath(os.path.expanduser(source_dir))
+    if not os.path.isdir(source_dir):
+        raise ProfileError("%s is not a directory: point the source directory at the app's root (where package.json is)"
+                           % source_dir)
+    if app_dir:
+        root_package = workspaces.read_package(source_dir) or {}
+        members = workspaces.packages(source_dir, workspaces.patterns(source_dir, root_package))
+        relative = members.get(app_dir, os.path.normpath(app_dir))
+        if relative.startswith("..") or os.path.isabs(relative):
+            raise ProfileError("app_dir %s must be a folder inside %s or a workspace package's name" % (app_dir, source_dir))
+        if not os.path.isfile(os.path.join(source_dir, relative, "package.json")):
+            raise ProfileError("app_dir %s has no package.json in %s: give the app's folder relative to the source "
+                               "directory or its package name (workspace packages: %s)"
+                               % (app_dir, source_dir, ", ".join(sorted(members)) or "none"))
+        return source_dir, relative
+    if not os.path.isfile(os.path.join(source_dir, "package.json")):
+        raise ProfileError("%s has no package.json: point the source directory at the root of a Node.js app, or at a "
+                           "monorepo's root with app_dir naming the app" % source_dir)
+    root = workspaces.find_root(source_dir)
+    if root:
+        return root, os.path.relpath(source_dir, root)
+    return source_dir, "."
+
+
+def detect(source_dir, overrides=None, contract=None):
     """The profile of the app in source_dir, as a dict of plain values (see docs/your-app.md).
 
     overrides: profile fields given by the user (OVERRIDABLE), winning over detection and backendops.yml.
@@ -252,109 +364,170 @@ def detect(source_dir, overrides=None, contract=None, base_node_version=BASE_NOD
     unknown = sorted(set(overrides) - set(OVERRIDABLE))
     if unknown:
         raise ProfileError("unknown app profile override(s) %s: use %s" % (", ".join(unknown), ", ".join(OVERRIDABLE)))
-    source_dir = os.path.abspath(os.path.expanduser(source_dir))
-    if not os.path.isdir(source_dir):
-        raise ProfileError("%s is not a directory: point the source directory at the app's root (where package.json is)" % source_dir)
-    package_path = os.path.join(source_dir, "package.json")
-    if not os.path.isfile(package_path):
-        raise ProfileError("%s has no package.json: point the source directory at the root of a Node.js app" % source_dir)
-    package = _read_json(package_path, "package.json")
-    if not isinstance(package, dict):
-        raise ProfileError("%s must hold a JSON object" % package_path)
-    app_file = read_app_file(source_dir)
+    try:
+        root, app_dir = _locate(source_dir, overrides.get("app_dir"))
+        app_path = os.path.join(root, app_dir)
+        package = workspaces.read_package(app_path)
+        root_package = package if app_dir == "." else (workspaces.read_package(root) or {})
+    except workspaces.WorkspaceError as exc:
+        raise ProfileError(str(exc)) from None
+    app_file = read_app_file(app_path)
     for key in OVERRIDABLE:
         if key in app_file and key not in overrides:
             overrides[key] = app_file[key]
     detected = {}
 
-    # Package manager and lockfile: npm ci needs package-lock.json.
-    lockfile = next((name for name in ("package-lock.json", "npm-shrinkwrap.json")
-                     if os.path.isfile(os.path.join(source_dir, name))), None)
-    if lockfile is None:
-        other = next((name for name in OTHER_LOCKFILES if os.path.isfile(os.path.join(source_dir, name))), None)
-        if other:
-            raise ProfileError("%s uses %s (%s): only npm with package-lock.json is supported - run `npm install` "
-                               "to create package-lock.json" % (source_dir, OTHER_LOCKFILES[other], other))
-        raise ProfileError("%s has no package-lock.json: run `npm install` there and commit package-lock.json "
-                           "(builds run `npm ci`)" % source_dir)
+    # Package manager and lockfile, at the workspace root (one lockfile for the whole workspace).
+    try:
+        manager = package_manager.detect(root, root_package)
+        members = workspaces.packages(root, workspaces.patterns(root, root_package))
+        local_packages = workspaces.local_dependencies(root, app_dir, members) if members else []
+    except (package_manager.PackageManagerError, workspaces.WorkspaceError) as exc:
+        raise ProfileError(str(exc)) from None
+    if package_manager.plug_n_play(root, manager):
+        raise ProfileError("%s uses Yarn Plug'n'Play, which the collection does not build: set `nodeLinker: node-modules` "
+                           "in .yarnrc.yml and run `yarn install`" % root)
+    detected["package_manager"] = manager.source
+    package_dirs = [app_dir] + local_packages
+    packages_read = {directory: workspaces.read_package(os.path.join(root, directory)) or {} for directory in package_dirs}
 
-    # Node.js: the base image must satisfy engines.node (or .nvmrc).
-    node_version = str(overrides.get("node_version") or base_node_version)
-    engines = package.get("engines") if isinstance(package.get("engines"), dict) else {}
-    wanted, wanted_from = engines.get("node"), "package.json engines.node"
-    if not wanted:
-        nvmrc = _read_text(os.path.join(source_dir, ".nvmrc"))
-        wanted, wanted_from = (nvmrc.strip() if nvmrc else None), ".nvmrc"
-    if wanted:
-        try:
-            ok = satisfies(node_version, str(wanted))
-        except ValueError:
-            raise ProfileError("%s %r is not a version range the collection reads: write e.g. >=20 or 20.x" % (wanted_from, wanted))
-        if not ok:
-            raise ProfileError("%s asks for Node.js %s, but the base image has Node.js %s: allow %s (e.g. >=20) or override "
-                               "the profile's node_version with the Node.js of your own base image"
-                               % (wanted_from, wanted, node_version, node_version.split(".", maxsplit=1)[0]))
-    detected["node_version"] = wanted_from if wanted else "base image"
+    # Node.js: the app's pin (or the workspace root's), else the active LTS.
+    try:
+        if overrides.get("node_version") is not None:
+            node_major, node_range, node_from = node_versions.major_of(overrides["node_version"]), str(overrides["node_version"]), "override"
+        else:
+            node_range, node_from = node_versions.declared_range([app_path, root], package)
+            if node_range is None and app_dir != ".":
+                node_range, node_from = node_versions.declared_range([], root_package)
+            node_major = node_versions.choose_major(node_range, node_from)
+    except node_versions.VersionRangeError as exc:
+        raise ProfileError(str(exc)) from None
+    detected["node_version"] = node_from or "the active LTS (%d)" % node_versions.LTS_MAJOR
 
-    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    scripts = _scripts(package)
     dockerfile = overrides.get("dockerfile")
     if dockerfile is None:
-        dockerfile = "Dockerfile" if os.path.isfile(os.path.join(source_dir, "Dockerfile")) else None
+        dockerfile = "Dockerfile" if os.path.isfile(os.path.join(app_path, "Dockerfile")) else None
     elif dockerfile is False or dockerfile == "":
         dockerfile = None
-    if dockerfile and not os.path.isfile(os.path.join(source_dir, dockerfile)):
-        raise ProfileError("dockerfile %s is not in %s: give a path relative to the app's root" % (dockerfile, source_dir))
+    if dockerfile and not os.path.isfile(os.path.join(app_path, dockerfile)):
+        raise ProfileError("dockerfile %s is not in %s: give a path relative to the app's folder" % (dockerfile, app_path))
 
+    # What the install runs: the own lifecycle scripts of the app and of the workspace packages it uses.
+    install_scripts = ["%s%s" % (name, "" if directory == "." else " (%s)" % directory)
+                       for directory in package_dirs + ([] if app_dir == "." else ["."])
+                       for name in package_manager.INSTALL_SCRIPTS
+                       if name in _scripts(packages_read.get(directory, root_package))]
+
+    # The build: heroku-postbuild when present (as Heroku's buildpack), else build; workspace packages first.
     if "build_command" in overrides:
-        build_command = overrides["build_command"] or None
+        build_command, detected["build_command"] = overrides["build_command"] or None, "override"
     else:
-        build_command = "npm run build" if scripts.get("build") else None
+        build_script = next((name for name in ("heroku-postbuild", "build") if name in scripts), None)
+        build_command = manager.run(build_script) if build_script else None
+        detected["build_command"] = "package.json scripts.%s" % build_script if build_script else None
+    build_steps = [{"dir": directory, "command": manager.run("build")} for directory in local_packages
+                   if "build" in _scripts(packages_read[directory])]
+    if build_command:
+        build_steps.append({"dir": app_dir, "command": build_command})
 
-    # The start command: an own Dockerfile keeps its CMD; else the start script, else main.
+    # The start command: Procfile web, else start (start:prod when start needs a devDependency, as NestJS), else main.
+    procfile = _procfile(os.path.join(app_path, "Procfile"))
+    production = _dependencies(package, ("dependencies", "optionalDependencies"))
+    for directory in local_packages:
+        production |= _dependencies(packages_read[directory], ("dependencies", "optionalDependencies"))
+    development = _dependencies(package, ("devDependencies",)) | _dependencies(root_package, ("devDependencies",))
     if "start_command" in overrides:
         start_command, detected["start_command"] = overrides["start_command"] or None, "override"
     elif dockerfile:
         start_command, detected["start_command"] = None, "the image's CMD (%s)" % dockerfile
+    elif procfile.get("web"):
+        start_command, detected["start_command"] = procfile["web"], "Procfile web"
     elif scripts.get("start"):
         start_command, detected["start_command"] = scripts["start"], "package.json scripts.start"
+        if scripts.get("start:prod") and _dev_only_package(_resolve_script(scripts["start"], scripts), production, development):
+            start_command, detected["start_command"] = scripts["start:prod"], "package.json scripts.start:prod"
     elif isinstance(package.get("main"), str) and package["main"]:
         start_command, detected["start_command"] = "node %s" % package["main"], "package.json main"
     else:
         raise ProfileError("%s has no start command: add a \"start\" script (e.g. \"node src/server.js\") or \"main\" to "
-                           "package.json, or override the profile's start_command" % package_path)
-    start_command = _without_npm(start_command, scripts)
+                           "package.json, a Procfile web line, or override the profile's start_command"
+                           % os.path.join(app_path, "package.json"))
+    start_command = _resolve_script(start_command, scripts)
     start_file = _start_file(start_command)
-    if start_file and not build_command and not os.path.isfile(os.path.join(source_dir, start_file)):
-        raise ProfileError("the start command %r runs %s, which is not in %s and no build script makes it: fix the "
-                           "start script or add a build script" % (start_command, start_file, source_dir))
+    makes_files = bool(build_steps) or bool(install_scripts)
+    if start_file and not makes_files and not dockerfile and not os.path.isfile(os.path.join(app_path, start_file)):
+        raise ProfileError("the start command %r runs %s, which is not in %s and no build or install script makes it: "
+                           "fix the start script, or set the profile's build_command to the step that makes it"
+                           % (start_command, start_file, app_path))
+
+    prune = overrides.get("prune_dev_dependencies", True)
+    if not isinstance(prune, bool):
+        raise ProfileError("prune_dev_dependencies must be true or false")
+    if prune and not dockerfile:
+        dev_only = _dev_only_package(start_command, production, development)
+        if dev_only:
+            raise ProfileError("the start command %r runs %s from devDependencies (%s), which the prod image leaves out: "
+                               "start the built app instead (e.g. a start:prod script: node dist/main), or set the "
+                               "profile's prune_dev_dependencies to false" % (start_command, _program(start_command), dev_only))
 
     if "dev_command" in overrides:
         dev_command = overrides["dev_command"] or None
     elif scripts.get("dev"):
         dev_command = scripts["dev"]
+    elif scripts.get("start:dev"):
+        dev_command = scripts["start:dev"]
     elif start_file:
         dev_command = "node --watch %s" % start_file
     else:
         dev_command = start_command
     source_roots = overrides.get("source_roots")
     if source_roots is None:
-        source_roots = _source_roots(source_dir)
+        source_roots = [_join(directory, entry) for directory in [app_dir] + local_packages
+                        for entry in _source_roots(os.path.join(root, directory))]
 
-    # Prisma: its schema says which database; migrations beside it mean a migrate step.
+    # Prisma: in the app or a workspace package it uses; its schema says which database, migrations beside it mean a
+    # migrate step. An app with a Prisma client but no schema found, or a schema without migrations, is refused: a
+    # stack without its tables is not healthy.
     dependencies = _dependencies(package)
-    schema_path, schema_from = _prisma_schema_path(source_dir, package)
-    schema_text = _read_text(os.path.join(source_dir, schema_path))
+    for directory in local_packages:
+        dependencies |= _dependencies(packages_read[directory])
+    schema_path, prisma_dir, schema_from = _find_prisma(root, package_dirs, overrides.get("prisma_schema"))
+    schema_text = _read_text(os.path.join(root, schema_path)) if schema_path else None
+    uses_client = "@prisma/client" in dependencies
+    if schema_path is None and uses_client and "generate_command" not in overrides:
+        raise ProfileError("%s depends on @prisma/client but no Prisma schema was found in it or the workspace packages it "
+                           "uses: set the profile's prisma_schema to the schema's path (relative to %s)" % (app_path, root))
     provider = _datasource_provider(schema_text) if schema_text else None
     if provider and provider not in ("postgresql", "postgres"):
         raise ProfileError("%s declares a %s datasource: only PostgreSQL is supported (provider = \"postgresql\")"
-                           % (os.path.join(source_dir, schema_path), provider))
-    migrations_dir = os.path.join(os.path.dirname(os.path.join(source_dir, schema_path)), "migrations")
-    has_migrations = os.path.isdir(migrations_dir) and any(
-        os.path.isdir(os.path.join(migrations_dir, entry)) for entry in os.listdir(migrations_dir))
+                           % (os.path.join(root, schema_path), provider))
+    has_migrations = False
+    if schema_path:
+        migrations_dir = os.path.join(os.path.dirname(os.path.join(root, schema_path)), "migrations")
+        has_migrations = os.path.isdir(migrations_dir) and any(
+            os.path.isdir(os.path.join(migrations_dir, entry)) for entry in os.listdir(migrations_dir))
+    schema_sync = overrides.get("schema_sync", "migrate")
+    if schema_sync not in ("migrate", "push"):
+        raise ProfileError("schema_sync %r must be migrate (prisma migrate deploy) or push (prisma db push)" % (schema_sync,))
     if "migrate_command" in overrides:
         migrate_command = overrides["migrate_command"] or None
+    elif procfile.get("release"):
+        migrate_command = _resolve_script(procfile["release"], scripts)
+    elif schema_sync == "push" and provider:
+        migrate_command = "prisma db push --skip-generate"
+    elif has_migrations:
+        migrate_command = "prisma migrate deploy"
+    elif provider:
+        raise ProfileError("%s has no migrations, so the database would stay empty: add one (prisma migrate dev --name "
+                           "init) or set the profile's schema_sync to push to run prisma db push (local stacks only)"
+                           % os.path.join(root, schema_path))
     else:
-        migrate_command = "prisma migrate deploy" if has_migrations else None
+        migrate_command = None
+    if "generate_command" in overrides:
+        generate_command = overrides["generate_command"] or None
+    else:
+        generate_command = "prisma generate" if schema_text is not None and uses_client else None
 
     services = {"postgres": bool(provider) or bool(dependencies & set(POSTGRES_PACKAGES)),
                 "redis": bool(dependencies & set(REDIS_PACKAGES))}
@@ -368,15 +541,24 @@ def detect(source_dir, overrides=None, contract=None, base_node_version=BASE_NOD
     if isinstance(port, bool) or not str(port).isdigit() or not 1 <= int(port) <= 65535:
         raise ProfileError("port %r must be a TCP port from 1 to 65535" % (port,))
 
+    node_majors = [node_major]
+    dockerfile_images = {}
     if dockerfile:
         try:
-            with open(os.path.join(source_dir, dockerfile), encoding="utf-8") as handle:
-                targets = _own_targets(dockerfile_stages(handle.read()))
+            with open(os.path.join(app_path, dockerfile), encoding="utf-8") as handle:
+                dockerfile_text = handle.read()
         except OSError as exc:
-            raise ProfileError("cannot read %s: %s" % (os.path.join(source_dir, dockerfile), exc.strerror))
+            raise ProfileError("cannot read %s: %s" % (os.path.join(app_path, dockerfile), exc.strerror))
+        targets = _own_targets(dockerfile_stages(dockerfile_text))
+        dockerfile_images = {ref: official_node_major(ref) for ref in _own_dockerfile_images(dockerfile_text)}
+        node_majors += [major for major in dockerfile_images.values() if major and major not in node_majors]
     else:
         targets = dict(RENDERED_TARGETS)
     targets.update(overrides.get("targets") or {})
+
+    processes = _processes(overrides.get("processes"), procfile, scripts, manager)
+    for process in processes:
+        process["command"] = _resolve_script(process["command"], scripts)
 
     try:
         app_contract = env_contract.contract_from_mapping(app_file.get("contract"), "%s contract" % APP_FILE)
@@ -388,24 +570,44 @@ def detect(source_dir, overrides=None, contract=None, base_node_version=BASE_NOD
     local_env = app_file.get("local_env") or {}
     if not isinstance(local_env, dict):
         raise ProfileError("%s local_env must map variable names to values" % APP_FILE)
+    manifests = ["package.json"] + ["%s/package.json" % directory for directory in sorted(members.values())
+                                    if directory != "."]
 
     return {
-        "source_dir": source_dir,
-        "name": str(package.get("name") or os.path.basename(source_dir)),
-        "package_manager": "npm",
-        "lockfile": lockfile,
-        "node_version": node_version,
-        "node_range": str(wanted) if wanted else None,
-        "dockerfile": dockerfile,
+        "source_dir": root,
+        "app_dir": app_dir,
+        "workdir": "/app" if app_dir == "." else "/app/%s" % app_dir,
+        "name": str(package.get("name") or os.path.basename(app_path)),
+        "package_manager": manager.name,
+        "package_manager_version": manager.version,
+        "package_manager_setup": manager.setup_command(),
+        "lockfile": manager.lockfile,
+        "install_command": manager.install_command(),
+        "install_files": manifests + [manager.lockfile] + package_manager.config_paths(root),
+        # Own install scripts may read any source file (postinstall: tsc): the install then copies the whole source.
+        "install_scripts": install_scripts,
+        "prune_dev_dependencies": prune,
+        "prune_command": manager.prune_command() if prune else None,
+        "workspace_packages": local_packages,
+        "node_major": node_major,
+        "node_majors": node_majors,
+        "node_version": str(node_major),
+        "node_range": node_range,
+        "dockerfile": dockerfile if app_dir == "." or not dockerfile else _join(app_dir, dockerfile),
+        "dockerfile_images": dockerfile_images,
         "targets": targets,
         "build_command": build_command,
+        "build_steps": build_steps,
         "start_command": start_command,
         "dev_command": dev_command,
         "source_roots": list(source_roots),
+        "processes": processes,
         "migrate_command": migrate_command,
+        "schema_sync": schema_sync,
         # The generated client must exist before the build step and in the image (it is not a package).
-        "generate_command": "prisma generate" if schema_text is not None and "@prisma/client" in dependencies else None,
-        "prisma_schema": schema_path if schema_text is not None else None,
+        "generate_command": generate_command,
+        "prisma_schema": schema_path,
+        "prisma_dir": prisma_dir if schema_path else None,
         "prisma_provider": provider,
         "port": int(port),
         "health": _health(app_file, overrides),

@@ -158,6 +158,9 @@ def compose_definition(spec):
         # PATH; it runs to completion before the backend starts, as Railway's pre-deploy command does.
         out[MIGRATE] = app_service(spec["migrate_image"] or spec["backend_image"],
                                    ["sh", "-c", 'PATH="$$PWD/node_modules/.bin:$$PATH"; exec ' + escape(migrate_command)])
+        if profile.get("prisma_dir") not in (None, ".") and profile.get("app_dir", ".") != profile.get("prisma_dir"):
+            # Prisma's CLI reads its config and schema where the workspace package that holds them is.
+            out[MIGRATE]["working_dir"] = "/app/" + profile["prisma_dir"]
         if postgres:
             out[MIGRATE]["depends_on"] = {"postgres": {"condition": "service_healthy"}}
         out[MIGRATE]["restart"] = "no"
@@ -165,7 +168,8 @@ def compose_definition(spec):
     backend = app_service(spec["backend_image"], spec.get("command"))
     if spec["mode"] == "dev" and profile.get("source_roots"):
         # Hot reload: the dev command restarts on edits of the bind-mounted source.
-        workdir = spec.get("workdir") or "/app"
+        # Source roots are relative to the build context: the image's workdir, or /app for a workspace's app.
+        workdir = (spec.get("workdir") or "/app") if profile.get("app_dir", ".") == "." else "/app"
         backend["volumes"] = ["%s/%s:%s/%s:ro" % (profile["source_dir"], root, workdir, root) for root in profile["source_roots"]]
     backend["ports"] = ["%s:%s:%s" % (bind, spec["backend_port"], profile["port"])]
     depends = {}

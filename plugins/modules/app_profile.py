@@ -11,13 +11,17 @@ module: app_profile
 short_description: Detect what a Node.js app needs to be built, run, migrated and checked
 version_added: 0.2.0
 description:
-  - Reads an app's own files - C(package.json), its lockfile, C(.nvmrc), C(prisma/), a C(Dockerfile) and an optional
-    C(backendops.yml) - and returns its profile - the build, start, dev and migrate commands, the Node.js version
-    range, the port, the health check, the services it needs (PostgreSQL, Redis) and its environment contract.
+  - Reads an app's own files - C(package.json), its lockfile and package manager, its workspace, C(.nvmrc),
+    C(.node-version), a C(Procfile), C(prisma/), a C(Dockerfile) and an optional C(backendops.yml) - and returns its
+    profile - the package manager and install, the build, start, dev and migrate commands, its other processes
+    (workers, cron jobs), the Node.js major, the port, the health check, the services it needs (PostgreSQL, Redis)
+    and its environment contract.
   - Every field can be overridden with O(overrides); C(backendops.yml) in the app's root can set the same fields.
-  - Fails with one line before anything changes when the app cannot be deployed as it is - no C(package.json), no
-    C(package-lock.json) (or a yarn or pnpm lockfile), no start command, a start command that runs a missing file,
-    a Prisma datasource that is not PostgreSQL, or an C(engines.node) that the base image's Node.js does not satisfy.
+  - Fails with one line naming the override or edit that fixes it, before anything changes, when the app cannot be
+    deployed as it is - no C(package.json), no lockfile or two package managers' lockfiles, Yarn Plug'n'Play, no
+    start command, a start command that runs a missing file no step makes or a program only in devDependencies,
+    a Prisma client without a schema, a schema without migrations, a Prisma datasource that is not PostgreSQL, or an
+    C(engines.node) no supported Node.js line satisfies.
   - See C(docs/your-app.md) in the collection for every field, how it is detected and how to override it.
 author:
   - backendops.stack maintainers (@backendops)
@@ -27,14 +31,21 @@ extends_documentation_fragment:
 options:
   source_dir:
     description:
-      - The app's root directory, where its C(package.json) is, on the host the task runs on.
+      - The app's root directory, where its C(package.json) is, on the host the task runs on; or, with O(app_dir), the
+        root of the monorepo that holds it. An app folder inside a workspace builds from the workspace's root.
     type: path
     required: true
+  app_dir:
+    description:
+      - The app's folder in the monorepo at O(source_dir), relative to it, or the name of its workspace package (like
+        Railway's root directory). The same as the override C(app_dir).
+    type: str
   overrides:
     description:
       - Profile fields that win over detection and over C(backendops.yml) - C(build_command), C(start_command),
         C(dev_command), C(source_roots), C(migrate_command), C(port), C(health_path), C(health_details), C(services),
-        C(node_version), C(dockerfile) and C(targets).
+        C(node_version) (a major such as V(22)), C(dockerfile), C(targets), C(prisma_schema), C(generate_command),
+        C(prune_dev_dependencies), C(schema_sync) (V(migrate) or V(push)), C(processes) and C(app_dir).
       - An empty string or V(false) for a command means none (for example no build step).
     type: dict
     default: {}
@@ -45,11 +56,6 @@ options:
         contract in the app's C(backendops.yml) and the base contract.
     type: dict
     default: {}
-  base_node_version:
-    description:
-      - The Node.js version of the base image, checked against the app's C(engines.node) or C(.nvmrc).
-    type: str
-    default: 20.19.2
 seealso:
   - module: backendops.stack.env_contract
 """
@@ -75,8 +81,21 @@ profile:
   type: dict
   contains:
     source_dir:
-      description: Absolute path of the app's root.
+      description: Absolute path of the build context - the app's root, or its workspace's root.
       type: str
+    app_dir:
+      description: The app's folder relative to C(source_dir) (V(.) when it is the root).
+      type: str
+    package_manager:
+      description: V(npm), V(pnpm) or V(yarn), with C(package_manager_version), C(lockfile) and C(install_command).
+      type: str
+    node_major:
+      description: The Node.js major the app is built and run with.
+      type: int
+    processes:
+      description: The app's processes besides web - C(name), C(command), C(kind) (V(worker) or V(cron)), C(schedule).
+      type: list
+      elements: dict
     dockerfile:
       description: The app's own Dockerfile (relative to its root), or V(null) when the collection renders one.
       type: str
@@ -135,13 +154,15 @@ def main():
             source_dir=dict(type="path", required=True),
             overrides=dict(type="dict", default={}),
             contract=dict(type="dict", default={}),
-            base_node_version=dict(type="str", default="20.19.2"),
+            app_dir=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     try:
-        profile = detect(module.params["source_dir"], module.params["overrides"], module.params["contract"],
-                         module.params["base_node_version"])
+        overrides = dict(module.params["overrides"])
+        if module.params["app_dir"]:
+            overrides["app_dir"] = module.params["app_dir"]
+        profile = detect(module.params["source_dir"], overrides, module.params["contract"])
     except ProfileError as exc:
         module.fail_json(msg="App profile: %s" % exc)
     module.exit_json(changed=False, profile=profile)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils.app_profile import ProfileError, detect, dockerfile_stages, satisfies
+from ansible_collections.backendops.stack.plugins.module_utils.app_profile import (
+    ProfileError, detect, dockerfile_stages, official_node_major)
+from ansible_collections.backendops.stack.plugins.module_utils.node_versions import satisfies
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 POSTGRES_SCHEMA = 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n'
@@ -93,7 +95,7 @@ def test_npm_scripts_in_the_start_command_are_resolved_since_the_prod_image_has_
     app = make_app(tmp_path / "app", {"scripts": {"start": "npm run serve", "serve": "node server.js"}})
     assert detect(str(app))["start_command"] == "node server.js"
     app = make_app(tmp_path / "loop", {"scripts": {"start": "npm run start"}})
-    assert "npm script 'start'" in one_line_error(app)
+    assert "runs the script 'start', which package.json does not define" in one_line_error(app)
 
 
 def test_the_prisma_schema_location_comes_from_package_json(tmp_path):
@@ -140,13 +142,7 @@ def test_no_package_json(tmp_path):
 
 def test_no_lockfile(tmp_path):
     message = one_line_error(make_app(tmp_path / "app", lockfile=None))
-    assert "no package-lock.json" in message and "npm install" in message
-
-
-@pytest.mark.parametrize("lockfile, manager", [("yarn.lock", "yarn"), ("pnpm-lock.yaml", "pnpm")])
-def test_other_package_managers_are_named_with_what_is_supported(tmp_path, lockfile, manager):
-    message = one_line_error(make_app(tmp_path / "app", lockfile=lockfile))
-    assert "uses %s (%s)" % (manager, lockfile) in message and "only npm with package-lock.json is supported" in message
+    assert "has no lockfile" in message and "npm install" in message
 
 
 def test_no_start_command(tmp_path):
@@ -156,7 +152,7 @@ def test_no_start_command(tmp_path):
 
 def test_a_start_command_that_runs_a_missing_file(tmp_path):
     message = one_line_error(make_app(tmp_path / "app", {"scripts": {"start": "node src/missing.js"}}))
-    assert "runs src/missing.js, which is not in" in message
+    assert "runs src/missing.js, which is not in" in message and "build_command" in message
 
 
 def test_a_datasource_that_is_not_postgresql(tmp_path):
@@ -164,17 +160,12 @@ def test_a_datasource_that_is_not_postgresql(tmp_path):
     assert "declares a mysql datasource: only PostgreSQL is supported" in one_line_error(app)
 
 
-@pytest.mark.parametrize("engines", [">=22", "^18.0.0", "21.x"])
-def test_an_engines_node_range_the_base_image_does_not_satisfy(tmp_path, engines):
+@pytest.mark.parametrize("engines", ["^18.0.0", "21.x", ">=30"])
+def test_an_engines_node_range_no_supported_line_satisfies(tmp_path, engines):
     app = make_app(tmp_path / "app", {"scripts": {"start": "node server.js"}, "engines": {"node": engines}})
     message = one_line_error(app)
-    assert "package.json engines.node asks for Node.js %s, but the base image has Node.js 20.19.2" % engines in message
-
-
-def test_nvmrc_is_read_when_engines_is_absent(tmp_path):
-    app = make_app(tmp_path / "app", files={".nvmrc": "v22\n"})
-    assert ".nvmrc asks for Node.js v22" in one_line_error(app)
-    assert detect(str(app), base_node_version="22.3.0")["node_range"] == "v22"
+    assert "package.json engines.node asks for Node.js %s, which no supported line" % engines in message
+    assert "node_version" in message
 
 
 def test_a_bad_entry_in_the_apps_contract_file(tmp_path):
@@ -200,3 +191,205 @@ def test_unknown_overrides_are_refused(tmp_path):
 ])
 def test_node_ranges(text, expected):
     assert satisfies("20.19.2", text) is expected
+
+
+# ---- Node.js lines: the app's pin, else the active LTS ----
+
+@pytest.mark.parametrize("files, package, major", [
+    ({}, {}, 24),
+    ({}, {"engines": {"node": ">=20"}}, 24),
+    ({}, {"engines": {"node": "^22.12"}}, 22),
+    ({}, {"engines": {"node": "20.x"}}, 20),
+    ({".nvmrc": "v22.3.0\n"}, {}, 22),
+    ({".nvmrc": "lts/*\n"}, {}, 24),
+    ({".node-version": "26\n"}, {}, 26),
+    ({}, {"volta": {"node": "22.11.0"}}, 22),
+])
+def test_the_node_line_comes_from_the_apps_pin_else_the_active_lts(tmp_path, files, package, major):
+    app = make_app(tmp_path / "app", {"scripts": {"start": "node server.js"}, **package}, files)
+    profile = detect(str(app))
+    assert profile["node_major"] == major and profile["node_majors"] == [major]
+
+
+def test_node_version_override_names_a_line(tmp_path):
+    app = make_app(tmp_path / "app", {"scripts": {"start": "node server.js"}, "engines": {"node": ">=20"}})
+    assert detect(str(app), overrides={"node_version": "22"})["node_major"] == 22
+    assert 'node_version "19"' in one_line_error(app, overrides={"node_version": "19"})
+
+
+# ---- package managers, as Railway's builder picks them ----
+
+@pytest.mark.parametrize("lockfile, field, expected", [
+    ("package-lock.json", None, ("npm", None, "npm ci --include=dev --no-audit --no-fund")),
+    ("pnpm-lock.yaml", None, ("pnpm", "10", "pnpm install --frozen-lockfile --prod=false")),
+    ("pnpm-lock.yaml", "pnpm@9.15.4+sha512.abc", ("pnpm", "9.15.4", "pnpm install --frozen-lockfile --prod=false")),
+    ("yarn.lock", None, ("yarn", "1.22.22", "yarn install --frozen-lockfile --production=false --non-interactive")),
+    ("yarn.lock", "yarn@4.5.1", ("yarn", "4.5.1", "yarn install --immutable")),
+])
+def test_the_package_manager_comes_from_package_manager_then_the_lockfile(tmp_path, lockfile, field, expected):
+    package = {"scripts": {"start": "node server.js"}, **({"packageManager": field} if field else {})}
+    files = {".yarnrc.yml": "nodeLinker: node-modules\n"} if field == "yarn@4.5.1" else {}
+    profile = detect(str(make_app(tmp_path / "app", package, files, lockfile=lockfile)))
+    assert (profile["package_manager"], profile["package_manager_version"], profile["install_command"]) == expected
+    assert profile["lockfile"] == lockfile and lockfile in profile["install_files"]
+
+
+def test_two_lockfiles_take_the_one_package_manager_names_else_one_line_names_both(tmp_path):
+    app = make_app(tmp_path / "app", files={"pnpm-lock.yaml": "lockfileVersion: '9.0'\n"})
+    message = one_line_error(app)
+    assert "lockfiles of npm and pnpm" in message and "packageManager" in message
+    package = {"scripts": {"start": "node server.js"}, "packageManager": "pnpm@10.12.1"}
+    app = make_app(tmp_path / "named", package, {"pnpm-lock.yaml": "lockfileVersion: '9.0'\n"})
+    assert detect(str(app))["package_manager"] == "pnpm"
+
+
+def test_yarn_plug_n_play_and_bun_are_refused_in_one_line(tmp_path):
+    package = {"scripts": {"start": "node server.js"}, "packageManager": "yarn@4.5.1"}
+    message = one_line_error(make_app(tmp_path / "pnp", package, lockfile="yarn.lock"))
+    assert "Plug'n'Play" in message and "nodeLinker: node-modules" in message
+    assert "bun" in one_line_error(make_app(tmp_path / "bun", lockfile="bun.lock"))
+
+
+def test_scripts_that_call_the_package_manager_resolve_with_any_of_them(tmp_path):
+    package = {"packageManager": "pnpm@10.12.1", "scripts": {"start": "pnpm run serve", "serve": "yarn boot",
+                                                             "boot": "node server.js", "build": "pnpm build:types"}}
+    profile = detect(str(make_app(tmp_path / "app", package, lockfile="pnpm-lock.yaml")))
+    assert profile["start_command"] == "node server.js"
+    assert profile["build_steps"] == [{"dir": ".", "command": "pnpm run build"}]
+    assert profile["package_manager_setup"] == "npm install -g pnpm@10.12.1"
+
+
+# ---- lifecycle scripts and builds ----
+
+def test_a_build_in_postinstall_is_a_build_and_heroku_postbuild_wins_over_build(tmp_path):
+    package = {"scripts": {"postinstall": "prisma generate && tsc", "start": "node dist/server.js"}}
+    profile = detect(str(make_app(tmp_path / "app", package)))
+    assert profile["install_scripts"] == ["postinstall"] and profile["build_steps"] == []
+    assert profile["start_command"] == "node dist/server.js"
+    package = {"scripts": {"build": "tsc", "heroku-postbuild": "tsc -p prod.json", "start": "node dist/server.js"}}
+    assert detect(str(make_app(tmp_path / "heroku", package)))["build_command"] == "npm run heroku-postbuild"
+
+
+def test_a_start_program_only_in_dev_dependencies_takes_start_prod_else_is_refused(tmp_path):
+    nest = {"scripts": {"build": "nest build", "start": "nest start", "start:prod": "node dist/main"},
+            "dependencies": {"@nestjs/core": "11"}, "devDependencies": {"@nestjs/cli": "11"}}
+    profile = detect(str(make_app(tmp_path / "nest", nest)))
+    assert profile["start_command"] == "node dist/main"
+    assert profile["detected_from"]["start_command"] == "package.json scripts.start:prod"
+    tsx = {"scripts": {"start": "tsx src/server.ts"}, "devDependencies": {"tsx": "4"}}
+    message = one_line_error(make_app(tmp_path / "tsx", tsx))
+    assert "runs tsx from devDependencies (tsx)" in message and "prune_dev_dependencies" in message
+    profile = detect(str(make_app(tmp_path / "kept", tsx)), overrides={"prune_dev_dependencies": False})
+    assert profile["start_command"] == "tsx src/server.ts" and profile["prune_command"] is None
+
+
+# ---- workspaces ----
+
+def workspace(root: Path, manager: str = "npm") -> Path:
+    lockfile = {"npm": "package-lock.json", "pnpm": "pnpm-lock.yaml", "yarn": "yarn.lock"}[manager]
+    package = {"name": "mono", "private": True, "engines": {"node": ">=22"}, "devDependencies": {"typescript": "5"}}
+    files = {}
+    if manager == "pnpm":
+        files["pnpm-workspace.yaml"] = "packages:\n  - apps/*\n  - packages/*\n"
+    else:
+        package["workspaces"] = ["apps/*", "packages/*"]
+    make_app(root, package, files, lockfile=lockfile)
+    (root / "server.js").unlink()
+    make_app(root / "apps" / "api", {"name": "@mono/api", "scripts": {"build": "tsc", "start": "node dist/server.js"},
+                                     "dependencies": {"@mono/db": "workspace:*", "fastify": "5"}},
+             {"src/server.ts": ""}, lockfile=None)
+    make_app(root / "packages" / "db", {"name": "@mono/db", "scripts": {"build": "tsc"},
+                                        "dependencies": {"@prisma/client": "6.19.3"}, "devDependencies": {"prisma": "6"}},
+             {"src/index.ts": "", "prisma/schema.prisma": POSTGRES_SCHEMA, "prisma/migrations/1_init/migration.sql": ""},
+             lockfile=None)
+    make_app(root / "packages" / "unused", {"name": "@mono/unused"}, lockfile=None)
+    return root
+
+
+@pytest.mark.parametrize("manager", ["npm", "pnpm"])
+def test_a_workspace_app_is_built_from_the_root_with_prisma_in_a_sibling_package(tmp_path, manager):
+    root = workspace(tmp_path / "mono", manager)
+    by_path = detect(str(root), overrides={"app_dir": "apps/api"})
+    by_name = detect(str(root), overrides={"app_dir": "@mono/api"})
+    inside = detect(str(root / "apps" / "api"))
+    for profile in (by_path, by_name, inside):
+        assert profile["source_dir"] == str(root) and profile["app_dir"] == "apps/api"
+        assert profile["workdir"] == "/app/apps/api"
+        assert profile["workspace_packages"] == ["packages/db"]
+        assert profile["build_steps"] == [{"dir": "packages/db", "command": "%s run build" % manager},
+                                          {"dir": "apps/api", "command": "%s run build" % manager}]
+        assert profile["prisma_schema"] == "packages/db/prisma/schema.prisma" and profile["prisma_dir"] == "packages/db"
+        assert profile["migrate_command"] == "prisma migrate deploy" and profile["generate_command"] == "prisma generate"
+        assert profile["services"]["postgres"] is True
+        assert profile["node_major"] == 24
+        assert profile["source_roots"] == ["apps/api/src", "packages/db/src"]
+        assert "apps/api/package.json" in profile["install_files"] and "packages/unused/package.json" in profile["install_files"]
+
+
+def test_a_workspace_app_dir_that_is_no_package_names_the_packages(tmp_path):
+    root = workspace(tmp_path / "mono")
+    message = one_line_error(root, overrides={"app_dir": "apps/web"})
+    assert "app_dir apps/web has no package.json" in message and "@mono/api" in message
+
+
+# ---- "healthy" only when the app can serve: Prisma without schema or without migrations ----
+
+def test_a_prisma_client_without_a_schema_is_refused_naming_prisma_schema(tmp_path):
+    app = make_app(tmp_path / "app", {"scripts": {"start": "node server.js"}, "dependencies": {"@prisma/client": "6"}})
+    message = one_line_error(app)
+    assert "depends on @prisma/client but no Prisma schema was found" in message and "prisma_schema" in message
+    make_app(app, {"scripts": {"start": "node server.js"}, "dependencies": {"@prisma/client": "6"}},
+             {"db/app.prisma": POSTGRES_SCHEMA, "db/migrations/1/migration.sql": ""})
+    profile = detect(str(app), overrides={"prisma_schema": "db/app.prisma"})
+    assert profile["prisma_schema"] == "db/app.prisma" and profile["migrate_command"] == "prisma migrate deploy"
+
+
+def test_a_schema_without_migrations_is_refused_unless_schema_sync_is_push(tmp_path):
+    app = make_app(tmp_path / "app", {"scripts": {"start": "node server.js"}, "dependencies": {"@prisma/client": "6"}},
+                   {"prisma/schema.prisma": POSTGRES_SCHEMA})
+    message = one_line_error(app)
+    assert "has no migrations" in message and "schema_sync" in message and "prisma migrate dev" in message
+    profile = detect(str(app), overrides={"schema_sync": "push"})
+    assert profile["migrate_command"] == "prisma db push --skip-generate"
+
+
+# ---- processes ----
+
+def test_processes_come_from_the_procfile_with_release_as_the_migrate_command(tmp_path):
+    package = {"scripts": {"start": "node src/server.js", "start:worker": "node src/worker.js"},
+               "dependencies": {"bullmq": "5"}}
+    procfile = "web: npm start\nworker: npm run start:worker\nrelease: node scripts/migrate.js\n"
+    profile = detect(str(make_app(tmp_path / "app", package, {"Procfile": procfile, "src/server.js": ""})))
+    assert profile["start_command"] == "node src/server.js"
+    assert profile["migrate_command"] == "node scripts/migrate.js"
+    assert [(p["name"], p["command"], p["kind"], p["from"]) for p in profile["processes"]] == [
+        ("worker", "node src/worker.js", "worker", "Procfile")]
+
+
+def test_a_worker_script_is_a_process_unless_the_app_says_otherwise(tmp_path):
+    package = {"scripts": {"start": "node server.js", "start:worker": "node worker.js"}}
+    app = make_app(tmp_path / "app", package)
+    assert [(p["name"], p["command"]) for p in detect(str(app))["processes"]] == [("worker", "node worker.js")]
+    assert detect(str(app), overrides={"processes": {}})["processes"] == []
+    profile = detect(str(app), overrides={"processes": {"report": {"command": "npm run start:worker",
+                                                                    "schedule": "*/15 * * * *"}}})
+    assert profile["processes"][0]["kind"] == "cron" and profile["processes"][0]["command"] == "node worker.js"
+    assert "five-field cron" in one_line_error(app, overrides={"processes": {"report": {"command": "x", "schedule": "hourly"}}})
+
+
+# ---- an own Dockerfile's official node images ----
+
+@pytest.mark.parametrize("ref, major", [
+    ("node:22-slim", 22), ("node:20-bookworm-slim", 20), ("docker.io/library/node:24", 24), ("node:lts", 24),
+    ("node:lts-bookworm-slim", 24), ("node:22.12.0-bookworm", 22), ("node:22-alpine", None), ("node:18", None),
+    ("debian:bookworm", None), ("gcr.io/distroless/nodejs22", None),
+])
+def test_official_node_images_are_read_by_major(ref, major):
+    assert official_node_major(ref) == major
+
+
+def test_an_own_dockerfile_names_the_lines_it_needs(tmp_path):
+    dockerfile = "FROM node:22-slim AS build\nRUN true\nFROM build AS dev\nFROM node:20-alpine AS prod\n"
+    profile = detect(str(make_app(tmp_path / "app", files={"Dockerfile": dockerfile})))
+    assert profile["dockerfile_images"] == {"node:22-slim": 22, "node:20-alpine": None}
+    assert profile["node_majors"] == [24, 22]
