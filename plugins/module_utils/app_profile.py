@@ -39,6 +39,7 @@ PROGRAM_PACKAGES = {"nest": "@nestjs/cli", "tsc": "typescript", "babel-node": "@
 # Scripts that run a worker process when the app names none (Procfile or backendops.yml win).
 WORKER_SCRIPTS = ("start:worker", "worker", "worker:start", "start:queue", "queue")
 PROCESS_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+RESERVED_PROCESS_NAMES = ("web", "backend", "migrate", "postgres", "redis")
 
 
 class ProfileError(ValueError):
@@ -144,7 +145,8 @@ def _health(app_file, overrides):
             raise ProfileError("health details need a path that starts with /, e.g. {path: /api/health/details}")
         details = {"path": details["path"], "token": details.get("token"),
                    "expect": {str(key): str(value) for key, value in (details.get("expect") or {}).items()}}
-    return {"path": path, "probe": "http" if path else "tcp", "details": details or None}
+    # Without a path, any HTTP answer at / proves the app serves (a TCP connect alone does not).
+    return {"path": path, "probe": "http" if path else "http-any", "details": details or None}
 
 
 def _dependencies(package, sections=("dependencies", "devDependencies", "optionalDependencies")):
@@ -251,9 +253,10 @@ def _procfile(path):
 
 
 def _process(name, value, source):
-    if not PROCESS_NAME_RE.match(str(name)) or name == "web":
-        raise ProfileError("process name %r (%s) must be lowercase letters, digits and '-', and not web (the start "
-                           "command is web)" % (name, source))
+    if not PROCESS_NAME_RE.match(str(name)) or name in RESERVED_PROCESS_NAMES:
+        raise ProfileError("process name %r (%s) must be lowercase letters, digits and '-', and not %s (web is the "
+                           "start command, the others are the stack's services)"
+                           % (name, source, ", ".join(RESERVED_PROCESS_NAMES)))
     if isinstance(value, str):
         value = {"command": value}
     if not isinstance(value, dict) or not isinstance(value.get("command"), str) or not value["command"].strip():

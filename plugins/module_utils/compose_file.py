@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 
 from ansible_collections.backendops.stack.plugins.module_utils import dotenv, local_stack
@@ -21,6 +22,9 @@ COMPOSE_FILE = "compose.yaml"
 SECRETS_FILE = local_stack.SECRETS_FILE
 EXAMPLE_FILE = ".env.docker.example"
 MIGRATE = "migrate"
+# The service one-off commands run in, and the Compose profiles that keep it and cron jobs from starting with the stack.
+TASK = "task"
+TASK_PROFILE = "task"
 MANAGED = "# Managed by backendops.stack (local_stack module); local changes are overwritten."
 SECRETS_DIGEST_LABEL = "backendops.stack/secrets-digest"
 
@@ -97,9 +101,33 @@ def _health_test(port, path):
         script = ("fetch('http://127.0.0.1:%s%s').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
                   % (port, path))
     else:
-        script = ("require('net').connect(%s, '127.0.0.1').on('connect', () => process.exit(0))"
-                  ".on('error', () => process.exit(1))" % port)
+        # Any HTTP answer proves the app serves; a TCP connect alone does not.
+        script = "fetch('http://127.0.0.1:%s/').then(() => process.exit(0), () => process.exit(1))" % port
     return ["CMD", "node", "-e", script]
+
+
+def process_service(process, backend, mode):
+    """A worker (or, run on demand, a cron job) from the backend's image, with the backend's secrets and variables.
+
+    No published port and never the web port's health check the image carries: its own command's, or none.
+    """
+    command = process["command"]
+    if mode == "dev" and re.match(r"^node\s", command) and "--watch" not in command:
+        command = "node --watch " + command[len("node "):].lstrip()  # reloads on edits, as the web process does
+    service = {key: value for key, value in backend.items() if key not in ("ports", "healthcheck", "command", "restart")}
+    service["command"] = ["sh", "-c", "exec " + escape(command)]
+    if process.get("health_command"):
+        service["healthcheck"] = {"test": ["CMD-SHELL", escape(process["health_command"])], "interval": "10s",
+                                  "timeout": "5s", "retries": 5, "start_period": "60s"}
+    else:
+        service["healthcheck"] = {"disable": True}
+    if process["kind"] == "cron":
+        # Not started with the stack: `docker compose run --rm NAME` runs it on demand.
+        service["profiles"] = ["cron"]
+        service["restart"] = "no"
+    else:
+        service["restart"] = "unless-stopped"
+    return service
 
 
 def compose_definition(spec):
@@ -152,15 +180,17 @@ def compose_definition(spec):
         service["networks"] = ["backend"]
         return service
 
+    if profile.get("prisma_dir") not in (None, ".") and profile.get("app_dir", ".") != profile.get("prisma_dir"):
+        # Prisma's CLI reads its config and schema where the workspace package that holds them is.
+        spec = dict(spec, prisma_workdir="/app/" + profile["prisma_dir"])
     migrate_command = profile.get("migrate_command")
     if migrate_command:
         # The release step, from the build stage (the prod image has no Prisma CLI), with the app's own binaries on
         # PATH; it runs to completion before the backend starts, as Railway's pre-deploy command does.
         out[MIGRATE] = app_service(spec["migrate_image"] or spec["backend_image"],
                                    ["sh", "-c", 'PATH="$$PWD/node_modules/.bin:$$PATH"; exec ' + escape(migrate_command)])
-        if profile.get("prisma_dir") not in (None, ".") and profile.get("app_dir", ".") != profile.get("prisma_dir"):
-            # Prisma's CLI reads its config and schema where the workspace package that holds them is.
-            out[MIGRATE]["working_dir"] = "/app/" + profile["prisma_dir"]
+        if spec.get("prisma_workdir"):
+            out[MIGRATE]["working_dir"] = spec["prisma_workdir"]
         if postgres:
             out[MIGRATE]["depends_on"] = {"postgres": {"condition": "service_healthy"}}
         out[MIGRATE]["restart"] = "no"
@@ -185,6 +215,16 @@ def compose_definition(spec):
                               "timeout": "5s", "retries": 10, "start_period": "120s"}
     backend["restart"] = "unless-stopped"
     out["backend"] = backend
+
+    for process in profile.get("processes") or ():
+        out[process["name"]] = process_service(process, backend, spec["mode"])
+
+    # One-off commands (`docker compose run --rm task CMD`): the build image has every dependency and the CLIs.
+    task = app_service(spec["migrate_image"] or spec["backend_image"], None)
+    task.update({"profiles": [TASK_PROFILE], "restart": "no"})
+    if spec.get("prisma_workdir"):
+        task["working_dir"] = spec["prisma_workdir"]
+    out[TASK] = task
 
     definition["networks"] = {"backend": {}}
     volumes = {name: {} for name, used in (("pgdata", postgres), ("redisdata", redis)) if used}

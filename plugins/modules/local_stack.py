@@ -19,9 +19,9 @@ description:
   - Compares the rendered services with the project's containers (Compose's configuration hash, the image, the state)
     and runs C(docker compose up --detach --wait) only when something is to change. Re-running the one-shot
     C(migrate) service alone is not a change.
-  - Waits for the backend's health path (or, without one, for its port to accept connections), reads the detailed
-    health view the app profile names with its token and checks its fields, then removes the env files of the
-    earlier layout.
+  - Waits for the backend's health path (or, without one, for any HTTP answer at C(/)), reads the detailed health
+    view the app profile names with its token and checks its fields, checks that every process (web and workers)
+    runs and does not restart, then removes the env files of the earlier layout.
   - Secrets reach the containers as files in C(/run/secrets), never as container environment; no secret value
     appears in the result, the diff or an error.
   - With O(validate_only=true) it only keeps or generates the secrets in memory and validates the contract; it needs
@@ -45,7 +45,7 @@ attributes:
         C(********), with C((changed)) after a value that changes.
   idempotent:
     support: partial
-    details: Idempotent for O(state=present); O(state=restarted) always restarts.
+    details: Idempotent for O(state=present), V(stopped) and V(absent); O(state=restarted) always restarts.
 options:
   name:
     description: Name of the stack, lowercase letters, digits, C(-) and C(_); the Compose project is C(backendops-<name>).
@@ -59,17 +59,19 @@ options:
     description:
       - V(present) writes the files, starts what differs and verifies health.
       - V(restarted) restarts the stack's containers (when its C(compose.yaml) exists) and verifies health.
+      - V(stopped) stops every running container of the stack; V(absent) removes them and the stack's network, and
+        with O(remove_volumes), O(remove_files) and O(remove_images) its data, its files and the app's images. Neither
+        reads O(profile), so a stack whose app no longer builds can always be stopped or removed.
     type: str
-    choices: [present, restarted]
+    choices: [present, restarted, stopped, absent]
     default: present
   validate_only:
     description: Only validate the stack's settings and environment contract; no Docker engine needed, nothing changes.
     type: bool
     default: false
   profile:
-    description: The app profile, as M(backendops.stack.app_profile) returns it.
+    description: The app profile, as M(backendops.stack.app_profile) returns it. Required for V(present) and V(restarted).
     type: dict
-    required: true
   env:
     description:
       - The app's environment, merged over the profile's C(local_env) and the computed variables (C(NODE_ENV),
@@ -94,9 +96,8 @@ options:
     type: int
     default: 48
   backend_image:
-    description: The backend's image.
+    description: The backend's image (also its workers'). Required for V(present) and V(restarted).
     type: str
-    required: true
   migrate_image:
     description: Image of the one-shot C(migrate) service (the build stage); empty uses O(backend_image).
     type: str
@@ -141,7 +142,7 @@ options:
     type: int
     default: 300
   health_path:
-    description: HTTP path of the health check; empty takes the profile's, and without one the port is probed.
+    description: HTTP path of the health check; empty takes the profile's, and without one any HTTP answer at C(/) counts.
     type: str
     default: ""
   verify:
@@ -149,16 +150,29 @@ options:
     type: bool
     default: true
   log_lines:
-    description: Lines of the backend's log in the error when the stack does not come up.
+    description: Lines of the backend's (or a failing process's) log in the error when the stack does not come up.
     type: int
     default: 40
+  remove_volumes:
+    description: With V(absent), also remove the stack's volumes (its PostgreSQL and Redis data).
+    type: bool
+    default: false
+  remove_files:
+    description: With V(absent), also remove O(project_dir) - C(compose.yaml) and the C(.env) holding the secrets.
+    type: bool
+    default: false
+  remove_images:
+    description: With V(absent), also remove every tag of these image repositories (the app's images).
+    type: list
+    elements: str
+    default: []
 notes:
-  - States V(stopped) and V(absent) are M(community.docker.docker_compose_v2)'s (the role backendops.stack.compose_stack
-    uses it), as they need only the stack's files.
+  - Every process of the profile besides web (C(processes) of kind V(worker)) runs as a service of its own from the
+    backend's image, with the same variables and secrets, no published port and its own health check or none; a
+    V(cron) process is a service of the Compose profile C(cron), run on demand with C(docker compose run --rm NAME).
 seealso:
   - module: backendops.stack.app_profile
   - module: backendops.stack.env_contract
-  - module: community.docker.docker_compose_v2
 """
 
 EXAMPLES = r"""
@@ -228,17 +242,22 @@ started:
   description: Whether C(docker compose up) (or C(restart)) ran.
   returned: success
   type: bool
+removed:
+  description: What O(state=absent) removed (or would remove).
+  returned: when O(state=absent)
+  type: list
+  elements: str
 health:
   description: The health check's result; C(details) holds the detailed view's expected fields as shown.
   returned: when verified
   type: dict
-  sample: {url: "http://127.0.0.1:3000/api/health", version: "1.0.0", migrations: 2, details: {database: up}}
+  sample: {url: "http://127.0.0.1:3000/api/health", version: "1.0.0", migrations: 2, details: {database: up},
+           processes: [web, worker]}
 """
 
 import json
 import os
-import platform
-import re
+import shutil
 import socket
 import time
 import urllib.error
@@ -247,6 +266,7 @@ import urllib.request
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.backendops.stack.plugins.module_utils import compose_file, local_stack
+from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerCli, DockerError, last_lines
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
     CONTRACT_ARGUMENT_SPEC,
@@ -257,61 +277,12 @@ from ansible_collections.backendops.stack.plugins.module_utils.env_contract impo
 )
 
 
+# Seconds between the two looks at the processes' containers.
+PROCESS_SETTLE_SECONDS = 3
+
+
 class StackError(Exception):
     """An expected failure, reported as one line."""
-
-
-class Docker:
-    """The docker CLI on this host; the first call that cannot reach an engine says so in one line."""
-
-    def __init__(self, module, project_dir):
-        self.module = module
-        self.project_dir = project_dir
-
-    def run(self, *args, check=True):
-        try:
-            rc, out, err = self.module.run_command(["docker"] + list(args))
-        except OSError as exc:
-            raise StackError(self._no_engine(str(exc))) from None
-        if check and rc != 0:
-            if "Cannot connect to the Docker daemon" in err or "error during connect" in err:
-                raise StackError(self._no_engine(err))
-            raise StackError("docker %s failed: %s" % (" ".join(args[:3]), last_lines(err or out)))
-        return rc, out, err
-
-    def compose(self, *args, check=True):
-        return self.run("compose", "--project-directory", self.project_dir, *args, check=check)
-
-    @staticmethod
-    def _no_engine(error):
-        return ("No Docker engine answers on %s: %s. Start one (the role backendops.stack.docker_engine does, as "
-                "`make local` runs it) or point DOCKER_HOST at one." % (platform.node(), last_lines(error, 1)))
-
-    def containers(self, project):
-        out = self.run("ps", "--all", "--quiet", "--no-trunc", "--filter", "label=com.docker.compose.project=" + project)[1]
-        ids = out.split()
-        return json.loads(self.run("inspect", *ids)[1]) if ids else []
-
-    def image_ids(self, images):
-        """{image reference: ID}, missing images left out."""
-        found = {}
-        for ref in sorted(set(images)):
-            rc, out, _err = self.run("image", "inspect", "--format", "{{.Id}}", ref, check=False)
-            if rc == 0:
-                found[ref] = out.strip()
-        return found
-
-    def volume_exists(self, name):
-        return self.run("volume", "inspect", name, check=False)[0] == 0
-
-
-_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def last_lines(text, count=3):
-    # Compose's progress output and logs carry terminal escapes even with --no-color.
-    lines = [line.strip() for line in _ANSI_RE.sub("", text or "").splitlines() if line.strip()]
-    return " | ".join(lines[-count:]) or "no output"
 
 
 def check_settings(params):
@@ -349,9 +320,9 @@ class Stack:
         self.name = self.params["name"]
         self.project_name = "backendops-" + self.name
         self.project_dir = self.params["project_dir"]
-        self.docker = Docker(module, self.project_dir)
+        self.docker = DockerCli(module, self.project_dir)
         self.url = "http://%s:%s" % (self.params["bind_address"], self.params["backend_port"])
-        self.profile = self.params["profile"]
+        self.profile = self.params["profile"] or {}
         self.health_path = self.params["health_path"] or (self.profile.get("health") or {}).get("path") or ""
         self.diffs = []
         self.files = []
@@ -468,7 +439,7 @@ class Stack:
         log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", "--tail",
                                                     str(self.params["log_lines"]), "backend", check=False)
         raise StackError(
-            "Stack %s did not become healthy: %s. The backend's last log lines: %s. `make logs` or tasks_from: logs "
+            "Stack %s did not become healthy: %s. The backend's last log lines: %s. `make logs` (playbooks/logs.yml) "
             "shows more." % (self.name, last_lines(err or out), last_lines(logs if log_rc == 0 else log_err,
                                                                            self.params["log_lines"])))
 
@@ -524,6 +495,47 @@ class Stack:
         out.update(self.verified() if not self.module.check_mode else {"msg": "Would restart stack %s" % self.name})
         return out
 
+    # ---- stopped and absent: the stack's containers, volumes and files; never the app or its profile ----
+
+    def stopped(self):
+        running = [c for c in self.docker.containers(self.project_name) if (c.get("State") or {}).get("Running")]
+        if running and not self.module.check_mode:
+            self.docker.run("stop", *[c["Id"] for c in running])
+        names = sorted({((c.get("Config") or {}).get("Labels") or {}).get("com.docker.compose.service", "?") for c in running})
+        verb = "would stop" if self.module.check_mode else "stopped"
+        return dict(changed=bool(running), project_dir=self.project_dir, url=self.url,
+                    msg="Stack %s: %s" % (self.name, "%s %s" % (verb, ", ".join(names)) if names else "nothing runs"))
+
+    def absent(self):
+        label = "label=com.docker.compose.project=" + self.project_name
+        containers = [c["Id"] for c in self.docker.containers(self.project_name)]
+        networks = self.docker.run("network", "ls", "--quiet", "--filter", label)[1].split()
+        volumes = self.docker.run("volume", "ls", "--quiet", "--filter", label)[1].split() if self.params["remove_volumes"] else []
+        images = []
+        for name in self.params["remove_images"]:
+            listed = self.docker.run("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", name)[1].split()
+            images += [ref for ref in listed if not ref.endswith(":<none>")]
+        files = self.params["remove_files"] and os.path.lexists(self.project_dir)
+        removed = (["%d container(s)" % len(containers)] if containers else []) + \
+                  (["network(s) %s" % ", ".join(networks)] if networks else []) + \
+                  (["volume(s) %s" % ", ".join(volumes)] if volumes else []) + \
+                  (["image(s) %s" % ", ".join(images)] if images else []) + \
+                  (["%s (its .env with the secrets)" % self.project_dir] if files else [])
+        if not self.module.check_mode:
+            if containers:
+                self.docker.run("rm", "--force", "--volumes", *containers)
+            if networks:
+                self.docker.run("network", "rm", *networks)
+            if volumes:
+                self.docker.run("volume", "rm", *volumes)
+            if images:
+                self.docker.run("image", "rm", *images)
+            if files:
+                shutil.rmtree(self.project_dir)
+        verb = "would remove" if self.module.check_mode else "removed"
+        return dict(changed=bool(removed), project_dir=self.project_dir, url=self.url, removed=removed,
+                    msg="Stack %s: %s" % (self.name, "%s %s" % (verb, "; ".join(removed)) if removed else "nothing to remove"))
+
     # ---- health ----
 
     def verified(self):
@@ -535,14 +547,13 @@ class Stack:
         last = "no answer"
         while True:
             try:
-                if self.health_path:
-                    status = _get(health["url"])[0]
-                    if status == 200:
-                        break
-                    last = "HTTP %s" % status
-                elif port_in_use(self.params["bind_address"], self.params["backend_port"]):
+                status = _get(health["url"])[0]
+                if status == 200 or not self.health_path:
                     break
+                last = "HTTP %s" % status
             except urllib.error.HTTPError as exc:
+                if not self.health_path:
+                    break  # any HTTP answer: the app serves
                 last = "HTTP %s" % exc.code
             except (urllib.error.URLError, OSError) as exc:
                 last = str(getattr(exc, "reason", exc))
@@ -555,9 +566,44 @@ class Stack:
         if details:
             health.update(self.read_details(details))
             shown = " (version %s, migrations %d)" % (health.get("version"), health.get("migrations"))
-        where = health["url"] if self.health_path else self.url + " (port open)"
-        health["msg"] = "Stack %s (%s) is healthy: %s%s; %s" % (self.name, self.params["mode"], where, shown, files)
+        where = health["url"] if self.health_path else self.url + " (answers HTTP)"
+        processes = self.processes_running()
+        health["processes"] = processes
+        running = "; processes %s running" % ", ".join(processes) if len(processes) > 1 else ""
+        health["msg"] = "Stack %s (%s) is healthy: %s%s%s; %s" % (self.name, self.params["mode"], where, shown, running, files)
         return {"health": health, "msg": health.pop("msg")}
+
+    def processes_running(self):
+        """The long-running processes (web and workers), each running and not restarting; else one line with its log."""
+        names = ["backend"] + [process["name"] for process in self.profile.get("processes") or ()
+                               if process.get("kind") != "cron"]
+        if len(names) == 1:
+            return ["web"]
+        seen = {}
+        # Twice, a few seconds apart: a worker that exits at once is restarted by its policy and may look running.
+        for attempt in range(2):
+            if attempt:
+                time.sleep(PROCESS_SETTLE_SECONDS)
+            for container in self.docker.containers(self.project_name):
+                labels = (container.get("Config") or {}).get("Labels") or {}
+                service = labels.get("com.docker.compose.service")
+                if service in names and labels.get("com.docker.compose.oneoff") != "True":
+                    state = container.get("State") or {}
+                    restarts = container.get("RestartCount", 0)
+                    if not state.get("Running") or state.get("Restarting") or (service in seen and restarts > seen[service]):
+                        log_rc, logs, log_err = self.docker.compose(
+                            "logs", "--no-color", "--no-log-prefix", "--tail", str(self.params["log_lines"]), service,
+                            check=False)
+                        process = "web" if service == "backend" else service
+                        raise StackError("Stack %s: process %s is not running (%s, exit code %s, %s restarts). Its last "
+                                         "log lines: %s" % (self.name, process, state.get("Status"), state.get("ExitCode"),
+                                                            restarts, last_lines(logs if log_rc == 0 else log_err,
+                                                                                 self.params["log_lines"])))
+                    seen[service] = restarts
+        missing = [name for name in names if name not in seen]
+        if missing:
+            raise StackError("Stack %s: no container runs process(es) %s" % (self.name, ", ".join(missing)))
+        return ["web" if name == "backend" else name for name in names]
 
     def read_details(self, details):
         url = self.url + details["path"]
@@ -586,9 +632,9 @@ def main():
         argument_spec=dict(
             name=dict(type="str", required=True),
             project_dir=dict(type="path", required=True),
-            state=dict(type="str", choices=["present", "restarted"], default="present"),
+            state=dict(type="str", choices=["present", "restarted", "stopped", "absent"], default="present"),
             validate_only=dict(type="bool", default=False),
-            profile=dict(type="dict", required=True),
+            profile=dict(type="dict"),
             env=dict(type="dict", default={}, no_log=True),
             contract=CONTRACT_ARGUMENT_SPEC,
             extra=EXTRA_ARGUMENT_SPEC,
@@ -596,7 +642,7 @@ def main():
             db_name=dict(type="str", default="app"),
             db_user=dict(type="str", default="app"),
             secret_length=dict(type="int", default=48, no_log=False),
-            backend_image=dict(type="str", required=True),
+            backend_image=dict(type="str"),
             migrate_image=dict(type="str"),
             postgres_image=dict(type="str", default="postgres:15-alpine"),
             redis_image=dict(type="str", default="redis:7-alpine"),
@@ -611,18 +657,24 @@ def main():
             health_path=dict(type="str", default=""),
             verify=dict(type="bool", default=True),
             log_lines=dict(type="int", default=40),
+            remove_volumes=dict(type="bool", default=False),
+            remove_files=dict(type="bool", default=False),
+            remove_images=dict(type="list", elements="str", default=[]),
         ),
+        required_if=[("state", "present", ["profile", "backend_image"]), ("state", "restarted", ["profile", "backend_image"])],
         supports_check_mode=True,
     )
     stack = Stack(module)
     try:
         check_settings(module.params)
+        if module.params["state"] in ("stopped", "absent"):
+            module.exit_json(**(stack.stopped() if module.params["state"] == "stopped" else stack.absent()))
         stack.environment()
         if module.params["validate_only"]:
             module.exit_json(**stack.base_result(changed=False, msg="Stack %s: settings and environment contract valid"
                                                  % stack.name))
         result = stack.present() if module.params["state"] == "present" else stack.restarted()
-    except StackError as exc:
+    except (StackError, DockerError) as exc:
         # Files already written (a start that failed) are a change.
         module.fail_json(msg=str(exc), changed=bool(stack.files) and not module.check_mode)
     if stack.diffs:

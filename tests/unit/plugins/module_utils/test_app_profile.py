@@ -79,13 +79,13 @@ def test_a_typescript_app_without_redis_gets_its_build_and_its_own_contract(tmp_
     assert profile["source_roots"] == ["src"]
 
 
-def test_without_a_health_path_the_port_is_probed_and_without_migrations_nothing_migrates(tmp_path):
+def test_without_a_health_path_any_http_answer_counts_and_without_prisma_nothing_migrates(tmp_path):
     app = make_app(tmp_path / "app", {"name": "x", "main": "index.js", "dependencies": {"pg": "8", "bullmq": "5"}},
                    {"index.js": "", "lib/util.js": ""})
     profile = detect(str(app))
     assert profile["start_command"] == "node index.js"
     assert profile["dev_command"] == "node --watch index.js"
-    assert profile["health"] == {"path": None, "probe": "tcp", "details": None}
+    assert profile["health"] == {"path": None, "probe": "http-any", "details": None}
     assert profile["migrate_command"] is None and profile["generate_command"] is None
     assert profile["services"] == {"postgres": True, "redis": True}
     assert profile["source_roots"] == ["lib"]

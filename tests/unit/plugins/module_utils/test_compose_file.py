@@ -92,7 +92,8 @@ def test_health_checks_volumes_network_and_ports():
     assert compose["networks"] == {"backend": {}} and compose["volumes"] == {"pgdata": {}, "redisdata": {}}
     assert all(service["networks"] == ["backend"] for service in compose["services"].values())
     probe = rendered(health_path="")["services"]["backend"]["healthcheck"]["test"][-1]
-    assert "require('net').connect(3000, '127.0.0.1')" in probe
+    # Without a path, any HTTP answer: a port that only accepts connections is not an app that serves.
+    assert "fetch('http://127.0.0.1:3000/').then(() => process.exit(0)" in probe
 
 
 def test_dev_mode_bind_mounts_the_source_roots():
@@ -103,7 +104,7 @@ def test_dev_mode_bind_mounts_the_source_roots():
 def test_an_app_without_services_gets_no_postgres_redis_or_volumes():
     compose = rendered(profile=dict(PROFILE, services={"postgres": False, "redis": False}),
                        secret_files={"BACKEND__JWT_SECRET": "x"}, secret_names=["JWT_SECRET"])
-    assert set(compose["services"]) == {"migrate", "backend"}
+    assert set(compose["services"]) == {"migrate", "backend", "task"}
     assert "volumes" not in compose and "depends_on" not in compose["services"]["migrate"]
     assert compose["services"]["backend"]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
 
@@ -189,3 +190,26 @@ def test_re_running_the_migrate_one_shot_alone_is_no_change():
     assert compose_file.is_change([("migrate", "configuration changed")])
     assert compose_file.is_change([("backend", "not running")])
     assert not compose_file.is_change([])
+
+
+def test_workers_run_the_backends_image_and_secrets_without_its_port_or_health_check():
+    processes = [{"name": "worker", "command": "node dist/worker.js", "kind": "worker", "schedule": None,
+                  "health_command": None},
+                 {"name": "report", "command": "node dist/report.js", "kind": "cron", "schedule": "*/15 * * * *",
+                  "health_command": None}]
+    compose = rendered(profile=dict(PROFILE, processes=processes))
+    backend, worker, report = (compose["services"][name] for name in ("backend", "worker", "report"))
+    assert worker["image"] == backend["image"] and worker["secrets"] == backend["secrets"]
+    assert worker["environment"] == backend["environment"] and worker["depends_on"] == backend["depends_on"]
+    assert worker["command"] == ["sh", "-c", "exec node dist/worker.js"]
+    assert "ports" not in worker and worker["healthcheck"] == {"disable": True} and worker["restart"] == "unless-stopped"
+    # A cron job does not start with the stack; `docker compose run --rm report` runs it.
+    assert report["profiles"] == ["cron"] and report["restart"] == "no"
+    dev = rendered(mode="dev", profile=dict(PROFILE, processes=processes))["services"]["worker"]
+    assert dev["command"] == ["sh", "-c", "exec node --watch dist/worker.js"] and dev["volumes"]
+
+
+def test_one_off_commands_run_in_the_build_image_with_the_stacks_secrets():
+    task = rendered()["services"]["task"]
+    assert task["image"] == rendered()["services"]["migrate"]["image"] and task["profiles"] == ["task"]
+    assert task["secrets"] == rendered()["services"]["backend"]["secrets"] and "command" not in task

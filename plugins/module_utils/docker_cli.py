@@ -1,0 +1,66 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The docker CLI of a Docker host, for the local stack's modules: run, JSON, compose, and one "no engine" line."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class DockerError(Exception):
+    """A docker command failed in an expected way; the message is one line."""
+
+
+def last_lines(text: str | None, count: int = 3) -> str:
+    # Compose's progress output and logs carry terminal escapes even with --no-color.
+    lines = [line.strip() for line in _ANSI_RE.sub("", text or "").splitlines() if line.strip()]
+    return " | ".join(lines[-count:]) or "no output"
+
+
+def no_engine(error: str) -> str:
+    return ("No Docker engine answers on %s: %s. Start one (the role backendops.stack.docker_engine does, as "
+            "`make local` runs it) or point DOCKER_HOST at one." % (platform.node(), last_lines(error, 1)))
+
+
+class DockerCli:
+    """The docker CLI through module.run_command; the first call that cannot reach an engine says so in one line."""
+
+    def __init__(self, module, project_dir: str | None = None):
+        self.module = module
+        self.project_dir = project_dir
+
+    def run(self, *args, check: bool = True):
+        try:
+            rc, out, err = self.module.run_command(["docker"] + list(args))
+        except OSError as exc:
+            raise DockerError(no_engine(str(exc))) from None
+        if check and rc != 0:
+            if "Cannot connect to the Docker daemon" in err or "error during connect" in err:
+                raise DockerError(no_engine(err))
+            raise DockerError("docker %s failed: %s" % (" ".join(args[:3]), last_lines(err or out)))
+        return rc, out, err
+
+    def compose(self, *args, check: bool = True):
+        return self.run("compose", "--project-directory", self.project_dir, *args, check=check)
+
+    def containers(self, project: str) -> list[dict]:
+        out = self.run("ps", "--all", "--quiet", "--no-trunc", "--filter", "label=com.docker.compose.project=" + project)[1]
+        ids = out.split()
+        return json.loads(self.run("inspect", *ids)[1]) if ids else []
+
+    def image_ids(self, images) -> dict[str, str]:
+        """{image reference: ID}, missing images left out."""
+        found = {}
+        for ref in sorted(set(images)):
+            rc, out, _err = self.run("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+            if rc == 0:
+                found[ref] = out.strip()
+        return found
+
+    def volume_exists(self, name: str) -> bool:
+        return self.run("volume", "inspect", name, check=False)[0] == 0
