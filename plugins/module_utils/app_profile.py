@@ -331,6 +331,31 @@ def official_node_major(ref):
     return major
 
 
+def _in_dir(directory, command):
+    return command if directory in (".", "") else "cd %s && %s" % (directory, command)
+
+
+def _deploy(manager, app_dir, workspace, prisma_dir, generate_command, build_steps, start_command, migrate_command):
+    """The commands of a builder that installs at the repository root with the app's package manager, as Railway's
+    does: a workspace app keeps the root (its lockfile is there) and runs its steps in its packages' folders; an app
+    alone in a folder of a repository is that folder (Railway's root directory)."""
+    if not workspace:
+        app_dir, prisma_dir = ".", "." if prisma_dir else None
+        build_steps = [dict(step, dir=".") for step in build_steps]
+    steps = []
+    if generate_command:
+        steps.append(_in_dir(prisma_dir or app_dir, manager.exec_bin(generate_command)))
+    steps += [_in_dir(step["dir"], step["command"]) for step in build_steps]
+    migrate = None
+    if migrate_command:
+        program = migrate_command.split(None, 1)[0]
+        command = manager.exec_bin(migrate_command) if program == "prisma" else migrate_command
+        migrate = [_in_dir(prisma_dir or app_dir, command)]
+    return {"root_directory": None, "build_command": " && ".join(steps) or None,
+            "start_command": _in_dir(app_dir, start_command) if start_command else None,
+            "pre_deploy_command": migrate}
+
+
 def _locate(source_dir, app_dir):
     """(context root, app directory relative to it) from the source directory and an optional app_dir."""
     source_dir = os.path.abspath(os.path.expanduser(source_dir))
@@ -374,7 +399,8 @@ def detect(source_dir, overrides=None, contract=None):
         root_package = package if app_dir == "." else (workspaces.read_package(root) or {})
     except workspaces.WorkspaceError as exc:
         raise ProfileError(str(exc)) from None
-    app_file = read_app_file(app_path)
+    # The app's own backendops.yml, else the workspace root's (a monorepo with one deployable app keeps it there).
+    app_file = read_app_file(app_path) or (read_app_file(root) if app_dir != "." else {})
     for key in OVERRIDABLE:
         if key in app_file and key not in overrides:
             overrides[key] = app_file[key]
@@ -576,6 +602,11 @@ def detect(source_dir, overrides=None, contract=None):
     manifests = ["package.json"] + ["%s/package.json" % directory for directory in sorted(members.values())
                                     if directory != "."]
 
+    deploy = _deploy(manager, app_dir, bool(members), prisma_dir, generate_command, build_steps, start_command,
+                     migrate_command)
+    if app_dir != "." and not members:
+        deploy["root_directory"] = app_dir
+
     return {
         "source_dir": root,
         "app_dir": app_dir,
@@ -618,5 +649,7 @@ def detect(source_dir, overrides=None, contract=None):
         "contract": [env_contract.definition_of(variable) for variable in variables],
         "generated_secrets": [variable.name for variable in variables if variable.generate],
         "local_env": {str(name): env_contract.env_string(value) for name, value in local_env.items()},
+        # For a builder at the repository root with the package manager (Railway's): root directory and commands.
+        "deploy": deploy,
         "detected_from": dict(detected, prisma_schema=schema_from, app_file=APP_FILE if app_file else None),
     }

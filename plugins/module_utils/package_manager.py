@@ -67,6 +67,14 @@ class PackageManager:
     def run(self, script: str) -> str:
         return "%s run %s" % (self.name, script)
 
+    def exec_bin(self, command: str) -> str:
+        """command (a program of node_modules/.bin and its arguments) run through the package manager."""
+        if self.name == "pnpm":
+            return "pnpm exec " + command
+        if self.name == "yarn":
+            return "yarn " + command
+        return "npx " + command
+
     def prune_command(self) -> str | None:
         """Removes devDependencies from an installed tree, keeping the production ones; None: cannot."""
         if self.name == "npm":

@@ -376,3 +376,18 @@ def test_verbose_output_never_shows_a_secret(railway, emulator, tmp_path):
         assert "backendops.stack.railway" in text and "<localhost> ESTABLISH LOCAL CONNECTION" in text
         assert_no_secret(text)
         assert "canary-from-env-file-9f3a" not in text
+
+
+def test_a_workspace_app_deploys_from_the_root_with_its_commands_from_the_profile(railway, emulator):
+    # The npm workspaces fixture: the API in apps/api, Prisma and its migrations in packages/db.
+    source = REPO_ROOT / "tests" / "fixtures" / "apps" / "npm-workspaces"
+    run = railway.run(railway_source_path=str(source), railway_profile_overrides={"app_dir": "apps/api"})
+    assert run.rc == 0, run.outcome.output[-3000:]
+    settings = railway.deployments()[-1]["settings"]
+    assert settings["startCommand"] == "cd apps/api && node src/server.js"
+    assert settings["buildCommand"] == "cd packages/db && npx prisma generate"
+    assert settings["preDeployCommand"] in (["cd packages/db && npx prisma migrate deploy"],
+                                            '["cd packages/db && npx prisma migrate deploy"]')
+    assert settings["healthcheckPath"] == "/healthz"
+    # The plan shows them before anything is sent.
+    assert "cd apps/api && node src/server.js" in json.dumps(run.plan)
