@@ -622,6 +622,8 @@ def detect(source_dir, overrides=None, contract=None):
         "install_scripts": install_scripts,
         "prune_dev_dependencies": prune,
         "prune_command": manager.prune_command() if prune else None,
+        # What the prod image leaves out when it prunes: a start that needs one of them fails with its name.
+        "dev_only_dependencies": sorted(development - production) if prune else [],
         "workspace_packages": local_packages,
         "node_major": node_major,
         "node_majors": node_majors,

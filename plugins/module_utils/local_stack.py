@@ -135,3 +135,16 @@ def build_failure(result, image, last_lines=8):
     shown = [line for line in output if line.strip()][-last_lines:]
     code = " (exit code %s)" % exit_code[-1] if exit_code else ""
     return "%s at step %s%s: %s" % (what, step, code, " | ".join(shown) or "no output")
+
+
+_MISSING_MODULE_RE = re.compile(r"Cannot find (?:module|package) '([^']+)'")
+
+
+def pruned_module_hint(logs, profile):
+    """A hint when a process died for a devDependency the prod image left out, else ''."""
+    for name in _MISSING_MODULE_RE.findall(logs or ""):
+        package = "/".join(name.split("/")[:2]) if name.startswith("@") else name.split("/")[0]
+        if package in (profile.get("dev_only_dependencies") or ()):
+            return (" %s is a devDependency, which the prod image leaves out: move it to dependencies, or set the "
+                    "profile's prune_dev_dependencies to false (app_image_profile_overrides)." % package)
+    return ""

@@ -439,9 +439,10 @@ class Stack:
         log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", "--tail",
                                                     str(self.params["log_lines"]), "backend", check=False)
         raise StackError(
-            "Stack %s did not become healthy: %s. The backend's last log lines: %s. `make logs` (playbooks/logs.yml) "
+            "Stack %s did not become healthy: %s. The backend's last log lines: %s.%s `make logs` (playbooks/logs.yml) "
             "shows more." % (self.name, last_lines(err or out), last_lines(logs if log_rc == 0 else log_err,
-                                                                           self.params["log_lines"])))
+                                                                           self.params["log_lines"]),
+                             local_stack.pruned_module_hint(logs, self.profile)))
 
     def remove_legacy_files(self):
         # Only after a successful start: until then the old files are the record of the stack's secrets.
@@ -596,9 +597,10 @@ class Stack:
                             check=False)
                         process = "web" if service == "backend" else service
                         raise StackError("Stack %s: process %s is not running (%s, exit code %s, %s restarts). Its last "
-                                         "log lines: %s" % (self.name, process, state.get("Status"), state.get("ExitCode"),
-                                                            restarts, last_lines(logs if log_rc == 0 else log_err,
-                                                                                 self.params["log_lines"])))
+                                         "log lines: %s.%s" % (self.name, process, state.get("Status"), state.get("ExitCode"),
+                                                               restarts, last_lines(logs if log_rc == 0 else log_err,
+                                                                                    self.params["log_lines"]),
+                                                               local_stack.pruned_module_hint(logs, self.profile)))
                     seen[service] = restarts
         missing = [name for name in names if name not in seen]
         if missing:

@@ -62,3 +62,12 @@ def test_a_failed_build_is_one_line_naming_the_step_exit_code_and_last_lines():
 def test_a_failure_without_buildkit_summary_shows_the_last_lines():
     message = local_stack.build_failure({"failed": True, "msg": "cannot connect\nto the engine"}, "x/y")
     assert message == "Building x/y failed: cannot connect | to the engine"
+
+
+def test_a_process_that_died_for_a_pruned_dev_dependency_gets_the_switch_named():
+    profile = {"dev_only_dependencies": ["@nestjs/cli", "tsx"]}
+    logs = "node:internal/modules/cjs/loader\nError: Cannot find module 'tsx/esm'\nRequire stack: ..."
+    hint = local_stack.pruned_module_hint(logs, profile)
+    assert "tsx is a devDependency" in hint and "prune_dev_dependencies" in hint
+    assert "@nestjs/cli is" in local_stack.pruned_module_hint("Cannot find module '@nestjs/cli/bin'", profile)
+    assert local_stack.pruned_module_hint("Cannot find module 'express'", profile) == ""
