@@ -153,6 +153,7 @@ def ignore_file(managed: str = "") -> str:
     return "\n".join(header + ["# Keeps secrets, local installs and VCS data out of the build context."] + list(IGNORED)) + "\n"
 
 
+_SYNTAX_RE = re.compile(r"^#\s*syntax\s*=", re.IGNORECASE)
 _FROM_RE = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$", re.IGNORECASE)
 
 
@@ -168,7 +169,10 @@ def serve_offline(text: str, images: dict, bases: dict) -> str:
             % " and ".join(unserved))
     by_major = {str(key): value for key, value in bases.items()}
     out = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines()):
+        if number == 0 and _SYNTAX_RE.match(line):
+            # A frontend image would be pulled from a registry; the built-in frontend builds the same file.
+            line = "# (backendops.stack: built with BuildKit's built-in frontend) " + line.lstrip("# ")
         match = _FROM_RE.match(line)
         if match and match.group(2) in images:
             line = "%s%s%s" % (match.group(1), by_major[str(images[match.group(2)])], match.group(3))

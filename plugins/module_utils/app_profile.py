@@ -286,16 +286,42 @@ def _processes(declared, procfile, scripts, manager):
     return [_process("worker", manager.run(found), "package.json scripts.%s" % found)] if found else []
 
 
+_ARG_RE = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
+
+
+def _expand(ref, args):
+    """ref with the build arguments it names replaced by their defaults (None when one has none)."""
+    missing = []
+
+    def value(match):
+        name = match.group(1) or match.group(3)
+        if name in args:
+            return args[name]
+        if match.group(2) is not None:
+            return match.group(2)
+        missing.append(name)
+        return ""
+    expanded = _ARG_RE.sub(value, ref)
+    return None if missing else expanded
+
+
 def _own_dockerfile_images(text):
-    """Image references of an own Dockerfile's FROM lines that are not its own stages or build arguments."""
-    stages, images = set(), []
+    """{FROM reference as written: as the build resolves it} of an own Dockerfile, without its own stages and the
+    images the collection passes (BACKENDOPS_NODE_IMAGE, BACKENDOPS_NODE_RUNTIME_IMAGE)."""
+    stages, images, args, seen_from = set(), {}, {}, False
     for line in text.splitlines():
+        arg = re.match(r"^\s*ARG\s+(\w+)(?:=(\S*))?\s*$", line, re.IGNORECASE)
+        if arg and not seen_from and arg.group(2) is not None:
+            args[arg.group(1)] = arg.group(2).strip("\"'")  # global ARGs are what FROM lines can use
         match = re.match(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$", line, re.IGNORECASE)
         if not match:
             continue
+        seen_from = True
         ref = match.group(1)
-        if ref.lower() not in stages and "$" not in ref and ref.lower() != "scratch" and ref not in images:
-            images.append(ref)
+        if "BACKENDOPS_NODE" not in ref and ref.lower() not in stages:
+            resolved = _expand(ref, args) if "$" in ref else ref
+            if resolved and resolved.lower() != "scratch" and resolved.lower() not in stages:
+                images.setdefault(ref, resolved)
         if match.group(2):
             stages.add(match.group(2).lower())
     return images
@@ -579,7 +605,8 @@ def detect(source_dir, overrides=None, contract=None):
         except OSError as exc:
             raise ProfileError("cannot read %s: %s" % (os.path.join(app_path, dockerfile), exc.strerror))
         targets = _own_targets(dockerfile_stages(dockerfile_text))
-        dockerfile_images = {ref: official_node_major(ref) for ref in _own_dockerfile_images(dockerfile_text)}
+        dockerfile_images = {ref: official_node_major(resolved)
+                             for ref, resolved in _own_dockerfile_images(dockerfile_text).items()}
         node_majors += [major for major in dockerfile_images.values() if major and major not in node_majors]
     else:
         targets = dict(RENDERED_TARGETS)

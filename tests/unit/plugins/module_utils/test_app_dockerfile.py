@@ -64,3 +64,8 @@ def test_an_own_dockerfile_is_served_offline_by_major_and_the_rest_is_refused():
     with pytest.raises(DockerfileError) as caught:
         serve_offline("FROM node:22-alpine\n", {"node:22-alpine": None}, {"22": "x"})
     assert "node:22-alpine" in str(caught.value) and "dockerfile to false" in str(caught.value)
+
+
+def test_a_syntax_line_is_dropped_so_no_frontend_image_is_pulled():
+    served = serve_offline("# syntax=docker/dockerfile:1\nFROM node:${V}-slim\n", {"node:${V}-slim": 22}, {"22": "b:22"})
+    assert not served.startswith("# syntax") and "FROM b:22" in served

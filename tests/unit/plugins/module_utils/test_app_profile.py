@@ -393,3 +393,11 @@ def test_an_own_dockerfile_names_the_lines_it_needs(tmp_path):
     profile = detect(str(make_app(tmp_path / "app", files={"Dockerfile": dockerfile})))
     assert profile["dockerfile_images"] == {"node:22-slim": 22, "node:20-alpine": None}
     assert profile["node_majors"] == [24, 22]
+
+
+def test_an_own_dockerfiles_images_are_read_through_its_build_arguments(tmp_path):
+    dockerfile = ("# syntax=docker/dockerfile:1\nARG NODE_VERSION=22\nARG BACKENDOPS_NODE_IMAGE=node:24\n"
+                  "FROM node:${NODE_VERSION}-bookworm-slim AS base\nFROM ${BACKENDOPS_NODE_IMAGE} AS other\n"
+                  "FROM base AS runtime\nFROM ${UNKNOWN} AS odd\n")
+    profile = detect(str(make_app(tmp_path / "app", files={"Dockerfile": dockerfile})))
+    assert profile["dockerfile_images"] == {"node:${NODE_VERSION}-bookworm-slim": 22}
