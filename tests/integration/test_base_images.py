@@ -3,9 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """backendops.stack.base_images against a real Docker engine.
 
-Builds the Debian-based images (twice: the second run must change nothing), then proves with real
-containers that they honour the official images' contracts. Containers and volumes made here are
-removed by name; the images stay, since later tests and the stack reuse them.
+Builds the images (Node.js 24 from the npm registry's official packages, PostgreSQL and Redis from Debian) twice:
+the second run, with the npm registry unreachable, must change nothing. Then proves with real containers that they
+honour the official images' contracts. Containers and volumes made here are removed by name; the images stay, since
+later tests and the stack reuse them.
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ ROLE_PLAYBOOK = """\
         mode: "0644"
         content: >-
           {{ {'node': base_images_node, 'node_runtime': base_images_node_runtime, 'postgres': base_images_postgres,
-              'redis': base_images_redis, 'source': base_images_used_source} | to_json }}
+              'redis': base_images_redis, 'source': base_images_used_source,
+              'node_by_major': base_images_node_by_major, 'node_runtime_by_major': base_images_node_runtime_by_major} | to_json }}
       when: facts_file is defined
       # Test harness, not the role: keeps the recap about the role alone, also in check mode.
       changed_when: false
@@ -101,16 +103,26 @@ def run_role(role_playbook: Path, *args: str, **extra_vars) -> tuple[PlaybookRun
     return run, facts
 
 
+# Nothing listens on the discard port: any request to this "registry" fails at once.
+UNREACHABLE_NPM = "http://127.0.0.1:9"
+
+
 @pytest.fixture(scope="module", name="images")
 def images_fixture(engine, role_playbook):
-    """The role with base_images_source=debian, run twice; returns the image names it gave back."""
+    """The role with base_images_source=debian, run twice; returns the image names it gave back.
+
+    The second run has no npm registry: the versions recorded by the first and its tarballs must do.
+    """
     first, first_facts = run_role(role_playbook, base_images_source="debian")
     assert first.rc == 0, first.output[-6000:]
-    second, second_facts = run_role(role_playbook, base_images_source="debian")
+    second, second_facts = run_role(role_playbook, base_images_source="debian", base_images_npm_registry=UNREACHABLE_NPM)
     assert second.rc == 0, second.output[-6000:]
     assert second.recap()["changed"] == 0, second.output[-6000:]
     assert second_facts == first_facts
     assert first_facts["source"] == "debian"
+    # The default majors: the active LTS alone, published by major too (JSON keys are strings).
+    assert first_facts["node_by_major"] == {"24": first_facts["node"]}
+    assert first_facts["node_runtime_by_major"] == {"24": first_facts["node_runtime"]}
     return first_facts
 
 
@@ -139,12 +151,13 @@ def test_images_are_tagged_with_their_build_context_digest(images):
     for kind in IMAGE_KINDS:
         repository, tag = images[kind].rsplit(":", 1)
         assert repository == f"backendops/{kind.replace('_', '-')}"
-        assert len(tag) == 12 and int(tag, 16) >= 0
+        # Node.js images carry their major before the digest.
+        assert re.fullmatch(r"24-[0-9a-f]{12}" if kind.startswith("node") else r"[0-9a-f]{12}", tag), tag
         assert docker("image", "inspect", images[kind]).returncode == 0
 
 
 def test_check_mode_after_a_build_reports_nothing_to_do(images, role_playbook):
-    run, facts = run_role(role_playbook, "--check", base_images_source="debian")
+    run, facts = run_role(role_playbook, "--check", base_images_source="debian", base_images_npm_registry=UNREACHABLE_NPM)
     assert run.rc == 0, run.output[-6000:]
     assert run.recap()["changed"] == 0, run.output[-6000:]
     assert {key: facts[key] for key in images} == images
@@ -156,10 +169,13 @@ def test_check_mode_on_a_fresh_host_builds_nothing(engine, role_playbook, tmp_pa
     run = run_role(role_playbook, "--check", "--diff", base_images_source="debian", base_images_name_prefix=prefix,
                    base_images_work_dir=str(work_dir))[0]
     assert run.rc == 0, run.output[-6000:]
-    # 2 debootstrap + import reports, and the one images task that plans the 4 builds (its diff names each).
-    assert run.recap()["changed"] >= 3, run.output[-6000:]
+    # The debootstrap + import report, and the one images task that plans the 4 builds (its diff names each).
+    assert run.recap()["changed"] >= 2, run.output[-6000:]
     assert all(re.search(rf"\+{re.escape(prefix + kind)}:[0-9a-f]{{12}} \(build\)", run.stdout)
-               for kind in ("node", "node-runtime", "postgres", "redis")), run.output[-6000:]
+               for kind in ("postgres", "redis")), run.output[-6000:]
+    # Node.js's packages are not downloaded in check mode, so the digest of their contexts is not known yet.
+    assert all(f"+{prefix}{kind}:24-pending (build)" in run.stdout for kind in ("node", "node-runtime")), run.output[-6000:]
+    assert re.search(r"\+node-linux-(x64|arm64)@24\.\d+\.\d+ \S+/contexts/node-24/node\.tgz \(fetch\)", run.stdout), run.output[-6000:]
     assert "Would debootstrap Debian bookworm" in run.stdout
     assert docker("images", "-q", "--filter", f"reference={prefix}*").stdout.strip() == ""
     assert not work_dir.exists()
@@ -182,8 +198,8 @@ def test_auto_uses_registry_images_that_are_present(images, role_playbook):
 
 def test_auto_falls_back_to_debian_and_registry_mode_fails_clearly(images, role_playbook):
     unreachable = {  # .invalid never resolves, so the pull fails at once on any machine
-        "base_images_registry_node": "registry.invalid/node:20-alpine",
-        "base_images_registry_node_runtime": "registry.invalid/node-runtime:20",
+        "base_images_registry_node": "registry.invalid/node:{major}-bookworm-slim",
+        "base_images_registry_node_runtime": "registry.invalid/node-runtime:{major}",
         "base_images_registry_postgres": "registry.invalid/postgres:15-alpine",
         "base_images_registry_redis": "registry.invalid/redis:7-alpine",
     }
@@ -195,8 +211,17 @@ def test_auto_falls_back_to_debian_and_registry_mode_fails_clearly(images, role_
     strict = run_role(role_playbook, base_images_source="registry", **unreachable)[0]
     assert strict.rc != 0
     assert "base_images_source is 'registry' but the images cannot be pulled" in strict.stdout
-    assert "registry.invalid/node" in strict.stdout
+    assert "registry.invalid/node:24-bookworm-slim" in strict.stdout
     assert "Traceback" not in strict.output
+
+
+def test_refresh_without_an_npm_registry_fails_in_one_line(images, role_playbook):
+    """Re-resolving needs the registry: unreachable, the run stops before any build, naming it."""
+    run = run_role(role_playbook, base_images_source="debian", base_images_node_refresh=True,
+                   base_images_npm_registry=UNREACHABLE_NPM)[0]
+    assert run.rc != 0
+    assert re.search(rf"backendops/node: cannot read npm package node-linux-\w+ from {UNREACHABLE_NPM}/node-linux-\w+: ", run.stdout), run.stdout[-3000:]
+    assert "Traceback" not in run.output
 
 
 def test_auto_remembers_a_registry_that_did_not_answer_until_retry_after(images, role_playbook, tmp_path):
@@ -332,39 +357,50 @@ def test_redis_honours_the_official_contract(images, names):
     assert redis_cli(second, "get", "greeting") == "kept"
 
 
-def test_node_image_runs_node_20_as_uid_1000(images):
+def test_node_image_runs_node_24_with_npm_corepack_and_yarn_as_uid_1000(images):
     image = images["node"]
-    out = docker("run", "--rm", "--user", "node", image, "sh", "-c", "id -u; node --version; npm --version; pwd").stdout.split()
+    out = docker("run", "--rm", "--user", "node", image, "sh", "-c",
+                 "id -u; node --version; npm --version; npx --version; corepack --version; yarn --version; pwd").stdout.split()
     assert out[0] == "1000"
-    assert out[1].startswith("v20.")
-    assert out[3] == "/app"
+    assert out[1].startswith("v24.")
+    assert re.fullmatch(r"11\.\d+\.\d+", out[2]) and out[3] == out[2]  # npm 11 goes with Node.js 24
+    assert re.fullmatch(r"0\.\d+\.\d+", out[4]) and re.fullmatch(r"1\.22\.\d+", out[5])
+    assert out[6] == "/app"
     assert user_uid(image, "node", running=False) == 1000
+    # Prisma's CLI probes it; and of node's package only the binary came in (no headers, no docs).
+    assert docker("run", "--rm", image, "sh", "-c", "openssl version && ! test -e /usr/local/include/node "
+                  "&& ! test -e /usr/local/share/doc/node").returncode == 0
 
 
-def test_node_runtime_image_is_node_20_alone(images):
+def test_node_runtime_image_is_node_24_alone(images):
     image = images["node_runtime"]
     assert docker("image", "inspect", "--format", "{{.Config.User}}", image).stdout.strip() == "node"
     out = docker("run", "--rm", image, "sh", "-c", "id -u; id -g; node --version; pwd; stat -c %u:%g /app").stdout.split()
     assert out[:2] == ["1000", "1000"]  # the default user, without --user
-    assert out[2].startswith("v20.")
+    assert out[2].startswith("v24.")
+    # The same Node.js as the build image, so that what npm ci built there runs here.
+    assert out[2] == docker("run", "--rm", images["node"], "node", "--version").stdout.strip()
     assert out[3:] == ["/app", "1000:1000"]
     # No package manager of any kind, and none of their leftovers.
     found = docker("run", "--rm", image, "sh", "-c", "for c in npm npx corepack yarn pnpm apt apt-get dpkg; do command -v $c; done; "
                    "ls -d /usr/share/doc /usr/share/man /usr/share/locale /var/lib/apt /var/cache/apt /usr/lib/node_modules "
-                   "/usr/share/nodejs/npm /root/.npm 2>/dev/null; find / -xdev -perm -4000; true").stdout.split()
+                   "/usr/local/lib /usr/local/include /usr/local/share /root/.npm 2>/dev/null; find / -xdev -perm -4000; "
+                   "true").stdout.split()
     assert found == []  # ... and no setuid program
-    # Debian's packages, listed for scanners; the CA bundle is valid PEM (node warns about a bundle it cannot load).
+    # The Debian packages of the libraries, listed for scanners; the CA bundle is valid PEM (node warns about a
+    # bundle it cannot load).
     status = docker("run", "--rm", image, "cat", "/var/lib/dpkg/status").stdout
-    assert {"nodejs", "libnode115", "ca-certificates"} <= set(re.findall(r"^Package: (\S+)$", status, re.M))
-    assert "Package: npm\n" not in status
+    assert {"libc6", "libstdc++6", "libgcc-s1", "busybox", "ca-certificates"} <= set(re.findall(r"^Package: (\S+)$", status, re.M))
+    assert "Package: nodejs\n" not in status and "Package: npm\n" not in status
     extra_ca = docker("run", "--rm", "-e", "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt", image,
                       "node", "-e", "console.log(require('tls').rootCertificates.length)")
     assert extra_ca.stderr == "" and int(extra_ca.stdout) > 100
-    # OpenSSL's own default locations (node --use-openssl-ca) lead to the same bundle.
-    assert docker("run", "--rm", image, "sh", "-c", "test -s /usr/lib/ssl/cert.pem && test -d /usr/lib/ssl/certs/", check=False).returncode == 0
-    # Much smaller than the build image, which has npm.
-    size = {kind: int(docker("image", "inspect", "--format", "{{.Size}}", images[kind]).stdout) for kind in ("node", "node_runtime")}
-    assert size["node_runtime"] < size["node"] * 0.5, size
+    # The official binary's OpenSSL directory is /etc/ssl (node --use-openssl-ca looks there): the same bundle.
+    assert docker("run", "--rm", image, "sh", "-c", "test -s /etc/ssl/cert.pem && test -d /etc/ssl/certs/", check=False).returncode == 0
+    # The node binary and little else: libraries, BusyBox and the CA bundle under 20 MB.
+    binary = int(docker("run", "--rm", image, "stat", "-c", "%s", "/usr/local/bin/node").stdout)
+    size = int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
+    assert size - binary < 20e6, (size, binary)
 
 
 def test_node_runtime_image_serves_an_app_as_the_node_user(images, names, tmp_path):
