@@ -10,7 +10,8 @@ P2  no-change re-run of local.yml (changed=0) vs a raw no-op `docker compose up 
     fail, meta, includes and role argument checks; a loop counts once per item - and the tasks it ran, by callback_plugins/module_calls.py)
 P3  app image rebuild after a code-only change vs a cold build of it                  target <= 0.25x
 P4  prod image size of the sample vs the 200 MB goal                                 target <= 1x
-    (also printed: the sizes of the node build base, the node runtime base and the dev image)
+    (also printed: the sizes of the node build base, the node runtime base and the dev image, and of the build and
+    runtime bases of every Node.js major on the host - base_images_node_majors)
 
 Figures, not assertions. Uses its own stack (`bench`, port 3903) and a scratch copy of the sample backend,
 and removes both at the end. Run after `scripts/bootstrap`: .venv/bin/python benchmarks/local_stack.py
@@ -125,6 +126,23 @@ def stage_images(dockerfile: Path) -> dict[str, str]:
     return resolved
 
 
+NODE_BASES = ("backendops/node", "backendops/node-runtime")
+
+
+def node_bases(listing: str) -> dict[str, str]:
+    """{"node <major> build base" | "node <major> runtime base": ref} of each major's newest <major>-<digest> tag.
+
+    listing: `docker image ls --format '{{.Repository}}:{{.Tag}}'`, newest first as Docker lists it.
+    """
+    found: dict[tuple[int, str], str] = {}
+    for ref in listing.split():
+        repository, _sep, tag = ref.rpartition(":")
+        match = re.fullmatch(r"(\d+)-[0-9a-f]{12}", tag)
+        if repository in NODE_BASES and match:
+            found.setdefault((int(match[1]), "build" if repository == NODE_BASES[0] else "runtime"), ref)
+    return {f"node {major} {kind} base": ref for (major, kind), ref in sorted(found.items())}
+
+
 def image_mb(image: str) -> float | None:
     proc = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", image], capture_output=True, text=True, check=False)
     return int(proc.stdout) / 1e6 if proc.returncode == 0 else None
@@ -170,7 +188,8 @@ def measure(quick: bool = False) -> tuple[Figures, Labels, Sizes, dict]:
     """One run of P1-P4 (P2 alone with quick=True: no cold builds, the engine's build cache is left alone).
 
     Returns ({key: (measured, baseline, target ratio)}, {key: (measured label, baseline label)},
-    {"node build base" | "node runtime base" | "dev image" | "prod image": (image, MB or None when missing)},
+    {"node build base" | "node runtime base" | "dev image" | "prod image" | "node <major> build base" |
+    "node <major> runtime base": (image, MB or None when missing)},
     the module calls of P2's no-change run as module_calls() reads them).
     """
     scratch = Path(tempfile.mkdtemp(prefix="backendops-bench."))
@@ -207,6 +226,9 @@ def measure(quick: bool = False) -> tuple[Figures, Labels, Sizes, dict]:
         bases = stage_images(rendered_dockerfile())
         images = {"node build base": bases["first"], "node runtime base": bases.get("prod", "?"),
                   "dev image": f"{IMAGE}:bench-dev", "prod image": f"{IMAGE}:bench-code"}
+        listing = sh("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
+                     *(f"--filter=reference={name}:*" for name in NODE_BASES)).stdout
+        images.update(node_bases(listing))
         sizes = {name: (image, image_mb(image)) for name, image in images.items()}
         figures["P4"] = (sizes["prod image"][1], PROD_GOAL_MB, 1.0)
     finally:
@@ -242,7 +264,7 @@ def main() -> int:
         return 0
     print("\nimage sizes (MB):")
     for name, (image, megabytes) in sizes.items():
-        print(f"  {name:18} {'missing' if megabytes is None else f'{megabytes:7.1f}':>7}  {image}")
+        print(f"  {name:22} {'missing' if megabytes is None else f'{megabytes:7.1f}':>7}  {image}")
     return 0
 
 

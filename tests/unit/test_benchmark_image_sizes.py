@@ -1,7 +1,8 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""benchmarks/local_stack.py finds the base images of the rendered Dockerfile's stages, for the P4 sizes."""
+"""benchmarks/local_stack.py finds the base images of the rendered Dockerfile's stages, and each Node.js major's
+bases, for the P4 sizes."""
 from __future__ import annotations
 
 import sys
@@ -36,3 +37,22 @@ def test_an_unknown_argument_stays_as_written(tmp_path):
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text("FROM $BASE AS prod\n")
     assert local_stack.stage_images(dockerfile) == {"first": "$BASE", "prod": "$BASE"}
+
+
+def test_each_majors_newest_bases_are_listed_by_major():
+    listing = "\n".join([
+        "backendops/node:24-0123456789ab",  # newest first, as docker image ls lists them
+        "backendops/node-runtime:24-aaaaaaaaaaaa",
+        "backendops/node:24-ffffffffffff",  # an older build of 24
+        "backendops/node:20-bbbbbbbbbbbb",
+        "backendops/node-runtime:20-cccccccccccc",
+        "backendops/node:c35ac07e3db8",  # the Debian nodejs 20 image of before: no major in its tag
+        "backendops/node-runtime:24-pending",
+        "backendops/nodejs:22-dddddddddddd",
+    ])
+    assert local_stack.node_bases(listing) == {
+        "node 20 build base": "backendops/node:20-bbbbbbbbbbbb",
+        "node 20 runtime base": "backendops/node-runtime:20-cccccccccccc",
+        "node 24 build base": "backendops/node:24-0123456789ab",
+        "node 24 runtime base": "backendops/node-runtime:24-aaaaaaaaaaaa",
+    }
