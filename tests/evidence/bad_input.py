@@ -94,6 +94,8 @@ ROLE_CASES = (
     role_case("base-source", "role base_images", "unknown state", "base_images_source", "docker-hub"),
     role_case("base-timeout-type", "role base_images", "wrong type", "base_images_pull_timeout", "slow"),
     role_case("base-mirror", "role base_images", "bad URL", "base_images_debian_mirror", "not a url"),
+    role_case("base-node-major", "role base_images", "out of range", "base_images_node_majors", [24, 18]),
+    role_case("base-npm-registry", "role base_images", "bad URL", "base_images_npm_registry", "not a url"),
     role_case("engine-manager", "role docker_engine", "unknown state", "docker_engine_service_manager", "upstart"),
     role_case("engine-timeout-type", "role docker_engine", "wrong type", "docker_engine_start_timeout", "soon"),
     role_case("engine-mirror", "role docker_engine", "bad URL", "docker_engine_apt_mirror", "not a url"),
