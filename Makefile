@@ -27,4 +27,4 @@ down:  ## remove the stack's containers and network (volumes, .env and images ke
 	$(ANSIBLE) playbooks/local.yml -e compose_stack_state=absent $(ARGS)
 
 run:  ## a one-off command in the stack's context: make run CMD="npx prisma db seed"
-	$(ANSIBLE) playbooks/run.yml -e compose_stack_run_command='$(CMD)' $(ARGS)
+	$(ANSIBLE) playbooks/run.yml -e '{"compose_stack_run_command": "$(CMD)"}' $(ARGS)

@@ -113,7 +113,9 @@ def render(profile: dict, base_image: str, runtime_image: str, managed: str = ""
         keep = ("find . -type d -path '*/node_modules/.prisma' -prune > /tmp/generated.list"
                 " && tar -cf /tmp/generated.tar -T /tmp/generated.list" if profile.get("generate_command") else "true")
         restore = "tar -xf /tmp/generated.tar" if profile.get("generate_command") else "true"
-        lines.append("RUN %s \\\n && %s \\\n && %s" % (keep, profile["prune_command"], restore))
+        # yarn 1 prunes by a production install, which may fetch: the CA bundle and the download cache again.
+        lines.append(_run_with_ca("%s \\\n && %s \\\n && %s" % (keep, profile["prune_command"], restore),
+                                  CACHES.get(manager, [])))
         if manager == "npm":
             # npm keeps a devDependency that a production package names as an optional peer (prisma, for
             # @prisma/client) and marks it "devOptional": production code cannot rely on it, so it goes.

@@ -120,7 +120,8 @@ def process_service(process, backend, mode):
         service["healthcheck"] = {"test": ["CMD-SHELL", escape(process["health_command"])], "interval": "10s",
                                   "timeout": "5s", "retries": 5, "start_period": "60s"}
     else:
-        service["healthcheck"] = {"disable": True}
+        # "The process runs": Compose's --wait refuses a disabled check for an image that has one (the web port's).
+        service["healthcheck"] = {"test": ["CMD-SHELL", "kill -0 1"], "interval": "5s", "timeout": "5s", "retries": 3}
     if process["kind"] == "cron":
         # Not started with the stack: `docker compose run --rm NAME` runs it on demand.
         service["profiles"] = ["cron"]

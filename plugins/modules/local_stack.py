@@ -436,13 +436,33 @@ class Stack:
             "--pull", "never", "--no-build", *options, check=False)
         if rc == 0:
             return
+        service = self.failing_service()
+        process = "web" if service == "backend" else service
+        raise StackError("Stack %s did not become healthy: %s. %s `make logs` (playbooks/logs.yml) shows more."
+                         % (self.name, last_lines(err or out), self.log_tail(service, process)))
+
+    def failing_service(self):
+        """The service whose container stopped or restarts (a failed migrate first), else the backend."""
+        for container in self.docker.containers(self.project_name):
+            labels = (container.get("Config") or {}).get("Labels") or {}
+            state = container.get("State") or {}
+            service = labels.get("com.docker.compose.service")
+            if labels.get("com.docker.compose.oneoff") == "True" or not service:
+                continue
+            if service == compose_file.MIGRATE:
+                if state.get("Status") == "exited" and state.get("ExitCode") != 0:
+                    return service
+            elif state.get("Restarting") or state.get("Status") == "exited" or container.get("RestartCount", 0) > 0:
+                return service
+        return "backend"
+
+    def log_tail(self, service, process):
+        """Process <name>'s last log lines, and the devDependency hint when they show a pruned module."""
         log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", "--tail",
-                                                    str(self.params["log_lines"]), "backend", check=False)
-        raise StackError(
-            "Stack %s did not become healthy: %s. The backend's last log lines: %s.%s `make logs` (playbooks/logs.yml) "
-            "shows more." % (self.name, last_lines(err or out), last_lines(logs if log_rc == 0 else log_err,
-                                                                           self.params["log_lines"]),
-                             local_stack.pruned_module_hint(logs, self.profile)))
+                                                    str(self.params["log_lines"]), service, check=False)
+        return "Process %s's last log lines: %s.%s" % (
+            process, last_lines(logs if log_rc == 0 else log_err, self.params["log_lines"]),
+            local_stack.pruned_module_hint(logs, self.profile))
 
     def remove_legacy_files(self):
         # Only after a successful start: until then the old files are the record of the stack's secrets.
@@ -592,15 +612,10 @@ class Stack:
                     state = container.get("State") or {}
                     restarts = container.get("RestartCount", 0)
                     if not state.get("Running") or state.get("Restarting") or (service in seen and restarts > seen[service]):
-                        log_rc, logs, log_err = self.docker.compose(
-                            "logs", "--no-color", "--no-log-prefix", "--tail", str(self.params["log_lines"]), service,
-                            check=False)
                         process = "web" if service == "backend" else service
-                        raise StackError("Stack %s: process %s is not running (%s, exit code %s, %s restarts). Its last "
-                                         "log lines: %s.%s" % (self.name, process, state.get("Status"), state.get("ExitCode"),
-                                                               restarts, last_lines(logs if log_rc == 0 else log_err,
-                                                                                    self.params["log_lines"]),
-                                                               local_stack.pruned_module_hint(logs, self.profile)))
+                        raise StackError("Stack %s: process %s is not running (%s, exit code %s, %s restarts). %s"
+                                         % (self.name, process, state.get("Status"), state.get("ExitCode"), restarts,
+                                            self.log_tail(service, process)))
                     seen[service] = restarts
         missing = [name for name in names if name not in seen]
         if missing:

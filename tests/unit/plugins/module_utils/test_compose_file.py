@@ -202,7 +202,7 @@ def test_workers_run_the_backends_image_and_secrets_without_its_port_or_health_c
     assert worker["image"] == backend["image"] and worker["secrets"] == backend["secrets"]
     assert worker["environment"] == backend["environment"] and worker["depends_on"] == backend["depends_on"]
     assert worker["command"] == ["sh", "-c", "exec node dist/worker.js"]
-    assert "ports" not in worker and worker["healthcheck"] == {"disable": True} and worker["restart"] == "unless-stopped"
+    assert "ports" not in worker and worker["healthcheck"]["test"] == ["CMD-SHELL", "kill -0 1"] and worker["restart"] == "unless-stopped"
     # A cron job does not start with the stack; `docker compose run --rm report` runs it.
     assert report["profiles"] == ["cron"] and report["restart"] == "no"
     dev = rendered(mode="dev", profile=dict(PROFILE, processes=processes))["services"]["worker"]
