@@ -122,7 +122,9 @@ profile:
       description: Port the app listens on in its container.
       type: int
     health:
-      description: C(path) of the health check (or V(null)), C(probe) (V(http), or V(http-any) without a path - any HTTP answer at C(/)) and the optional C(details) view.
+      description:
+        - C(path) of the health check (or V(null)), C(probe) (V(http), or V(http-any) without a path - any HTTP answer
+          at C(/)) and the optional C(details) view.
       type: dict
     services:
       description: Whether the app needs C(postgres) and C(redis).

@@ -24,6 +24,7 @@ from evidence.stack import LocalStack, docker
 from support import REPO_ROOT, run_playbook
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "apps"
+POSTGRES_SCHEMA = 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n'
 
 # fixture: (health path, write path and body, read path, extra variables, Node.js major the app runs)
 SHAPES = {
@@ -137,8 +138,7 @@ def test_a_worker_processes_jobs_a_cron_job_runs_on_demand_and_a_dying_worker_fa
 
 @pytest.mark.parametrize("package, files, expected", [
     # A Prisma schema without migrations: the stack would come up with an empty database.
-    ({"dependencies": {"@prisma/client": "6.19.3"}}, {"prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n'
-                                                     '  url = env("DATABASE_URL")\n}\n'}, "schema_sync"),
+    ({"dependencies": {"@prisma/client": "6.19.3"}}, {"prisma/schema.prisma": POSTGRES_SCHEMA}, "schema_sync"),
     # A Prisma client without a schema the collection can find: the stack would have no database.
     ({"dependencies": {"@prisma/client": "6.19.3"}}, {}, "prisma_schema"),
     # A start program only the pruned devDependencies have.

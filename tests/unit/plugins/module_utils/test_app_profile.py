@@ -371,8 +371,8 @@ def test_a_worker_script_is_a_process_unless_the_app_says_otherwise(tmp_path):
     app = make_app(tmp_path / "app", package)
     assert [(p["name"], p["command"]) for p in detect(str(app))["processes"]] == [("worker", "node worker.js")]
     assert detect(str(app), overrides={"processes": {}})["processes"] == []
-    profile = detect(str(app), overrides={"processes": {"report": {"command": "npm run start:worker",
-                                                                    "schedule": "*/15 * * * *"}}})
+    report = {"command": "npm run start:worker", "schedule": "*/15 * * * *"}
+    profile = detect(str(app), overrides={"processes": {"report": report}})
     assert profile["processes"][0]["kind"] == "cron" and profile["processes"][0]["command"] == "node worker.js"
     assert "five-field cron" in one_line_error(app, overrides={"processes": {"report": {"command": "x", "schedule": "hourly"}}})
 
