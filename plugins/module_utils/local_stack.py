@@ -148,3 +148,19 @@ def pruned_module_hint(logs, profile):
             return (" %s is a devDependency, which the prod image leaves out: move it to dependencies, or set the "
                     "profile's prune_dev_dependencies to false (app_image_profile_overrides)." % package)
     return ""
+
+
+# What Prisma's CLI prints when nothing is left to apply (migrate deploy) or the schema is in place (db push).
+_PRISMA_DONE = {"migrate deploy": ("No pending migrations to apply", "All migrations have been successfully applied",
+                                   "have been applied"),
+                "db push": ("in sync with your Prisma schema", "already in sync with the Prisma schema")}
+
+
+def migrations_pending(migrate_command, logs):
+    """Why the migrate step's log does not show its migrations applied, else None (also for non-Prisma commands)."""
+    for step, done in _PRISMA_DONE.items():
+        if "prisma %s" % step in (migrate_command or ""):
+            if any(text in (logs or "") for text in done):
+                return None
+            return "prisma %s did not report the database up to date" % step
+    return None

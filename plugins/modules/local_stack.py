@@ -20,8 +20,9 @@ description:
     and runs C(docker compose up --detach --wait) only when something is to change. Re-running the one-shot
     C(migrate) service alone is not a change.
   - Waits for the backend's health path (or, without one, for any HTTP answer at C(/)), reads the detailed health
-    view the app profile names with its token and checks its fields, checks that every process (web and workers)
-    runs and does not restart, then removes the env files of the earlier layout.
+    view the app profile names with its token and checks its fields, checks that the migrate step reported no
+    migration pending (Prisma's C(migrate deploy) and C(db push)) and that every process (web and workers) runs and
+    does not restart, then removes the env files of the earlier layout.
   - Secrets reach the containers as files in C(/run/secrets), never as container environment; no secret value
     appears in the result, the diff or an error.
   - With O(validate_only=true) it only keeps or generates the secrets in memory and validates the contract; it needs
@@ -588,11 +589,24 @@ class Stack:
             health.update(self.read_details(details))
             shown = " (version %s, migrations %d)" % (health.get("version"), health.get("migrations"))
         where = health["url"] if self.health_path else self.url + " (answers HTTP)"
+        self.migrations_applied()
         processes = self.processes_running()
         health["processes"] = processes
         running = "; processes %s running" % ", ".join(processes) if len(processes) > 1 else ""
         health["msg"] = "Stack %s (%s) is healthy: %s%s%s; %s" % (self.name, self.params["mode"], where, shown, running, files)
         return {"health": health, "msg": health.pop("msg")}
+
+    def migrations_applied(self):
+        """No migration left pending: the migrate step's own report (Prisma's), read from its container's log."""
+        command = self.profile.get("migrate_command")
+        if not command:
+            return
+        log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", compose_file.MIGRATE,
+                                                    check=False)
+        pending = local_stack.migrations_pending(command, logs if log_rc == 0 else "")
+        if pending:
+            raise StackError("Stack %s: %s, so migrations may be pending. The migrate step's last log lines: %s"
+                             % (self.name, pending, last_lines(logs if log_rc == 0 else log_err, self.params["log_lines"])))
 
     def processes_running(self):
         """The long-running processes (web and workers), each running and not restarting; else one line with its log."""

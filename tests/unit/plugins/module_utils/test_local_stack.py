@@ -71,3 +71,11 @@ def test_a_process_that_died_for_a_pruned_dev_dependency_gets_the_switch_named()
     assert "tsx is a devDependency" in hint and "prune_dev_dependencies" in hint
     assert "@nestjs/cli is" in local_stack.pruned_module_hint("Cannot find module '@nestjs/cli/bin'", profile)
     assert local_stack.pruned_module_hint("Cannot find module 'express'", profile) == ""
+
+
+def test_the_migrate_steps_own_report_says_whether_migrations_are_pending():
+    assert local_stack.migrations_pending("prisma migrate deploy", "2 migrations found\nAll migrations have been successfully applied.") is None
+    assert local_stack.migrations_pending("prisma migrate deploy", "No pending migrations to apply.") is None
+    assert "did not report" in local_stack.migrations_pending("prisma migrate deploy", "Error: P1001: Can't reach database")
+    assert local_stack.migrations_pending("prisma db push --skip-generate", "Your database is now in sync with your Prisma schema") is None
+    assert local_stack.migrations_pending("node scripts/migrate.js", "") is None  # not Prisma's: its exit code says it
