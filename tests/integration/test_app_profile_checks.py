@@ -28,16 +28,27 @@ def write_app(root: Path, package: dict | None, files: dict[str, str]) -> Path:
 START = {"name": "checked-app", "scripts": {"start": "node server.js"}}
 LOCK = {"package-lock.json": "{}", "server.js": ""}
 
+CLIENT = {**START, "dependencies": {"@prisma/client": "6.19.3"}}
+
+# Each refusal of the profile, with the override or edit its one line names.
 CASES = {
     "no-package-json": (None, {"server.js": ""}, r"has no package\.json: point the source directory at the root"),
-    "no-lockfile": (START, {"server.js": ""}, r"has no package-lock\.json: run `npm install` there"),
-    "yarn": (START, {"yarn.lock": "", "server.js": ""}, r"uses yarn \(yarn\.lock\): only npm with package-lock\.json is supported"),
+    "no-lockfile": (START, {"server.js": ""}, r"has no lockfile: run `npm install`"),
+    "two-lockfiles": (START, {"yarn.lock": "", **LOCK}, r"has lockfiles of npm and yarn .*packageManager"),
+    "plug-n-play": ({**START, "packageManager": "yarn@4.5.1"}, {"yarn.lock": "", "server.js": ""},
+                    r"uses Yarn Plug'+n'+Play.*nodeLinker: node-modules"),
     "no-start": ({"name": "x", "scripts": {}}, LOCK, r"has no start command: add a \"start\" script"),
     "start-missing": ({"name": "x", "scripts": {"start": "node dist/index.js"}}, LOCK,
-                      r"runs dist/index\.js, which is not in .* and no build script makes it"),
+                      r"runs dist/index\.js, which is not in .* no build or install script makes it.*build_command"),
+    "dev-start": ({"name": "x", "scripts": {"start": "tsx src/server.ts"}, "devDependencies": {"tsx": "4"}}, LOCK,
+                  r"runs tsx from devDependencies \(tsx\).*prune_dev_dependencies"),
+    "prisma-no-schema": (CLIENT, LOCK, r"depends on @prisma/client but no Prisma schema was found.*prisma_schema"),
+    "no-migrations": (CLIENT, {**LOCK, "prisma/schema.prisma": SCHEMA % "postgresql"}, r"has no migrations.*schema_sync"),
     "mysql": (START, {**LOCK, "prisma/schema.prisma": SCHEMA % "mysql"}, r"declares a mysql datasource: only PostgreSQL is supported"),
-    "engines": ({**START, "engines": {"node": ">=22"}}, LOCK,
-                r"engines\.node asks for Node\.js >=22, but the base image has Node\.js 20"),
+    "engines": ({**START, "engines": {"node": "^18"}}, LOCK,
+                r"engines\.node asks for Node\.js \^18, which no supported line .*node_version"),
+    "bad-process": (START, {**LOCK, "backendops.yml": "processes:\n  report: {command: node r.js, schedule: hourly}\n"},
+                    r"schedule '+hourly'+ must be a five-field cron expression"),
 }
 
 

@@ -8,7 +8,8 @@ package, yarn 1 building in postinstall, NestJS, an own Debian-based Dockerfile 
 BullMQ app with a worker and a cron job. Each is given only its source directory (and app_dir for the monorepo), a
 stack name and a port: `--check --diff` on the new stack writes and builds nothing, the real run is healthy, its API
 writes a row and reads it back, a re-run reports changed=0, and teardown of the stack - with the app's profile broken
-by then - leaves no container, network, volume, file or image behind.
+by then - leaves no container, network, volume, file or image behind. The refusals before any change are
+test_app_profile_checks.py's.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from evidence.stack import LocalStack, docker
 from support import REPO_ROOT, run_playbook
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "apps"
-POSTGRES_SCHEMA = 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n'
 
 # fixture: (health path, write path and body, read path, extra variables, Node.js major the app runs)
 SHAPES = {
@@ -134,26 +134,3 @@ def test_a_worker_processes_jobs_a_cron_job_runs_on_demand_and_a_dying_worker_fa
         teardown_with_a_broken_app(stack)
     finally:
         stack.destroy()
-
-
-@pytest.mark.parametrize("package, files, expected", [
-    # A Prisma schema without migrations: the stack would come up with an empty database.
-    ({"dependencies": {"@prisma/client": "6.19.3"}}, {"prisma/schema.prisma": POSTGRES_SCHEMA}, "schema_sync"),
-    # A Prisma client without a schema the collection can find: the stack would have no database.
-    ({"dependencies": {"@prisma/client": "6.19.3"}}, {}, "prisma_schema"),
-    # A start program only the pruned devDependencies have.
-    ({"scripts": {"start": "tsx src/server.ts"}, "devDependencies": {"tsx": "4.23.15"}}, {}, "prune_dev_dependencies"),
-])
-def test_an_app_that_would_not_serve_is_refused_before_anything_changes(tmp_path, package, files, expected):
-    source = tmp_path / "app"
-    manifest = {"name": "refused", "version": "1.0.0", "scripts": {"start": "node server.js"}}
-    for key, value in package.items():
-        manifest[key] = {**manifest.get(key, {}), **value}
-    for path, text in {"package.json": json.dumps(manifest), "package-lock.json": "{}", "server.js": "", **files}.items():
-        (source / path).parent.mkdir(parents=True, exist_ok=True)
-        (source / path).write_text(text)
-    stack = LocalStack("refused", tmp_path, app=source)
-    run = stack.local_yml(check=False, app_image_source_dir=str(source))
-    assert run.rc != 0 and expected in run.output
-    assert run.recap()["changed"] == 0
-    assert leftovers(stack)["files"] == [] and stack.app_images() == []
