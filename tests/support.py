@@ -13,8 +13,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
+if TYPE_CHECKING:
+    import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS_DIR = REPO_ROOT / ".collections"
@@ -103,6 +105,8 @@ def require(condition: bool, what: str) -> None:
     """Go on only when `condition` holds: otherwise fail under CI (which must provide `what`), skip elsewhere."""
     if condition:
         return
+    import pytest  # pylint: disable=import-outside-toplevel  # the benchmarks use this module without pytest
+
     reason = f"needs {what}"
     if in_ci():
         pytest.fail(f"{reason}; CI=true, where it must be present, so this is a failure and not a skip", pytrace=False)
@@ -111,6 +115,8 @@ def require(condition: bool, what: str) -> None:
 
 def needs(check: Callable[[], bool], what: str) -> pytest.MarkDecorator:
     """Mark form of require(): `check` runs when the test is set up (conftest.py), before its fixtures."""
+    import pytest  # pylint: disable=import-outside-toplevel
+
     return pytest.mark.needs(check, what)
 
 
