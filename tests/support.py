@@ -113,10 +113,12 @@ def require(condition: bool, what: str) -> None:
     pytest.skip(reason)
 
 
-def needs(check: Callable[[], bool], what: str) -> pytest.MarkDecorator:
+def needs(check: Callable[[], bool], what: str) -> pytest.MarkDecorator | None:
     """Mark form of require(): `check` runs when the test is set up (conftest.py), before its fixtures."""
-    import pytest  # pylint: disable=import-outside-toplevel
-
+    try:
+        import pytest  # pylint: disable=import-outside-toplevel
+    except ImportError:  # the benchmarks, on what make local installed: there is no test to mark
+        return None
     return pytest.mark.needs(check, what)
 
 
