@@ -101,7 +101,7 @@ def test_ts_api_writes_a_row_that_survives_a_rerun_and_a_restart(ts_api):
 
 
 def test_own_dockerfile_keeps_its_cmd_and_gets_redis_because_it_uses_ioredis(own_dockerfile):
-    assert "(answers HTTP)" in own_dockerfile.first_run.stdout
+    assert "(answers HTTP)" in " ".join(own_dockerfile.first_run.stdout.split())
     assert services_of(own_dockerfile) == ["backend", "postgres", "redis"]
     config = json.loads(docker("inspect", f"{own_dockerfile.project}-backend-1").stdout)[0]["Config"]
     assert config["Cmd"] == ["node", "server.js"]
