@@ -56,18 +56,10 @@ def _read_json(path, what):
         raise ProfileError("%s is not valid JSON (%s): fix %s" % (path, exc, what))
 
 
-def _read_text(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def read_app_file(source_dir):
     """The app's backendops.yml as a dict ({} when there is none)."""
     path = os.path.join(source_dir, APP_FILE)
-    text = _read_text(path)
+    text = workspaces.read_text(path)
     if text is None:
         return {}
     if yaml is None:
@@ -204,7 +196,7 @@ def _prisma_schema_path(directory, package):
     if isinstance(declared, str) and declared:
         return declared, "package.json prisma.schema"
     for name in _PRISMA_CONFIG_FILES:
-        text = _read_text(os.path.join(directory, name))
+        text = workspaces.read_text(os.path.join(directory, name))
         if text is None:
             continue
         match = re.search(r"\bschema\s*:\s*(?:path\.join\(\s*([^)]*)\)|[\"']([^\"']+)[\"'])", text)
@@ -243,7 +235,7 @@ def _find_prisma(root, package_dirs, override):
 
 def _procfile(path):
     """{name: command} of a Procfile (Heroku's format)."""
-    text = _read_text(path)
+    text = workspaces.read_text(path)
     entries = {}
     for line in (text or "").splitlines():
         match = re.match(r"^([A-Za-z0-9_-]+):\s*(.+?)\s*$", line)
@@ -548,7 +540,7 @@ def detect(source_dir, overrides=None, contract=None):
     for directory in local_packages:
         dependencies |= _dependencies(packages_read[directory])
     schema_path, prisma_dir, schema_from = _find_prisma(root, package_dirs, overrides.get("prisma_schema"))
-    schema_text = _read_text(os.path.join(root, schema_path)) if schema_path else None
+    schema_text = workspaces.read_text(os.path.join(root, schema_path)) if schema_path else None
     uses_client = "@prisma/client" in dependencies
     if schema_path is None and uses_client and "generate_command" not in overrides:
         raise ProfileError("%s depends on @prisma/client but no Prisma schema was found in it or the workspace packages it "

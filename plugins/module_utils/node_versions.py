@@ -11,6 +11,8 @@ import json
 import os
 import re
 
+from ansible_collections.backendops.stack.plugins.module_utils.workspaces import read_text
+
 # The majors the collection builds base images for (the npm registry's node-linux-* packages).
 SUPPORTED_MAJORS = (20, 22, 24, 26)
 # The active LTS line: the default for an app that does not say (as Railway's builder picks an LTS).
@@ -101,14 +103,6 @@ def _alias_major(text: str) -> int | None:
     return None
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 def declared_range(app_dirs: list[str], package: dict) -> tuple[str | None, str | None]:
     """(range, where) the app pins Node.js with: engines.node, Volta, .nvmrc, .node-version (first found)."""
     engines = package.get("engines") if isinstance(package.get("engines"), dict) else {}
@@ -119,7 +113,7 @@ def declared_range(app_dirs: list[str], package: dict) -> tuple[str | None, str 
         return str(volta["node"]), "package.json volta.node"
     for directory in app_dirs:
         for name in (".nvmrc", ".node-version"):
-            text = _read(os.path.join(directory, name))
+            text = read_text(os.path.join(directory, name))
             if text and text.strip():
                 return text.strip().splitlines()[0].strip(), name
     return None, None

@@ -11,6 +11,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from ansible_collections.backendops.stack.plugins.module_utils.workspaces import read_text
+
 LOCKFILES = {"package-lock.json": "npm", "npm-shrinkwrap.json": "npm", "pnpm-lock.yaml": "pnpm", "yarn.lock": "yarn",
              "bun.lockb": "bun", "bun.lock": "bun"}
 # Versions when the app names none: yarn 1's last release; pnpm by the lockfile format it wrote.
@@ -86,14 +88,6 @@ class PackageManager:
         return "yarn install --frozen-lockfile --production=true --ignore-scripts --prefer-offline --non-interactive"
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 def _packagemanager_field(package: dict) -> tuple[str, str | None] | None:
     value = package.get("packageManager")
     if not isinstance(value, str) or not value.strip():
@@ -107,11 +101,11 @@ def _packagemanager_field(package: dict) -> tuple[str, str | None] | None:
 
 def _default_version(name: str, root: str, lockfile: str) -> str | None:
     if name == "pnpm":
-        text = _read(os.path.join(root, lockfile)) or ""
+        text = read_text(os.path.join(root, lockfile)) or ""
         match = re.search(r"^lockfileVersion:\s*'?(\d+)", text, re.M)
         return PNPM_BY_LOCKFILE.get(match.group(1) if match else "9", "10")
     if name == "yarn":
-        text = _read(os.path.join(root, lockfile)) or ""
+        text = read_text(os.path.join(root, lockfile)) or ""
         if "__metadata:" in text or os.path.isfile(os.path.join(root, ".yarnrc.yml")):
             return YARN_BERRY
         return YARN_CLASSIC
@@ -153,7 +147,7 @@ def plug_n_play(root: str, manager: PackageManager) -> bool:
     """Yarn berry without the node-modules linker (Plug'n'Play, its default)."""
     if not manager.berry:
         return False
-    text = _read(os.path.join(root, ".yarnrc.yml")) or ""
+    text = read_text(os.path.join(root, ".yarnrc.yml")) or ""
     match = re.search(r"^nodeLinker:\s*[\"']?([\w-]+)", text, re.M)
     return not match or match.group(1) != "node-modules"
 

@@ -21,6 +21,15 @@ class WorkspaceError(ValueError):
     """The workspace cannot be read; one line naming the fix."""
 
 
+def read_text(path: str) -> str | None:
+    """A text file of the app, or None when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def read_package(directory: str) -> dict | None:
     path = os.path.join(directory, "package.json")
     try:
