@@ -25,10 +25,12 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_client im
     domain_list,
     instance_settings,
     log_messages,
+    normalize_setting,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import failure_message, validate
 from ansible_collections.backendops.stack.plugins.module_utils.railway_deployer import FULL_SHA, Deployer, DeployFailed
+from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import cron_settings_problem
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
     PlanError,
     config_document,
@@ -178,13 +180,15 @@ def settings_problem(settings):
         return "replicas must be at least 1, not %d" % settings["replicas"]
     if settings.get("pre_deploy_command") and any(not str(part).strip() for part in settings["pre_deploy_command"]):
         return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
-    return None
+    return cron_settings_problem(settings)
 
 
 def apply_settings(railway, environment_id, service_id, wanted, current=None):
     """(current settings, changes): read (unless given), compare, and outside check mode send only what differs."""
     if current is None:
         current = instance_settings(railway.client.service_instance(environment_id, service_id))
+    # Compared as read back ('' and [] are "not set"), so a removed setting is not sent again on every run.
+    wanted = dict((option, normalize_setting(option, value)) for option, value in wanted.items())
     changes = dict((option, value) for option, value in wanted.items() if current[option] != value)
     if changes and not railway.check_mode:
         api_fields = dict(SERVICE_SETTING_FIELDS)
