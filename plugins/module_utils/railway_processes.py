@@ -176,13 +176,13 @@ def process_specs(processes, service, web_settings, pattern=DEFAULT_SERVICE_NAME
     return specs
 
 
-def spec_line(spec):
-    """One line naming a process service and the settings it gets (for plans and check mode)."""
+def spec_line(spec, where=""):
+    """One line naming a process's service (``where`` follows its name: its ID, or how it is created) and its settings."""
     settings = spec["settings"]
     shown = ["start_command %r" % settings["start_command"]]
     if spec["kind"] == "cron":
         shown.append("cron_schedule %r (UTC)" % settings["cron_schedule"])
     shown += ["%s %s" % (option, settings[option]) for option in ("restart_policy", "replicas", "draining_seconds")
               if settings.get(option) not in (None, "")]
-    return "process %s (%s): service %s; %s; no domain, health check or pre-deploy command" % (
-        spec["name"], spec["kind"], spec["service"], ", ".join(shown))
+    return "process %s (%s): service %s%s; %s; no domain, health check or pre-deploy command" % (
+        spec["name"], spec["kind"], spec["service"], where, ", ".join(shown))
