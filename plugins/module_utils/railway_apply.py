@@ -538,8 +538,8 @@ class Release(object):
                 "" if the_plan["deploy_reasons"] else "not ", web)
             return
         created = [p["service"] for p in self.processes if p["target"].service_id is None]
-        deployed = ([web] if the_plan["deploy_reasons"] else []) + [p["service"] for p in self.processes
-                                                                     if p["plan"]["deploy_reasons"]]
+        deployed = [web] if the_plan["deploy_reasons"] else []
+        deployed += [p["service"] for p in self.processes if p["plan"]["deploy_reasons"]]
         actions = (["create " + ", ".join(created)] if created else []) + (["deploy " + ", ".join(deployed)] if deployed else [])
         self.result["changed"] = bool(actions)
         self.result["msg"] = "Check mode: nothing was sent; a run would %s" % (

@@ -50,7 +50,7 @@ class Schedule:
         """The first run strictly after ``after`` (epoch seconds, UTC)."""
         start = datetime.fromtimestamp(after, tz=timezone.utc)
         day = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        for _ in range(_HORIZON_DAYS):
+        for _day in range(_HORIZON_DAYS):
             if self.runs_on(day):
                 for hour in sorted(self.values[1]):
                     for minute in sorted(self.values[0]):
