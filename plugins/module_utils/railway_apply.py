@@ -389,7 +389,7 @@ class Release(object):
             found = named(target.services, spec["service"])
             if found is None and not options["provision_processes"]:
                 self.stop("Nothing was deployed: step lookup: service %s of process %s does not exist in project %s: set "
-                          "railway_provision=true to create it (from %s's source), or leave the process out"
+                          "railway_provision=true to create it (from %s's source), or leave it out of railway_processes"
                           % (spec["service"], spec["name"], target.project["name"], web), step="lookup")
             process = dict(spec, desired=desired, created=False, history=[],
                            target=RailwayTarget(target.project, target.environment,
@@ -414,14 +414,19 @@ class Release(object):
                                                        "image": options.get("process_source_image")},
                            branch=options.get("process_source_branch"))
 
-    def plan_processes(self):
+    def plan_processes(self, web_plan):
         options = self.options
+        # A reference is rendered when a deployment starts: new values of web's variables need a new deployment.
+        updated = [name for name in web_plan["variables"]["updated"] if name in self.desired]
         for process in self.processes:
             serving = serving_deployment(process["latest"], process["history"])
             process["plan"] = plan(process["current"], process["desired"], options["replace"], process["current_settings"],
                                    process["settings"], process["latest"], serving, options["source"],
                                    source_digest=self.result.get("source_digest"), commit=options["commit"],
                                    force=options["force"])
+            if updated:
+                process["plan"]["deploy_reasons"].append("the values of %s's variables it refers to change (%s)" % (
+                    self.target.service["name"], ", ".join(updated)))
             created_with_source = process["target"].service_id is None and self.creation_spec(process).source
             if options["source"] == "redeploy" and process["latest"] is None and not created_with_source:
                 self.stop("Nothing was deployed: service %s of process %s was never deployed, so railway_deploy_source="
@@ -511,7 +516,7 @@ class Release(object):
         the_plan = plan(current, self.desired, options["replace"], current_settings, self.settings, latest, serving,
                         options["source"], source_digest=self.result.get("source_digest"), commit=options["commit"],
                         force=options["force"])
-        self.plan_processes()
+        self.plan_processes(the_plan)
         self.context["previous_deployment_id"] = the_plan["previous_deployment_id"]
         self.result.update(plan=the_plan, plan_text=self.plan_lines(the_plan), serving_deployment=serving)
         if self.railway.diff_mode:

@@ -98,6 +98,13 @@ def test_web_and_worker_from_one_source_in_one_release_and_a_rerun_sends_nothing
     assert "process worker deploy (upload): no, deployment %s already serves" % worker["id"] in " ".join(again.plan)
     assert_no_secret(first.outcome.output + again.outcome.output)
 
+    # New values of web's variables reach the worker only with a deployment: the references render when it starts.
+    changed = railway.run(**dict(COMMON, railway_variables=dict(VARIABLES, LOG_LEVEL="debug")))
+    assert changed.rc == 0 and changed.counters["uploads"] == 2, changed.outcome.output[-4000:]
+    assert changed.counters["mutation_fields"] == {"variableCollectionUpsert": 1}
+    assert "process worker deploy (upload): yes, because the values of backend's variables it refers to change (LOG_LEVEL)" in changed.plan
+    assert Project(empty.state()).deployments("backend-worker")[-1]["variables"]["LOG_LEVEL"] == "debug"
+
 
 def railway_msg(run) -> str:
     return run.result("Show the outcome")["msg"]
@@ -148,7 +155,13 @@ def test_a_missing_process_service_without_provisioning_fails_before_any_mutatio
     assert_clean_failure(run)
     assert run.counters["mutations"] == 0 and run.counters["uploads"] == 0
     assert run.failure == ("Nothing was deployed: step lookup: service backend-worker of process worker does not exist in project "
-                           "shop: set railway_provision=true to create it (from backend's source), or leave the process out")
+                           "shop: set railway_provision=true to create it (from backend's source), or leave it out of railway_processes")
+    # With provisioning, check mode plans the service and sends nothing.
+    planned = railway.run("--check", **COMMON)
+    assert planned.rc == 0 and planned.counters["mutations"] == 0 and planned.counters["uploads"] == 0, planned.outcome.output[-3000:]
+    assert any(line.startswith("process worker (worker): service backend-worker, to create from empty (deployed by upload); ")
+               for line in planned.plan), planned.plan
+    assert railway_msg(planned) == "Check mode: nothing was sent; a run would create backend-worker and deploy backend-worker"
 
 
 def test_a_failing_worker_fails_the_release_with_its_name_and_log_tail_and_rollback_covers_web(railway: RailwayPlaybook,
