@@ -634,6 +634,9 @@ class Release(object):
             except DeployFailed as failure:
                 process["deployment"] = dict(failure.result, failed=True, msg=failure.msg)
                 failed.append(process)
+            except RailwayError as exc:
+                process["deployment"] = dict(deployer.result, failed=True, msg=str(exc))
+                failed.append(process)
         for process, deployer in started:
             self.result["changed"] = True
             try:
