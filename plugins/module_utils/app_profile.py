@@ -383,7 +383,7 @@ def _deploy(manager, app_dir, workspace, prisma_dir, generate_command, build_ste
             "pre_deploy_command": migrate}
 
 
-def _deploy_processes(processes, app_dir, workspace):
+def _deploy_processes(processes: list[dict], app_dir: str, workspace: bool) -> list[dict]:
     """The processes besides web as a builder at the repository root runs them (see _deploy): each one's start
     command in the app's folder of a workspace (an app alone in a folder is Railway's root directory) and its cron
     schedule, if any."""

@@ -129,7 +129,7 @@ def check_inputs(params):
             "contract": contract, "health_token": token, "env_file_values": from_file, "processes": processes}
 
 
-def release_processes(params, service, settings):
+def release_processes(params: dict, service: str, settings: dict) -> list[dict]:
     """The process services of a release (railway_processes.process_specs), checked with its other inputs."""
     processes = params.get("processes") or []
     if processes and params.get("config_file"):
@@ -795,7 +795,7 @@ class StepFailed(Exception):
     """A health verification failed; what it found is in the release's context."""
 
 
-def named(services, name):
+def named(services: list[dict], name: str) -> dict | None:
     """The service called ``name`` (case-insensitively when unambiguous, like the client's lookup), else None."""
     exact = [service for service in services if service["name"] == name]
     loose = exact or [service for service in services if service["name"].lower() == name.lower()]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable
+from typing import Any
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, desired_settings
 
@@ -31,7 +33,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 # --- Railway's cron rules --------------------------------------------------------------------------------------------
 
-def _cron_field(text, name, low, high):
+def _cron_field(text: str, name: str, low: int, high: int) -> set[int]:
     """The values of one cron field, or a ValueError naming what is wrong."""
     values = set()
     for item in text.split(","):
@@ -50,7 +52,7 @@ def _cron_field(text, name, low, high):
     return values
 
 
-def cron_gap(schedule):
+def cron_gap(schedule: str) -> int:
     """The shortest time between two runs of ``schedule``, in minutes; ValueError for an expression that is not one.
 
     Runs of one day are compared, and across midnight when the job runs every day.
@@ -67,7 +69,7 @@ def cron_gap(schedule):
     return min(gaps) if gaps else MINUTES_A_DAY
 
 
-def cron_problem(schedule):
+def cron_problem(schedule: str) -> str | None:
     """Why Railway would not run ``schedule`` as a cron job (a phrase to follow "cron schedule 'x' "), or None."""
     try:
         gap = cron_gap(schedule)
@@ -79,7 +81,7 @@ def cron_problem(schedule):
     return None
 
 
-def cron_settings_problem(settings):
+def cron_settings_problem(settings: dict[str, Any]) -> str | None:
     """Settings Railway's cron jobs cannot have, as one line (None when there are none).
 
     A cron job runs to its end on schedule: it is not restarted (restart policy NEVER) and runs once (one replica).
@@ -100,17 +102,17 @@ def cron_settings_problem(settings):
 
 # --- the process services ----------------------------------------------------------------------------------------------
 
-def reference(service_name, variable):
+def reference(service_name: str, variable: str) -> str:
     """A Railway reference variable to ``variable`` of the service named ``service_name``."""
     return "${{%s.%s}}" % (service_name, variable)
 
 
-def reference_variables(service_name, names):
+def reference_variables(service_name: str, names: Iterable[str]) -> dict[str, str]:
     """The variables of a process service: each of web's variables as a reference to it, so values live in web only."""
     return dict((name, reference(service_name, name)) for name in sorted(names))
 
 
-def service_name(pattern, service, process):
+def service_name(pattern: str, service: str, process: str) -> str:
     """The name of a process's service from ``pattern`` ({service} and {process}); PlanError when it cannot be one."""
     fields = set(field for dummy, field, dummy_spec, dummy_conversion in string.Formatter().parse(pattern or "") if field)
     if "process" not in fields or not fields <= set(("service", "process")):
@@ -123,7 +125,7 @@ def service_name(pattern, service, process):
     return name
 
 
-def process_settings(process, web_settings, draining_seconds):
+def process_settings(process: dict[str, Any], web_settings: dict[str, Any], draining_seconds: int) -> dict[str, Any]:
     """The settings of a process's service: web's build, its own start command, no domain health check or pre-deploy
     command (the migration runs once, with web), draining for a worker's running jobs; a cron job's schedule, one
     replica and no restart (Railway's rules), a worker's restart policy like web's. '' and [] remove a setting."""
@@ -142,7 +144,8 @@ def process_settings(process, web_settings, draining_seconds):
     return desired_settings(settings)
 
 
-def process_specs(processes, service, web_settings, pattern=DEFAULT_SERVICE_NAME, draining_seconds=DEFAULT_DRAINING_SECONDS):
+def process_specs(processes: list[dict[str, Any]] | None, service: str, web_settings: dict[str, Any], pattern: str = DEFAULT_SERVICE_NAME,
+                  draining_seconds: int | None = DEFAULT_DRAINING_SECONDS) -> list[dict[str, Any]]:
     """[{name, kind, service, settings}] of the processes, checked as Railway would; PlanError with one line otherwise.
 
     ``service`` is the web service's name, ``web_settings`` its typed settings.
@@ -176,7 +179,7 @@ def process_specs(processes, service, web_settings, pattern=DEFAULT_SERVICE_NAME
     return specs
 
 
-def spec_line(spec, where=""):
+def spec_line(spec: dict[str, Any], where: str = "") -> str:
     """One line naming a process's service (``where`` follows its name: its ID, or how it is created) and its settings."""
     settings = spec["settings"]
     shown = ["start_command %r" % settings["start_command"]]

@@ -260,7 +260,7 @@ class ServiceSpec(object):
         return "empty (deployed by upload)"
 
 
-def create_service(client, project_id, environment_id, spec, variables=None):
+def create_service(client, project_id: str, environment_id: str, spec: ServiceSpec, variables: dict | None = None) -> dict:
     """Create the service ``spec`` describes, with ``variables`` (default: its own); return its {id, name}.
 
     With a source Railway deploys it at once (and a repository's branch on every push); an empty one waits for an
