@@ -4,8 +4,9 @@
 """The app profile: what an app is, read from its own files, with every field overridable.
 
 Both deployment paths read it: the local stack (Dockerfile, commands, processes, services, health check) and
-Railway (root directory, build, start and pre-deploy commands, health check path). detect() only reads files; it
-raises ProfileError with one line that names the file or setting at fault and the override or edit that fixes it.
+Railway (root directory, build, start and pre-deploy commands, health check path, each process's start command).
+detect() only reads files; it raises ProfileError with one line that names the file or setting at fault and the
+override or edit that fixes it.
 """
 
 from __future__ import annotations
@@ -374,6 +375,15 @@ def _deploy(manager, app_dir, workspace, prisma_dir, generate_command, build_ste
             "pre_deploy_command": migrate}
 
 
+def _deploy_processes(processes: list[dict], app_dir: str, workspace: bool) -> list[dict]:
+    """The processes besides web as a builder at the repository root runs them (see _deploy): each one's start
+    command in the app's folder of a workspace (an app alone in a folder is Railway's root directory) and its cron
+    schedule, if any."""
+    directory = app_dir if workspace else "."
+    return [{"name": process["name"], "start_command": _in_dir(directory, process["command"]),
+             "cron_schedule": process["schedule"]} for process in processes]
+
+
 def _locate(source_dir, app_dir):
     """(context root, app directory relative to it) from the source directory and an optional app_dir."""
     source_dir = os.path.abspath(os.path.expanduser(source_dir))
@@ -672,5 +682,7 @@ def detect(source_dir, overrides=None, contract=None):
         "local_env": {str(name): env_contract.env_string(value) for name, value in local_env.items()},
         # For a builder at the repository root with the package manager (Railway's): root directory and commands.
         "deploy": deploy,
+        # The processes besides web for that builder: {name, start_command, cron_schedule}, each a service of its own.
+        "deploy_processes": _deploy_processes(processes, app_dir, bool(members)),
         "detected_from": dict(detected, prisma_schema=schema_from, app_file=APP_FILE if app_file else None),
     }

@@ -21,18 +21,31 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
     SERVICE_SETTING_FIELDS,
     RailwayError,
+    RailwayTarget,
     deployment_view,
     domain_list,
     instance_settings,
     log_messages,
+    normalize_setting,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import failure_message, validate
 from ansible_collections.backendops.stack.plugins.module_utils.railway_deployer import FULL_SHA, Deployer, DeployFailed
+from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import (
+    DEFAULT_DRAINING_SECONDS,
+    DEFAULT_SERVICE_NAME,
+    cron_settings_problem,
+    process_specs,
+    reference_variables,
+    spec_line,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import ServiceSpec, create_service
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
+    SETTING_NAMES,
     PlanError,
     config_document,
     desired_settings,
+    log_tail,
     plan,
     recovery,
     service_variables,
@@ -98,6 +111,7 @@ def check_inputs(params):
     problem = settings_problem(settings)
     if problem:
         raise PlanError(problem)
+    processes = release_processes(params, params.get("service") or "web", settings)
     variables, from_file = compose_variables(params)
     contract = validate(variables, params.get("extra") or [], allow_references=True,
                         contract=params.get("contract"))
@@ -112,7 +126,18 @@ def check_inputs(params):
                             "railway_health_token (from the vault) or railway_verify_health=false."
                             % (params["health_details_path"], "a Railway reference" if token else "not set"))
     return {"variables": variables, "settings": settings, "config_document": config_document(settings),
-            "contract": contract, "health_token": token, "env_file_values": from_file}
+            "contract": contract, "health_token": token, "env_file_values": from_file, "processes": processes}
+
+
+def release_processes(params: dict, service: str, settings: dict) -> list[dict]:
+    """The process services of a release (railway_processes.process_specs), checked with its other inputs."""
+    processes = params.get("processes") or []
+    if processes and params.get("config_file"):
+        raise PlanError("railway_config_file=true cannot go with the app's processes (%s): every service that gets the "
+                        "upload reads its railway.json, so each process would start as web; leave railway_config_file "
+                        "off (the settings go through Railway's API)" % ", ".join(str(p.get("name")) for p in processes))
+    return process_specs(processes, service, settings, params.get("process_service") or DEFAULT_SERVICE_NAME,
+                         params.get("process_draining_seconds", DEFAULT_DRAINING_SECONDS))
 
 
 # --- variables -------------------------------------------------------------------------------------------------------
@@ -178,13 +203,15 @@ def settings_problem(settings):
         return "replicas must be at least 1, not %d" % settings["replicas"]
     if settings.get("pre_deploy_command") and any(not str(part).strip() for part in settings["pre_deploy_command"]):
         return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
-    return None
+    return cron_settings_problem(settings)
 
 
 def apply_settings(railway, environment_id, service_id, wanted, current=None):
     """(current settings, changes): read (unless given), compare, and outside check mode send only what differs."""
     if current is None:
         current = instance_settings(railway.client.service_instance(environment_id, service_id))
+    # Compared as read back ('' and [] are "not set"), so a removed setting is not sent again on every run.
+    wanted = dict((option, normalize_setting(option, value)) for option, value in wanted.items())
     changes = dict((option, value) for option, value in wanted.items() if current[option] != value)
     if changes and not railway.check_mode:
         api_fields = dict(SERVICE_SETTING_FIELDS)
@@ -287,10 +314,13 @@ class ReleaseFailed(DeployFailed):
 
 
 class Release(object):
-    """One release of a service: read, plan, set variables and settings, deploy, wait, verify; on failure recover.
+    """One release of a service and its processes: read, plan, set variables and settings, deploy, wait, verify; on
+    failure recover.
 
-    ``options`` are railway_release's module options. ``run()`` returns the result, or raises ReleaseFailed with
-    the one-line message (log tail, failure and rollback in its result). Variable values never enter the result.
+    The web service is deployed, waited for and verified first (its pre-deploy command migrates the database once);
+    then each worker and cron process's service gets the same source (``railway_processes``). ``options`` are
+    railway_release's module options. ``run()`` returns the result, or raises ReleaseFailed with the one-line message
+    (log tail, failure and rollback in its result). Variable values never enter the result.
     """
 
     def __init__(self, railway, options, desired_variables, settings, config_document):
@@ -302,6 +332,8 @@ class Release(object):
         self.config_document = config_document
         self.result = {"changed": False}
         self.target = None
+        # Each process's spec, its service's target and what was read, planned and done (see read_processes).
+        self.processes = []
         # What each step did, for railway_release.recovery (results without secret values).
         self.context = {"service": options["service"], "pre_deploy_command": settings.get("pre_deploy_command"),
                         "healthcheck_path": settings.get("healthcheck_path"), "health_path": options["health_path"],
@@ -309,6 +341,7 @@ class Release(object):
 
     def stop(self, msg, **extra):
         self.result.update(extra)
+        self.publish_processes()
         # The message of a step that went through gives way to the one line of the failure.
         self.result.pop("msg", None)
         raise ReleaseFailed(msg, self.result)
@@ -318,15 +351,11 @@ class Release(object):
     def read(self):
         options = self.options
         try:
-            self.target = target = self.railway.resolve(options["service"])
+            # The project's services are listed too when processes need their services found by name.
+            self.target = target = self.railway.resolve(options["service"], list_services=bool(options.get("processes")))
             instance, current = self.client.service_state(target.project_id, target.environment_id, target.service_id,
                                                           unrendered=True)
-            latest = deployment_view(instance.get("latestDeployment"))
-            history = []
-            # Rare: the latest deployment failed or still runs; an older one serves, to compare with and roll back to.
-            if latest is not None and not latest["serving"]:
-                history = [deployment_view(found) for found in self.client.deployments(
-                    target.project_id, target.environment_id, target.service_id, first=20)]
+            latest, history = self.deployments_of(target, instance)
         except RailwayError as exc:
             self.stop("Nothing was deployed: step lookup (reading service %s from Railway) failed: %s"
                       % (options["service"], exc), step="lookup", **exc.details)
@@ -335,6 +364,74 @@ class Release(object):
         self.result["target"] = dict(target.as_dict(), domain=self.domain,
                                      url="https://" + self.domain if self.domain else None)
         return current, instance_settings(instance), latest, history
+
+    def deployments_of(self, target, instance):
+        """(latest deployment, recent ones): the recent ones only when the latest does not serve."""
+        latest = deployment_view(instance.get("latestDeployment"))
+        # Rare: the latest deployment failed or still runs; an older one serves, to compare with and roll back to.
+        if latest is None or latest["serving"]:
+            return latest, []
+        return latest, [deployment_view(found) for found in self.client.deployments(
+            target.project_id, target.environment_id, target.service_id, first=20)]
+
+    def read_processes(self):
+        """Each process's service as Railway has it, or as it will be created when provision_processes is set."""
+        options, target = self.options, self.target
+        web = target.service["name"]
+        try:
+            specs = process_specs(options.get("processes"), web, self.settings, options["process_service"],
+                                  options["process_draining_seconds"])
+        except PlanError as exc:
+            self.stop(str(exc), step="lookup")
+        # Web's values are stored once, in web: each process refers to them (Railway renders them into its deployments).
+        desired = reference_variables(web, self.desired)
+        for spec in specs:
+            found = named(target.services, spec["service"])
+            if found is None and not options["provision_processes"]:
+                self.stop("Nothing was deployed: step lookup: service %s of process %s does not exist in project %s: set "
+                          "railway_provision=true to create it (from %s's source), or leave it out of railway_processes"
+                          % (spec["service"], spec["name"], target.project["name"], web), step="lookup")
+            process = dict(spec, desired=desired, created=False, history=[],
+                           target=RailwayTarget(target.project, target.environment,
+                                                dict(found) if found else {"id": None, "name": spec["service"]}, [], []))
+            self.processes.append(process)
+            if found is None:
+                process.update(current={}, current_settings=dict((option, None) for option in SETTING_NAMES), latest=None)
+                continue
+            try:
+                instance, process["current"] = self.client.service_state(
+                    target.project_id, target.environment_id, found["id"], unrendered=True)
+                process["latest"], process["history"] = self.deployments_of(process["target"], instance)
+            except RailwayError as exc:
+                self.stop("Nothing was deployed: step lookup (reading service %s of process %s from Railway) failed: %s"
+                          % (spec["service"], spec["name"], exc), step="lookup", **exc.details)
+            process["current_settings"] = instance_settings(instance)
+
+    def creation_spec(self, process):
+        """How a missing process service is created: from web's source (repository and branch, or image), or empty."""
+        options = self.options
+        return ServiceSpec(process["service"], source={"repo": options.get("process_source_repo"),
+                                                       "image": options.get("process_source_image")},
+                           branch=options.get("process_source_branch"))
+
+    def plan_processes(self, web_plan):
+        options = self.options
+        # A reference is rendered when a deployment starts: new values of web's variables need a new deployment.
+        updated = [name for name in web_plan["variables"]["updated"] if name in self.desired]
+        for process in self.processes:
+            serving = serving_deployment(process["latest"], process["history"])
+            process["plan"] = plan(process["current"], process["desired"], options["replace"], process["current_settings"],
+                                   process["settings"], process["latest"], serving, options["source"],
+                                   source_digest=self.result.get("source_digest"), commit=options["commit"],
+                                   force=options["force"])
+            if updated:
+                process["plan"]["deploy_reasons"].append("the values of %s's variables it refers to change (%s)" % (
+                    self.target.service["name"], ", ".join(updated)))
+            created_with_source = process["target"].service_id is None and self.creation_spec(process).source
+            if options["source"] == "redeploy" and process["latest"] is None and not created_with_source:
+                self.stop("Nothing was deployed: service %s of process %s was never deployed, so railway_deploy_source="
+                          "redeploy has nothing to redeploy there: deploy once with upload or commit"
+                          % (process["service"], process["name"]), step="lookup")
 
     def pack(self):
         options = self.options
@@ -350,31 +447,58 @@ class Release(object):
 
     def plan_lines(self, the_plan):
         """The plan as the lines the role shows: where, variables (names only), settings, and whether it deploys."""
-        target, variables = self.result["target"], the_plan["variables"]
+        target = self.result["target"]
         lines = ["Railway %s / %s / %s (%s)%s" % (target["project"]["name"], target["environment"]["name"],
                                                   target["service"]["name"], target["service"]["id"],
                                                   ", check mode: nothing is sent" if self.railway.check_mode else "")]
+        lines += self.change_lines(the_plan, "", len(self.settings))
+        for process in self.processes:
+            service = process["target"].service
+            lines.append(spec_line(process, " (%s)" % service["id"] if service["id"] else
+                                   ", to create from %s" % self.creation_spec(process).describe_source()))
+            lines += self.change_lines(process["plan"], "process %s " % process["name"], len(process["settings"]),
+                                       "references to %s" % self.target.service["name"])
+        return lines
+
+    def change_lines(self, the_plan, prefix, managed, values="values masked"):
+        variables = the_plan["variables"]
         if variables["differs"]:
-            lines.append("variables (values masked): add %s; update %s; remove %s" % tuple(
-                ", ".join(variables[kind]) or "-" for kind in ("added", "updated", "removed")))
+            lines = ["%svariables (%s): add %s; update %s; remove %s" % ((prefix, values) + tuple(
+                ", ".join(variables[kind]) or "-" for kind in ("added", "updated", "removed")))]
         else:
-            lines.append("variables: all %d as on Railway" % variables["count"])
-        lines.append(("settings: " + "; ".join(the_plan["settings_text"])) if the_plan["settings"]
-                     else "settings: all %d as on Railway" % len(self.settings))
+            lines = ["%svariables: all %d as on Railway" % (prefix, variables["count"])]
+        lines.append(("%ssettings: " % prefix + "; ".join(the_plan["settings_text"])) if the_plan["settings"]
+                     else "%ssettings: all %d as on Railway" % (prefix, managed))
         if the_plan["deploy_reasons"]:
-            lines.append("deploy (%s): yes, because %s" % (self.options["source"], "; ".join(the_plan["deploy_reasons"])))
+            lines.append("%sdeploy (%s): yes, because %s" % (prefix, self.options["source"],
+                                                             "; ".join(the_plan["deploy_reasons"])))
         else:
-            lines.append("deploy (%s): no, deployment %s already serves %s with these variables and settings "
-                         "(railway_force_deploy=true deploys anyway)" % (self.options["source"],
+            lines.append("%sdeploy (%s): no, deployment %s already serves %s with these variables and settings "
+                         "(railway_force_deploy=true deploys anyway)" % (prefix, self.options["source"],
                                                                          the_plan["previous_deployment_id"],
                                                                          the_plan["source"]["wanted"]))
         return lines
+
+    def diff(self, current, the_plan):
+        """--diff: variables (values masked) and settings before and after, of web and of each process's service."""
+        entries = [(current, the_plan, "")]
+        entries += [(process["current"], process["plan"], " of %s" % process["service"]) for process in self.processes]
+        result = []
+        for variables, change, where in entries:
+            result.append(dict(masked_diff(variables, *[change["variables"][kind] for kind in ("added", "updated", "removed")]),
+                               before_header="variables%s (values masked)" % where,
+                               after_header="variables%s (values masked)" % where))
+            result.append({"before": dict((option, item["before"]) for option, item in change["settings"].items()),
+                           "after": dict((option, item["after"]) for option, item in change["settings"].items()),
+                           "before_header": "settings" + where, "after_header": "settings" + where})
+        return result
 
     # --- the release -------------------------------------------------------------------------------------------------
 
     def run(self):
         options = self.options
         current, current_settings, latest, history = self.read()
+        self.read_processes()
         self.context["health_url"] = options["health_url"].replace("{domain}", self.domain or "").rstrip("/")
         if options["verify_health"] and self.domain is None:
             self.stop("Service %s has no domain in environment %s, so its health cannot be verified: generate one "
@@ -392,19 +516,13 @@ class Release(object):
         the_plan = plan(current, self.desired, options["replace"], current_settings, self.settings, latest, serving,
                         options["source"], source_digest=self.result.get("source_digest"), commit=options["commit"],
                         force=options["force"])
+        self.plan_processes(the_plan)
         self.context["previous_deployment_id"] = the_plan["previous_deployment_id"]
         self.result.update(plan=the_plan, plan_text=self.plan_lines(the_plan), serving_deployment=serving)
         if self.railway.diff_mode:
-            self.result["diff"] = [
-                dict(masked_diff(current, *[the_plan["variables"][kind] for kind in ("added", "updated", "removed")]),
-                     before_header="variables (values masked)", after_header="variables (values masked)"),
-                {"before": dict((option, change["before"]) for option, change in the_plan["settings"].items()),
-                 "after": dict((option, change["after"]) for option, change in the_plan["settings"].items()),
-                 "before_header": "settings", "after_header": "settings"}]
+            self.result["diff"] = self.diff(current, the_plan)
         if self.railway.check_mode:
-            self.result["changed"] = bool(the_plan["deploy_reasons"])
-            self.result["msg"] = "Check mode: nothing was sent; a run would %sdeploy %s" % (
-                "" if the_plan["deploy_reasons"] else "not ", self.target.service["name"])
+            self.check_mode_outcome(the_plan)
             return self.result
         try:
             self.apply(the_plan, current, current_settings, archive)
@@ -413,7 +531,25 @@ class Release(object):
             raise
         except (DeployFailed, RailwayError, StepFailed):
             self.recover()
+        self.deploy_processes(archive)
+        self.publish_processes()
         return self.result
+
+    def check_mode_outcome(self, the_plan):
+        web = self.target.service["name"]
+        if not self.processes:
+            self.result["changed"] = bool(the_plan["deploy_reasons"])
+            self.result["msg"] = "Check mode: nothing was sent; a run would %sdeploy %s" % (
+                "" if the_plan["deploy_reasons"] else "not ", web)
+            return
+        created = [p["service"] for p in self.processes if p["target"].service_id is None]
+        deployed = [web] if the_plan["deploy_reasons"] else []
+        deployed += [p["service"] for p in self.processes if p["plan"]["deploy_reasons"]]
+        actions = (["create " + ", ".join(created)] if created else []) + (["deploy " + ", ".join(deployed)] if deployed else [])
+        self.result["changed"] = bool(actions)
+        self.result["msg"] = "Check mode: nothing was sent; a run would %s" % (
+            " and ".join(actions) or "deploy neither %s nor its processes" % web)
+        self.publish_processes()
 
     def apply(self, the_plan, current, current_settings, archive):
         target, options = self.target, self.options
@@ -425,20 +561,15 @@ class Release(object):
             settings = self.step("settings_result", "service_result", lambda: settings_result(
                 self.railway, self.settings,
                 *apply_settings(self.railway, target.environment_id, target.service_id, self.settings, current_settings)))
-        self.result["changed"] = bool((variables or {}).get("changed") or (settings or {}).get("changed"))
-        if not (the_plan["source_reasons"] or self.result["changed"]):
+        web_changed = bool((variables or {}).get("changed") or (settings or {}).get("changed"))
+        self.result["changed"] = web_changed
+        # Before any deployment: a process deployed later starts with its own settings and web's new values.
+        self.configure_processes()
+        if not (the_plan["source_reasons"] or web_changed):
             self.result["msg"] = "Nothing changed: deployment %s serves %s" % (
                 the_plan["previous_deployment_id"], the_plan["source"]["wanted"])
             return
-        deploy_options = dict(
-            service=target.service["name"], source=options["source"], commit=options["commit"], rollback_to=None,
-            path=options["path"] if options["source"] == "upload" else None,
-            upload_allow=options["upload_allow"] if options["source"] == "upload" else [],
-            deployment_message=the_plan["source"]["wanted"] if options["source"] == "upload" else None,
-            wait=True, wait_via="subscription", wait_timeout=options["wait_timeout"],
-            poll_interval=options["poll_interval"], log_lines=options["log_lines"],
-            rollback_on_failure=options["rollback_on_failure"])
-        deployer = Deployer(self.railway, deploy_options, target=target, archive=archive)
+        deployer = Deployer(self.railway, self.deploy_options(target, the_plan), target=target, archive=archive)
         try:
             deployment = deployer.deploy()
         except DeployFailed as failure:
@@ -450,6 +581,139 @@ class Release(object):
         self.result["changed"] = True
         self.record("deployment", "deployment", deployment)
         self.result["msg"] = deployment["msg"]
+
+    def deploy_options(self, target, the_plan):
+        """railway_deploy's options for deploying this release's source to ``target``."""
+        options = self.options
+        upload = options["source"] == "upload"
+        return dict(
+            service=target.service["name"], source=options["source"], commit=options["commit"], rollback_to=None,
+            path=options["path"] if upload else None, upload_allow=options["upload_allow"] if upload else [],
+            deployment_message=the_plan["source"]["wanted"] if upload else None,
+            wait=True, wait_via="subscription", wait_timeout=options["wait_timeout"],
+            poll_interval=options["poll_interval"], log_lines=options["log_lines"],
+            rollback_on_failure=options["rollback_on_failure"])
+
+    def configure_processes(self):
+        """Create the process services that are missing, then set their variables and settings (only what differs)."""
+        for process in self.processes:
+            target, step = process["target"], "create"
+            try:
+                if target.service_id is None:
+                    target.service = create_service(self.client, target.project_id, target.environment_id,
+                                                    self.creation_spec(process), process["desired"])
+                    process.update(created=True, current=dict(process["desired"]))
+                    self.result["changed"] = True
+                step = "variables"
+                variables = set_variables(self.railway, target, process["current"], process["desired"],
+                                          replace=self.options["replace"], skip_deploys=True)
+                step = "settings"
+                current, changes = apply_settings(self.railway, target.environment_id, target.service_id,
+                                                  process["settings"], process["current_settings"])
+            except RailwayError as exc:
+                self.stop("Nothing was deployed: step %s (%s service %s of process %s) failed: %s; changed variables and "
+                          "settings take effect with the next deployment" % (
+                              step, {"create": "creating", "variables": "setting the variables of",
+                                     "settings": "configuring"}[step], target.service["name"], process["name"], exc),
+                          step=step, **exc.details)
+            if variables["changed"]:
+                process["variables_result"] = variables
+            if changes:
+                process["settings_result"] = settings_result(self.railway, process["settings"], current, changes)
+            self.result["changed"] = self.result["changed"] or variables["changed"] or bool(changes)
+
+    def deploy_processes(self, archive):
+        """Deploy the source to every process whose plan says so: all started, then all waited for."""
+        started, failed = [], []
+        for process in [p for p in self.processes if p["plan"]["deploy_reasons"]]:
+            deployer = Deployer(self.railway, self.deploy_options(process["target"], process["plan"]),
+                                target=process["target"], archive=archive)
+            try:
+                deployer.launch()
+                started.append((process, deployer))
+            except DeployFailed as failure:
+                process["deployment"] = dict(failure.result, failed=True, msg=failure.msg)
+                failed.append(process)
+            except RailwayError as exc:
+                process["deployment"] = dict(deployer.result, failed=True, msg=str(exc))
+                failed.append(process)
+        for process, deployer in started:
+            self.result["changed"] = True
+            try:
+                process["deployment"] = deployer.follow()
+            except DeployFailed as failure:
+                process["deployment"] = dict(failure.result, failed=True, msg=failure.msg)
+                failed.append(process)
+            except RailwayError as exc:
+                process["deployment"] = dict(deployer.result, failed=True, msg=str(exc))
+                failed.append(process)
+        if failed:
+            self.processes_failed(failed)
+        notes = ["process %s: %s" % (p["name"], p["deployment"]["msg"] if p.get("deployment") else "unchanged, deployment %s serves %s"
+                                     % (p["plan"]["previous_deployment_id"], p["plan"]["source"]["wanted"]))
+                 for p in self.processes]
+        if notes:
+            self.result["msg"] = "; ".join([self.result.get("msg", "")] + notes)
+
+    def processes_failed(self, failed):
+        """One line: the process whose deployment failed, its log tail, and what happened to the rest of the release."""
+        first = failed[0]
+        deployment = first["deployment"]
+        failure = {"step": "deploy", "railway_step": (deployment.get("failed_step") or {}).get("step", "")}
+        tail = log_tail(failure, deployment, None)
+        message = "Process %s (service %s) did not deploy: %s." % (first["name"], first["service"],
+                                                                   (deployment.get("msg") or "no answer").rstrip("."))
+        if len(failed) > 1:
+            message += " Nor did %s." % ", ".join("process %s" % process["name"] for process in failed[1:])
+        if tail:
+            message += " Log tail: %s." % " | ".join(" ".join(str(line).split()) for line in tail[-3:])
+        message += " " + self.roll_back_the_rest(failed)
+        self.stop(message, failure=dict(failure, step="process", process=first["name"], service=first["service"],
+                                        msg=message), log_tail=tail)
+
+    def roll_back_the_rest(self, failed):
+        """Roll back what this release made live (web and the processes that deployed) when asked; say what happened."""
+        live = []
+        web = self.result.get("deployment") or {}
+        if web.get("serving"):
+            live.append((self.target, self.context.get("previous_deployment_id"), web["deployment_id"]))
+        live += [(p["target"], p["plan"]["previous_deployment_id"], p["deployment"]["deployment_id"])
+                 for p in self.processes if p not in failed and (p.get("deployment") or {}).get("serving")]
+        if not live:
+            return "Nothing else was deployed by this run."
+        if not self.options["rollback_on_failure"]:
+            return "Rollback is off (railway_rollback_on_failure=false): %s stay%s live." % (
+                ", ".join("%s's deployment %s" % (target.service["name"], new) for target, dummy, new in live),
+                "s" if len(live) == 1 else "")
+        done, rollbacks = [], {}
+        for target, previous, new in live:
+            name = target.service["name"]
+            if previous is None:
+                done.append("%s has no earlier deployment to roll back to (%s stays live)" % (name, new))
+                continue
+            try:
+                outcome = Deployer(self.railway, deployment_options_for_rollback(self.options, target, previous),
+                                   target=target).deploy()
+                done.append("%s rolled back to %s (new deployment %s is %s)" % (
+                    name, previous, outcome["deployment_id"], outcome["status"]))
+            except DeployFailed as failure:
+                outcome = dict(failure.result, failed=True, msg=failure.msg)
+                done.append("the rollback of %s to %s failed: %s" % (name, previous, failure.msg))
+            except RailwayError as exc:
+                outcome = {"failed": True, "msg": str(exc)}
+                done.append("the rollback of %s to %s failed: %s" % (name, previous, exc))
+            rollbacks[name] = outcome
+        self.result["rollbacks"] = rollbacks
+        return "Rollback: %s." % "; ".join(done)
+
+    def publish_processes(self):
+        """What was read, planned and done for each process, in the result (names, settings and IDs; no value)."""
+        if not self.processes:
+            return
+        keys = ("name", "kind", "service", "settings", "created", "plan", "variables_result", "settings_result", "deployment")
+        self.result["processes"] = [dict((key, process[key]) for key in keys if key in process) for process in self.processes]
+        for shown, process in zip(self.result["processes"], self.processes):
+            shown["target"] = dict(process["target"].as_dict())
 
     def step(self, name, key, action):
         try:
@@ -517,12 +781,25 @@ class Release(object):
             context["health_now"] = http_get(context["health_url"] + (options["health_path"] or ""),
                                              validate_certs=self.railway.params["validate_certs"])
         outcome = recovery(context)
+        message = outcome["message"]
+        waiting = [process["name"] for process in self.processes if process["plan"]["deploy_reasons"]]
+        if waiting:
+            # They keep what they run: a worker never runs code the database was not migrated for.
+            message += " Not deployed, so they keep their deployments: process%s %s." % (
+                "es" if len(waiting) > 1 else "", ", ".join(waiting))
         self.result["changed"] = bool(deployment.get("deployment_id")) or self.result["changed"]
-        self.stop(outcome["message"], failure=outcome["failure"], log_tail=outcome["log_tail"])
+        self.stop(message, failure=outcome["failure"], log_tail=outcome["log_tail"])
 
 
 class StepFailed(Exception):
     """A health verification failed; what it found is in the release's context."""
+
+
+def named(services: list[dict], name: str) -> dict | None:
+    """The service called ``name`` (case-insensitively when unambiguous, like the client's lookup), else None."""
+    exact = [service for service in services if service["name"] == name]
+    loose = exact or [service for service in services if service["name"].lower() == name.lower()]
+    return loose[0] if len(loose) == 1 else None
 
 
 def deployment_options_for_rollback(options, target, to_id):

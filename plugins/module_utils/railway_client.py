@@ -735,6 +735,7 @@ SERVICE_SETTING_FIELDS = (
     ("draining_seconds", "drainingSeconds"),
     ("sleep_application", "sleepApplication"),
     ("region", "region"),
+    ("cron_schedule", "cronSchedule"),
 )
 
 

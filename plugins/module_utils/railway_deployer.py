@@ -130,17 +130,23 @@ class Deployer(object):
 
     def deploy(self):
         """The result of a successful (or, in check mode, planned) deployment; raises DeployFailed otherwise."""
-        params = self.params
-        problem = check_options(params)
+        return self.follow() if self.launch() else self.result
+
+    def launch(self):
+        """Start the deployment without waiting for it (``follow()`` does); False in check mode, where nothing is sent.
+
+        Raises DeployFailed for a failure before a deployment exists, so that several deployments can be started
+        before any is waited for.
+        """
+        problem = check_options(self.params)
         if problem:
             self.fail(problem)
         try:
-            started = self.prepare_and_start(self.railway)
+            return self.prepare_and_start(self.railway)
         except RailwayError as exc:
             if self.result.get("deployment_id"):
                 raise
             self.fail_before_deployment(exc)
-        return self.follow() if started else self.result
 
     def fail_before_deployment(self, exc):
         """A failure before any deployment exists: say so, and name the step."""

@@ -95,6 +95,7 @@ fragment ServiceInstanceSettings on ServiceInstance {
   drainingSeconds
   sleepApplication
   region
+  cronSchedule
 }
 """
 

@@ -260,6 +260,23 @@ class ServiceSpec(object):
         return "empty (deployed by upload)"
 
 
+def create_service(client, project_id: str, environment_id: str, spec: ServiceSpec, variables: dict | None = None) -> dict:
+    """Create the service ``spec`` describes, with ``variables`` (default: its own); return its {id, name}.
+
+    With a source Railway deploys it at once (and a repository's branch on every push); an empty one waits for an
+    upload. Created with the ID of a copied environment, it lives in that copy only.
+    """
+    request = {"projectId": project_id, "name": spec.name, "environmentId": environment_id}
+    if spec.source:
+        request["source"] = spec.source
+        if spec.source.get("repo") and spec.branch:
+            request["branch"] = spec.branch
+    values = spec.variables if variables is None else variables
+    if values:
+        request["variables"] = values
+    return client.execute(documents.SERVICE_CREATE_MUTATION, {"input": request})["serviceCreate"]
+
+
 def ensure_service(railway, provisioner, project, environment, spec):
     """Read, compare and (unless in check mode) create what ``spec`` lacks. Returns the module result fields.
 
@@ -283,17 +300,10 @@ def ensure_service(railway, provisioner, project, environment, spec):
     if current is None:
         planned.append("service %s from %s" % (spec.name, spec.describe_source()))
         if not check:
-            request = {"projectId": project.id, "name": spec.name, "environmentId": environment["id"]}
-            if spec.source:
-                request["source"] = spec.source
-                if spec.source.get("repo") and spec.branch:
-                    request["branch"] = spec.branch
             values = dict(spec.variables)
             values.update((name, generate_secret()) for name in missing_generated)
             railway.module.no_log_values.update(values[name] for name in missing_generated)
-            if values:
-                request["variables"] = values
-            service = client.execute(documents.SERVICE_CREATE_MUTATION, {"input": request})["serviceCreate"]
+            service = create_service(client, project.id, environment["id"], spec, values)
         if spec.variables or missing_generated:
             planned.append("variables of %s: %s" % (spec.name, ", ".join(sorted(list(spec.variables) + missing_generated))))
         to_set, missing_generated = {}, []

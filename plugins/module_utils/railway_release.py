@@ -41,6 +41,7 @@ CONFIG_FILE_FIELDS = {
     "restart_policy_max_retries": ("deploy", "restartPolicyMaxRetries"),
     "overlap_seconds": ("deploy", "overlapSeconds"),
     "draining_seconds": ("deploy", "drainingSeconds"),
+    "cron_schedule": ("deploy", "cronSchedule"),
 }
 CONFIG_FILE_SCHEMA = "https://railway.com/railway.schema.json"
 

@@ -20,6 +20,13 @@ description:
     verifies the health at the service's domain and, on failure, returns the log tail, rolls back when
     O(rollback_on_failure) is set and fails with one line naming the step (RV(failure)). It uses the same code as
     M(backendops.stack.railway_variables), M(backendops.stack.railway_service) and M(backendops.stack.railway_deploy).
+  - With O(processes), every worker and cron process of the app is a service of its own (O(process_service)), read
+    with one request each, created when missing if O(provision_processes) is set (else the release fails before any
+    mutation), given the web service's build settings, its own start command and no domain, health check or
+    pre-deploy command (the migration runs once, with web), its variables as Railway references to the web
+    service's, and the same source in the same release - after the web service is live and healthy. A failed process
+    deployment fails the release naming the process, with its log tail; O(rollback_on_failure) then rolls back what
+    the release made live.
   - O(action=check) checks every input of a release before anything is read - the commit, the source directory and
     the app's profile, the settings, the env file, the variables against the environment contract and the health
     token - and fails with one line naming the bad input (in the terms of the C(backendops.stack.railway) role).
@@ -218,6 +225,69 @@ options:
       - Deploy even when the serving deployment already runs this source with these variables and settings.
     type: bool
     default: false
+  processes:
+    description:
+      - The app's processes besides web (the profile's C(deploy_processes)), each deployed as a service of its own
+        with O(action=apply) and checked with O(action=check).
+      - A cron process (with O(processes[].cron_schedule)) must follow Railway's rules - five numeric fields in UTC,
+        at least 5 minutes between runs, one replica - and is never restarted (restart policy C(NEVER)); a worker
+        gets the restart policy of O(settings).
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.3.0
+    suboptions:
+      name:
+        description: The process's name, for example V(worker).
+        type: str
+        required: true
+      start_command:
+        description: The command that starts it (in the app's folder of a workspace, C(cd <app_dir> && <command>)).
+        type: str
+        required: true
+      cron_schedule:
+        description: Five-field cron expression (UTC) of a cron process; V(null) for a worker.
+        type: str
+      replicas:
+        description: Replicas of a worker (unset - left as on Railway); a cron process runs as one.
+        type: int
+  process_service:
+    description:
+      - Name of each process's service - C({service}) is replaced with the web service's name, C({process}) with
+        the process's.
+    type: str
+    default: "{service}-{process}"
+    version_added: 0.3.0
+  process_draining_seconds:
+    description:
+      - Seconds between SIGTERM and SIGKILL when a process's deployment is replaced - at least the longest job a
+        worker runs, so that it can finish it.
+    type: int
+    default: 60
+    version_added: 0.3.0
+  provision_processes:
+    description:
+      - Create the process services that do not exist (C(serviceCreate)), with their variables, from
+        O(process_source_repo) and O(process_source_branch), O(process_source_image), or empty (deployed by upload).
+      - V(false) - a missing one fails the release before any mutation.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  process_source_repo:
+    description:
+      - GitHub repository (C(owner/name)) that new process services are connected to, as the web service is.
+    type: str
+    version_added: 0.3.0
+  process_source_branch:
+    description:
+      - Branch of O(process_source_repo) whose pushes new process services deploy.
+    type: str
+    version_added: 0.3.0
+  process_source_image:
+    description:
+      - Image new process services run, as the web service does.
+    type: str
+    version_added: 0.3.0
   context:
     description:
       - With O(action=recover), what the failed release did, as the results of its tasks (none holds a secret) -
@@ -354,6 +424,25 @@ secret_names:
   returned: when O(action=check)
   type: list
   elements: str
+processes:
+  description:
+    - Each process's C(name), C(kind) (V(worker) or V(cron)), C(service) name and C(settings); with O(action=apply)
+      also its C(target), whether it was C(created), its C(plan), and the C(variables_result), C(settings_result)
+      and C(deployment) of what was done.
+  returned: when O(processes) is given, with O(action=check) and O(action=apply)
+  type: list
+  elements: dict
+process_lines:
+  description: One line per process naming its service and the settings it gets.
+  returned: when O(action=check)
+  type: list
+  elements: str
+rollbacks:
+  description:
+    - By service name, the rollbacks of what the release made live after a process's deployment failed (as the
+      result of M(backendops.stack.railway_deploy) with O(backendops.stack.railway_deploy#module:source=rollback)).
+  returned: when O(action=apply) rolled back after a failed process
+  type: dict
 drift:
   description:
     - Variable names added, removed and changed on Railway, the settings that differ, and the number of variables
@@ -376,6 +465,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     compose_variables,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import spec_line
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
     PlanError,
     config_document,
@@ -431,6 +521,18 @@ def argument_spec():
         health_token=dict(type="str", no_log=True),
         health_retries=dict(type="int", default=10),
         health_delay=dict(type="float", default=3.0),
+        processes=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True),
+            start_command=dict(type="str", required=True),
+            cron_schedule=dict(type="str"),
+            replicas=dict(type="int"),
+        )),
+        process_service=dict(type="str", default="{service}-{process}"),
+        process_draining_seconds=dict(type="int", default=60),
+        provision_processes=dict(type="bool", default=False),
+        process_source_repo=dict(type="str"),
+        process_source_branch=dict(type="str"),
+        process_source_image=dict(type="str"),
     )
     return spec
 
@@ -487,7 +589,8 @@ def checked(module, params):
     inputs = inputs_or_fail(module, params)
     return dict(changed=False, api_requests=0, settings=inputs["settings"], config_document=inputs["config_document"],
                 variable_names=sorted(inputs["variables"]), port=inputs["variables"].get("PORT"),
-                secret_names=list(inputs["contract"].secret_names))
+                secret_names=list(inputs["contract"].secret_names), processes=inputs["processes"],
+                process_lines=[spec_line(spec) for spec in inputs["processes"]])
 
 
 def apply_release(railway):

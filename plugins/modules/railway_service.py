@@ -109,6 +109,14 @@ options:
     description:
       - Deployment region, for example V(us-west2). An empty string removes the setting.
     type: str
+  cron_schedule:
+    description:
+      - Five-field cron expression (UTC) on which Railway runs the service's start command as a cron job, for example
+        V(*/15 * * * *). Railway starts a cron job at most every 5 minutes; a cron job is not restarted
+        (O(restart_policy=NEVER)) and runs as one replica, so other values of those fail before any request.
+      - An empty string removes the schedule (the service runs continuously again).
+    type: str
+    version_added: 0.3.0
   state:
     description:
       - V(present) creates the service, its volume and its domain when missing, then manages its settings.
@@ -237,6 +245,7 @@ settings:
     draining_seconds: null
     sleep_application: false
     region: null
+    cron_schedule: null
 target:
   description: The resolved project, environment and service.
   returned: always
@@ -317,6 +326,7 @@ def main():
         draining_seconds=dict(type="int"),
         sleep_application=dict(type="bool"),
         region=dict(type="str"),
+        cron_schedule=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"]),
         source_repo=dict(type="str"),
         source_branch=dict(type="str"),

@@ -141,6 +141,7 @@ MODULE_CASES = (
     module_case("service-name", "railway_service", "empty name", "service", "", {}, "service", "empty"),
     module_case("service-domain-port", "railway_service", "out of range", "domain_port", 70000, {"service": "backend", "state": "present"}),
     module_case("service-volume-path", "railway_service", "bad path", "volume_mount_path", "data", {"service": "backend", "state": "present"}),
+    module_case("service-cron", "railway_service", "out of range", "cron_schedule", "*/2 * * * *", {"service": "backend"}),
     module_case("environment-name", "railway_environment", "empty name", "environment", "", {}, "environment", "empty"),
     module_case("environment-state", "railway_environment", "unknown state", "state", "gone", {"environment": "pr-1"}),
     module_case("database-kind", "railway_database", "unknown state", "kind", "mysql", {}),

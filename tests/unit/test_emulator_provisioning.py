@@ -9,6 +9,7 @@ In-process (no server): every request still goes through the emulator's GraphQL 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -192,3 +193,46 @@ def test_an_account_of_several_workspaces_names_one_and_project_tokens_create_no
     production = dict(staging, environmentId="env-production")
     assert client.error(CREATE_DOMAIN, {"input": production}, token=PROJECT_TOKEN) == "Not Authorized"
     assert client.data(CREATE_DOMAIN, {"input": staging})["serviceDomainCreate"]["domain"] == "backend-staging.up.railway.app"
+
+
+UPDATE = "mutation U($e: String, $s: String!, $i: ServiceInstanceUpdateInput!) { serviceInstanceUpdate(environmentId: $e, serviceId: $s, input: $i) }"
+INSTANCE = "query I($e: String!, $s: String!) { serviceInstance(environmentId: $e, serviceId: $s) { cronSchedule nextCronRunAt } }"
+
+
+def test_a_cron_schedule_is_checked_kept_in_the_deployment_and_gives_the_next_run(client: Client) -> None:
+    project_id, production = client.project()
+    report = client.service(project_id, "backend-report")
+    scope = {"e": production, "s": report}
+    assert "expected 5 fields" in client.error(UPDATE, {**scope, "i": {"cronSchedule": "hourly"}})
+    assert "at most every 5 minutes" in client.error(UPDATE, {**scope, "i": {"cronSchedule": "*/2 * * * *"}})
+    assert client.data(UPDATE, {**scope, "i": {"cronSchedule": "0 3 * * *", "startCommand": "node src/report.js"}})
+    instance = client.data(INSTANCE, scope)["serviceInstance"]
+    now = client.emulator.clock.now()
+    next_run = datetime.fromisoformat(instance["nextCronRunAt"].replace("Z", "+00:00"))
+    assert instance["cronSchedule"] == "0 3 * * *" and (next_run.hour, next_run.minute) == (3, 0)
+    assert 0 < next_run.timestamp() - now <= 24 * 3600
+    # The deployment records the schedule it started with; an empty schedule (or null) makes the service run again.
+    assert client.data(UPDATE, {**scope, "i": {"source": {"image": "acme/app:1"}}})
+    client.data("mutation D($e: String!, $s: String!) { serviceInstanceDeployV2(environmentId: $e, serviceId: $s) }",
+                {"e": production, "s": report})
+    assert client.emulator.store.latest_deployment(production, report).settings["cronSchedule"] == "0 3 * * *"
+    assert client.data(UPDATE, {**scope, "i": {"cronSchedule": ""}})
+    assert client.data(INSTANCE, scope)["serviceInstance"] == {"cronSchedule": None, "nextCronRunAt": None}
+
+
+def test_a_process_service_deploys_with_references_to_the_web_service_resolved(client: Client) -> None:
+    project_id, production = client.project()
+    client.service(project_id, "Postgres", source={"image": "postgres"}, variables={"PGPASSWORD": "pw", "DATABASE_URL": "postgresql://p:${{PGPASSWORD}}@db"})
+    client.service(project_id, "backend", variables={"JWT_SECRET": "s3cret", "DATABASE_URL": "${{Postgres.DATABASE_URL}}"})
+    # One service's deployment can be made to fail: the other one's is not.
+    client.emulator.faults.arm({"kind": "deploy_fail", "service": "backend-other"})
+    worker = client.service(project_id, "backend-worker", source={"image": "acme/app:1"},
+                            variables={"JWT_SECRET": "${{backend.JWT_SECRET}}", "DATABASE_URL": "${{backend.DATABASE_URL}}"})
+    deployment = client.emulator.store.latest_deployment(production, worker)
+    assert deployment.variables["JWT_SECRET"] == "s3cret" and deployment.variables["DATABASE_URL"] == "postgresql://p:pw@db"
+    assert client.data(VARIABLES, {"p": project_id, "e": production, "s": worker, "u": True})["variables"]["JWT_SECRET"] == "${{backend.JWT_SECRET}}"
+    other = client.service(project_id, "backend-other", source={"image": "acme/app:1"})
+    client.settle(10 * PHASE)
+    with client.emulator.settled():
+        assert client.emulator.store.latest_deployment(production, worker).status == "SUCCESS"
+        assert client.emulator.store.latest_deployment(production, other).status == "FAILED"

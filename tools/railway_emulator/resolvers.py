@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tools.railway_emulator import cron
 from tools.railway_emulator.clock import parse_time
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.errors import NOT_AUTHORIZED, PROJECT_TOKEN_NOT_FOUND, RailwayError
@@ -206,10 +207,12 @@ class Root(ProvisioningMutations, QueryRoot):
         for name, value in input.items():
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise RailwayError(f"{name} must be >= 0")
+        if input.get("cronSchedule"):
+            cron.checked(input["cronSchedule"])
         for instance in instances:
             for name, value in input.items():
-                # graphql-core passes only the fields the client sent: null unsets, absent leaves alone.
-                if value is None:
+                # graphql-core passes only the fields the client sent: null (or an empty schedule) unsets, absent leaves alone.
+                if value is None or (name == "cronSchedule" and not value):
                     instance.settings.pop(name, None)
                 else:
                     instance.settings[name] = dict(value) if isinstance(value, dict) else value

@@ -13,6 +13,7 @@ import re
 import uuid
 from typing import Any
 
+from tools.railway_emulator import cron
 from tools.railway_emulator.clock import to_iso, to_rfc3339_nano
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.deployments import can_rollback
@@ -162,8 +163,13 @@ class ServiceView(View):
 
 class InstanceView(View):
     isUpdatable = True
-    nextCronRunAt = None
     upstreamUrl = None
+
+    @property
+    def nextCronRunAt(self) -> str | None:  # pylint: disable=invalid-name
+        """When Railway next runs the start command of a cron service (on the emulated clock), else null."""
+        schedule = self.model.setting("cronSchedule")
+        return to_iso(cron.Schedule(schedule).next_run(self.ctx.now)) if schedule else None
 
     def __getattr__(self, name: str) -> Any:
         if name in INSTANCE_DEFAULTS:

@@ -377,6 +377,23 @@ def test_a_worker_script_is_a_process_unless_the_app_says_otherwise(tmp_path):
     assert "five-field cron" in one_line_error(app, overrides={"processes": {"report": {"command": "x", "schedule": "hourly"}}})
 
 
+def test_processes_for_railway_run_in_the_apps_folder_of_a_workspace_and_keep_their_schedule(tmp_path):
+    fixture = detect(str(REPO_ROOT / "tests" / "fixtures" / "apps" / "bullmq-worker"))
+    assert fixture["deploy_processes"] == [{"name": "worker", "start_command": "node src/worker.js", "cron_schedule": None}]
+    processes = {"worker": "node dist/worker.js", "report": {"command": "node dist/report.js", "schedule": "0 3 * * *"}}
+    root = workspace(tmp_path / "mono")
+    in_workspace = detect(str(root), overrides={"app_dir": "apps/api", "processes": processes})
+    assert in_workspace["deploy_processes"] == [
+        {"name": "worker", "start_command": "cd apps/api && node dist/worker.js", "cron_schedule": None},
+        {"name": "report", "start_command": "cd apps/api && node dist/report.js", "cron_schedule": "0 3 * * *"}]
+    # An app alone in a folder of its repository is Railway's root directory: its commands run there as they are.
+    repo = make_app(tmp_path / "repo", {"name": "repo", "private": True})
+    make_app(repo / "services" / "api", {"scripts": {"start": "node server.js", "worker": "node worker.js"}}, lockfile=None)
+    profile = detect(str(repo), overrides={"app_dir": "services/api"})
+    assert profile["deploy"]["root_directory"] == "services/api"
+    assert profile["deploy_processes"] == [{"name": "worker", "start_command": "node worker.js", "cron_schedule": None}]
+
+
 # ---- an own Dockerfile's official node images ----
 
 @pytest.mark.parametrize("ref, major", [

@@ -79,3 +79,15 @@ def test_a_health_path_that_never_answers_200_fails_after_its_attempts(monkeypat
     monkeypatch.setattr(ra, "http_get", lambda url, token=None, validate_certs=True: next(answers))
     health = ra.wait_until_healthy("https://x/api/health", attempts=2, delay=0.01)
     assert health["failed"] and health["status"] == 503 and health["attempts"] == 2
+
+
+def test_the_processes_are_checked_with_the_other_inputs(tmp_path):
+    worker = {"name": "worker", "start_command": "node src/worker.js", "cron_schedule": None}
+    checked = ra.check_inputs(inputs(tmp_path, service="api", processes=[worker], process_service="{service}-{process}",
+                                     process_draining_seconds=90))
+    assert [(spec["service"], spec["settings"]["draining_seconds"]) for spec in checked["processes"]] == [("api-worker", 90)]
+    with pytest.raises(PlanError, match="railway_config_file=true cannot go with the app's processes \\(worker\\)"):
+        ra.check_inputs(inputs(tmp_path, processes=[worker], config_file=str(tmp_path / "railway.json")))
+    with pytest.raises(PlanError, match="process report: cron schedule '\\* \\* \\* \\* \\*' runs 1 minute apart"):
+        ra.check_inputs(inputs(tmp_path, processes=[dict(worker, name="report", cron_schedule="* * * * *")]))
+    assert ra.check_inputs(inputs(tmp_path))["processes"] == []
