@@ -48,16 +48,18 @@ def _run_with_ca(command: str, caches: list[str] = ()) -> str:
     return "RUN %s \\\n    %s \\\n    %s" % (mounts, CA_EXPORT, command)
 
 
-def _health_check(profile: dict) -> list[str]:
-    port = profile["port"]
-    path = profile["health"].get("path")
+def health_probe(url_expression: str, path: str | None) -> str:
+    """The node -e script of a health check: HTTP 2xx at the health path, or without one any HTTP answer (a TCP
+    connect alone does not prove the app serves). url_expression is the JavaScript expression of the URL."""
     if path:
-        script = ("fetch('http://127.0.0.1:' + (process.env.PORT || %s) + %s).then((r) => process.exit(r.ok ? 0 : 1), "
-                  "() => process.exit(1))" % (port, json.dumps(path).replace('"', "'")))
-    else:
-        # Any HTTP answer proves the app serves; a TCP connect alone does not.
-        script = ("fetch('http://127.0.0.1:' + (process.env.PORT || %s) + '/').then(() => process.exit(0), "
-                  "() => process.exit(1))" % port)
+        return "fetch(%s).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" % url_expression
+    return "fetch(%s).then(() => process.exit(0), () => process.exit(1))" % url_expression
+
+
+def _health_check(profile: dict) -> list[str]:
+    path = profile["health"].get("path")
+    url = "'http://127.0.0.1:' + (process.env.PORT || %s) + %s" % (profile["port"], json.dumps(path or "/").replace('"', "'"))
+    script = health_probe(url, path)
     return ["HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=5 \\",
             "  CMD %s" % json.dumps(["node", "-e", script])]
 

@@ -344,7 +344,6 @@ def official_node_major(ref):
             major, variant = node_versions.CURRENT_MAJOR, tag
         else:
             return None
-        major = major if word in aliases else major
     if variant not in _DEBIAN_VARIANTS or major not in node_versions.SUPPORTED_MAJORS:
         return None
     return major

@@ -16,6 +16,7 @@ import re
 import stat
 
 from ansible_collections.backendops.stack.plugins.module_utils import dotenv, local_stack
+from ansible_collections.backendops.stack.plugins.module_utils.app_dockerfile import health_probe
 from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
 
 COMPOSE_FILE = "compose.yaml"
@@ -97,13 +98,7 @@ def secrets_digest(files):
 
 
 def _health_test(port, path):
-    if path:
-        script = ("fetch('http://127.0.0.1:%s%s').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-                  % (port, path))
-    else:
-        # Any HTTP answer proves the app serves; a TCP connect alone does not.
-        script = "fetch('http://127.0.0.1:%s/').then(() => process.exit(0), () => process.exit(1))" % port
-    return ["CMD", "node", "-e", script]
+    return ["CMD", "node", "-e", health_probe("'http://127.0.0.1:%s%s'" % (port, path or "/"), path)]
 
 
 def process_service(process, backend, mode):
@@ -319,6 +314,20 @@ def secrets_diff(before_text, after_values):
 
 # ---- containers: what compose up would change ----
 
+def stack_containers(containers):
+    """(service, labels, container) of each container of the stack's own services (`docker inspect` documents);
+    the containers of `docker compose run` (one-off commands, cron jobs) are not the stack's."""
+    for container in containers:
+        labels = (container.get("Config") or {}).get("Labels") or {}
+        if labels.get("com.docker.compose.oneoff") != "True":
+            yield labels.get("com.docker.compose.service"), labels, container
+
+
+def process_name(service):
+    """The app's name for the process a service runs: the backend runs web."""
+    return "web" if service == "backend" else service
+
+
 def plan_services(config_hashes, containers, image_ids):
     """Why `docker compose up` would change something: [(service, reason)], empty when nothing.
 
@@ -328,11 +337,8 @@ def plan_services(config_hashes, containers, image_ids):
     """
     reasons = []
     by_service = {}
-    for container in containers:
-        labels = (container.get("Config") or {}).get("Labels") or {}
-        if labels.get("com.docker.compose.oneoff") == "True":
-            continue  # `docker compose run` containers are not the stack's
-        by_service.setdefault(labels.get("com.docker.compose.service"), []).append((labels, container))
+    for service, labels, container in stack_containers(containers):
+        by_service.setdefault(service, []).append((labels, container))
     for service in sorted(set(by_service) - set(config_hashes)):
         reasons.append((service, "orphan container to remove"))
     for service, wanted_hash in sorted(config_hashes.items()):

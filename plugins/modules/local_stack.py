@@ -437,18 +437,14 @@ class Stack:
             "--pull", "never", "--no-build", *options, check=False)
         if rc == 0:
             return
-        service = self.failing_service()
-        process = "web" if service == "backend" else service
         raise StackError("Stack %s did not become healthy: %s. %s `make logs` (playbooks/logs.yml) shows more."
-                         % (self.name, last_lines(err or out), self.log_tail(service, process)))
+                         % (self.name, last_lines(err or out), self.log_tail(self.failing_service())))
 
     def failing_service(self):
         """The service whose container stopped or restarts (a failed migrate first), else the backend."""
-        for container in self.docker.containers(self.project_name):
-            labels = (container.get("Config") or {}).get("Labels") or {}
+        for service, _labels, container in compose_file.stack_containers(self.docker.containers(self.project_name)):
             state = container.get("State") or {}
-            service = labels.get("com.docker.compose.service")
-            if labels.get("com.docker.compose.oneoff") == "True" or not service:
+            if not service:
                 continue
             if service == compose_file.MIGRATE:
                 if state.get("Status") == "exited" and state.get("ExitCode") != 0:
@@ -457,12 +453,12 @@ class Stack:
                 return service
         return "backend"
 
-    def log_tail(self, service, process):
-        """Process <name>'s last log lines, and the devDependency hint when they show a pruned module."""
+    def log_tail(self, service):
+        """The last log lines of the service's process, and the devDependency hint when they show a pruned module."""
         log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", "--tail",
                                                     str(self.params["log_lines"]), service, check=False)
         return "Process %s's last log lines: %s.%s" % (
-            process, last_lines(logs if log_rc == 0 else log_err, self.params["log_lines"]),
+            compose_file.process_name(service), last_lines(logs if log_rc == 0 else log_err, self.params["log_lines"]),
             local_stack.pruned_module_hint(logs, self.profile))
 
     def remove_legacy_files(self):
@@ -619,22 +615,19 @@ class Stack:
         for attempt in range(2):
             if attempt:
                 time.sleep(PROCESS_SETTLE_SECONDS)
-            for container in self.docker.containers(self.project_name):
-                labels = (container.get("Config") or {}).get("Labels") or {}
-                service = labels.get("com.docker.compose.service")
-                if service in names and labels.get("com.docker.compose.oneoff") != "True":
+            for service, _labels, container in compose_file.stack_containers(self.docker.containers(self.project_name)):
+                if service in names:
                     state = container.get("State") or {}
                     restarts = container.get("RestartCount", 0)
                     if not state.get("Running") or state.get("Restarting") or (service in seen and restarts > seen[service]):
-                        process = "web" if service == "backend" else service
                         raise StackError("Stack %s: process %s is not running (%s, exit code %s, %s restarts). %s"
-                                         % (self.name, process, state.get("Status"), state.get("ExitCode"), restarts,
-                                            self.log_tail(service, process)))
+                                         % (self.name, compose_file.process_name(service), state.get("Status"),
+                                            state.get("ExitCode"), restarts, self.log_tail(service)))
                     seen[service] = restarts
         missing = [name for name in names if name not in seen]
         if missing:
             raise StackError("Stack %s: no container runs process(es) %s" % (self.name, ", ".join(missing)))
-        return ["web" if name == "backend" else name for name in names]
+        return [compose_file.process_name(name) for name in names]
 
     def read_details(self, details):
         url = self.url + details["path"]
