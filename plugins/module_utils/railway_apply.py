@@ -171,13 +171,17 @@ def masked_diff(current, added, updated, removed):
     return {"before": before, "after": after}
 
 
-def set_variables(railway, target, current, desired, state="present", replace=False, skip_deploys=True):
-    """Send what differs (one batched upsert, one delete per removed name; none in check mode); return the result."""
+def set_variables(railway, target, current, desired, state="present", replace=False, skip_deploys=True, pending=None):
+    """Send what differs (one batched upsert, one delete per removed name; none in check mode); return the result.
+
+    With ``pending`` (a dict) the upsert is left in it, to be sent with the settings in one request."""
     client = railway.client
     upserts, added, updated, removed = plan_changes(current, desired, state, replace)
     changed = bool(upserts or removed)
     if changed and not railway.check_mode:
-        if upserts:
+        if upserts and pending is not None:
+            pending["variables"] = upserts
+        elif upserts:
             client.upsert_variables(target.project_id, target.environment_id, target.service_id, upserts,
                                     skip_deploys=skip_deploys)
         for name in removed:
@@ -206,8 +210,9 @@ def settings_problem(settings):
     return cron_settings_problem(settings)
 
 
-def apply_settings(railway, environment_id, service_id, wanted, current=None):
-    """(current settings, changes): read (unless given), compare, and outside check mode send only what differs."""
+def apply_settings(railway, environment_id, service_id, wanted, current=None, pending=None):
+    """(current settings, changes): read (unless given), compare, and outside check mode send only what differs
+    (or leave it in ``pending``, to be sent with the variables in one request)."""
     if current is None:
         current = instance_settings(railway.client.service_instance(environment_id, service_id))
     # Compared as read back ('' and [] are "not set"), so a removed setting is not sent again on every run.
@@ -216,8 +221,11 @@ def apply_settings(railway, environment_id, service_id, wanted, current=None):
     if changes and not railway.check_mode:
         api_fields = dict(SERVICE_SETTING_FIELDS)
         # None reaches Railway as null, which removes the setting.
-        railway.client.update_service_instance(
-            environment_id, service_id, dict((api_fields[option], value) for option, value in changes.items()))
+        fields = dict((api_fields[option], value) for option, value in changes.items())
+        if pending is not None:
+            pending["settings"] = fields
+        else:
+            railway.client.update_service_instance(environment_id, service_id, fields)
     return current, changes
 
 
@@ -554,13 +562,22 @@ class Release(object):
     def apply(self, the_plan, current, current_settings, archive):
         target, options = self.target, self.options
         variables = settings = None
+        pending = {}
         if the_plan["variables"]["differs"]:
             variables = self.step("variables_result", "variables_result", lambda: set_variables(
-                self.railway, target, current, self.desired, replace=options["replace"], skip_deploys=True))
+                self.railway, target, current, self.desired, replace=options["replace"], skip_deploys=True, pending=pending))
         if the_plan["settings"]:
             settings = self.step("settings_result", "service_result", lambda: settings_result(
-                self.railway, self.settings,
-                *apply_settings(self.railway, target.environment_id, target.service_id, self.settings, current_settings)))
+                self.railway, self.settings, *apply_settings(self.railway, target.environment_id, target.service_id,
+                                                             self.settings, current_settings, pending=pending)))
+        if pending:
+            # Variables and settings go in one request; a failure is the variables' step when they were in it.
+            name, key = ("variables_result", "variables_result") if "variables" in pending else ("settings_result", "service_result")
+
+            def send():
+                self.client.configure_service(target.project_id, target.environment_id, target.service_id, **pending)
+                return self.result[name]
+            self.step(name, key, send)
         web_changed = bool((variables or {}).get("changed") or (settings or {}).get("changed"))
         self.result["changed"] = web_changed
         # Before any deployment: a process deployed later starts with its own settings and web's new values.

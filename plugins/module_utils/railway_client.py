@@ -423,11 +423,18 @@ class RailwayClient(object):
         return dict(data.get("variables") or {})
 
     def upsert_variables(self, project_id, environment_id, service_id, variables, skip_deploys=True):
-        collection = {"projectId": project_id, "environmentId": environment_id, "variables": variables,
-                      "skipDeploys": skip_deploys}
-        if service_id:
-            collection["serviceId"] = service_id
-        return self.execute(documents.VARIABLE_COLLECTION_UPSERT_MUTATION, {"input": collection})
+        return self.execute(documents.VARIABLE_COLLECTION_UPSERT_MUTATION,
+                            {"input": _collection(project_id, environment_id, service_id, variables, skip_deploys)})
+
+    def configure_service(self, project_id, environment_id, service_id, variables=None, settings=None):
+        """Upsert variables (deploys skipped) and update settings; both in one request when both are given."""
+        if variables and settings:
+            return self.execute(documents.SERVICE_CONFIGURE_MUTATION, {
+                "variables": _collection(project_id, environment_id, service_id, variables, True),
+                "environmentId": environment_id, "serviceId": service_id, "settings": settings})
+        if variables:
+            return self.upsert_variables(project_id, environment_id, service_id, variables)
+        return self.update_service_instance(environment_id, service_id, settings) if settings else None
 
     def delete_variable(self, project_id, environment_id, service_id, name):
         target = {"projectId": project_id, "environmentId": environment_id, "name": name}
@@ -607,6 +614,13 @@ class RailwayTarget(object):
         if self.service:
             result["service"] = dict(self.service)
         return result
+
+
+def _collection(project_id, environment_id, service_id, variables, skip_deploys):
+    collection = {"projectId": project_id, "environmentId": environment_id, "variables": variables, "skipDeploys": skip_deploys}
+    if service_id:
+        collection["serviceId"] = service_id
+    return collection
 
 
 def _nodes(connection):

@@ -229,6 +229,15 @@ mutation VariableCollectionUpsert($input: VariableCollectionUpsertInput!) {
 }
 """)
 
+# A release's variables and settings in one request (the fields run in order): deploys skipped, the release deploys.
+SERVICE_CONFIGURE_MUTATION = _register("ServiceConfigure", """
+mutation ServiceConfigure($variables: VariableCollectionUpsertInput!, $environmentId: String, $serviceId: String!,
+                          $settings: ServiceInstanceUpdateInput!) {
+  variableCollectionUpsert(input: $variables)
+  serviceInstanceUpdate(environmentId: $environmentId, serviceId: $serviceId, input: $settings)
+}
+""")
+
 VARIABLE_DELETE_MUTATION = _register("VariableDelete", """
 mutation VariableDelete($input: VariableDeleteInput!) {
   variableDelete(input: $input)
@@ -290,6 +299,7 @@ query EnvironmentResources($id: String!) {
       }
     }
     volumeInstances { edges { node { mountPath serviceId volume { id name } } } }
+    variables { edges { node { name serviceId } } }
   }
 }
 """)
@@ -316,6 +326,25 @@ mutation ServiceDelete($id: String!, $environmentId: String) {
 VOLUME_CREATE_MUTATION = _register("VolumeCreate", """
 mutation VolumeCreate($input: VolumeCreateInput!) {
   volumeCreate(input: $input) { id name }
+}
+""", retry_safe=False)
+
+# A service that keeps state (a database) is created without a source, so nothing runs yet; then one request gives
+# it its volume and settings and starts it once, with everything in place. The fields run in order (GraphQL runs a
+# mutation's fields one after the other); without a volume to create, the second document does the rest.
+SERVICE_FIRST_START_WITH_VOLUME_MUTATION = _register("ServiceFirstStartWithVolume", """
+mutation ServiceFirstStartWithVolume($volume: VolumeCreateInput!, $environmentId: String!, $serviceId: String!,
+                                     $settings: ServiceInstanceUpdateInput!) {
+  volumeCreate(input: $volume) { id name }
+  serviceInstanceUpdate(environmentId: $environmentId, serviceId: $serviceId, input: $settings)
+  serviceInstanceDeployV2(environmentId: $environmentId, serviceId: $serviceId)
+}
+""", retry_safe=False)
+
+SERVICE_FIRST_START_MUTATION = _register("ServiceFirstStart", """
+mutation ServiceFirstStart($environmentId: String!, $serviceId: String!, $settings: ServiceInstanceUpdateInput!) {
+  serviceInstanceUpdate(environmentId: $environmentId, serviceId: $serviceId, input: $settings)
+  serviceInstanceDeployV2(environmentId: $environmentId, serviceId: $serviceId)
 }
 """, retry_safe=False)
 

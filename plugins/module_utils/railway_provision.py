@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Callable
 
 from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as documents
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
@@ -198,8 +199,7 @@ class Provisioner(object):
     # --- writes --------------------------------------------------------------------------------------------------
 
     def create_project(self, name, workspace_id=None, environment=None, description=None):
-        if self.token == PROJECT:
-            raise self._denied("creating project %r" % name)
+        refuse_project_token(self.client, "creating project %s" % name)
         request = {"name": name}
         for key, value in (("workspaceId", workspace_id), ("defaultEnvironmentName", environment), ("description", description)):
             if value:
@@ -207,6 +207,7 @@ class Provisioner(object):
         return ProjectState(self.client.execute(documents.PROJECT_CREATE_MUTATION, {"input": request})["projectCreate"])
 
     def create_environment(self, project_id, name, source_id=None, ephemeral=False, skip_initial_deploys=False):
+        refuse_project_token(self.client, "creating environment %s" % name)
         # In the background Railway may answer before the copy exists, and the deploy that follows would find nothing.
         request = {"projectId": project_id, "name": name, "ephemeral": ephemeral, "skipInitialDeploys": skip_initial_deploys,
                    "applyChangesInBackground": False}
@@ -214,13 +215,18 @@ class Provisioner(object):
             request["sourceEnvironmentId"] = source_id
         return self.client.execute(documents.ENVIRONMENT_CREATE_MUTATION, {"input": request})["environmentCreate"]
 
-    def delete_environment(self, environment_id):
+    def delete_environment(self, environment_id, name):
+        refuse_project_token(self.client, "deleting environment %s" % name)
         return self.client.execute(documents.ENVIRONMENT_DELETE_MUTATION, {"id": environment_id})
 
     def resources(self, environment_id):
-        """What one environment holds, by service name: id, source, start command, service domains, volume."""
+        """What one environment holds, by service name: id, source, start command, service domains, volume and
+        the names of its variables (Railway lists names without values)."""
         environment = self.client.execute(documents.ENVIRONMENT_RESOURCES_QUERY, {"id": environment_id})["environment"]
         volumes = dict((v["serviceId"], v) for v in _nodes(environment.get("volumeInstances")) if v.get("serviceId"))
+        names = {}
+        for variable in _nodes(environment.get("variables")):
+            names.setdefault(variable.get("serviceId"), set()).add(variable["name"])
         found = {}
         for instance in _nodes(environment.get("serviceInstances")):
             volume = volumes.get(instance["serviceId"])
@@ -231,6 +237,7 @@ class Provisioner(object):
                 "start_command": instance.get("startCommand"),
                 "domains": list((instance.get("domains") or {}).get("serviceDomains") or []),
                 "volume": volume["mountPath"] if volume else None,
+                "variable_names": sorted(names.get(instance["serviceId"], ())),
             }
         return found
 
@@ -252,6 +259,12 @@ class ServiceSpec(object):
         # newer image, another PGDATA or a new password would break an initialised cluster); differences are warned.
         self.keep_existing = keep_existing
 
+    @property
+    def starts_staged(self):
+        """Whether the service must get its volume or start command before it first runs: a database whose first
+        start outside its volume (or without its password) would be lost or open."""
+        return bool(self.source and (self.mount_path or self.start_command))
+
     def describe_source(self):
         if self.source.get("repo"):
             return "repo %s (branch %s)" % (self.source["repo"], self.branch or "main")
@@ -260,14 +273,83 @@ class ServiceSpec(object):
         return "empty (deployed by upload)"
 
 
-def create_service(client, project_id: str, environment_id: str, spec: ServiceSpec, variables: dict | None = None) -> dict:
+def database_spec(kind: str, service: str | None = None, image: str | None = None) -> ServiceSpec:
+    """The service of Railway's ``kind`` template (postgres, redis), under another name or image when given."""
+    template = DATABASE_TEMPLATES[kind]
+    return ServiceSpec(service or template["service"], source={"image": image or template["image"]},
+                       variables=template["variables"], generated=template["generated"], mount_path=template["mount_path"],
+                       start_command=template["start_command"], keep_existing=True)
+
+
+def refuse_project_token(client, what: str) -> None:
+    """Fail before the first mutation when a project token would be asked to provision (Railway refuses it)."""
+    if client.token_kind == PROJECT_TOKEN:
+        raise RailwayConfigError("%s needs an account or workspace token (api_token or %s): a project token (%s) can only "
+                                 "deploy, so nothing was changed" % (what, API_TOKEN_ENV, PROJECT_TOKEN_ENV))
+
+
+class Steps(object):
+    """A plan: lines that say what changes and the actions that change it, run in order by apply() only."""
+
+    def __init__(self, client):
+        self.client = client
+        self.lines: list[str] = []
+        self.warnings: list[str] = []
+        self._actions: list[tuple[str, Callable[[], None]]] = []
+
+    def add(self, lines: list[str], action: Callable[[], None]) -> None:
+        self.lines.extend(lines)
+        self._actions.append((lines[0], action))
+
+    def refuse_project_token(self) -> None:
+        if self._actions:
+            refuse_project_token(self.client, self._actions[0][0])
+
+    def apply(self, check_mode: bool) -> None:
+        """Refuse a plan a project token cannot carry out (in check mode too: a run would fail), then run it."""
+        self.refuse_project_token()
+        if not check_mode:
+            for dummy, action in self._actions:
+                action()
+
+
+class Place(object):
+    """The project and environment provisioning acts in; a step that creates one fills in its ID."""
+
+    def __init__(self, project: dict, environment: dict):
+        self.project = project
+        self.environment = environment
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.project.get("id") and self.environment.get("id"))
+
+
+class ServiceOutcome(object):
+    """What is known of a service after planning, completed by the steps that create its parts."""
+
+    def __init__(self, spec: ServiceSpec, current: dict | None, variable_names):
+        self.spec = spec
+        self.created = current is None
+        self.service = {"id": current["id"], "name": current["name"]} if current else {"id": None, "name": spec.name}
+        domains = current["domains"] if current else []
+        self.domain = domains[0]["domain"] if domains else None
+        self.volume = current["volume"] if current else None
+        self.variable_names = sorted(set(variable_names) | set(spec.variables) | set(spec.generated))
+
+    def as_result(self) -> dict:
+        return {"service": self.service, "domain": self.domain, "volume": self.volume, "variable_names": self.variable_names}
+
+
+def create_service(client, project_id: str, environment_id: str, spec: ServiceSpec, variables: dict | None = None,
+                   with_source: bool = True) -> dict:
     """Create the service ``spec`` describes, with ``variables`` (default: its own); return its {id, name}.
 
     With a source Railway deploys it at once (and a repository's branch on every push); an empty one waits for an
-    upload. Created with the ID of a copied environment, it lives in that copy only.
+    upload or a first start. Created with the ID of a copied environment, it lives in that copy only.
     """
     request = {"projectId": project_id, "name": spec.name, "environmentId": environment_id}
-    if spec.source:
+    if spec.source and with_source:
         request["source"] = spec.source
         if spec.source.get("repo") and spec.branch:
             request["branch"] = spec.branch
@@ -277,99 +359,126 @@ def create_service(client, project_id: str, environment_id: str, spec: ServiceSp
     return client.execute(documents.SERVICE_CREATE_MUTATION, {"input": request})["serviceCreate"]
 
 
-def ensure_service(railway, provisioner, project, environment, spec):
-    """Read, compare and (unless in check mode) create what ``spec`` lacks. Returns the module result fields.
+def first_start(client, place: Place, service_id: str, spec: ServiceSpec, create_volume: bool) -> None:
+    """Give a service created without a source its volume, start command and source, then start it: one request."""
+    settings = {"source": spec.source}
+    if spec.start_command is not None:
+        settings["startCommand"] = spec.start_command
+    request = {"environmentId": place.environment["id"], "serviceId": service_id, "settings": settings}
+    if create_volume:
+        request["volume"] = {"projectId": place.project["id"], "serviceId": service_id, "environmentId": place.environment["id"],
+                             "mountPath": spec.mount_path}
+        client.execute(documents.SERVICE_FIRST_START_WITH_VOLUME_MUTATION, request)
+    else:
+        client.execute(documents.SERVICE_FIRST_START_MUTATION, request)
 
-    ``project`` is a ProjectState, ``environment`` an ``{id, name}`` or None when it is still to be created (check
-    mode on an empty project): then everything is planned, nothing is read.
+
+def plan_service(railway, steps: Steps, place: Place, spec: ServiceSpec, current: dict | None,
+                 variable_names=()) -> ServiceOutcome:
+    """Plan what ``spec`` lacks into ``steps`` (nothing is sent here); the outcome is completed when they run.
+
+    ``current`` is the service as provisioner.resources() found it (None: missing), ``variable_names`` the names of
+    its variables on Railway.
     """
-    client, check = railway.client, railway.check_mode
-    planned, warnings = [], []
-    existing = project.service(spec.name) if project.exists else None
-    if existing is not None and not (environment and environment.get("id")):
-        # Check mode, environment still to be created: the project's services come with it (a copy brings their
-        # source, variables and volumes along), so there is nothing to plan for this one.
-        return {"created": False, "planned": [], "warnings": [], "service": {"id": existing["id"], "name": existing["name"]},
-                "domain": None, "volume": None, "variable_names": []}
-    current = provisioner.resources(environment["id"]).get(spec.name.lower()) if environment and environment.get("id") else None
-    service = {"id": current["id"], "name": current["name"]} if current else {"id": None, "name": spec.name}
-    variables = client.variables(project.id, environment["id"], current["id"]) if current else {}
-    to_set = dict((name, value) for name, value in spec.variables.items() if variables.get(name) != value)
-    missing_generated = [name for name in spec.generated if name not in variables]
+    client = railway.client
+    outcome = ServiceOutcome(spec, current, variable_names)
+    name = spec.name
+    missing_generated = [n for n in spec.generated if n not in variable_names]
+
+    def hidden_values(names):
+        values = dict((n, generate_secret()) for n in names)
+        railway.module.no_log_values.update(values.values())
+        return values
+
+    def add_volume():
+        client.execute(documents.VOLUME_CREATE_MUTATION, {"input": {
+            "projectId": place.project["id"], "serviceId": outcome.service["id"], "environmentId": place.environment["id"],
+            "mountPath": spec.mount_path}})
+        outcome.volume = spec.mount_path
+
+    def add_domain():
+        created = client.execute(documents.SERVICE_DOMAIN_CREATE_MUTATION, {"input": {
+            "environmentId": place.environment["id"], "serviceId": outcome.service["id"], "targetPort": spec.domain_port}})
+        outcome.domain = created["serviceDomainCreate"]["domain"]
 
     if current is None:
-        planned.append("service %s from %s" % (spec.name, spec.describe_source()))
-        if not check:
+        lines = ["service %s from %s" % (name, spec.describe_source())]
+        if spec.variables or spec.generated:
+            lines.append("variables of %s: %s" % (name, ", ".join(sorted(list(spec.variables) + spec.generated))))
+        if spec.mount_path:
+            lines.append("volume of %s at %s" % (name, spec.mount_path))
+        if spec.start_command is not None:
+            lines.append("start command of %s" % name)
+        if spec.starts_staged:
+            lines.append("first start of %s with its %s in place" % (
+                name, " and ".join(what for what, given in (("volume", spec.mount_path), ("start command", spec.start_command)) if given)))
+        if spec.domain_port is not None:
+            lines.append("domain of %s on port %d" % (name, spec.domain_port))
+
+        def create():
             values = dict(spec.variables)
-            values.update((name, generate_secret()) for name in missing_generated)
-            railway.module.no_log_values.update(values[name] for name in missing_generated)
-            service = create_service(client, project.id, environment["id"], spec, values)
-        if spec.variables or missing_generated:
-            planned.append("variables of %s: %s" % (spec.name, ", ".join(sorted(list(spec.variables) + missing_generated))))
-        to_set, missing_generated = {}, []
-    elif spec.keep_existing:
-        warnings.extend(_left_alone(spec, current, variables))
-        to_set, missing_generated = {}, []
-    else:
-        if spec.source and spec.source != current["source"]:
-            planned.append("source of %s: %s" % (spec.name, spec.describe_source()))
-            if not check:
-                client.update_service_instance(environment["id"], current["id"], {"source": spec.source})
-        elif spec.branch and spec.source.get("repo"):
-            # The instance's source as read carries no branch, so a changed branch cannot be compared, only named.
-            warnings.append("service %s exists: its branch is not compared or changed (it is set when the service is created); "
-                            "check that it deploys %s in the service's settings" % (spec.name, spec.branch))
-        if to_set or missing_generated:
-            planned.append("variables of %s: %s" % (spec.name, ", ".join(sorted(list(to_set) + missing_generated))))
-            if not check:
-                values = dict(to_set)
-                values.update((name, generate_secret()) for name in missing_generated)
-                railway.module.no_log_values.update(values[name] for name in missing_generated)
-                client.upsert_variables(project.id, environment["id"], current["id"], values, skip_deploys=False)
+            values.update(hidden_values(spec.generated))
+            outcome.service = create_service(client, place.project["id"], place.environment["id"], spec, values,
+                                             with_source=not spec.starts_staged)
+            if spec.starts_staged:
+                first_start(client, place, outcome.service["id"], spec, create_volume=bool(spec.mount_path))
+                outcome.volume = spec.mount_path
+            elif spec.mount_path:
+                add_volume()
+            if spec.domain_port is not None:
+                add_domain()
+        steps.add(lines, create)
+        return outcome
 
-    volume = current["volume"] if current else None
-    if spec.keep_existing and current is not None:
-        pass  # warned about above
-    elif spec.mount_path and volume is None:
-        planned.append("volume of %s at %s" % (spec.name, spec.mount_path))
-        if not check:
-            client.execute(documents.VOLUME_CREATE_MUTATION, {"input": {
-                "projectId": project.id, "serviceId": service["id"], "environmentId": environment["id"], "mountPath": spec.mount_path}})
-        volume = spec.mount_path
-    elif spec.mount_path and volume != spec.mount_path:
-        warnings.append("service %s already has a volume at %s, not %s: left as it is (move it in the dashboard)" % (
-            spec.name, volume, spec.mount_path))
+    if spec.keep_existing and spec.starts_staged and not current["source"]:
+        # Created by an earlier run that stopped before the first start: finish it (nothing has run, no data to keep).
+        lines = ["first start of %s (its set-up was not finished)" % name]
 
-    domains = current["domains"] if current else []
-    domain = domains[0]["domain"] if domains else None
+        def finish():
+            if missing_generated:
+                client.upsert_variables(place.project["id"], place.environment["id"], current["id"], hidden_values(missing_generated))
+            first_start(client, place, current["id"], spec, create_volume=bool(spec.mount_path) and current["volume"] is None)
+            outcome.volume = current["volume"] or spec.mount_path
+        steps.add(lines, finish)
+        return outcome
+
+    if spec.keep_existing:
+        steps.warnings.extend(_left_alone(spec, current, variable_names))
+        return outcome
+
+    if spec.source and spec.source != current["source"]:
+        steps.add(["source of %s: %s" % (name, spec.describe_source())],
+                  lambda: client.update_service_instance(place.environment["id"], current["id"], {"source": spec.source}))
+    elif spec.branch and spec.source.get("repo"):
+        # The instance's source as read carries no branch, so a changed branch cannot be compared, only named.
+        steps.warnings.append("service %s exists: its branch is not compared or changed (it is set when the service is created); "
+                              "check that it deploys %s in the service's settings" % (name, spec.branch))
+    missing = dict((n, value) for n, value in spec.variables.items() if n not in variable_names)
+    if missing or missing_generated:
+        def add_variables():
+            values = dict(missing)
+            values.update(hidden_values(missing_generated))
+            client.upsert_variables(place.project["id"], place.environment["id"], current["id"], values, skip_deploys=False)
+        steps.add(["variables of %s: %s" % (name, ", ".join(sorted(list(missing) + missing_generated)))], add_variables)
+    if spec.mount_path and current["volume"] is None:
+        steps.add(["volume of %s at %s" % (name, spec.mount_path)], add_volume)
+    elif spec.mount_path and current["volume"] != spec.mount_path:
+        steps.warnings.append("service %s already has a volume at %s, not %s: left as it is (move it in the dashboard)" % (
+            name, current["volume"], spec.mount_path))
+    domains = current["domains"]
     if spec.domain_port is not None and not domains:
-        planned.append("domain of %s on port %d" % (spec.name, spec.domain_port))
-        if not check:
-            created = client.execute(documents.SERVICE_DOMAIN_CREATE_MUTATION, {"input": {
-                "environmentId": environment["id"], "serviceId": service["id"], "targetPort": spec.domain_port}})
-            domain = created["serviceDomainCreate"]["domain"]
+        steps.add(["domain of %s on port %d" % (name, spec.domain_port)], add_domain)
     elif spec.domain_port is not None and domains[0].get("targetPort") not in (None, spec.domain_port):
-        warnings.append("the domain %s of %s targets port %s, not %d: left as it is" % (
-            domain, spec.name, domains[0].get("targetPort"), spec.domain_port))
-
-    if spec.start_command is not None and (current is None or (not spec.keep_existing and current["start_command"] != spec.start_command)):
-        planned.append("start command of %s" % spec.name)
-        if not check:
-            client.update_service_instance(environment["id"], service["id"], {"startCommand": spec.start_command})
-
-    return {
-        "created": current is None,
-        "planned": planned,
-        "warnings": warnings,
-        "service": service,
-        "domain": domain,
-        "volume": volume,
-        "variable_names": sorted(set(variables) | set(spec.variables) | set(spec.generated)),
-    }
+        steps.warnings.append("the domain %s of %s targets port %s, not %d: left as it is" % (
+            outcome.domain, name, domains[0].get("targetPort"), spec.domain_port))
+    if spec.start_command is not None and current["start_command"] != spec.start_command:
+        steps.add(["start command of %s" % name],
+                  lambda: client.update_service_instance(place.environment["id"], current["id"], {"startCommand": spec.start_command}))
+    return outcome
 
 
-def _left_alone(spec, current, variables):
-    """Warnings for an existing service of ``spec.keep_existing`` that differs from the spec (values never shown)."""
+def _left_alone(spec, current, variable_names):
+    """Warnings for an existing service of ``spec.keep_existing`` that differs from the spec (values never read)."""
     warnings = []
     what = "service %s exists: " % spec.name
     if spec.source.get("image") and current["source"].get("image") != spec.source["image"]:
@@ -382,18 +491,114 @@ def _left_alone(spec, current, variables):
                         "dashboard after a backup)" % spec.mount_path)
     elif spec.mount_path and current["volume"] != spec.mount_path:
         warnings.append(what + "its volume is at %s, not %s: left as it is" % (current["volume"], spec.mount_path))
-    missing = sorted(name for name in list(spec.variables) + spec.generated if name not in variables)
-    differ = sorted(name for name, value in spec.variables.items() if name in variables and variables[name] != value)
+    missing = sorted(name for name in list(spec.variables) + spec.generated if name not in variable_names)
     if missing:
         warnings.append(what + "variables the template has are missing: %s: left as they are" % ", ".join(missing))
-    if differ:
-        warnings.append(what + "variables differ from the template's: %s: left as they are (values not shown)" % ", ".join(differ))
     return warnings
 
 
 def delete_service(railway, environment, service_id):
+    refuse_project_token(railway.client, "deleting a service")
     if not railway.check_mode:
         railway.client.execute(documents.SERVICE_DELETE_MUTATION, {"id": service_id, "environmentId": environment["id"]})
+
+
+def ensure_service(railway, provisioner, project, environment, spec):
+    """One service read, compared and (unless in check mode) provisioned. Returns the module result fields.
+
+    ``project`` is a ProjectState, ``environment`` an ``{id, name}`` or None when it is still to be created (check
+    mode on an empty project): then everything is planned, nothing is read.
+    """
+    steps = Steps(railway.client)
+    place = Place({"id": project.id, "name": project.name}, dict(environment or {"id": None, "name": None}))
+    if project.exists and not place.environment.get("id") and project.service(spec.name) is not None:
+        # Check mode, environment still to be created: the project's services come with it (a copy brings their
+        # source, variables and volumes along), so there is nothing to plan for this one.
+        existing = project.service(spec.name)
+        current = {"id": existing["id"], "name": existing["name"], "domains": [], "volume": None}
+        return dict(ServiceOutcome(spec, current, ()).as_result(), created=False, planned=[], warnings=[])
+    current = provisioner.resources(place.environment["id"]).get(spec.name.lower()) if place.environment.get("id") else None
+    outcome = plan_service(railway, steps, place, spec, current, current["variable_names"] if current else ())
+    steps.apply(railway.check_mode)
+    return dict(outcome.as_result(), created=outcome.created, planned=steps.lines, warnings=steps.warnings)
+
+
+def provision(railway, workspace: str | None, databases: list[ServiceSpec], service: ServiceSpec,
+              source_environment: str | None = None, ephemeral: bool = False) -> dict:
+    """Project, environment, databases and the app's service, from one lookup: plan all, refuse a project token
+    before the first mutation, then create what is missing. Returns the module result fields.
+
+    Requests: the lookup, the environment's resources (not for a project created here), and the mutations.
+    """
+    params, client, check = railway.params, railway.client, railway.check_mode
+    provisioner = Provisioner(client)
+    project = provisioner.find_project(params.get("project_id") or params.get("project"), workspace)
+    wanted = params.get("environment_id") or params.get("environment")
+    if not wanted:
+        raise RailwayConfigError("environment is required to provision: give its name")
+    place = Place({"id": project.id, "name": project.name}, {"id": None, "name": wanted})
+    environment = project.environment(wanted) if project.exists else None
+    source = None
+    if source_environment and environment is None:
+        source = project.environment(source_environment) if project.exists else {"id": None, "name": source_environment}
+        if source is None:
+            raise RailwayConfigError("source_environment %r not found in project %s; existing: %s" % (
+                source_environment, project.name, _names(project.environments)))
+    steps = Steps(client)
+    if not project.exists:
+        chosen = project.workspace
+        if chosen is None and not workspace and provisioner.token == ACCOUNT:
+            # Railway would not pick one of several workspaces for the account: say which option to set.
+            raise RailwayConfigError("workspace is required to create project %s: this account token (%s) belongs to several "
+                                     "workspaces; give the workspace's name or ID" % (project.name, API_TOKEN_ENV))
+        first = source["name"] if source else wanted
+
+        def create_project():
+            created = provisioner.create_project(project.name, chosen["id"] if chosen else workspace, first)
+            place.project["id"] = created.id
+            made = created.environment(first)
+            if source:
+                source["id"] = made["id"]
+            else:
+                place.environment = {"id": made["id"], "name": made["name"]}
+        steps.add(["project %s%s (environment %s)" % (project.name, " in workspace %s" % chosen["name"] if chosen else "", first)],
+                  create_project)
+    if environment is not None:
+        place.environment = {"id": environment["id"], "name": environment["name"]}
+    elif project.exists or source:
+        def create_environment():
+            made = provisioner.create_environment(place.project["id"], wanted, source["id"] if source else None, ephemeral)
+            place.environment = {"id": made["id"], "name": made["name"]}
+        steps.add(["environment %s%s" % (wanted, " (a copy of %s)" % source["name"] if source else "")], create_environment)
+    steps.apply(check)
+
+    # A new environment of an existing project holds its services already (a copy with their source, variables and
+    # volumes): read it once created; in check mode they are taken as brought along.
+    brought_along = project.exists and environment is None
+    resources = {}
+    if place.environment.get("id") and project.exists:
+        resources = provisioner.resources(place.environment["id"])
+    services = Steps(client)
+    outcomes = {}
+    for spec in databases + [service]:
+        current = resources.get(spec.name.lower())
+        if current is None and brought_along and check and project.service(spec.name) is not None:
+            continue
+        outcomes[spec.name] = plan_service(railway, services, place, spec, current,
+                                           current["variable_names"] if current else ())
+    services.apply(check)
+    app = outcomes.get(service.name)
+    return {
+        "changed": bool(steps.lines or services.lines),
+        "planned": steps.lines + services.lines,
+        "warnings": services.warnings,
+        "project": place.project,
+        "environment": place.environment,
+        "service": app.service if app else {"id": None, "name": service.name},
+        "domain": app.domain if app else None,
+        "databases": dict((spec.name, outcomes[spec.name].as_result()) for spec in databases if spec.name in outcomes),
+        "token_kind": provisioner.token or "project token",
+    }
 
 
 def locate(railway, provisioner, workspace=None):

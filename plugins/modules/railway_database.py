@@ -119,7 +119,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_module im
 from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
     DATABASE_TEMPLATES,
     Provisioner,
-    ServiceSpec,
+    database_spec,
     ensure_service,
     locate,
     not_found_yet,
@@ -139,16 +139,13 @@ def main():
 
 def manage_database(railway):
     params = railway.params
-    template = DATABASE_TEMPLATES[params["kind"]]
     provisioner = Provisioner(railway.client)
     project, environment = locate(railway, provisioner, params["workspace"])
     if not project.exists:
         not_found_yet(railway, "project %r" % project.name)
     elif environment is None:
         not_found_yet(railway, "environment %r of project %s" % (params["environment"], project.name))
-    spec = ServiceSpec(params["service"] or template["service"], source={"image": params["image"] or template["image"]},
-                       variables=template["variables"], generated=template["generated"], mount_path=template["mount_path"],
-                       start_command=template["start_command"], keep_existing=True)
+    spec = database_spec(params["kind"], params["service"], params["image"])
     outcome = ensure_service(railway, provisioner, project, environment, spec)
     for warning in outcome["warnings"]:
         railway.warn(warning)

@@ -113,7 +113,7 @@ api_requests:
 """
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import Provisioner, not_found_yet
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import Provisioner, not_found_yet, refuse_project_token
 
 
 def main():
@@ -151,8 +151,9 @@ def manage_environment(railway):
             railway.fail("environment %s is protected (option protected): nothing was deleted" % current["name"])
         if current is not None:
             planned.append("delete environment %s of project %s" % (current["name"], project.name))
+            refuse_project_token(railway.client, planned[-1])
             if not railway.check_mode:
-                provisioner.delete_environment(current["id"])
+                provisioner.delete_environment(current["id"], current["name"])
         environment = {"id": None, "name": name}
     elif current is None:
         source = None
@@ -163,6 +164,7 @@ def manage_environment(railway):
                     params["source_environment"], project.name, ", ".join(e["name"] for e in project.environments)))
         planned.append("environment %s%s" % (name, " (a copy of %s)" % source["name"] if source else ""))
         environment = {"id": None, "name": name}
+        refuse_project_token(railway.client, "creating environment %s" % name)
         if not railway.check_mode:
             environment = provisioner.create_environment(project.id, name, source["id"] if source else None,
                                                          params["ephemeral"], params["skip_initial_deploys"])

@@ -100,7 +100,7 @@ api_requests:
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import API_TOKEN_ENV
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import ACCOUNT, Provisioner
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import ACCOUNT, Provisioner, refuse_project_token
 
 
 def main():
@@ -129,6 +129,7 @@ def manage_project(railway):
                          "give the workspace's name or ID" % (project.name, API_TOKEN_ENV))
         planned.append("project %s%s (environment %s)" % (
             project.name, " in workspace %s" % workspace["name"] if workspace else "", params["environment"]))
+        refuse_project_token(railway.client, "creating project %s" % project.name)
         if not railway.check_mode:
             project = provisioner.create_project(project.name, workspace["id"] if workspace else params["workspace"],
                                                  params["environment"], params["description"])

@@ -67,10 +67,19 @@ def test_check_plans_everything_a_run_creates_it_and_a_rerun_changes_nothing(run
     created, outcome = runner.run(provision_tasks())
     assert outcome.rc == 0, outcome.output[-3000:]
     fields = empty.counters()["mutation_fields"]
-    assert fields == {"projectCreate": 1, "serviceCreate": 3, "volumeCreate": 2, "serviceDomainCreate": 1, "serviceInstanceUpdate": 2}, fields
+    # Each database: created without a source, then volume, start command and image in one request that starts it once
+    # (the third serviceInstanceUpdate is the backend's health check path).
+    assert fields == {"projectCreate": 1, "serviceCreate": 3, "volumeCreate": 2, "serviceInstanceUpdate": 3, "serviceInstanceDeployV2": 2,
+                      "serviceDomainCreate": 1}, fields
     state = empty.state()
     services = {s["name"]: s["id"] for s in state["services"]}
     assert sorted(services) == ["Postgres", "Redis", "backend"]
+    # No database ever ran without its volume (PostgreSQL would initialise outside it) or Redis without its password.
+    for name, mount in (("Postgres", "/var/lib/postgresql/data"), ("Redis", "/data")):
+        started = [d for d in state["deployments"] if d["serviceId"] == services[name]]
+        assert len(started) == 1 and all(d["volume"] == mount for d in started), (name, started)
+        assert all("--requirepass" in (d["settings"].get("startCommand") or "") for d in started) or name == "Postgres", started
+        assert all(d["variables"].get("PGDATA" if name == "Postgres" else "REDIS_PASSWORD") for d in started), name
     mounts = {v["serviceId"]: v["mountPath"] for v in state["volumeInstances"]}
     assert mounts == {services["Postgres"]: "/var/lib/postgresql/data", services["Redis"]: "/data"}
     assert created[3]["domain"] == "backend-production.up.railway.app"
@@ -109,11 +118,17 @@ def test_backend_from_a_repo_deploys_on_push_and_references_stay_literal(runner:
     assert again["changed"] is False and "its branch is not compared or changed" in " ".join(again.get("warnings", [])), run.output[-2000:]
 
 
-def test_renamed_database_services_are_what_the_backend_refers_to(playbook, empty: EmulatorProcess, tmp_path) -> None:
+def test_one_run_from_an_empty_workspace_and_a_rerun_stay_within_their_request_budget(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    # Provisioning looks up once and hands its IDs to the release: no module lists the projects again.
     railway = RailwayPlaybook(playbook, empty, tmp_path)
-    run = railway.run(railway_project=PROJECT, railway_workspace="Acme", railway_provision=True, railway_postgres_service="Db",
-                      railway_redis_service="Cache", railway_health_token="canary-health-token-3c8e1f")
+    common = {"railway_project": PROJECT, "railway_workspace": "Acme", "railway_provision": True, "railway_postgres_service": "Db",
+              "railway_redis_service": "Cache", "railway_health_token": "canary-health-token-3c8e1f"}
+    run = railway.run(**common)
     assert run.rc == 0, run.outcome.output[-3000:]
+    assert run.counters["requests"] <= 12, " ".join("%s=%s" % item for item in sorted(run.counters["by_operation"].items()))
+    again = railway.run(**common)
+    assert again.rc == 0 and again.counters["mutations"] == 0, again.outcome.output[-3000:]
+    assert again.counters["requests"] <= 3, (again.counters["requests"], again.counters["by_operation"])
     state = empty.state()
     services = {s["name"]: s["id"] for s in state["services"]}
     assert sorted(services) == ["Cache", "Db", "backend"]
@@ -189,7 +204,7 @@ def test_playbook_names_the_workspace_the_token_cannot_see(playbook, empty: Emul
     railway = RailwayPlaybook(playbook, empty, tmp_path)
     run = railway.run(railway_project=PROJECT, railway_provision=True, railway_workspace="Elsewhere")
     assert run.rc != 0 and run.counters["mutations"] == 0
-    message = run.result("Make sure the project exists")["msg"]
+    message = run.result("Make sure the project, environment, databases and service exist")["msg"]
     assert message == "workspace 'Elsewhere' is not visible to this account token (RAILWAY_API_TOKEN); it sees: Acme, Personal"
 
 

@@ -66,6 +66,7 @@ class DeploymentEngine:
         else:
             settings = {name: copy.deepcopy(instance.setting(name)) for name in INSTANCE_DEFAULTS}
             variables = Renderer(self.store, instance.environment_id).for_deployment(service.id)
+        volume = next((v.mount_path for v in self.store.volume_instances_in(instance.environment_id) if v.service_id == service.id), None)
         deployment = Deployment(
             id=self.store.new_id("deployment"),
             project_id=service.project_id,
@@ -81,6 +82,7 @@ class DeploymentEngine:
             fault=fault.to_json() if fault else None,
             settings=settings,
             variables=variables,
+            volume=volume,
             upload=upload,
             # Reusing a built image means there is nothing to build.
             image_built=not rebuild,

@@ -221,6 +221,8 @@ class Deployment:
     # What the deployment runs with, frozen at creation like a real container's environment.
     settings: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
+    # The mount path of the service's volume when the deployment started (None: it ran without one).
+    volume: str | None = None
     upload: dict[str, Any] | None = None
     image_built: bool = False
     app_unhealthy: bool = False

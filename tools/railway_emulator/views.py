@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from tools.railway_emulator import cron
@@ -124,9 +125,28 @@ class EnvironmentView(View):
     def volumeInstances(self, _info, **page) -> dict:  # pylint: disable=invalid-name
         return connection([VolumeInstanceView(self.ctx, v) for v in self.ctx.store.volume_instances_in(self.model.id)], **page)
 
+    def variables(self, _info, **page) -> dict:
+        # Railway lists a variable's name and scope here, never its value.
+        environment = self.model
+        nodes = [View(self.ctx, VariableNode(id=f"variable-{environment.id}-{scope.service_id or 'shared'}-{name}", name=name, service_id=scope.service_id,
+                              environment_id=environment.id, created_at=environment.created_at, updated_at=environment.updated_at))
+                 for scope in self.ctx.store.data.variables if scope.environment_id == environment.id for name in sorted(scope.values)]
+        return connection(nodes, **page)
+
     def sourceEnvironment(self, _info) -> EnvironmentView | None:  # pylint: disable=invalid-name
         source = self.ctx.store.environment(self.model.source_environment_id) if self.model.source_environment_id else None
         return EnvironmentView(self.ctx, source) if source else None
+
+
+@dataclass
+class VariableNode:
+    id: str
+    name: str
+    service_id: str | None
+    environment_id: str
+    created_at: float
+    updated_at: float
+    is_sealed: bool = False
 
 
 class VolumeView(View):

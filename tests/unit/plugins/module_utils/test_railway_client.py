@@ -12,7 +12,7 @@ from urllib3.exceptions import NewConnectionError
 
 from ansible_collections.backendops.stack.plugins.module_utils import railway_client as rc
 from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as docs
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import Provisioner
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import Place, Provisioner, database_spec, first_start
 from railway_fakes import API_URL, FakeClock, data, graphql_error, make_client, reply
 
 PROJECT = {"id": "p-1", "name": "backendops-demo",
@@ -556,6 +556,10 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
             "ServiceDelete": {"serviceDelete": True}, "VolumeCreate": {"volumeCreate": {"id": "v-1", "name": "backend-volume"}},
             "ServiceDomainCreate": {"serviceDomainCreate": {"id": "d", "domain": "backend.up.railway.app", "targetPort": 8080}},
             "EnvironmentCreate": {"environmentCreate": {"id": "e-2", "name": "pr-1"}}, "EnvironmentDelete": {"environmentDelete": True},
+            "ServiceFirstStart": {"serviceInstanceUpdate": True, "serviceInstanceDeployV2": "d-4"},
+            "ServiceFirstStartWithVolume": {"volumeCreate": {"id": "v-2", "name": "db-volume"}, "serviceInstanceUpdate": True,
+                                            "serviceInstanceDeployV2": "d-5"},
+            "ServiceConfigure": {"variableCollectionUpsert": True, "serviceInstanceUpdate": True},
         }[payload["operationName"]])
 
     client, adapter, _clock = make_client([answer] * 40)
@@ -582,8 +586,13 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     provisioner = Provisioner(client)
     provisioner.create_project("shop", "w-1", "production")
     provisioner.create_environment("p", "pr-1", "e", ephemeral=True)
-    provisioner.delete_environment("e-2")
+    provisioner.delete_environment("e-2", "pr-1")
     assert provisioner.resources("e") == {}
+    client.configure_service("p", "e", "s", variables={"A": "2"}, settings={"healthcheckPath": "/h"})
+    spec = database_spec("redis")
+    place = Place({"id": "p", "name": "shop"}, {"id": "e", "name": "production"})
+    first_start(client, place, "s-2", spec, create_volume=True)
+    first_start(client, place, "s-2", spec, create_volume=False)
     client.execute(docs.SERVICE_CREATE_MUTATION, {"input": {"projectId": "p", "name": "backend"}})
     client.execute(docs.VOLUME_CREATE_MUTATION, {"input": {"projectId": "p", "serviceId": "s-1", "mountPath": "/data"}})
     client.execute(docs.SERVICE_DOMAIN_CREATE_MUTATION, {"input": {"environmentId": "e", "serviceId": "s-1", "targetPort": 8080}})
