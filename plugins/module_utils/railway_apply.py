@@ -39,7 +39,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_processes
     reference_variables,
     spec_line,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import ServiceSpec, create_service
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import ServiceSpec, create_service, refuse_project_token
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
     SETTING_NAMES,
     PlanError,
@@ -342,6 +342,8 @@ class Release(object):
         self.target = None
         # Each process's spec, its service's target and what was read, planned and done (see read_processes).
         self.processes = []
+        # The repository's branch or image the release follows (source auto, repo or image), see source_to_follow.
+        self.connection = None
         # What each step did, for railway_release.recovery (results without secret values).
         self.context = {"service": options["service"], "pre_deploy_command": settings.get("pre_deploy_command"),
                         "healthcheck_path": settings.get("healthcheck_path"), "health_path": options["health_path"],
@@ -367,6 +369,10 @@ class Release(object):
         except RailwayError as exc:
             self.stop("Nothing was deployed: step lookup (reading service %s from Railway) failed: %s"
                       % (options["service"], exc), step="lookup", **exc.details)
+        try:
+            options["source"], self.connection = source_to_follow(options, instance)
+        except PlanError as exc:
+            self.stop(str(exc), step="lookup")
         domains = domain_list(instance.get("domains"))
         self.domain = domains[0]["domain"] if domains else None
         self.result["target"] = dict(target.as_dict(), domain=self.domain,
@@ -399,6 +405,11 @@ class Release(object):
                 self.stop("Nothing was deployed: step lookup: service %s of process %s does not exist in project %s: set "
                           "railway_provision=true to create it (from %s's source), or leave it out of railway_processes"
                           % (spec["service"], spec["name"], target.project["name"], web), step="lookup")
+            try:
+                if found is None:
+                    refuse_project_token(self.client, "service %s of process %s" % (spec["service"], spec["name"]))
+            except RailwayError as exc:
+                self.stop("Nothing was deployed: step lookup: %s" % exc, step="lookup")
             process = dict(spec, desired=desired, created=False, history=[],
                            target=RailwayTarget(target.project, target.environment,
                                                 dict(found) if found else {"id": None, "name": spec["service"]}, [], []))
@@ -431,7 +442,7 @@ class Release(object):
             process["plan"] = plan(process["current"], process["desired"], options["replace"], process["current_settings"],
                                    process["settings"], process["latest"], serving, options["source"],
                                    source_digest=self.result.get("source_digest"), commit=options["commit"],
-                                   force=options["force"])
+                                   force=options["force"], connection=self.connection)
             if updated:
                 process["plan"]["deploy_reasons"].append("the values of %s's variables it refers to change (%s)" % (
                     self.target.service["name"], ", ".join(updated)))
@@ -459,6 +470,8 @@ class Release(object):
         lines = ["Railway %s / %s / %s (%s)%s" % (target["project"]["name"], target["environment"]["name"],
                                                   target["service"]["name"], target["service"]["id"],
                                                   ", check mode: nothing is sent" if self.railway.check_mode else "")]
+        if self.connection and self.connection["change"]:
+            lines.append("source: %(before)s -> %(after)s" % self.connection["change"])
         lines += self.change_lines(the_plan, "", len(self.settings))
         for process in self.processes:
             service = process["target"].service
@@ -523,7 +536,7 @@ class Release(object):
         serving = serving_deployment(latest, history)
         the_plan = plan(current, self.desired, options["replace"], current_settings, self.settings, latest, serving,
                         options["source"], source_digest=self.result.get("source_digest"), commit=options["commit"],
-                        force=options["force"])
+                        force=options["force"], connection=self.connection)
         self.plan_processes(the_plan)
         self.context["previous_deployment_id"] = the_plan["previous_deployment_id"]
         self.result.update(plan=the_plan, plan_text=self.plan_lines(the_plan), serving_deployment=serving)
@@ -578,7 +591,10 @@ class Release(object):
                 self.client.configure_service(target.project_id, target.environment_id, target.service_id, **pending)
                 return self.result[name]
             self.step(name, key, send)
-        web_changed = bool((variables or {}).get("changed") or (settings or {}).get("changed"))
+        if self.connection and self.connection["change"]:
+            self.step("source_connection", "source_connection", self.connect)
+        web_changed = bool((variables or {}).get("changed") or (settings or {}).get("changed")
+                           or (self.connection and self.connection["change"]))
         self.result["changed"] = web_changed
         # Before any deployment: a process deployed later starts with its own settings and web's new values.
         self.configure_processes()
@@ -603,13 +619,27 @@ class Release(object):
         """railway_deploy's options for deploying this release's source to ``target``."""
         options = self.options
         upload = options["source"] == "upload"
+        source = options["source"]
+        if source in FOLLOWED_SOURCES:
+            # A new connection or commit: the branch's latest commit (or the image); else the serving one, reconfigured.
+            source = "latest" if the_plan["source_reasons"] else "redeploy"
         return dict(
-            service=target.service["name"], source=options["source"], commit=options["commit"], rollback_to=None,
+            service=target.service["name"], source=source, commit=options["commit"], rollback_to=None,
             path=options["path"] if upload else None, upload_allow=options["upload_allow"] if upload else [],
             deployment_message=the_plan["source"]["wanted"] if upload else None,
             wait=True, wait_via="subscription", wait_timeout=options["wait_timeout"],
             poll_interval=options["poll_interval"], log_lines=options["log_lines"],
             rollback_on_failure=options["rollback_on_failure"])
+
+    def connect(self):
+        """Connect the service to the repository's branch (or image) the release follows; Railway deploys nothing yet."""
+        target, wanted = self.target, self.connection
+        if wanted.get("repo"):
+            self.client.connect_repo(target.project_id, target.environment_id, target.service_id, wanted["repo"], wanted["branch"],
+                                     trigger_id=wanted.get("trigger_id"))
+        else:
+            self.client.update_service_instance(target.environment_id, target.service_id, {"source": {"image": wanted["image"]}})
+        return {"changed": True, "before": wanted["change"]["before"], "after": wanted["change"]["after"]}
 
     def configure_processes(self):
         """Create the process services that are missing, then set their variables and settings (only what differs)."""
@@ -806,6 +836,51 @@ class Release(object):
                 "es" if len(waiting) > 1 else "", ", ".join(waiting))
         self.result["changed"] = bool(deployment.get("deployment_id")) or self.result["changed"]
         self.stop(message, failure=outcome["failure"], log_tail=outcome["log_tail"])
+
+
+# Sources Railway deploys by itself (a push to the branch, an image): the release follows them, never uploads over them.
+FOLLOWED_SOURCES = ("repo", "image")
+# Railway's deployment trigger needs a branch; a repository connected without one deploys its main branch.
+DEFAULT_BRANCH = "main"
+
+
+def source_to_follow(options: dict, instance: dict) -> tuple[str, dict | None]:
+    """(kind, connection): what the release deploys from, and the repository's branch or image it follows.
+
+    ``source=auto`` follows the service's own source: the repository or image given (``repo``, ``image``) or, when
+    none is, the one Railway has it connected to; an unconnected service gets uploads. ``connection["change"]`` is
+    the connection to make, compared like a setting, or None.
+    """
+    kind = options["source"]
+    connected = dict((key, value) for key, value in (instance.get("source") or {}).items() if value)
+    trigger = instance.get("trigger") or {}
+    if kind == "auto":
+        kind = "repo" if options.get("repo") or (connected.get("repo") and not options.get("image")) else \
+            "image" if options.get("image") or connected.get("image") else "upload"
+    if kind not in FOLLOWED_SOURCES:
+        return kind, None
+    if kind == "repo":
+        repo = options.get("repo") or connected.get("repo")
+        if not repo:
+            raise PlanError("source=repo needs repo (owner/name): service %s is connected to no repository" % instance.get("serviceName"))
+        same_repo = trigger.get("repository") == repo and connected.get("repo") == repo
+        branch = options.get("branch") or (trigger.get("branch") if same_repo else None) or DEFAULT_BRANCH
+        wanted = {"repo": repo, "branch": branch, "trigger_id": trigger.get("id")}
+        before = "repo %s (branch %s)" % (connected["repo"], trigger.get("branch") or "-") if connected.get("repo") else _unconnected(connected)
+        after = "repo %s (branch %s)" % (repo, branch)
+        wanted["change"] = None if same_repo and trigger.get("branch") == branch else {"before": before, "after": after}
+        return kind, wanted
+    image = options.get("image") or connected.get("image")
+    if not image:
+        raise PlanError("source=image needs image: service %s runs no image" % instance.get("serviceName"))
+    change = None if connected.get("image") == image else {"before": _unconnected(connected) if not connected.get("image")
+                                                             else "image %s" % connected["image"], "after": "image %s" % image}
+    return kind, {"image": image, "change": change}
+
+
+def _unconnected(connected: dict) -> str:
+    return "repo %s" % connected["repo"] if connected.get("repo") else "image %s" % connected["image"] if connected.get("image") else \
+        "no source (uploads)"
 
 
 class StepFailed(Exception):

@@ -412,10 +412,23 @@ class RailwayClient(object):
                             {"environmentId": environment_id, "serviceId": service_id})["serviceInstance"]
 
     def service_state(self, project_id, environment_id, service_id, unrendered=True):
-        """``(service instance, variables)`` of one service in one request."""
+        """``(service instance, variables)`` of one service in one request; the instance's ``trigger`` is the
+        repository branch it deploys on every push (None when it is connected to none)."""
         data = self.execute(documents.SERVICE_STATE_QUERY, {
             "projectId": project_id, "environmentId": environment_id, "serviceId": service_id, "unrendered": unrendered})
-        return data["serviceInstance"], dict(data.get("variables") or {})
+        instance = dict(data["serviceInstance"])
+        instance["trigger"] = next(iter(_nodes(data.get("deploymentTriggers"))), None)
+        return instance, dict(data.get("variables") or {})
+
+    def connect_repo(self, project_id, environment_id, service_id, repo, branch, trigger_id=None):
+        """Make the instance deploy ``repo``'s ``branch`` (on every push too); deploys nothing by itself."""
+        if trigger_id:
+            return self.execute(documents.DEPLOYMENT_TRIGGER_UPDATE_MUTATION, {
+                "id": trigger_id, "input": {"repository": repo, "branch": branch}})
+        return self.execute(documents.SERVICE_REPO_CONNECT_MUTATION, {
+            "environmentId": environment_id, "serviceId": service_id, "source": {"source": {"repo": repo}},
+            "trigger": {"projectId": project_id, "environmentId": environment_id, "serviceId": service_id, "provider": "github",
+                        "repository": repo, "branch": branch}})
 
     def variables(self, project_id, environment_id, service_id=None, unrendered=True):
         data = self.execute(documents.VARIABLES_QUERY, {

@@ -250,7 +250,8 @@ class Deployer(object):
         target = self.target
         if params["source"] == "redeploy":
             return self.client.redeploy(redeploy_from["id"])
-        if params["source"] == "commit":
+        if params["source"] in ("commit", "latest"):
+            # Without a commit Railway deploys the connected source: its branch's latest commit, or its image.
             return {"id": self.client.deploy_commit(target.environment_id, target.service_id, params["commit"])}
         if params["source"] == "rollback":
             deployment = self.start_rollback(params["rollback_to"], known_ids=())

@@ -146,6 +146,7 @@ query Project($id: String!) {
 _SERVICE_INSTANCE_STATE = """
   serviceInstance(environmentId: $environmentId, serviceId: $serviceId) {
     ...ServiceInstanceSettings
+    source { repo image }
     latestDeployment { ...DeploymentFields }
     domains {
       serviceDomains { id domain targetPort }
@@ -162,6 +163,9 @@ query ServiceInstance($environmentId: String!, $serviceId: String!) {""" + _SERV
 SERVICE_STATE_QUERY = _register("ServiceState", """
 query ServiceState($projectId: String!, $environmentId: String!, $serviceId: String!, $unrendered: Boolean) {""" + _SERVICE_INSTANCE_STATE + """
   variables(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId, unrendered: $unrendered)
+  deploymentTriggers(projectId: $projectId, environmentId: $environmentId, serviceId: $serviceId) {
+    edges { node { id repository branch } }
+  }
 }
 """ + _SERVICE_INSTANCE_SETTINGS + _DEPLOYMENT_FIELDS)
 
@@ -255,6 +259,22 @@ mutation ServiceInstanceDeployV2($environmentId: String!, $serviceId: String!, $
   serviceInstanceDeployV2(environmentId: $environmentId, serviceId: $serviceId, commitSha: $commitSha)
 }
 """, retry_safe=False)
+
+# A repository's branch, connected without a deployment: the release sets variables and settings first, then deploys
+# the branch's latest commit once (serviceInstanceDeployV2 without a commit).
+SERVICE_REPO_CONNECT_MUTATION = _register("ServiceRepoConnect", """
+mutation ServiceRepoConnect($environmentId: String!, $serviceId: String!, $source: ServiceInstanceUpdateInput!,
+                            $trigger: DeploymentTriggerCreateInput!) {
+  serviceInstanceUpdate(environmentId: $environmentId, serviceId: $serviceId, input: $source)
+  deploymentTriggerCreate(input: $trigger) { id branch repository }
+}
+""", retry_safe=False)
+
+DEPLOYMENT_TRIGGER_UPDATE_MUTATION = _register("DeploymentTriggerUpdate", """
+mutation DeploymentTriggerUpdate($id: String!, $input: DeploymentTriggerUpdateInput!) {
+  deploymentTriggerUpdate(id: $id, input: $input) { id branch repository }
+}
+""")
 
 DEPLOYMENT_REDEPLOY_MUTATION = _register("DeploymentRedeploy", """
 mutation DeploymentRedeploy($id: String!) {

@@ -137,6 +137,8 @@ class Provisioner(object):
     def __init__(self, client):
         self.client = client
         self.token = PROJECT if client.token_kind == PROJECT_TOKEN else None
+        # A project token is scoped to one environment: the one used when none is named.
+        self.token_environment = None
 
     def _denied(self, what):
         env = PROJECT_TOKEN_ENV if self.token == PROJECT else API_TOKEN_ENV
@@ -148,7 +150,8 @@ class Provisioner(object):
     def find_project(self, name, workspace=None):
         """ProjectState of the project named (or with the ID) ``name``; not ``exists`` when missing."""
         if self.token == PROJECT:
-            info = self.client.execute(documents.PROJECT_TOKEN_QUERY)["projectToken"]["project"]
+            token = self.client.execute(documents.PROJECT_TOKEN_QUERY)["projectToken"]
+            info, self.token_environment = token["project"], token["environment"]
             if name and name not in (info["id"], info["name"]):
                 raise self._denied("project %r" % name)
             return ProjectState(info)
@@ -199,7 +202,7 @@ class Provisioner(object):
     # --- writes --------------------------------------------------------------------------------------------------
 
     def create_project(self, name, workspace_id=None, environment=None, description=None):
-        refuse_project_token(self.client, "creating project %s" % name)
+        refuse_project_token(self.client, "project %s" % name)
         request = {"name": name}
         for key, value in (("workspaceId", workspace_id), ("defaultEnvironmentName", environment), ("description", description)):
             if value:
@@ -207,7 +210,7 @@ class Provisioner(object):
         return ProjectState(self.client.execute(documents.PROJECT_CREATE_MUTATION, {"input": request})["projectCreate"])
 
     def create_environment(self, project_id, name, source_id=None, ephemeral=False, skip_initial_deploys=False):
-        refuse_project_token(self.client, "creating environment %s" % name)
+        refuse_project_token(self.client, "environment %s" % name)
         # In the background Railway may answer before the copy exists, and the deploy that follows would find nothing.
         request = {"projectId": project_id, "name": name, "ephemeral": ephemeral, "skipInitialDeploys": skip_initial_deploys,
                    "applyChangesInBackground": False}
@@ -216,7 +219,7 @@ class Provisioner(object):
         return self.client.execute(documents.ENVIRONMENT_CREATE_MUTATION, {"input": request})["environmentCreate"]
 
     def delete_environment(self, environment_id, name):
-        refuse_project_token(self.client, "deleting environment %s" % name)
+        refuse_project_token(self.client, "delete environment %s" % name)
         return self.client.execute(documents.ENVIRONMENT_DELETE_MUTATION, {"id": environment_id})
 
     def resources(self, environment_id):
@@ -284,8 +287,8 @@ def database_spec(kind: str, service: str | None = None, image: str | None = Non
 def refuse_project_token(client, what: str) -> None:
     """Fail before the first mutation when a project token would be asked to provision (Railway refuses it)."""
     if client.token_kind == PROJECT_TOKEN:
-        raise RailwayConfigError("%s needs an account or workspace token (api_token or %s): a project token (%s) can only "
-                                 "deploy, so nothing was changed" % (what, API_TOKEN_ENV, PROJECT_TOKEN_ENV))
+        raise RailwayConfigError("provisioning needs an account or workspace token (api_token or %s) for: %s; a project token "
+                                 "(%s) can only deploy, so nothing was changed" % (API_TOKEN_ENV, what, PROJECT_TOKEN_ENV))
 
 
 class Steps(object):
@@ -498,7 +501,7 @@ def _left_alone(spec, current, variable_names):
 
 
 def delete_service(railway, environment, service_id):
-    refuse_project_token(railway.client, "deleting a service")
+    refuse_project_token(railway.client, "delete service %s" % service_id)
     if not railway.check_mode:
         railway.client.execute(documents.SERVICE_DELETE_MUTATION, {"id": service_id, "environmentId": environment["id"]})
 
@@ -533,7 +536,7 @@ def provision(railway, workspace: str | None, databases: list[ServiceSpec], serv
     params, client, check = railway.params, railway.client, railway.check_mode
     provisioner = Provisioner(client)
     project = provisioner.find_project(params.get("project_id") or params.get("project"), workspace)
-    wanted = params.get("environment_id") or params.get("environment")
+    wanted = params.get("environment_id") or params.get("environment") or (provisioner.token_environment or {}).get("name")
     if not wanted:
         raise RailwayConfigError("environment is required to provision: give its name")
     place = Place({"id": project.id, "name": project.name}, {"id": None, "name": wanted})
@@ -613,8 +616,7 @@ def locate(railway, provisioner, workspace=None):
         return project, None
     wanted = params.get("environment_id") or params.get("environment")
     if not wanted and provisioner.token == PROJECT:
-        token = railway.client.execute(documents.PROJECT_TOKEN_QUERY)["projectToken"]
-        return project, token["environment"]
+        return project, provisioner.token_environment
     return project, project.environment(wanted) if wanted else None
 
 

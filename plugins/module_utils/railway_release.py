@@ -145,9 +145,16 @@ def serving_deployment(latest, history=None):
     return None
 
 
-def source_identity(kind, serving, digest=None, commit=None):
-    """(wanted, serving) identities of the source: what this run deploys, and what the serving deployment carries."""
+def source_identity(kind, serving, digest=None, commit=None, connection=None):
+    """(wanted, serving) identities of the source: what this run deploys, and what the serving deployment carries.
+
+    A followed repository is compared by repository and branch, not commit: Railway deploys each push itself."""
     meta = (serving or {}).get("meta") or {}
+    if kind == "repo":
+        return ("repo %(repo)s (branch %(branch)s)" % connection,
+                "repo %s (branch %s)" % (meta["repo"], meta.get("branch")) if serving and meta.get("repo") else None)
+    if kind == "image":
+        return "image %s" % connection["image"], ("image %s" % meta["image"] if serving and meta.get("image") else None)
     if kind == "upload":
         return "sha256:%s" % digest, (meta.get("message") if serving else None)
     if kind == "commit":
@@ -156,11 +163,11 @@ def source_identity(kind, serving, digest=None, commit=None):
 
 
 def plan(current_variables, desired_variables, replace, current_settings, settings, latest, serving,
-         source_kind, source_digest=None, commit=None, force=False):
+         source_kind, source_digest=None, commit=None, force=False, connection=None):
     """What a run changes and why it deploys; names and settings only, never a variable's value."""
     added, updated, removed = variable_changes(current_variables, desired_variables, replace)
     settings_changed = setting_changes(current_settings, settings)
-    wanted_source, serving_source = source_identity(source_kind, serving, source_digest, commit)
+    wanted_source, serving_source = source_identity(source_kind, serving, source_digest, commit, connection)
     reasons = []
     if force:
         reasons.append("railway_force_deploy is set")
@@ -236,6 +243,10 @@ def failed_step(context):
     if _failed(settings):
         return {"step": "settings", "msg": "Nothing was deployed: step settings (configuring service %s) failed: %s; "
                 "changed variables take effect with the next deployment" % (service, _no_dot(settings.get("msg")))}
+    connection = context.get("source_connection") or {}
+    if _failed(connection):
+        return {"step": "source", "msg": "Nothing was deployed: step source (connecting service %s to its repository or image) "
+                "failed: %s; changed variables and settings take effect with the next deployment" % (service, _no_dot(connection.get("msg")))}
     deployment_id = deployment.get("deployment_id")
     if _failed(deployment) and deployment_id is None:
         # Before a deployment existed (lookup, upload, start): the module's message names the step.

@@ -164,7 +164,7 @@ def manage_environment(railway):
                     params["source_environment"], project.name, ", ".join(e["name"] for e in project.environments)))
         planned.append("environment %s%s" % (name, " (a copy of %s)" % source["name"] if source else ""))
         environment = {"id": None, "name": name}
-        refuse_project_token(railway.client, "creating environment %s" % name)
+        refuse_project_token(railway.client, planned[-1])
         if not railway.check_mode:
             environment = provisioner.create_environment(project.id, name, source["id"] if source else None,
                                                          params["ephemeral"], params["skip_initial_deploys"])

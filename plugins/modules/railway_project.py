@@ -129,7 +129,7 @@ def manage_project(railway):
                          "give the workspace's name or ID" % (project.name, API_TOKEN_ENV))
         planned.append("project %s%s (environment %s)" % (
             project.name, " in workspace %s" % workspace["name"] if workspace else "", params["environment"]))
-        refuse_project_token(railway.client, "creating project %s" % project.name)
+        refuse_project_token(railway.client, planned[-1])
         if not railway.check_mode:
             project = provisioner.create_project(project.name, workspace["id"] if workspace else params["workspace"],
                                                  params["environment"], params["description"])

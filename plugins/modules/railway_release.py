@@ -208,10 +208,33 @@ options:
     default: false
   source:
     description:
-      - What a deployment deploys, as in M(backendops.stack.railway_deploy).
+      - What a deployment deploys. V(upload), V(commit) and V(redeploy) as in M(backendops.stack.railway_deploy).
+      - V(repo) follows a repository's branch, which Railway deploys on every push itself, so the release never uploads
+        over it. It connects O(repo) and O(branch) when the service is not (compared like a setting, applied after
+        the variables and settings), deploys the branch's latest commit when the serving deployment is not of that
+        branch, and redeploys the serving commit when only variables or settings change. V(image) does the same with
+        O(image).
+      - V(auto) follows the service's own source - O(repo) or O(image) when given, else the repository or image
+        Railway has the service connected to - and uploads O(path) when there is none.
     type: str
-    choices: [upload, commit, redeploy]
+    choices: [auto, upload, commit, redeploy, repo, image]
     default: upload
+  repo:
+    description:
+      - GitHub repository (V(owner/name)) the service deploys from with O(source=repo) or O(source=auto).
+    type: str
+    version_added: 0.1.0
+  branch:
+    description:
+      - Branch of O(repo) the service deploys on every push; the connected branch when left out (V(main) for a new
+        connection).
+    type: str
+    version_added: 0.1.0
+  image:
+    description:
+      - Image the service runs with O(source=image) or O(source=auto).
+    type: str
+    version_added: 0.1.0
   source_digest:
     description:
       - Content hash of the source to upload (RV(backendops.stack.railway_deploy#module:source_digest)).
@@ -501,7 +524,10 @@ def argument_spec():
         latest_deployment=dict(type="dict"),
         deployments=dict(type="list", elements="dict", default=[]),
         replace=dict(type="bool", default=False),
-        source=dict(type="str", default="upload", choices=["upload", "commit", "redeploy"]),
+        source=dict(type="str", default="upload", choices=["auto", "upload", "commit", "redeploy", "repo", "image"]),
+        repo=dict(type="str"),
+        branch=dict(type="str"),
+        image=dict(type="str"),
         source_digest=dict(type="str"),
         commit=dict(type="str"),
         force=dict(type="bool", default=False),

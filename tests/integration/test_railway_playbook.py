@@ -94,6 +94,8 @@ class RailwayPlaybook:
         self.tmp_path = tmp_path
         self.inventory = tmp_path / "inventory.yml"
         host = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                # The seeded backend is connected to acme/backend: these tests release the local sample over it.
+                "railway_deploy_source": "upload",
                 "railway_project": "backendops-demo", "railway_variables": VARIABLES,
                 "railway_health_retries": 2, "railway_health_delay": 1}
         self.inventory.write_text(yaml.safe_dump({"all": {"children": {"railway": {"hosts": {"localhost": host}}}}}))

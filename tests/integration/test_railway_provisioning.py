@@ -299,3 +299,57 @@ def test_an_error_of_me_other_than_not_authorized_is_not_a_workspace_token(runne
     # An account token of several workspaces names one: the module says so before Railway would refuse.
     refused, counters, _run = runner.module("railway_project", {})
     assert refused["msg"].startswith("workspace is required to create project shop: this account token") and counters["mutations"] == 0
+
+
+def test_a_project_token_is_refused_before_the_first_mutation(runner: Runner, emulator: EmulatorProcess) -> None:
+    # Railway lets a project token deploy only: provisioning and teardown stop before sending anything, naming the token.
+    runner.emulator = emulator
+    runner.connection = lambda token="account": {"api_url": emulator.url, "project_token": emulator.project_token}
+    missing = {"service": "backend", "databases": [{"kind": "postgres", "service": "Replica"}]}
+    for check in (True, False):
+        refused, counters, run = runner.module("railway_provision", missing, check=check)
+        assert refused.get("failed") and counters["mutations"] == 0, run.output[-2000:]
+        assert refused["msg"] == ("provisioning needs an account or workspace token (api_token or RAILWAY_API_TOKEN) for: service Replica "
+                                  "from image ghcr.io/railwayapp-templates/postgres-ssl:17; a project token (RAILWAY_TOKEN) can only "
+                                  "deploy, so nothing was changed"), refused["msg"]
+    # What exists needs no other token: the seeded backend is there, so nothing is refused.
+    present, counters, run = runner.module("railway_provision", {"service": "backend"})
+    assert present.get("failed") is not True and present["changed"] is False and counters["mutations"] == 0, run.output[-2000:]
+    assert present["token_kind"] == "project token" and present["service"]["id"] == "service-backend"
+    # The token sees its own environment only; removing it is a teardown, refused as well.
+    gone, counters, run = runner.module("railway_environment", {"environment": "production", "state": "absent", "protected": []})
+    assert gone.get("failed") and counters["mutations"] == 0, run.output[-2000:]
+    assert gone["msg"].startswith("provisioning needs an account or workspace token (api_token or RAILWAY_API_TOKEN) for: delete "
+                                  "environment production"), gone["msg"]
+
+
+def test_a_repository_connected_backend_deploys_once_and_a_push_is_never_overwritten(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    # The release follows the repository: connected after its variables and settings are set, deployed once, then
+    # left to Railway, which deploys each push itself.
+    railway = RailwayPlaybook(playbook, empty, tmp_path)
+    common = {"railway_project": PROJECT, "railway_workspace": "Acme", "railway_provision": True, "railway_service_source": "repo",
+              "railway_service_repo": "acme/shop", "railway_service_branch": "release", "railway_health_token": "canary-health-token-3c8e1f",
+              "railway_deploy_source": "auto"}
+
+    def backend_deployments() -> list[dict]:
+        state = empty.state()
+        backend = next(s["id"] for s in state["services"] if s["name"] == "backend")
+        return [d for d in state["deployments"] if d["serviceId"] == backend]
+
+    first = railway.run(**common)
+    assert first.rc == 0, first.outcome.output[-3000:]
+    deployed = backend_deployments()
+    assert len(deployed) == 1 and (deployed[0]["meta"].get("repo"), deployed[0]["meta"].get("branch")) == ("acme/shop", "release"), deployed
+    assert deployed[0]["variables"].get("HEALTH_TOKEN") and deployed[0]["settings"].get("healthcheckPath"), deployed[0]["settings"]
+    again = railway.run(**common)
+    assert again.rc == 0 and again.counters["mutations"] == 0 and len(backend_deployments()) == 1, again.outcome.output[-3000:]
+
+    pushed = empty.push("acme/shop", "release")
+    assert len(pushed) == 1
+    after_push = railway.run(**common)
+    assert after_push.rc == 0 and after_push.counters["mutations"] == after_push.counters["uploads"] == 0, after_push.outcome.output[-3000:]
+    assert [d["id"] for d in backend_deployments()][-1] == pushed[0] and len(backend_deployments()) == 2
+    # Another branch is a change like any setting: connected, then its latest commit deployed once.
+    moved = railway.run(**dict(common, railway_service_branch="main"))
+    assert moved.rc == 0 and moved.counters["mutation_fields"].get("deploymentTriggerUpdate") == 1, moved.outcome.output[-3000:]
+    assert backend_deployments()[-1]["meta"]["branch"] == "main" and len(backend_deployments()) == 3

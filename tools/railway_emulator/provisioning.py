@@ -24,6 +24,7 @@ Service names are unique within a project here, so the modules can find a servic
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 from typing import Any
 
 from tools.railway_emulator.errors import NOT_AUTHORIZED, RailwayError
@@ -172,6 +173,31 @@ class ProvisioningMutations:
         store.data.domains.append(domain)
         return domain
 
+    # -- deployment triggers (a repository's branch) ------------------------------------------------------
+
+    def deploymentTriggerCreate(self, _info, input: dict[str, Any]) -> SimpleNamespace:  # pylint: disable=redefined-builtin
+        self._provisioning(input["projectId"])
+        instance = self.ctx.instance(input["environmentId"], input["serviceId"])
+        if has_trigger(instance):
+            raise RailwayError("This service instance already has a deployment trigger: update it")
+        # Connecting a repository this way deploys nothing: the next deployment builds the branch's latest commit.
+        instance.settings["source"] = {"repo": input["repository"]}
+        instance.branch = input["branch"]
+        instance.updated_at = self.ctx.now
+        return trigger_view(instance, self.ctx.store)
+
+    def deploymentTriggerUpdate(self, _info, id: str, input: dict[str, Any]) -> SimpleNamespace:  # pylint: disable=redefined-builtin
+        self.ctx.account()
+        instance = next((i for i in self.ctx.store.data.service_instances if trigger_id(i) == id and has_trigger(i)), None)
+        if instance is None:
+            raise RailwayError("Deployment trigger not found")
+        if input.get("branch"):
+            instance.branch = input["branch"]
+        if input.get("repository"):
+            instance.settings["source"] = {"repo": input["repository"]}
+        instance.updated_at = self.ctx.now
+        return trigger_view(instance, self.ctx.store)
+
     # -- environments ------------------------------------------------------------------------------------
 
     def environmentCreate(self, _info, input: dict[str, Any]) -> EnvironmentView:  # pylint: disable=redefined-builtin
@@ -222,6 +248,22 @@ class ProvisioningMutations:
         return True
 
 
+def has_trigger(instance: ServiceInstance) -> bool:
+    """Whether the instance deploys a repository's branch on every push (connected with a branch)."""
+    return bool((instance.setting("source") or {}).get("repo")) and instance.branch is not None
+
+
+def trigger_id(instance: ServiceInstance) -> str:
+    return f"trigger-{instance.id}"
+
+
+def trigger_view(instance: ServiceInstance, store: Any) -> SimpleNamespace:
+    """The deployment trigger of a repository-connected instance, as Railway shows it."""
+    return SimpleNamespace(id=trigger_id(instance), branch=instance.branch or DEFAULT_BRANCH, checkSuites=False, environmentId=instance.environment_id,
+                           projectId=store.service(instance.service_id).project_id, provider="github",
+                           repository=instance.setting("source")["repo"], serviceId=instance.service_id)
+
+
 def simulate_push(ctx: Any, deploy: Any, repo: str, branch: str, commit_sha: str | None) -> list[str]:
     """A push to ``repo``'s ``branch``: every instance connected to that branch deploys the new commit (ids returned)."""
     store = ctx.store
@@ -229,7 +271,7 @@ def simulate_push(ctx: Any, deploy: Any, repo: str, branch: str, commit_sha: str
     created = []
     for instance in list(store.data.service_instances):
         source = instance.setting("source") or {}
-        if source.get("repo") != repo or (instance.branch or DEFAULT_BRANCH) != branch:
+        if not has_trigger(instance) or source.get("repo") != repo or instance.branch != branch:
             continue
         meta = {"repo": repo, "branch": branch, "commitHash": sha, "commitMessage": f"Push {sha[:7]}", "reason": "deploy"}
         created.append(deploy(instance, meta).id)

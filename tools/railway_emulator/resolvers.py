@@ -14,7 +14,7 @@ from tools.railway_emulator.clock import parse_time
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.errors import NOT_AUTHORIZED, PROJECT_TOKEN_NOT_FOUND, RailwayError
 from tools.railway_emulator.model import Deployment, ServiceInstance
-from tools.railway_emulator.provisioning import DEFAULT_BRANCH, ProvisioningMutations
+from tools.railway_emulator.provisioning import DEFAULT_BRANCH, ProvisioningMutations, has_trigger, trigger_view
 from tools.railway_emulator.seed import fake_commit
 from tools.railway_emulator.state import newest_first
 from tools.railway_emulator.variables import Renderer, referenced_shared_names
@@ -82,6 +82,12 @@ class QueryRoot:
     def domains(self, _info, environmentId: str, projectId: str, serviceId: str) -> dict:
         self._scope(projectId, environmentId, serviceId)
         return all_domains(self.ctx, environmentId, serviceId)
+
+    def deploymentTriggers(self, _info, environmentId: str, projectId: str, serviceId: str, **page) -> dict:
+        self._scope(projectId, environmentId, serviceId)
+        instance = self.ctx.instance(environmentId, serviceId)
+        found = [trigger_view(instance, self.ctx.store)] if has_trigger(instance) else []
+        return connection(found, **page)
 
     def variables(self, _info, environmentId: str, projectId: str, serviceId: str | None = None, unrendered: bool | None = None) -> dict[str, str]:
         self._scope(projectId, environmentId, serviceId)
@@ -246,12 +252,16 @@ class Root(ProvisioningMutations, QueryRoot):
             meta = {"repo": source["repo"], "branch": instance.branch or DEFAULT_BRANCH, "commitHash": commit_sha.lower(),
                     "commitMessage": f"Commit {commit_sha[:7].lower()}"}
             return engine.create(instance, at=now, meta={**meta, "reason": reason}, creator_id=creator)
-        if latest is not None and not latest_commit:
+        # A repository connected (or a branch changed) since the latest deployment: deploying builds the branch's head.
+        moved = bool(source.get("repo")) and latest is not None and (
+            (latest.meta.get("repo"), latest.meta.get("branch")) != (source["repo"], instance.branch or DEFAULT_BRANCH))
+        if latest is not None and not latest_commit and not moved:
             return engine.redeploy(latest, now, reason=reason, creator_id=creator)
         if source.get("repo") or source.get("image"):
             meta = {**source, "reason": reason}
             if source.get("repo"):
-                meta.update(branch=instance.branch or DEFAULT_BRANCH, commitHash=fake_commit(f"{source['repo']}@latest"), commitMessage="Latest commit")
+                branch = instance.branch or DEFAULT_BRANCH
+                meta.update(branch=branch, commitHash=fake_commit(f"{source['repo']}@{branch}@latest"), commitMessage="Latest commit")
             return engine.create(instance, at=now, meta=meta, creator_id=creator)
         if required:
             raise RailwayError("Service has no source to deploy: connect a repo or image, or upload code with railway up")

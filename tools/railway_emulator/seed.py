@@ -131,4 +131,5 @@ def _add_service(store: Store, project_id: str, service_id: str, name: str, sour
     for env in store.environments_of(project_id):
         instance_id = f"instance-{service_id.removeprefix('service-')}-{env.id.removeprefix('env-')}"
         store.data.service_instances.append(ServiceInstance(id=instance_id, service_id=service_id, environment_id=env.id, created_at=at,
-                                                            updated_at=at, settings={"source": dict(source), "region": "us-west2"}))
+                                                            updated_at=at, settings={"source": dict(source), "region": "us-west2"},
+                                                            branch="main" if source.get("repo") else None))

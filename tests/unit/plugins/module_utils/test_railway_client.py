@@ -560,6 +560,8 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
             "ServiceFirstStartWithVolume": {"volumeCreate": {"id": "v-2", "name": "db-volume"}, "serviceInstanceUpdate": True,
                                             "serviceInstanceDeployV2": "d-5"},
             "ServiceConfigure": {"variableCollectionUpsert": True, "serviceInstanceUpdate": True},
+            "ServiceRepoConnect": {"serviceInstanceUpdate": True, "deploymentTriggerCreate": {"id": "t-1", "branch": "main", "repository": "a/b"}},
+            "DeploymentTriggerUpdate": {"deploymentTriggerUpdate": {"id": "t-1", "branch": "next", "repository": "a/b"}},
         }[payload["operationName"]])
 
     client, adapter, _clock = make_client([answer] * 40)
@@ -589,6 +591,8 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     provisioner.delete_environment("e-2", "pr-1")
     assert provisioner.resources("e") == {}
     client.configure_service("p", "e", "s", variables={"A": "2"}, settings={"healthcheckPath": "/h"})
+    client.connect_repo("p", "e", "s", "a/b", "main")
+    client.connect_repo("p", "e", "s", "a/b", "next", trigger_id="t-1")
     spec = database_spec("redis")
     place = Place({"id": "p", "name": "shop"}, {"id": "e", "name": "production"})
     first_start(client, place, "s-2", spec, create_volume=True)
