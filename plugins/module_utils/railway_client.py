@@ -213,6 +213,8 @@ class RailwayClient(object):
             raise RailwayConfigError("The Railway client needs the Python library requests")
         environ = os.environ if environ is None else environ
         self.token_kind, token = select_credentials(api_token, project_token, environ)
+        # Why `me` failed, when it did (see account_workspaces).
+        self.me_failure = None
         self.api_url = _strip(api_url) or _strip(environ.get(API_URL_ENV)) or DEFAULT_API_URL
         parts = urlsplit(self.api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -395,15 +397,26 @@ class RailwayClient(object):
                 return self.execute(documents.PROJECT_QUERY, {"id": wanted})["project"]
             except (RailwayGraphQLError, RailwayHTTPError):
                 pass  # perhaps a name that looks like an ID; the listing says what exists
-        try:
-            data = self.execute(documents.USER_PROJECTS_QUERY)
-            projects = [p for workspace in data["me"]["workspaces"] for p in _nodes(workspace.get("projects"))]
-        except RailwayConfigError:
-            raise
-        except RailwayError:
-            # Workspace tokens have no user, and `me` may fail for other reasons: list what the token can see.
+        workspaces = self.account_workspaces()
+        if workspaces is not None:
+            projects = [p for workspace in workspaces for p in _nodes(workspace.get("projects"))]
+        else:
             projects = _nodes(self.execute(documents.PROJECTS_QUERY)["projects"])
         return _match("project", wanted, projects, "the projects this token can access")
+
+    def account_workspaces(self):
+        """The workspaces of the token's user, with their projects; None when ``me`` fails.
+
+        The one rule of every lookup: workspace tokens have no user, and on any failure of ``me`` (``me_failure``) the
+        caller lists what the token can see instead.
+        """
+        try:
+            return self.execute(documents.USER_PROJECTS_QUERY)["me"]["workspaces"]
+        except RailwayConfigError:
+            raise
+        except RailwayError as exc:
+            self.me_failure = exc
+            return None
 
     # --- operations ----------------------------------------------------------------------------------------------
 

@@ -320,6 +320,7 @@ query EnvironmentResources($id: String!) {
     }
     volumeInstances { edges { node { mountPath serviceId volume { id name } } } }
     variables { edges { node { name serviceId } } }
+    deploymentTriggers { edges { node { id serviceId repository branch } } }
   }
 }
 """)

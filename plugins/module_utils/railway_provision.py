@@ -25,7 +25,6 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_client im
     RailwayAuthError,
     RailwayConfigError,
     RailwayError,
-    RailwayGraphQLError,
     RailwayNotFoundError,
 )
 
@@ -169,17 +168,9 @@ class Provisioner(object):
 
     def _workspace_projects(self, workspace):
         """(workspace or None, its projects); an account token lists its workspaces, a workspace token has no user."""
-        try:
-            data = self.client.execute(documents.USER_PROJECTS_QUERY)
-        except RailwayGraphQLError as error:
-            # "Not Authorized" (or "User not found"): no user behind the token, a workspace token. Anything else
-            # (the client has already retried the transient ones) says nothing about the token: it propagates.
-            if not (isinstance(error, RailwayAuthError) or "user not found" in str(error).lower()):
-                raise
-            data = None
-        if data is not None:
+        workspaces = self.client.account_workspaces()
+        if workspaces is not None:
             self.token = ACCOUNT
-            workspaces = data["me"]["workspaces"]
             if workspace:
                 chosen = _one_named("workspace", workspace, workspaces, "this account's workspaces")
                 if chosen is None:
@@ -189,13 +180,19 @@ class Provisioner(object):
             if len(workspaces) == 1:
                 return workspaces[0], _nodes(workspaces[0].get("projects"))
             return None, [p for w in workspaces for p in _nodes(w.get("projects"))]
-        self.token = WORKSPACE
+        # "Not Authorized" (or "User not found"): no user behind the token, a workspace token. Another failure (the
+        # client has retried the transient ones) says nothing about the token's kind; the listing is used all the same.
+        failure = self.client.me_failure
+        if isinstance(failure, RailwayAuthError) or "user not found" in str(failure).lower():
+            self.token = WORKSPACE
         if workspace:
             try:
                 chosen = self.client.execute(documents.WORKSPACE_PROJECTS_QUERY, {"workspaceId": workspace})["workspace"]
             except RailwayError:
-                raise RailwayNotFoundError("workspace %r is not visible to this workspace token (%s): give the ID of the "
-                                           "token's own workspace, or leave workspace out" % (workspace, API_TOKEN_ENV))
+                raise RailwayNotFoundError("workspace %r is not visible to this %s (%s): give the ID of the token's own "
+                                           "workspace, or leave workspace out%s" % (
+                                               workspace, self.token or "token", API_TOKEN_ENV,
+                                               "" if self.token else " (reading the token's user failed: %s)" % failure))
             return chosen, _nodes(chosen.get("projects"))
         return None, _nodes(self.client.execute(documents.PROJECTS_QUERY)["projects"])
 
@@ -227,6 +224,7 @@ class Provisioner(object):
         the names of its variables (Railway lists names without values)."""
         environment = self.client.execute(documents.ENVIRONMENT_RESOURCES_QUERY, {"id": environment_id})["environment"]
         volumes = dict((v["serviceId"], v) for v in _nodes(environment.get("volumeInstances")) if v.get("serviceId"))
+        triggers = dict((trigger["serviceId"], trigger) for trigger in _nodes(environment.get("deploymentTriggers")))
         names = {}
         for variable in _nodes(environment.get("variables")):
             names.setdefault(variable.get("serviceId"), set()).add(variable["name"])
@@ -241,6 +239,7 @@ class Provisioner(object):
                 "domains": list((instance.get("domains") or {}).get("serviceDomains") or []),
                 "volume": volume["mountPath"] if volume else None,
                 "variable_names": sorted(names.get(instance["serviceId"], ())),
+                "trigger": triggers.get(instance["serviceId"]),
             }
         return found
 
@@ -449,13 +448,19 @@ def plan_service(railway, steps: Steps, place: Place, spec: ServiceSpec, current
         steps.warnings.extend(_left_alone(spec, current, variable_names))
         return outcome
 
-    if spec.source and spec.source != current["source"]:
+    trigger = current.get("trigger")
+    if spec.source.get("repo") and (spec.source != current["source"] or trigger is None
+                                    or (spec.branch and trigger["branch"] != spec.branch)):
+        # A repository is connected with its branch (Railway's deployment trigger): compared and changed together.
+        before = "repo %s (branch %s)" % (current["source"]["repo"], trigger["branch"] if trigger else "-") \
+            if current["source"].get("repo") else "no repository"
+        branch = spec.branch or (trigger["branch"] if trigger else None) or "main"
+        steps.add(["source of %s: %s -> repo %s (branch %s)" % (name, before, spec.source["repo"], branch)],
+                  lambda: client.connect_repo(place.project["id"], place.environment["id"], current["id"], spec.source["repo"], branch,
+                                              trigger_id=trigger["id"] if trigger else None))
+    elif spec.source and spec.source != current["source"]:
         steps.add(["source of %s: %s" % (name, spec.describe_source())],
                   lambda: client.update_service_instance(place.environment["id"], current["id"], {"source": spec.source}))
-    elif spec.branch and spec.source.get("repo"):
-        # The instance's source as read carries no branch, so a changed branch cannot be compared, only named.
-        steps.warnings.append("service %s exists: its branch is not compared or changed (it is set when the service is created); "
-                              "check that it deploys %s in the service's settings" % (name, spec.branch))
     missing = dict((n, value) for n, value in spec.variables.items() if n not in variable_names)
     if missing or missing_generated:
         def add_variables():

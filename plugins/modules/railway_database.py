@@ -11,16 +11,21 @@ short_description: A PostgreSQL or Redis service on Railway, set up like Railway
 version_added: 0.2.0
 description:
   - Makes sure the project has a database service in the environment the way Railway's own PostgreSQL and Redis
-    templates set it up, through the API (C(serviceCreate), C(volumeCreate), C(variableCollectionUpsert),
-    C(serviceInstanceUpdate)) - the image, a persistent volume at the template's mount path, and its connection
-    variables written as Railway references, so that other services can refer to them, for example
+    templates set it up, through the API - the image, a persistent volume at the template's mount path, and its
+    connection variables written as Railway references, so that other services can refer to them, for example
     C(DATABASE_URL=${{Postgres.DATABASE_URL}}).
+  - On Railway a service created with a source deploys at once, so the service is created without one (with its
+    variables, C(serviceCreate)); then one request gives it its volume, start command and image and starts it
+    (C(volumeCreate), C(serviceInstanceUpdate), C(serviceInstanceDeployV2)). Its first deployment has everything in
+    place - PostgreSQL initialises its data directory inside the volume, Redis starts with its password. A service
+    created by a run that stopped before that is finished on the next run.
   - The password (C(POSTGRES_PASSWORD), C(REDIS_PASSWORD)) is generated once, when the service is created; it is
     never returned or logged, and never replaced.
   - Only what is missing is created. A service that exists is left entirely alone, because it may hold an initialised
     database - its image, start command, variables (the password too) and volume are never changed, nor is it
-    redeployed; where they differ from the template (another image, a missing or different variable, no volume or
-    one at another path), the module warns, names the variables without their values, and reports no change.
+    redeployed; where they differ from the template (another image or start command, a missing variable, no volume
+    or one at another path), the module warns, names the variables (their values are not read), and reports no
+    change.
   - docs/railway-workflow.md lists the templates' values and where they come from.
 author:
   - backendops.stack maintainers (@backendops)

@@ -65,10 +65,10 @@ def test_web_and_worker_from_one_source_in_one_release_and_a_rerun_sends_nothing
     first = railway.run(**COMMON)
     assert first.rc == 0, first.outcome.output[-4000:]
     fields = first.counters["mutation_fields"]
-    # The worker's service is created with its variables (its serviceCreate) and configured once (Redis's start
-    # command, web's settings, the worker's); web's variables are one upsert; one upload each.
-    assert fields == {"projectCreate": 1, "serviceCreate": 4, "volumeCreate": 2, "serviceDomainCreate": 1,
-                      "serviceInstanceUpdate": 3, "variableCollectionUpsert": 1}, fields
+    # The worker's service is created with its variables (its serviceCreate) and configured once (each database's
+    # first start, web's settings with its variables in one request, the worker's settings); one upload each.
+    assert fields == {"projectCreate": 1, "serviceCreate": 4, "volumeCreate": 2, "serviceDomainCreate": 1, "serviceInstanceDeployV2": 2,
+                      "serviceInstanceUpdate": 4, "variableCollectionUpsert": 1}, fields
     assert first.counters["uploads"] == 2, first.counters
     project = Project(empty.state())
     assert sorted(project.ids) == ["Postgres", "Redis", "backend", "backend-worker"]

@@ -113,9 +113,13 @@ def test_backend_from_a_repo_deploys_on_push_and_references_stay_literal(runner:
     assert before == 1 and results[2]["planned"] == ["service backend from repo acme/backend (branch release)"]
     assert empty.push("acme/backend", "main") == []
     assert len(empty.push("acme/backend", "release")) == 1
-    # Another branch for the existing service is not applied silently: the run says so.
-    again, _counters, run = runner.module("railway_service", dict(tasks[2]["backendops.stack.railway_service"], source_branch="main"))
-    assert again["changed"] is False and "its branch is not compared or changed" in " ".join(again.get("warnings", [])), run.output[-2000:]
+    # Another branch is compared and changed like a setting (Railway's deployment trigger), then left alone.
+    moved, counters, run = runner.module("railway_service", dict(tasks[2]["backendops.stack.railway_service"], source_branch="main"))
+    assert moved["changed"] and counters["mutation_fields"] == {"deploymentTriggerUpdate": 1}, run.output[-2000:]
+    assert moved["planned"] == ["source of backend: repo acme/backend (branch release) -> repo acme/backend (branch main)"]
+    again, counters, run = runner.module("railway_service", dict(tasks[2]["backendops.stack.railway_service"], source_branch="main"))
+    assert again["changed"] is False and counters["mutations"] == 0 and not again.get("warnings"), run.output[-2000:]
+    assert len(empty.push("acme/backend", "main")) == 1 and empty.push("acme/backend", "release") == []
 
 
 def test_one_run_from_an_empty_workspace_and_a_rerun_stay_within_their_request_budget(playbook, empty: EmulatorProcess, tmp_path) -> None:
@@ -290,11 +294,13 @@ def test_teardown_with_the_production_inventory_needs_no_vault_password(playbook
     assert gone.rc == 0 and gone.result("Show the outcome")["msg"] == "Environment pr-123 does not exist: nothing to remove"
 
 
-def test_an_error_of_me_other_than_not_authorized_is_not_a_workspace_token(runner: Runner, empty: EmulatorProcess) -> None:
-    # A transient one is retried by the client; this one is not, and it says nothing about the token's kind.
+def test_an_error_of_me_other_than_not_authorized_falls_back_without_naming_a_token_kind(runner: Runner, empty: EmulatorProcess) -> None:
+    # As the release's lookup does (docs/railway-modules.md): on any failure of `me` the token's projects are listed;
+    # only "Not Authorized" says it is a workspace token. The transient errors were retried by the client first.
     empty.inject("graphql_error", operation="UserProjects", message="Workspace service unavailable")
     failed, counters, run = runner.module("railway_project", {"workspace": "Acme"})
     assert failed.get("failed") and counters["mutations"] == 0, run.output[-2000:]
+    assert counters["by_operation"].get("WorkspaceProjects") == 1, counters["by_operation"]
     assert "Workspace service unavailable" in failed["msg"] and "workspace token" not in failed["msg"], failed["msg"]
     # An account token of several workspaces names one: the module says so before Railway would refuse.
     refused, counters, _run = runner.module("railway_project", {})

@@ -24,14 +24,13 @@ Service names are unique within a project here, so the modules can find a servic
 from __future__ import annotations
 
 import copy
-from types import SimpleNamespace
 from typing import Any
 
 from tools.railway_emulator.errors import NOT_AUTHORIZED, RailwayError
 from tools.railway_emulator.model import Domain, Environment, Project, Service, ServiceInstance, Volume, VolumeInstance
 from tools.railway_emulator.seed import fake_commit
 from tools.railway_emulator.variables import slug
-from tools.railway_emulator.views import DomainView, EnvironmentView, ProjectView, ServiceView, VolumeView
+from tools.railway_emulator.views import DomainView, EnvironmentView, ProjectView, ServiceView, VolumeView, has_trigger, trigger_id, trigger_view
 
 DEFAULT_BRANCH = "main"
 
@@ -175,7 +174,7 @@ class ProvisioningMutations:
 
     # -- deployment triggers (a repository's branch) ------------------------------------------------------
 
-    def deploymentTriggerCreate(self, _info, input: dict[str, Any]) -> SimpleNamespace:  # pylint: disable=redefined-builtin
+    def deploymentTriggerCreate(self, _info, input: dict[str, Any]) -> Any:  # pylint: disable=redefined-builtin
         self._provisioning(input["projectId"])
         instance = self.ctx.instance(input["environmentId"], input["serviceId"])
         if has_trigger(instance):
@@ -186,7 +185,7 @@ class ProvisioningMutations:
         instance.updated_at = self.ctx.now
         return trigger_view(instance, self.ctx.store)
 
-    def deploymentTriggerUpdate(self, _info, id: str, input: dict[str, Any]) -> SimpleNamespace:  # pylint: disable=redefined-builtin
+    def deploymentTriggerUpdate(self, _info, id: str, input: dict[str, Any]) -> Any:  # pylint: disable=redefined-builtin
         self.ctx.account()
         instance = next((i for i in self.ctx.store.data.service_instances if trigger_id(i) == id and has_trigger(i)), None)
         if instance is None:
@@ -246,22 +245,6 @@ class ProvisioningMutations:
         store.remove_where(environment_id=environment.id)
         store.data.environments.remove(environment)
         return True
-
-
-def has_trigger(instance: ServiceInstance) -> bool:
-    """Whether the instance deploys a repository's branch on every push (connected with a branch)."""
-    return bool((instance.setting("source") or {}).get("repo")) and instance.branch is not None
-
-
-def trigger_id(instance: ServiceInstance) -> str:
-    return f"trigger-{instance.id}"
-
-
-def trigger_view(instance: ServiceInstance, store: Any) -> SimpleNamespace:
-    """The deployment trigger of a repository-connected instance, as Railway shows it."""
-    return SimpleNamespace(id=trigger_id(instance), branch=instance.branch or DEFAULT_BRANCH, checkSuites=False, environmentId=instance.environment_id,
-                           projectId=store.service(instance.service_id).project_id, provider="github",
-                           repository=instance.setting("source")["repo"], serviceId=instance.service_id)
 
 
 def simulate_push(ctx: Any, deploy: Any, repo: str, branch: str, commit_sha: str | None) -> list[str]:

@@ -14,13 +14,13 @@ from tools.railway_emulator.clock import parse_time
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.errors import NOT_AUTHORIZED, PROJECT_TOKEN_NOT_FOUND, RailwayError
 from tools.railway_emulator.model import Deployment, ServiceInstance
-from tools.railway_emulator.provisioning import DEFAULT_BRANCH, ProvisioningMutations, has_trigger, trigger_view
+from tools.railway_emulator.provisioning import DEFAULT_BRANCH, ProvisioningMutations
 from tools.railway_emulator.seed import fake_commit
 from tools.railway_emulator.state import newest_first
 from tools.railway_emulator.variables import Renderer, referenced_shared_names
 from tools.railway_emulator.views import (
     DeploymentView, EnvironmentView, EventView, InstanceView, ProjectTokenView, ProjectView, ServiceView, UserView, WorkspaceView,
-    all_domains, connection, log_entries,
+    all_domains, connection, has_trigger, log_entries, trigger_view,
 )
 
 COMMIT_SHA = re.compile(r"[0-9a-fA-F]{40}")

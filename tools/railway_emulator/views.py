@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from tools.railway_emulator import cron
@@ -19,7 +20,7 @@ from tools.railway_emulator.clock import to_iso, to_rfc3339_nano
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.deployments import can_rollback
 from tools.railway_emulator.errors import RailwayError
-from tools.railway_emulator.model import INSTANCE_DEFAULTS, Deployment, LogLine
+from tools.railway_emulator.model import INSTANCE_DEFAULTS, Deployment, LogLine, ServiceInstance
 
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -125,6 +126,9 @@ class EnvironmentView(View):
     def volumeInstances(self, _info, **page) -> dict:  # pylint: disable=invalid-name
         return connection([VolumeInstanceView(self.ctx, v) for v in self.ctx.store.volume_instances_in(self.model.id)], **page)
 
+    def deploymentTriggers(self, _info, **page) -> dict:  # pylint: disable=invalid-name
+        return connection([trigger_view(i, self.ctx.store) for i in self.ctx.store.instances_in(self.model.id) if has_trigger(i)], **page)
+
     def variables(self, _info, **page) -> dict:
         # Railway lists a variable's name and scope here, never its value.
         environment = self.model
@@ -136,6 +140,22 @@ class EnvironmentView(View):
     def sourceEnvironment(self, _info) -> EnvironmentView | None:  # pylint: disable=invalid-name
         source = self.ctx.store.environment(self.model.source_environment_id) if self.model.source_environment_id else None
         return EnvironmentView(self.ctx, source) if source else None
+
+
+def has_trigger(instance: ServiceInstance) -> bool:
+    """Whether the instance deploys a repository's branch on every push (connected with a branch)."""
+    return bool((instance.setting("source") or {}).get("repo")) and instance.branch is not None
+
+
+def trigger_id(instance: ServiceInstance) -> str:
+    return f"trigger-{instance.id}"
+
+
+def trigger_view(instance: ServiceInstance, store: Any) -> SimpleNamespace:
+    """The deployment trigger of a repository-connected instance, as Railway shows it."""
+    return SimpleNamespace(id=trigger_id(instance), branch=instance.branch, checkSuites=False, environmentId=instance.environment_id,
+                           projectId=store.service(instance.service_id).project_id, provider="github",
+                           repository=instance.setting("source")["repo"], serviceId=instance.service_id)
 
 
 @dataclass

@@ -91,3 +91,37 @@ def test_the_processes_are_checked_with_the_other_inputs(tmp_path):
     with pytest.raises(PlanError, match="process report: cron schedule '\\* \\* \\* \\* \\*' runs 1 minute apart"):
         ra.check_inputs(inputs(tmp_path, processes=[dict(worker, name="report", cron_schedule="* * * * *")]))
     assert ra.check_inputs(inputs(tmp_path))["processes"] == []
+
+
+# --- the source a release follows ----------------------------------------------------------------------------------
+
+def _instance(source=None, trigger=None):
+    return {"serviceName": "backend", "source": source or {"repo": None, "image": None}, "trigger": trigger}
+
+
+@pytest.mark.parametrize("options, instance, expected", [
+    # Nothing connected and nothing asked for: the local source is uploaded.
+    ({"source": "auto"}, _instance(), ("upload", None)),
+    ({"source": "upload", "repo": "acme/shop"}, _instance({"repo": "acme/shop"}), ("upload", None)),
+    # A repository asked for on an unconnected service: connected on its branch (main when none is given).
+    ({"source": "auto", "repo": "acme/shop"}, _instance(),
+     ("repo", {"before": "no source (uploads)", "after": "repo acme/shop (branch main)"})),
+    # Connected by Railway already, nothing asked for: followed as it is.
+    ({"source": "auto"}, _instance({"repo": "acme/shop"}, {"id": "t", "repository": "acme/shop", "branch": "release"}), ("repo", None)),
+    # Another branch is a change; so is a repository connected without a trigger.
+    ({"source": "auto", "repo": "acme/shop", "branch": "main"},
+     _instance({"repo": "acme/shop"}, {"id": "t", "repository": "acme/shop", "branch": "release"}),
+     ("repo", {"before": "repo acme/shop (branch release)", "after": "repo acme/shop (branch main)"})),
+    ({"source": "repo"}, _instance({"repo": "acme/shop"}), ("repo", {"before": "repo acme/shop (branch -)", "after": "repo acme/shop (branch main)"})),
+    ({"source": "auto", "image": "ghcr.io/acme/shop:2"}, _instance({"image": "ghcr.io/acme/shop:1"}),
+     ("image", {"before": "image ghcr.io/acme/shop:1", "after": "image ghcr.io/acme/shop:2"})),
+    ({"source": "auto"}, _instance({"image": "ghcr.io/acme/shop:1"}), ("image", None)),
+])
+def test_the_release_follows_the_source_the_service_is_connected_to_or_asked_to_be(options, instance, expected):
+    kind, connection = ra.source_to_follow(options, instance)
+    assert (kind, connection and connection["change"]) == expected
+
+
+def test_following_a_repository_needs_one():
+    with pytest.raises(PlanError, match="source=repo needs repo"):
+        ra.source_to_follow({"source": "repo"}, _instance())
