@@ -584,12 +584,13 @@ class Release(object):
                 self.railway, self.settings, *apply_settings(self.railway, target.environment_id, target.service_id,
                                                              self.settings, current_settings, pending=pending)))
         if pending:
-            # Variables and settings go in one request; a failure is the variables' step when they were in it.
-            name, key = ("variables_result", "variables_result") if "variables" in pending else ("settings_result", "service_result")
+            # Variables and settings go in one request: its failure is the configuration's step when both were in it.
+            name, key = ("configuration", "configuration") if len(pending) == 2 else \
+                ("variables_result", "variables_result") if "variables" in pending else ("settings_result", "service_result")
 
             def send():
                 self.client.configure_service(target.project_id, target.environment_id, target.service_id, **pending)
-                return self.result[name]
+                return self.result.get(name, {"changed": True})
             self.step(name, key, send)
         if self.connection and self.connection["change"]:
             self.step("source_connection", "source_connection", self.connect)

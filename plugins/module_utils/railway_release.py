@@ -237,6 +237,10 @@ def failed_step(context):
     variables, settings = context.get("variables_result") or {}, context.get("service_result") or {}
     deployment, health = context.get("deployment") or {}, context.get("health") or {}
     previous = context.get("previous_deployment_id")
+    configuration = context.get("configuration") or {}
+    if _failed(configuration):
+        return {"step": "configuration", "msg": "Nothing was deployed: step configuration (setting the variables and settings of "
+                "%s, one request) failed: %s" % (service, _no_dot(configuration.get("msg")))}
     if _failed(variables):
         return {"step": "variables", "msg": "Nothing was deployed: step variables (setting the variables of %s) failed: %s"
                 % (service, variables.get("msg"))}

@@ -27,6 +27,8 @@ class RailwayPlaybook:
         self.inventory = workdir / "railway-inventory.yml"
         host = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                 "railway_project": "backendops-demo", "railway_variables": variables,
+                # The seeded backend is connected to acme/backend: the evidence releases the local sample over it.
+                "railway_deploy_source": "upload",
                 # The emulator's stand-in for https://{domain}.
                 "railway_health_base_url": emulator.admin_url + "/apps/{domain}", **FAST, **host_vars}
         self.inventory.write_text(yaml.safe_dump({"all": {"children": {"railway": {"hosts": {"localhost": host}}}}}),

@@ -88,3 +88,14 @@ def test_service_variables_are_text_and_later_layers_win():
     variables = rr.service_variables([{"DATABASE_URL": "ref", "PORT": 8080, "DEBUG": True}, {"PORT": None, "X": False},
                                       {"DEBUG": "1"}], drop=["DATABASE_URL"])
     assert variables == {"DEBUG": "1", "X": "false"}
+
+
+@pytest.mark.parametrize("key, step, what", [
+    ("configuration", "configuration", "step configuration (setting the variables and settings of backend, one request) failed: boom"),
+    ("variables_result", "variables", "step variables (setting the variables of backend) failed: boom"),
+    ("service_result", "settings", "step settings (configuring service backend) failed: boom"),
+    ("source_connection", "source", "step source (connecting service backend to its repository or image) failed: boom"),
+])
+def test_a_step_before_any_deployment_says_nothing_was_deployed_and_names_itself(key, step, what):
+    failure = rr.failed_step({"service": "backend", key: {"failed": True, "msg": "boom."}})
+    assert failure["step"] == step and failure["msg"].startswith("Nothing was deployed: " + what), failure["msg"]
