@@ -96,8 +96,8 @@ options:
     type: int
   regions:
     description:
-      - Replicas per region (Railway's C(multiRegionConfig)), for example V({us-west2: 2, europe-west4-drams3a: 1});
-        an empty mapping removes it. Their total follows the rules of O(replicas).
+      - "Replicas per region (Railway's C(multiRegionConfig)), for example V({us-west2: 2, europe-west4-drams3a: 1});
+        an empty mapping removes it. Their total follows the rules of O(replicas)."
     type: dict
     version_added: 0.4.0
   cpu_limit:
