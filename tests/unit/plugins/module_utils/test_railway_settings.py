@@ -17,7 +17,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     scale_problem,
     settings_problem,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, config_document
+from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, config_document, drift
 
 # A railway.json like the one a backend kept before Railway stopped reading it.
 SEED_CONFIG = {
@@ -169,3 +169,9 @@ def test_replicas_are_refused_on_a_service_with_a_volume_and_on_a_cron_job():
 def test_the_written_file_carries_regions_but_never_the_deprecated_replicas():
     document = config_document({"regions": {"us-west2": 2}, "replicas": 2, "sleep_application": False})
     assert document["deploy"] == {"multiRegionConfig": {"us-west2": {"numReplicas": 2}}, "sleepApplication": False}
+
+
+def test_drift_reports_scale_settings_that_differ_on_railway():
+    current = {"regions": {"us-west2": 1}, "cpu_limit": 2.0, "sleep_application": False}
+    found = drift({}, {}, current, {"regions": {"us-west2": 2}, "cpu_limit": 2.0, "sleep_application": True})
+    assert found["settings"] == ["regions", "sleep_application"]
