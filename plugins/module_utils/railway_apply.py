@@ -68,8 +68,8 @@ MASK = "********"
 # Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HEALTH_REQUEST_TIMEOUT = 10
-CONFIG_FILE_NOTE = ("Railway's config as code is deprecated and stops being read for existing services on 2026-12-01; "
-                    "the same settings were set through the API, so the file can go once the service no longer needs it")
+CONFIG_FILE_NOTE = ("Railway stopped reading config as code (railway.json) on 2026-12-01; the same settings were set "
+                    "through the API, so the file is only a record of them")
 
 
 # --- the inputs of a release, checked before any request ----------------------------------------------------------
@@ -143,7 +143,7 @@ def release_settings(params: dict) -> dict:
     that the API cannot set."""
     inventory = desired_settings(params["settings"], params.get("settings_extra"))
     profile = desired_settings(params.get("profile_settings"))
-    path, from_file, unset = config_file_settings(params), {}, []
+    path, from_file, unset = config_file_path(params), {}, []
     if path:
         try:
             from_file, unset = railway_config_file.read(path, params.get("environment"))
@@ -154,14 +154,15 @@ def release_settings(params: dict) -> dict:
     return {"settings": settings, "sources": sources, "config_file": path, "config_file_unset": unset}
 
 
-def config_file_settings(params: dict) -> str | None:
+def config_file_path(params: dict) -> str | None:
     """The app's railway.json / railway.toml to read: railway_config_file_source, else the one in the source
     directory; never the railway.json this release writes (railway_config_file), which holds its own output."""
     source = params.get("config_file_source")
     if source == "":
         return None
     try:
-        path = railway_config_file.find(source, params.get("path") if params.get("path") and os.path.isdir(params["path"]) else None)
+        directory = params.get("path") if params.get("path") and os.path.isdir(params["path"]) else None
+        path = railway_config_file.find(source, directory)
     except railway_config_file.ConfigFileError as exc:
         raise PlanError(str(exc))
     written = params.get("config_file")
@@ -259,8 +260,8 @@ def settings_problem(settings):
         if option in CHOICES and value not in CHOICES[option]:
             return "%s must be one of %s, not %r" % (option, ", ".join(CHOICES[option]), value)
         if setting.minimum is not None and value < setting.minimum:
-            return "%s must be %s, not %s" % (option, "zero or more" if setting.minimum == 0 else "at least %d" % setting.minimum,
-                                               value)
+            least = "zero or more" if setting.minimum == 0 else "at least %d" % setting.minimum
+            return "%s must be %s, not %s" % (option, least, value)
         if setting.kind is float and value <= 0:
             return "%s must be more than 0, not %s" % (option, value)
         if option == "regions" and any(replicas < 1 for replicas in value.values()):
