@@ -40,8 +40,7 @@ else:
     HAS_WEBSOCKET = True
 
 from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as documents
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (  # noqa: F401 (re-exported)
-    SERVICE_SETTING_FIELDS,
+from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
     SETTINGS,
     environment_settings,
     limits_settings,
