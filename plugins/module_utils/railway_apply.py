@@ -18,8 +18,8 @@ import tempfile
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.backendops.stack.plugins.module_utils import railway_config_file
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
-    SERVICE_SETTING_FIELDS,
     RailwayError,
     RailwayTarget,
     deployment_view,
@@ -53,16 +53,23 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_release i
     variable_changes,
     variable_text,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
+    BY_OPTION,
+    CHOICES,
+    SCALE_SETTINGS,
+    api_value,
+    layered,
+    total_replicas,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
 from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter
 
 MASK = "********"
 # Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-NON_NEGATIVE = ("healthcheck_timeout", "restart_policy_max_retries", "overlap_seconds", "draining_seconds")
 HEALTH_REQUEST_TIMEOUT = 10
-CONFIG_FILE_NOTE = ("Railway's config as code is deprecated and stops being read for existing services on 2026-12-01; "
-                    "the same settings were set through the API, so the file can go once the service no longer needs it")
+CONFIG_FILE_NOTE = ("Railway stopped reading config as code (railway.json) on 2026-12-01; the same settings were set "
+                    "through the API, so the file is only a record of them")
 
 
 # --- the inputs of a release, checked before any request ----------------------------------------------------------
@@ -107,7 +114,8 @@ def check_inputs(params):
     profile = params.get("profile") or {}
     if is_dir and profile.get("failed"):
         raise PlanError("%s (railway_source_path %s)" % (profile.get("msg") or "the app's profile cannot be read", path))
-    settings = desired_settings(params["settings"], params["settings_extra"])
+    resolved = release_settings(params)
+    settings = resolved["settings"]
     problem = settings_problem(settings)
     if problem:
         raise PlanError(problem)
@@ -125,8 +133,57 @@ def check_inputs(params):
             raise PlanError("The detailed health view (%s) needs its bearer token: HEALTH_TOKEN is %s, so set "
                             "railway_health_token (from the vault) or railway_verify_health=false."
                             % (params["health_details_path"], "a Railway reference" if token else "not set"))
-    return {"variables": variables, "settings": settings, "config_document": config_document(settings),
-            "contract": contract, "health_token": token, "env_file_values": from_file, "processes": processes}
+    return dict(resolved, variables=variables, config_document=config_document(settings), contract=contract,
+                health_token=token, env_file_values=from_file, processes=processes)
+
+
+def release_settings(params: dict) -> dict:
+    """{settings, sources, config_file, config_file_unset}: the inventory's settings over the app's railway.json or
+    railway.toml over the profile's; ``sources`` names each value's layer, ``config_file_unset`` what the file holds
+    that the API cannot set."""
+    inventory = desired_settings(params["settings"], params.get("settings_extra"))
+    profile = desired_settings(params.get("profile_settings"))
+    path, from_file, unset = config_file_path(params), {}, []
+    if path:
+        try:
+            from_file, unset = railway_config_file.read(path, params.get("environment"))
+        except railway_config_file.ConfigFileError as exc:
+            raise PlanError(str(exc))
+    label = config_file_label(path, params.get("path"))
+    settings, sources = layered([("inventory", inventory), (label, from_file), ("profile", profile)])
+    return {"settings": settings, "sources": sources, "config_file": path, "config_file_unset": unset}
+
+
+def config_file_path(params: dict) -> str | None:
+    """The app's railway.json / railway.toml to read: railway_config_file_source, else the one in the source
+    directory; never the railway.json this release writes (railway_config_file), which holds its own output."""
+    source = params.get("config_file_source")
+    if source == "":
+        return None
+    try:
+        directory = params.get("path") if params.get("path") and os.path.isdir(params["path"]) else None
+        path = railway_config_file.find(source, directory)
+    except railway_config_file.ConfigFileError as exc:
+        raise PlanError(str(exc))
+    written = params.get("config_file")
+    if path and written and os.path.realpath(path) == os.path.realpath(written):
+        return None
+    return path
+
+
+def config_file_label(path: str | None, directory: str | None) -> str:
+    """How the plan names the file: its path within the source directory, else as found."""
+    if path and directory and os.path.realpath(path).startswith(os.path.realpath(directory) + os.sep):
+        return os.path.relpath(os.path.realpath(path), os.path.realpath(directory))
+    return path or "config file"
+
+
+def unset_line(resolved: dict) -> str | None:
+    """The one line naming what the app's config file holds that the API cannot set (None when nothing)."""
+    if not resolved.get("config_file_unset"):
+        return None
+    return ("%s holds what Railway's API cannot set, so it is not applied (Railway no longer reads the file): %s"
+            % (resolved["config_file"], ", ".join(resolved["config_file_unset"])))
 
 
 def release_processes(params: dict, service: str, settings: dict) -> list[dict]:
@@ -200,32 +257,64 @@ def settings_problem(settings):
     path = settings.get("healthcheck_path")
     if path and not path.startswith("/"):
         return "healthcheck_path must start with /, for example /api/health, not %r" % path
-    for option in NON_NEGATIVE:
-        if settings.get(option) is not None and settings[option] < 0:
-            return "%s must be zero or more, not %d" % (option, settings[option])
-    if settings.get("replicas") is not None and settings["replicas"] < 1:
-        return "replicas must be at least 1, not %d" % settings["replicas"]
+    for option, value in sorted(settings.items()):
+        setting = BY_OPTION.get(option)
+        if setting is None or value in (None, "", [], {}):
+            continue
+        if option in CHOICES and value not in CHOICES[option]:
+            return "%s must be one of %s, not %r" % (option, ", ".join(CHOICES[option]), value)
+        if setting.minimum is not None and value < setting.minimum:
+            least = "zero or more" if setting.minimum == 0 else "at least %d" % setting.minimum
+            return "%s must be %s, not %s" % (option, least, value)
+        if setting.kind is float and value <= 0:
+            return "%s must be more than 0, not %s" % (option, value)
+        if option == "regions" and any(replicas < 1 for replicas in value.values()):
+            return "regions must give each region at least 1 replica, not %s" % value
     if settings.get("pre_deploy_command") and any(not str(part).strip() for part in settings["pre_deploy_command"]):
         return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
     return cron_settings_problem(settings)
 
 
+def needs_scale(wanted: dict) -> bool:
+    """Whether the settings need the scale read: limits or regions managed, or more than one instance (volume rule)."""
+    return any(option in wanted for option in SCALE_SETTINGS) or (total_replicas(wanted) or 0) > 1
+
+
+def current_settings(client, environment_id: str, service_id: str, wanted: dict, instance: dict | None = None) -> tuple:
+    """(settings as Railway has them, whether the service mounts a volume); the scale read only when ``wanted`` needs it."""
+    if instance is None:
+        instance = client.service_instance(environment_id, service_id)
+    scale = client.service_scale(environment_id, service_id) if needs_scale(wanted) else {}
+    return instance_settings(instance, scale), bool(scale.get("volume"))
+
+
+def scale_problem(service: str, wanted: dict, volume: bool) -> str | None:
+    """Railway's rule that a service with a volume runs one instance, as one line (None when it holds)."""
+    instances = total_replicas(wanted) or 1
+    if volume and instances > 1:
+        return ("service %s mounts a volume, and Railway runs a service with a volume as one instance, so it cannot run "
+                "%d (replicas/regions); set railway_replicas to 1 and railway_regions to one replica in all, or move the "
+                "data off the volume" % (service, instances))
+    return None
+
+
 def apply_settings(railway, environment_id, service_id, wanted, current=None, pending=None):
-    """(current settings, changes): read (unless given), compare, and outside check mode send only what differs
-    (or leave it in ``pending``, to be sent with the variables in one request)."""
+    """(current settings, changes): read (unless given), compare, and outside check mode send only what differs (the
+    instance's fields left in ``pending`` when given, to go with the variables in one request)."""
     if current is None:
-        current = instance_settings(railway.client.service_instance(environment_id, service_id))
+        current = current_settings(railway.client, environment_id, service_id, wanted)[0]
     # Compared as read back ('' and [] are "not set"), so a removed setting is not sent again on every run.
     wanted = dict((option, normalize_setting(option, value)) for option, value in wanted.items())
-    changes = dict((option, value) for option, value in wanted.items() if current[option] != value)
+    changes = dict((option, value) for option, value in wanted.items() if current.get(option) != value)
     if changes and not railway.check_mode:
-        api_fields = dict(SERVICE_SETTING_FIELDS)
-        # None reaches Railway as null, which removes the setting.
-        fields = dict((api_fields[option], value) for option, value in changes.items())
-        if pending is not None:
-            pending["settings"] = fields
-        else:
-            railway.client.update_service_instance(environment_id, service_id, fields)
+        # None reaches Railway as null, which removes the setting. Limits have a mutation of their own.
+        for limits, send in ((False, railway.client.update_service_instance), (True, railway.client.update_service_limits)):
+            fields = dict((BY_OPTION[option].field, api_value(option, value)) for option, value in changes.items()
+                          if (BY_OPTION[option].read == "limits") == limits)
+            if fields and pending is not None and not limits:
+                pending["settings"] = fields
+            elif fields:
+                send(environment_id, service_id, fields)
     return current, changes
 
 
@@ -331,12 +420,15 @@ class Release(object):
     (log tail, failure and rollback in its result). Variable values never enter the result.
     """
 
-    def __init__(self, railway, options, desired_variables, settings, config_document):
+    def __init__(self, railway, options, desired_variables, settings, config_document, sources=None, notes=()):
         self.railway = railway
         self.client = railway.client
         self.options = options
         self.desired = desired_variables
         self.settings = settings
+        # Where each setting's value comes from (inventory, a config file, profile) and lines about that file.
+        self.sources = sources or {}
+        self.notes = list(notes)
         self.config_document = config_document
         self.result = {"changed": False}
         self.target = None
@@ -366,6 +458,8 @@ class Release(object):
             instance, current = self.client.service_state(target.project_id, target.environment_id, target.service_id,
                                                           unrendered=True)
             latest, history = self.deployments_of(target, instance)
+            settings, volume = current_settings(self.client, target.environment_id, target.service_id, self.settings,
+                                                instance)
         except RailwayError as exc:
             self.stop("Nothing was deployed: step lookup (reading service %s from Railway) failed: %s"
                       % (options["service"], exc), step="lookup", **exc.details)
@@ -373,11 +467,14 @@ class Release(object):
             options["source"], self.connection = source_to_follow(options, instance)
         except PlanError as exc:
             self.stop(str(exc), step="lookup")
+        problem = scale_problem(target.service["name"], self.settings, volume)
+        if problem:
+            self.stop("Nothing was deployed: %s" % problem, step="settings")
         domains = domain_list(instance.get("domains"))
         self.domain = domains[0]["domain"] if domains else None
         self.result["target"] = dict(target.as_dict(), domain=self.domain,
                                      url="https://" + self.domain if self.domain else None)
-        return current, instance_settings(instance), latest, history
+        return current, settings, latest, history
 
     def deployments_of(self, target, instance):
         """(latest deployment, recent ones): the recent ones only when the latest does not serve."""
@@ -421,10 +518,14 @@ class Release(object):
                 instance, process["current"] = self.client.service_state(
                     target.project_id, target.environment_id, found["id"], unrendered=True)
                 process["latest"], process["history"] = self.deployments_of(process["target"], instance)
+                process["current_settings"], volume = current_settings(
+                    self.client, target.environment_id, found["id"], spec["settings"], instance)
             except RailwayError as exc:
                 self.stop("Nothing was deployed: step lookup (reading service %s of process %s from Railway) failed: %s"
                           % (spec["service"], spec["name"], exc), step="lookup", **exc.details)
-            process["current_settings"] = instance_settings(instance)
+            problem = scale_problem(spec["service"], spec["settings"], volume)
+            if problem:
+                self.stop("Nothing was deployed: %s" % problem, step="settings")
 
     def creation_spec(self, process):
         """How a missing process service is created: from web's source (repository and branch, or image), or empty."""
@@ -472,7 +573,7 @@ class Release(object):
                                                   ", check mode: nothing is sent" if self.railway.check_mode else "")]
         if self.connection and self.connection["change"]:
             lines.append("source: %(before)s -> %(after)s" % self.connection["change"])
-        lines += self.change_lines(the_plan, "", len(self.settings))
+        lines += self.change_lines(the_plan, "", len(self.settings)) + self.notes
         for process in self.processes:
             service = process["target"].service
             lines.append(spec_line(process, " (%s)" % service["id"] if service["id"] else
@@ -536,7 +637,7 @@ class Release(object):
         serving = serving_deployment(latest, history)
         the_plan = plan(current, self.desired, options["replace"], current_settings, self.settings, latest, serving,
                         options["source"], source_digest=self.result.get("source_digest"), commit=options["commit"],
-                        force=options["force"], connection=self.connection)
+                        force=options["force"], connection=self.connection, sources=self.sources)
         self.plan_processes(the_plan)
         self.context["previous_deployment_id"] = the_plan["previous_deployment_id"]
         self.result.update(plan=the_plan, plan_text=self.plan_lines(the_plan), serving_deployment=serving)

@@ -40,6 +40,11 @@ else:
     HAS_WEBSOCKET = True
 
 from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as documents
+from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
+    SETTINGS,
+    environment_settings,
+    limits_settings,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import SUCCESS_STATUSES
 
 DEFAULT_API_URL = "https://backboard.railway.com/graphql/v2"
@@ -472,6 +477,20 @@ class RailwayClient(object):
         return self.execute(documents.SERVICE_INSTANCE_UPDATE_MUTATION,
                             {"environmentId": environment_id, "serviceId": service_id, "input": changes})
 
+    def service_scale(self, environment_id: str, service_id: str) -> dict:
+        """The settings read outside ServiceInstance (limits, regions) and ``volume``: whether one is mounted."""
+        data = self.execute(documents.SERVICE_SCALE_QUERY, {"environmentId": environment_id, "serviceId": service_id})
+        environment = data.get("environment") or {}
+        scale = dict(limits_settings(data.get("serviceInstanceLimitOverride")),
+                     **environment_settings(environment.get("config"), service_id))
+        scale["volume"] = any(node.get("serviceId") == service_id for node in _nodes(environment.get("volumeInstances")))
+        return scale
+
+    def update_service_limits(self, environment_id: str, service_id: str, changes: dict) -> bool:
+        """serviceInstanceLimitsUpdate with ``changes`` ({vCPUs, memoryGB}; None removes a limit)."""
+        return self.execute(documents.SERVICE_INSTANCE_LIMITS_UPDATE_MUTATION, {"input": dict(
+            changes, environmentId=environment_id, serviceId=service_id)})["serviceInstanceLimitsUpdate"]
+
     def deploy_commit(self, environment_id, service_id, commit_sha=None):
         """Deploy a commit of the connected repository; return the new deployment ID."""
         data = self.execute(documents.SERVICE_INSTANCE_DEPLOY_MUTATION,
@@ -758,47 +777,29 @@ def _describe_network_error(exc, url):
     return "connection to %s lost (%s)" % (host, type(exc).__name__)
 
 
-# Service instance settings managed by railway_service and shown by railway_info: (option name, API field).
-SERVICE_SETTING_FIELDS = (
-    ("builder", "builder"),
-    ("build_command", "buildCommand"),
-    ("dockerfile_path", "dockerfilePath"),
-    ("root_directory", "rootDirectory"),
-    ("start_command", "startCommand"),
-    ("pre_deploy_command", "preDeployCommand"),
-    ("healthcheck_path", "healthcheckPath"),
-    ("healthcheck_timeout", "healthcheckTimeout"),
-    ("restart_policy", "restartPolicyType"),
-    ("restart_policy_max_retries", "restartPolicyMaxRetries"),
-    ("replicas", "numReplicas"),
-    ("overlap_seconds", "overlapSeconds"),
-    ("draining_seconds", "drainingSeconds"),
-    ("sleep_application", "sleepApplication"),
-    ("region", "region"),
-    ("cron_schedule", "cronSchedule"),
-)
-
-
 def normalize_setting(option, value):
     """One representation per meaning, so that reading back what was written compares equal.
 
-    Empty strings and empty lists mean "not set" (null in the API); ``preDeployCommand`` is JSON when read and may
-    be a single string.
+    Empty strings, lists and mappings mean "not set" (null in the API); ``preDeployCommand`` is JSON when read and
+    may be a single string.
     """
-    if option == "pre_deploy_command":
-        if value is None or value == "" or value == []:
-            return None
-        if isinstance(value, str):
-            return [value]
-        return [str(item) for item in value]
-    if isinstance(value, str) and value == "":
+    if value is None or value == "" or value == [] or value == {}:
         return None
+    if option in ("pre_deploy_command", "watch_patterns"):
+        return [value] if isinstance(value, str) else [str(item) for item in value]
+    if option in ("cpu_limit", "memory_limit_gb"):
+        return float(value)
     return value
 
 
-def instance_settings(instance):
-    """Settings of a ServiceInstance with the option names of railway_service."""
-    return dict((option, normalize_setting(option, instance.get(field))) for option, field in SERVICE_SETTING_FIELDS)
+def instance_settings(instance, scale=None):
+    """Settings of a ServiceInstance with the option names of railway_service.
+
+    ``scale`` (RailwayClient.service_scale) gives the settings read outside ServiceInstance; without it they are None.
+    """
+    scale = scale or {}
+    return dict((setting.option, normalize_setting(setting.option, instance.get(setting.field) if setting.read == "instance"
+                                                   else scale.get(setting.option))) for setting in SETTINGS)
 
 
 def deployment_view(deployment):

@@ -96,6 +96,7 @@ fragment ServiceInstanceSettings on ServiceInstance {
   sleepApplication
   region
   cronSchedule
+  watchPatterns
 }
 """
 
@@ -251,6 +252,24 @@ mutation VariableDelete($input: VariableDeleteInput!) {
 SERVICE_INSTANCE_UPDATE_MUTATION = _register("ServiceInstanceUpdate", """
 mutation ServiceInstanceUpdate($environmentId: String, $serviceId: String!, $input: ServiceInstanceUpdateInput!) {
   serviceInstanceUpdate(environmentId: $environmentId, serviceId: $serviceId, input: $input)
+}
+""")
+
+# Resource limits, the service's regions (ServiceInstance has no multiRegionConfig; the environment's config holds
+# it) and whether a volume is mounted (Railway runs one replica with a volume); read only when those are managed.
+SERVICE_SCALE_QUERY = _register("ServiceScale", """
+query ServiceScale($environmentId: String!, $serviceId: String!) {
+  serviceInstanceLimitOverride(environmentId: $environmentId, serviceId: $serviceId)
+  environment(id: $environmentId) {
+    config(decryptVariables: false)
+    volumeInstances { edges { node { serviceId } } }
+  }
+}
+""")
+
+SERVICE_INSTANCE_LIMITS_UPDATE_MUTATION = _register("ServiceInstanceLimitsUpdate", """
+mutation ServiceInstanceLimitsUpdate($input: ServiceInstanceLimitsUpdateInput!) {
+  serviceInstanceLimitsUpdate(input: $input)
 }
 """)
 

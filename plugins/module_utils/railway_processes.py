@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, desired_settings
+from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import total_replicas
 
 DEFAULT_SERVICE_NAME = "{service}-{process}"
 DEFAULT_DRAINING_SECONDS = 60
@@ -95,8 +96,8 @@ def cron_settings_problem(settings: dict[str, Any]) -> str | None:
     if settings.get("restart_policy") not in (None, "NEVER"):
         return ("a cron job (cron_schedule %r) runs to its end on schedule, so its restart_policy must be NEVER, not %s"
                 % (schedule, settings["restart_policy"]))
-    if settings.get("replicas") not in (None, 1):
-        return "a cron job (cron_schedule %r) runs as one replica, not %s" % (schedule, settings["replicas"])
+    if total_replicas(settings) not in (None, 1):
+        return "a cron job (cron_schedule %r) runs as one replica, not %s" % (schedule, total_replicas(settings))
     return None
 
 

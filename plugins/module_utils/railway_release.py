@@ -11,42 +11,19 @@ from __future__ import annotations
 
 import json
 
-from ansible.module_utils.parsing.convert_bool import boolean
-
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import SERVICE_SETTING_FIELDS
+from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
+    BY_OPTION,
+    SETTING_NAMES,
+    SETTINGS,
+    api_value,
+    kind_text,
+    typed,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import IN_PROGRESS_STATUSES, SUCCESS_STATUSES
 
-# The type of each railway_service option, to compare values like the module does.
-SETTING_TYPES = {
-    "healthcheck_timeout": int,
-    "restart_policy_max_retries": int,
-    "replicas": int,
-    "overlap_seconds": int,
-    "draining_seconds": int,
-    "sleep_application": bool,
-    "pre_deploy_command": list,
-}
-SETTING_NAMES = tuple(option for option, dummy in SERVICE_SETTING_FIELDS)
-
-# railway.json (config as code) path of each setting that the file can carry.
-CONFIG_FILE_FIELDS = {
-    "builder": ("build", "builder"),
-    "build_command": ("build", "buildCommand"),
-    "dockerfile_path": ("build", "dockerfilePath"),
-    "start_command": ("deploy", "startCommand"),
-    "pre_deploy_command": ("deploy", "preDeployCommand"),
-    "healthcheck_path": ("deploy", "healthcheckPath"),
-    "healthcheck_timeout": ("deploy", "healthcheckTimeout"),
-    "restart_policy": ("deploy", "restartPolicyType"),
-    "restart_policy_max_retries": ("deploy", "restartPolicyMaxRetries"),
-    "overlap_seconds": ("deploy", "overlapSeconds"),
-    "draining_seconds": ("deploy", "drainingSeconds"),
-    "cron_schedule": ("deploy", "cronSchedule"),
-}
 CONFIG_FILE_SCHEMA = "https://railway.com/railway.schema.json"
-
-
-_KIND_TEXT = {int: "a whole number", bool: "true or false", list: "a command or a list of commands"}
+# Read from an app's file, never written: Railway's file format deprecated it for multiRegionConfig.
+READ_ONLY_CONFIG_PATHS = (("deploy", "numReplicas"),)
 
 
 class PlanError(ValueError):
@@ -94,29 +71,23 @@ def desired_settings(settings, extra=None):
                         % (", ".join(unknown), ", ".join(sorted(SETTING_NAMES))))
     result = {}
     for option, value in wanted.items():
-        if value is None or option not in SETTING_NAMES:
+        if value is None or option not in BY_OPTION:
             continue
-        kind = SETTING_TYPES.get(option)
         try:
-            if kind is int:
-                value = int(value)
-            elif kind is bool:
-                value = boolean(value, strict=True)
-            elif kind is list:
-                value = [value] if isinstance(value, str) else list(value)
+            result[option] = typed(option, value)
         except (TypeError, ValueError):
-            raise PlanError("setting %s must be %s, not %r" % (option, _KIND_TEXT[kind], value))
-        result[option] = value
+            raise PlanError("setting %s must be %s, not %r" % (option, kind_text(option), value))
     return result
 
 
 def config_document(settings):
     """The same settings as a railway.json document; numbers stay numbers, as Railway's parser wants."""
     document = {"$schema": CONFIG_FILE_SCHEMA, "build": {}, "deploy": {}}
-    for option, value in settings.items():
-        if option in CONFIG_FILE_FIELDS and value not in ("", []):
-            section, field = CONFIG_FILE_FIELDS[option]
-            document[section][field] = value
+    for setting in SETTINGS:
+        value = settings.get(setting.option)
+        if setting.config_path and setting.config_path not in READ_ONLY_CONFIG_PATHS and value not in (None, "", [], {}):
+            section, field = setting.config_path
+            document[section][field] = api_value(setting.option, value)
     return document
 
 
@@ -130,8 +101,11 @@ def setting_changes(current, desired):
     return changes
 
 
-def setting_text(changes):
-    return ["%s: %s -> %s" % (option, json.dumps(change["before"]), json.dumps(change["after"]))
+def setting_text(changes, sources=None):
+    """One line per changed setting, naming where its new value comes from (inventory, profile, a config file)."""
+    sources = sources or {}
+    return ["%s: %s -> %s%s" % (option, json.dumps(change["before"]), json.dumps(change["after"]),
+                                " (from %s)" % sources[option] if option in sources else "")
             for option, change in sorted(changes.items())]
 
 
@@ -163,7 +137,7 @@ def source_identity(kind, serving, digest=None, commit=None, connection=None):
 
 
 def plan(current_variables, desired_variables, replace, current_settings, settings, latest, serving,
-         source_kind, source_digest=None, commit=None, force=False, connection=None):
+         source_kind, source_digest=None, commit=None, force=False, connection=None, sources=None):
     """What a run changes and why it deploys; names and settings only, never a variable's value."""
     added, updated, removed = variable_changes(current_variables, desired_variables, replace)
     settings_changed = setting_changes(current_settings, settings)
@@ -187,7 +161,7 @@ def plan(current_variables, desired_variables, replace, current_settings, settin
         "variables": {"added": added, "updated": updated, "removed": removed, "count": len(desired_variables),
                       "differs": bool(added or updated or removed)},
         "settings": settings_changed,
-        "settings_text": setting_text(settings_changed),
+        "settings_text": setting_text(settings_changed, sources),
         "source": {"kind": source_kind, "wanted": wanted_source, "serving": serving_source},
         "previous_deployment_id": serving.get("id") if serving else None,
         "source_reasons": source_reasons,

@@ -55,6 +55,13 @@ options:
         RV(shared_variables). Set V(false) when only the service's own variables matter.
     type: bool
     default: true
+  scale_settings:
+    description:
+      - Whether to also read each service's resource limits and regions (C(cpu_limit), C(memory_limit_gb),
+        C(regions) in RV(services[].settings); one API request per service). Unread, they are V(null).
+    type: bool
+    default: false
+    version_added: 0.4.0
 seealso:
   - module: backendops.stack.railway_variables
   - module: backendops.stack.railway_service
@@ -214,6 +221,7 @@ def main():
             deployment_history=dict(type="int", default=0),
             log_lines=dict(type="int", default=0),
             shared_variables=dict(type="bool", default=True),
+            scale_settings=dict(type="bool", default=False),
         ),
     )
     railway.run(read_project)
@@ -238,7 +246,8 @@ def read_project(railway):
         entry = {
             "id": service["id"],
             "name": service["name"],
-            "settings": instance_settings(instance),
+            "settings": instance_settings(instance, client.service_scale(target.environment_id, service["id"])
+                                          if params["scale_settings"] else None),
             "latest_deployment": deployment_view(instance.get("latestDeployment")),
             "domains": domains,
             "url": "https://" + domains[0]["domain"] if domains else None,

@@ -80,6 +80,25 @@ options:
       - More settings, merged over O(settings); an unknown name fails, naming the known ones.
     type: dict
     default: {}
+  profile_settings:
+    description:
+      - Settings derived from the app's profile (and the collection's defaults), with the option names of
+        M(backendops.stack.railway_service); the app's C(railway.json) or C(railway.toml) wins over them, and
+        O(settings) and O(settings_extra) (the inventory) win over both.
+    type: dict
+    default: {}
+    version_added: 0.4.0
+  config_file_source:
+    description:
+      - The app's own config as code to read into the settings - a C(railway.json) or C(railway.toml) file, or a
+        directory to find one in. Unset - the one in O(path) (C(railway.toml) before C(railway.json), as the
+        Railway CLI picks). An empty string reads none.
+      - Railway stopped reading these files on 2026-12-01; what they set is set through the API instead. What the
+        file holds that the API cannot set is named in a warning (and a line of RV(plan_text)), not applied; an
+        C(environments) block of the current O(environment) is applied over the base file.
+      - The C(railway.json) this module writes (O(config_file)) is never read back.
+    type: str
+    version_added: 0.4.0
   variables:
     description:
       - The desired variables of the service. B(Secret.)
@@ -123,7 +142,8 @@ options:
   config_file:
     description:
       - With O(action=apply), also write the settings as this C(railway.json) (before packing, so the upload
-        carries it), for services that still read config as code; Railway stops reading it on 2026-12-01.
+        carries it). Railway ignores config as code since 2026-12-01, so this is off unless set; the settings go
+        through the API either way.
     type: path
   wait_timeout:
     description:
@@ -359,6 +379,17 @@ settings:
   returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
   type: dict
   sample: {healthcheck_path: /api/health, healthcheck_timeout: 120}
+settings_sources:
+  description:
+    - Where each setting's value comes from - V(inventory), V(profile) or the app's config file (its path in O(path)).
+  returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
+  type: dict
+  sample: {healthcheck_path: railway.json, healthcheck_timeout: profile, replicas: inventory}
+config_file_unset:
+  description: What the app's config file holds that Railway's API cannot set (not applied), as file keys.
+  returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
+  type: list
+  elements: str
 config_document:
   description: The same settings as a C(railway.json) (config as code) document.
   returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
@@ -433,6 +464,12 @@ config_file:
   description: The C(railway.json) written (C(path), C(changed), C(msg)).
   returned: when O(config_file) is set
   type: dict
+scale_settings:
+  description:
+    - Whether the settings need the scale read (limits or regions managed, or more than one instance), as
+      O(backendops.stack.railway_info#module:scale_settings) takes it.
+  returned: when O(action=check)
+  type: bool
 variable_names:
   description: Names of the variables of the release.
   returned: when O(action=check)
@@ -486,13 +523,15 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     ReleaseFailed,
     check_inputs,
     compose_variables,
+    needs_scale,
+    release_settings,
+    unset_line,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import spec_line
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
     PlanError,
     config_document,
-    desired_settings,
     drift,
     plan,
     recovery,
@@ -512,6 +551,8 @@ def argument_spec():
         action=dict(type="str", default="plan", choices=ACTIONS),
         settings=dict(type="dict", default={}),
         settings_extra=dict(type="dict", default={}),
+        profile_settings=dict(type="dict", default={}),
+        config_file_source=dict(type="str"),
         variables=dict(type="dict", default={}, no_log=True),
         defaults=dict(type="dict", default={}, no_log=True),
         drop=dict(type="list", elements="str", default=[]),
@@ -577,11 +618,13 @@ def main():
     if params["action"] == "check":
         module.exit_json(**checked(module, params))
     try:
-        settings = desired_settings(params["settings"], params["settings_extra"])
+        resolved = release_settings(params)
         desired = dict((str(name), variable_text(name, value)) for name, value in params["variables"].items())
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings))
+    settings = resolved["settings"]
+    result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings),
+                  settings_sources=resolved["sources"], config_file_unset=resolved["config_file_unset"])
     current = dict((str(name), str(value)) for name, value in params["current_variables"].items())
     if params["action"] == "drift":
         if params["defaults"] or params["env_file"]:
@@ -596,7 +639,8 @@ def main():
         result["serving_deployment"] = serving
         result["plan"] = plan(current, desired, params["replace"], params["current_settings"], settings,
                               params["latest_deployment"], serving, params["source"],
-                              source_digest=params["source_digest"], commit=params["commit"], force=params["force"])
+                              source_digest=params["source_digest"], commit=params["commit"], force=params["force"],
+                              sources=resolved["sources"])
     module.exit_json(**unmasked(module, result))
 
 
@@ -613,7 +657,11 @@ def inputs_or_fail(module, params):
 
 def checked(module, params):
     inputs = inputs_or_fail(module, params)
+    if unset_line(inputs):
+        module.warn(unset_line(inputs))
     return dict(changed=False, api_requests=0, settings=inputs["settings"], config_document=inputs["config_document"],
+                settings_sources=inputs["sources"], config_file_unset=inputs["config_file_unset"],
+                scale_settings=needs_scale(inputs["settings"]),
                 variable_names=sorted(inputs["variables"]), port=inputs["variables"].get("PORT"),
                 secret_names=list(inputs["contract"].secret_names), processes=inputs["processes"],
                 process_lines=[spec_line(spec) for spec in inputs["processes"]])
@@ -622,7 +670,8 @@ def checked(module, params):
 def apply_release(railway):
     inputs = inputs_or_fail(railway.module, railway.params)
     options = dict(railway.params, health_token=inputs["health_token"])
-    release = Release(railway, options, inputs["variables"], inputs["settings"], inputs["config_document"])
+    release = Release(railway, options, inputs["variables"], inputs["settings"], inputs["config_document"],
+                      inputs["sources"], [line for line in [unset_line(inputs)] if line])
     try:
         result = release.run()
     except ReleaseFailed as failure:

@@ -91,8 +91,32 @@ options:
     type: int
   replicas:
     description:
-      - Number of replicas.
+      - Number of replicas. Railway runs a service with a volume as one instance, so more than one fails before any
+        mutation when the service mounts a volume.
     type: int
+  regions:
+    description:
+      - "Replicas per region (Railway's C(multiRegionConfig)), for example V({us-west2: 2, europe-west4-drams3a: 1});
+        an empty mapping removes it. Their total follows the rules of O(replicas)."
+    type: dict
+    version_added: 0.4.0
+  cpu_limit:
+    description:
+      - vCPUs the service may use at most (C(serviceInstanceLimitsUpdate)); an empty value removes the limit. Railway
+        caps it by the plan.
+    type: raw
+    version_added: 0.4.0
+  memory_limit_gb:
+    description:
+      - Memory in GB the service may use at most (C(serviceInstanceLimitsUpdate)); an empty value removes the limit.
+    type: raw
+    version_added: 0.4.0
+  watch_patterns:
+    description:
+      - Path patterns of a repository-connected service whose changes trigger a deployment; an empty list removes them.
+    type: list
+    elements: str
+    version_added: 0.4.0
   overlap_seconds:
     description:
       - Seconds the previous deployment keeps running after the new one is active.
@@ -245,7 +269,11 @@ settings:
     draining_seconds: null
     sleep_application: false
     region: null
+    regions: null
     cron_schedule: null
+    cpu_limit: null
+    memory_limit_gb: null
+    watch_patterns: null
 target:
   description: The resolved project, environment and service.
   returned: always
@@ -274,10 +302,14 @@ api_requests:
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
     apply_settings,
+    current_settings,
+    scale_problem,
     settings_problem,
     settings_result,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import SERVICE_SETTING_FIELDS, normalize_setting
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import normalize_setting
+from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, desired_settings
+from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import SETTING_NAMES
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
     Provisioner,
@@ -291,11 +323,25 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_provision
 PROVISIONING_OPTIONS = ("source_repo", "source_branch", "source_image", "volume_mount_path", "domain_port")
 
 
+def wanted_settings(params: dict) -> dict:
+    """The settings given, typed and as Railway reads them back; PlanError names a value of the wrong type."""
+    typed = desired_settings(dict((option, params[option]) for option in SETTING_NAMES))
+    return dict((option, normalize_setting(option, value)) for option, value in typed.items())
+
+
 def validate(params):
     """Problems Railway would report less clearly; returns a message or None."""
-    problem = settings_problem(params)
+    try:
+        wanted = wanted_settings(params)
+    except PlanError as exc:
+        return str(exc)
+    problem = settings_problem(wanted)
     if problem:
         return problem
+    if params.get("volume_mount_path") is not None:
+        problem = scale_problem(params["service"], wanted, True)
+        if problem:
+            return problem
     given = [option for option in PROVISIONING_OPTIONS if params.get(option) is not None]
     if given and params.get("state") != "present":
         return "%s need state=present (they describe how the service is created)" % ", ".join(given)
@@ -322,6 +368,10 @@ def main():
         restart_policy=dict(type="str", choices=["ON_FAILURE", "ALWAYS", "NEVER"]),
         restart_policy_max_retries=dict(type="int"),
         replicas=dict(type="int"),
+        regions=dict(type="dict"),
+        cpu_limit=dict(type="raw"),
+        memory_limit_gb=dict(type="raw"),
+        watch_patterns=dict(type="list", elements="str"),
         overlap_seconds=dict(type="int"),
         draining_seconds=dict(type="int"),
         sleep_application=dict(type="bool"),
@@ -344,15 +394,23 @@ def manage_service(railway):
     problem = validate(params)
     if problem:
         railway.fail(problem)
-    wanted = dict((option, normalize_setting(option, params[option]))
-                  for option, dummy in SERVICE_SETTING_FIELDS if params[option] is not None)
+    wanted = wanted_settings(params)
     if params.get("state") is not None:
         provision_service(railway, wanted)
         return
 
     target = railway.resolve(params["service"])
-    current, changes = apply_settings(railway, target.environment_id, target.service_id, wanted)
+    current, changes = checked_apply(railway, target.environment_id, target.service_id, target.service["name"], wanted)
     railway.exit(**settings_result(railway, wanted, current, changes, target=target.as_dict()))
+
+
+def checked_apply(railway, environment_id: str, service_id: str, name: str, wanted: dict) -> tuple:
+    """apply_settings, after Railway's scale rules are checked against what the service mounts (before any mutation)."""
+    current, volume = current_settings(railway.client, environment_id, service_id, wanted)
+    problem = scale_problem(name, wanted, volume)
+    if problem:
+        railway.fail(problem)
+    return apply_settings(railway, environment_id, service_id, wanted, current)
 
 
 def provision_service(railway, wanted):
@@ -381,10 +439,10 @@ def provision_service(railway, wanted):
         railway.warn(warning)
     target["service"] = outcome["service"]
     if outcome["service"]["id"] and environment and environment.get("id"):
-        current, changes = apply_settings(railway, environment["id"], outcome["service"]["id"], wanted)
+        current, changes = checked_apply(railway, environment["id"], outcome["service"]["id"], spec.name, wanted)
     else:
         # Check mode: the service (or its environment) is still to be created, so every given setting is a change.
-        current, changes = dict((option, None) for option, dummy in SERVICE_SETTING_FIELDS), dict(wanted)
+        current, changes = dict((option, None) for option in SETTING_NAMES), dict(wanted)
     result = settings_result(railway, wanted, current, changes, target=target, planned=outcome["planned"], domain=outcome["domain"],
                              volume=outcome["volume"])
     result["changed"] = result["changed"] or bool(outcome["planned"])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tools.railway_emulator import scale
 from tools.railway_emulator.errors import NOT_AUTHORIZED, RailwayError
 from tools.railway_emulator.model import Domain, Environment, Project, Service, ServiceInstance, Volume, VolumeInstance
 from tools.railway_emulator.seed import fake_commit
@@ -137,6 +138,9 @@ class ProvisioningMutations:
             for environment in environments:
                 if any(v.service_id == service.id for v in store.volume_instances_in(environment.id)):
                     raise RailwayError(f"Service {service.name} already has a volume in environment {environment.name}: a service can have one")
+                replicated = store.instance(environment.id, service.id)
+                if replicated is not None and scale.instances(replicated.settings) > 1:
+                    raise RailwayError("Cannot attach a volume to a service with more than one replica")
         volume = Volume(id=store.new_id("volume"), name=f"{slug(service.name) if service else 'volume'}-volume", project_id=project.id, created_at=now)
         store.data.volumes.append(volume)
         for environment in environments:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tools.railway_emulator import cron
+from tools.railway_emulator import cron, scale
 from tools.railway_emulator.clock import parse_time
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.errors import NOT_AUTHORIZED, PROJECT_TOKEN_NOT_FOUND, RailwayError
@@ -78,6 +78,9 @@ class QueryRoot:
 
     def serviceInstance(self, _info, environmentId: str, serviceId: str) -> InstanceView:
         return InstanceView(self.ctx, self.ctx.instance(environmentId, serviceId))
+
+    def serviceInstanceLimitOverride(self, _info, environmentId: str, serviceId: str) -> dict | None:
+        return scale.limit_override(self.ctx.instance(environmentId, serviceId))
 
     def domains(self, _info, environmentId: str, projectId: str, serviceId: str) -> dict:
         self._scope(projectId, environmentId, serviceId)
@@ -216,6 +219,8 @@ class Root(ProvisioningMutations, QueryRoot):
         if input.get("cronSchedule"):
             cron.checked(input["cronSchedule"])
         for instance in instances:
+            scale.check_replicas(self.ctx.store, instance, input)
+        for instance in instances:
             for name, value in input.items():
                 # graphql-core passes only the fields the client sent: null (or an empty schedule) unsets, absent leaves alone.
                 if value is None or (name == "cronSchedule" and not value):
@@ -223,6 +228,12 @@ class Root(ProvisioningMutations, QueryRoot):
                 else:
                     instance.settings[name] = dict(value) if isinstance(value, dict) else value
             instance.updated_at = self.ctx.now
+        return True
+
+    def serviceInstanceLimitsUpdate(self, _info, input: dict[str, Any]) -> bool:  # pylint: disable=redefined-builtin
+        instance = self.ctx.instance(input["environmentId"], input["serviceId"])
+        scale.update_limits(instance, input)
+        instance.updated_at = self.ctx.now
         return True
 
     def serviceInstanceDeployV2(self, _info, environmentId: str, serviceId: str, commitSha: str | None = None) -> str:

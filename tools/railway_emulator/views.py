@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from tools.railway_emulator import cron
+from tools.railway_emulator import cron, scale
 from tools.railway_emulator.clock import to_iso, to_rfc3339_nano
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.deployments import can_rollback
@@ -122,6 +122,9 @@ class EnvironmentView(View):
 
     def serviceInstances(self, _info, **page) -> dict:  # pylint: disable=invalid-name
         return connection([InstanceView(self.ctx, i) for i in self.ctx.store.instances_in(self.model.id)], **page)
+
+    def config(self, _info, decryptVariables: bool | None = None) -> dict:  # pylint: disable=invalid-name,unused-argument
+        return scale.environment_config(self.ctx.store, self.model.id)
 
     def volumeInstances(self, _info, **page) -> dict:  # pylint: disable=invalid-name
         return connection([VolumeInstanceView(self.ctx, v) for v in self.ctx.store.volume_instances_in(self.model.id)], **page)

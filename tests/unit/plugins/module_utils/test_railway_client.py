@@ -562,6 +562,10 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
             "ServiceConfigure": {"variableCollectionUpsert": True, "serviceInstanceUpdate": True},
             "ServiceRepoConnect": {"serviceInstanceUpdate": True, "deploymentTriggerCreate": {"id": "t-1", "branch": "main", "repository": "a/b"}},
             "DeploymentTriggerUpdate": {"deploymentTriggerUpdate": {"id": "t-1", "branch": "next", "repository": "a/b"}},
+            # Scale settings (limits, regions, the volume rule).
+            "ServiceScale": {"serviceInstanceLimitOverride": None, "environment": {
+                "config": {}, "volumeInstances": {"edges": []}}},
+            "ServiceInstanceLimitsUpdate": {"serviceInstanceLimitsUpdate": True},
         }[payload["operationName"]])
 
     client, adapter, _clock = make_client([answer] * 40)
@@ -573,6 +577,8 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     client.upsert_variables("p", "e", None, {"A": "1"})
     client.delete_variable("p", "e", "s", "A")
     client.update_service_instance("e", "s", {"healthcheckPath": "/h"})
+    assert client.service_scale("e", "s") == {"cpu_limit": None, "memory_limit_gb": None, "regions": None, "volume": False}
+    client.update_service_limits("e", "s", {"vCPUs": 2.0})
     client.deploy_commit("e", "s", "a" * 40)
     client.redeploy("d-1")
     client.rollback("d-1")

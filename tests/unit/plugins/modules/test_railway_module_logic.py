@@ -57,7 +57,7 @@ def test_diff_shows_names_and_never_values():
 # --- railway_service ----------------------------------------------------------------------------------------------
 
 def service_params(**overrides):
-    params = dict((option, None) for option, _field in railway_service.SERVICE_SETTING_FIELDS)
+    params = dict((option, None) for option in railway_service.SETTING_NAMES)
     params.update(overrides)
     return params
 
@@ -134,6 +134,12 @@ class _ServiceStub:
                 "startCommand": None, "restartPolicyType": "ON_FAILURE", "restartPolicyMaxRetries": 10}
 
     def update_service_instance(self, environment_id, service_id, changes):
+        self.updates.append(changes)
+
+    def service_scale(self, environment_id, service_id):
+        return {"cpu_limit": None, "memory_limit_gb": None, "regions": None, "volume": False}
+
+    def update_service_limits(self, environment_id, service_id, changes):
         self.updates.append(changes)
 
     def fail(self, msg, **result):
