@@ -85,6 +85,46 @@ options:
       - The desired variables of the service. B(Secret.)
     type: dict
     default: {}
+  shared_variables:
+    description:
+      - Shared variables of the environment to set (Railway's variables without a service), compared like
+        O(variables); shared variables not named here are left alone. B(Secret.)
+      - With O(action=apply) they are set before the service's variables; a change of one that the service refers to
+        (C(${{shared.NAME}}), kept literal) is a reason to deploy it. With O(action=drift), compared with
+        O(current_shared_variables).
+    type: dict
+    default: {}
+    version_added: 0.4.0
+  current_shared_variables:
+    description:
+      - With O(action=drift), the shared variables as M(backendops.stack.railway_info) read them (unrendered).
+        B(Secret.)
+    type: dict
+    default: {}
+    version_added: 0.4.0
+  sealed:
+    description:
+      - Names of O(variables) or O(shared_variables) to create sealed, or to seal when Railway holds them unsealed,
+        as O(backendops.stack.railway_variables#module:sealed). Railway never returns a sealed value, so a sealed
+        variable is compared by the digest of the value sent last (O(sealed_state_dir)): it is set again only when
+        its value here is new, and drift lists it as sealed, never as changed.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.4.0
+  sealed_state_dir:
+    description:
+      - Where the digests of the sealed values sent last are kept, as
+        O(backendops.stack.railway_variables#module:sealed_state_dir).
+    type: path
+    version_added: 0.4.0
+  target:
+    description:
+      - With O(action=plan) and O(action=drift), the IDs of the project, environment and service (C(project_id),
+        C(environment_id), C(service_id)) whose remembered digests of sealed values to compare with.
+    type: dict
+    default: {}
+    version_added: 0.4.0
   defaults:
     description:
       - Variables under O(variables), less the names in O(drop); a V(null) value leaves a variable out. B(Secret.)
@@ -447,6 +487,11 @@ drift:
   description:
     - Variable names added, removed and changed on Railway, the settings that differ, and the number of variables
       declared here and on Railway.
+    - C(sealed) names the declared variables that are sealed on Railway (never compared, never C(changed)),
+      C(sealed_new_here) those whose value here is not the one sent last (the next run sends them), C(to_seal) the
+      declared O(sealed) ones Railway holds unsealed.
+    - C(shared) (with O(shared_variables)) holds C(removed), C(changed), C(sealed), C(sealed_new_here), C(to_seal)
+      and C(declared) of the shared variables.
   returned: when O(action=drift)
   type: dict
 """
@@ -463,7 +508,10 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     ReleaseFailed,
     check_inputs,
     compose_variables,
+    shared_variables,
+    variable_scope,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayTarget
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import spec_line
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
@@ -478,7 +526,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_release i
 )
 
 
-SECRET_OPTIONS = ("variables", "current_variables", "defaults")
+SECRET_OPTIONS = ("variables", "current_variables", "defaults", "shared_variables", "current_shared_variables")
 NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 ACTIONS = ["desired", "plan", "drift", "recover", "check", "apply"]
 
@@ -491,6 +539,11 @@ def argument_spec():
         settings_extra=dict(type="dict", default={}),
         variables=dict(type="dict", default={}, no_log=True),
         defaults=dict(type="dict", default={}, no_log=True),
+        shared_variables=dict(type="dict", default={}, no_log=True),
+        current_shared_variables=dict(type="dict", default={}, no_log=True),
+        sealed=dict(type="list", elements="str", default=[]),
+        sealed_state_dir=dict(type="path"),
+        target=dict(type="dict", default={}),
         drop=dict(type="list", elements="str", default=[]),
         env_file=dict(type="path"),
         contract=CONTRACT_ARGUMENT_SPEC,
@@ -556,7 +609,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings))
-    current = dict((str(name), str(value)) for name, value in params["current_variables"].items())
+    current = as_read(params["current_variables"])
     if params["action"] == "drift":
         if params["defaults"] or params["env_file"]:
             try:
@@ -564,14 +617,47 @@ def main():
             except (PlanError, ValueError) as exc:
                 module.fail_json(msg=str(exc))
             module.no_log_values.update(str(value) for value in from_file.values() if value not in (None, ""))
-        result["drift"] = drift(current, desired, params["current_settings"], settings)
+        scope = compared_scope(params, "service_id", current, desired)
+        result["drift"] = drift(current, desired, params["current_settings"], settings, scope["sealed"], scope["remembered"])
+        if params["shared_variables"]:
+            result["drift"]["shared"] = shared_drift(module, params)
     elif params["action"] == "plan":
         serving = serving_deployment(params["latest_deployment"], params["deployments"])
+        scope = compared_scope(params, "service_id", current, desired)
         result["serving_deployment"] = serving
         result["plan"] = plan(current, desired, params["replace"], params["current_settings"], settings,
                               params["latest_deployment"], serving, params["source"],
-                              source_digest=params["source_digest"], commit=params["commit"], force=params["force"])
+                              source_digest=params["source_digest"], commit=params["commit"], force=params["force"],
+                              sealed=scope["sealed"], remembered=scope["remembered"])
     module.exit_json(**unmasked(module, result))
+
+
+def as_read(variables: dict) -> dict:
+    """Variables as railway_info read them, as text; a sealed one stays without its value (None)."""
+    return dict((str(name), None if value is None else str(value)) for name, value in variables.items())
+
+
+def compared_scope(params: dict, scope_id: str | None, current: dict, desired: dict) -> dict:
+    """What was sent last to the sealed variables of params' target: its service (``scope_id``), or the shared scope."""
+    ids = params["target"]
+    service_id = ids.get(scope_id) if scope_id else None
+    if not (ids.get("project_id") and ids.get("environment_id") and (service_id or not scope_id)):
+        # Without the IDs nothing remembered can be found: sealed variables stay uncompared.
+        return {"sealed": [name for name in params["sealed"] if name in desired], "remembered": {}}
+    target = RailwayTarget({"id": ids["project_id"]}, {"id": ids["environment_id"]},
+                           {"id": service_id} if service_id else None, [], [])
+    return variable_scope(params["sealed_state_dir"], target, current, desired, params["sealed"])
+
+
+def shared_drift(module, params: dict) -> dict:
+    try:
+        shared = shared_variables(params)
+    except (PlanError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    current = as_read(params["current_shared_variables"])
+    scope = compared_scope(params, None, current, shared)
+    found = drift(current, shared, {}, {}, scope["sealed"], scope["remembered"])
+    return dict((key, found[key]) for key in ("removed", "changed", "sealed", "sealed_new_here", "to_seal", "declared"))
 
 
 def inputs_or_fail(module, params):
@@ -596,7 +682,8 @@ def checked(module, params):
 def apply_release(railway):
     inputs = inputs_or_fail(railway.module, railway.params)
     options = dict(railway.params, health_token=inputs["health_token"])
-    release = Release(railway, options, inputs["variables"], inputs["settings"], inputs["config_document"])
+    release = Release(railway, options, inputs["variables"], inputs["settings"], inputs["config_document"],
+                      shared=inputs["shared_variables"])
     try:
         result = release.run()
     except ReleaseFailed as failure:

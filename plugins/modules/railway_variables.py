@@ -30,6 +30,8 @@ attributes:
     support: full
     details:
       - The diff lists variable names; every value is masked.
+      - A sealed variable's value cannot be read; it counts as changed when its value here is not the one this
+        module sent last (remembered by digest).
   idempotent:
     support: full
 options:
@@ -62,6 +64,28 @@ options:
         O(variables), including reference variables set by hand in the dashboard.
     type: bool
     default: false
+  sealed:
+    description:
+      - Names of O(variables) to create sealed, or to seal when Railway holds them unsealed. Railway then never
+        returns their values (not even to this module); it deploys them like any other variable.
+      - Sealing cannot be undone on Railway. A variable sealed on Railway is write-only here whether or not it is
+        named: it is set again only when its value here is not the one this module sent last time (see
+        O(sealed_state_dir)).
+      - Railway's variable upserts cannot seal, so sealed variables are sent as one environment patch (staged, then
+        committed with O(skip_deploys)); changes staged in Railway's dashboard for the environment are committed with it.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.4.0
+  sealed_state_dir:
+    description:
+      - Where the digests of the sealed values sent last are kept, one file per project, environment and service
+        (C(shared) for shared variables), mode C(0600). The digests are HMAC-SHA256 under a random key of each file.
+      - Defaults to C(${XDG_DATA_HOME:-~/.local/share}/backendops/railway) on the host that runs the module. When the
+        file is missing (a new machine or CI runner), each sealed variable is sent once more; keep the directory
+        (for example in a CI cache) to avoid that.
+    type: path
+    version_added: 0.4.0
   skip_deploys:
     description:
       - Tell Railway not to redeploy the affected services when variables are added or changed, so a playbook can
@@ -110,6 +134,13 @@ EXAMPLES = r"""
         variables:
           LOG_LEVEL: info
 
+    - name: Create the signing key sealed (Railway never returns its value)
+      backendops.stack.railway_variables:
+        service: backend
+        variables:
+          JWT_SECRET: "{{ vault_jwt_secret }}"
+        sealed: [JWT_SECRET]
+
     - name: Make the service's variables exactly this set
       backendops.stack.railway_variables:
         service: backend
@@ -151,6 +182,13 @@ removed:
   type: list
   elements: str
   sample: [LEGACY_API_KEY]
+sealed:
+  description: Names of the variables that are sealed on Railway after the task (their values are never read).
+  returned: always
+  type: list
+  elements: str
+  sample: [JWT_SECRET]
+  version_added: 0.4.0
 variable_names:
   description: Names of all variables of the service (or shared variables) after the task.
   returned: always
@@ -177,7 +215,9 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     bad_variable_names,
     masked_diff,
     plan_changes,
+    sealed_memory,
     set_variables,
+    unknown_sealed,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import variable_text
@@ -192,6 +232,8 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             replace=dict(type="bool", default=False),
             skip_deploys=dict(type="bool", default=True),
+            sealed=dict(type="list", elements="str", default=[]),
+            sealed_state_dir=dict(type="path"),
         ),
         mutually_exclusive=[("variables", "names")],
         required_if=[("state", "present", ("variables",))],
@@ -207,7 +249,8 @@ def manage_variables(railway):
         railway.fail("names is only used with state=absent; use variables to set values")
     if params["replace"] and state != "present":
         railway.fail("replace is only used with state=present")
-    problem = bad_variable_names(params["names"] or params["variables"] or {})
+    problem = bad_variable_names(params["names"] or params["variables"] or {}) or unknown_sealed(
+        params["sealed"], params["variables"] or {}, "variables")
     if problem:
         railway.fail(problem)
     if state == "absent":
@@ -220,7 +263,9 @@ def manage_variables(railway):
 
     target = railway.resolve(params["service"])
     current = railway.client.variables(target.project_id, target.environment_id, target.service_id, unrendered=True)
-    result = set_variables(railway, target, current, desired, state, params["replace"], params["skip_deploys"])
+    memory = sealed_memory(params["sealed_state_dir"], target, current, params["sealed"])
+    result = set_variables(railway, target, current, desired, state, params["replace"], params["skip_deploys"],
+                           sealed=params["sealed"], memory=memory)
     railway.exit(target=target.as_dict(), **result)
 
 
