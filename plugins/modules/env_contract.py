@@ -46,7 +46,7 @@ options:
     default: false
   sealed:
     description:
-      - Names of variables that Railway holds sealed, whose values cannot be read (listed with a V(null) value):
+      - Names of variables that Railway holds sealed, whose values cannot be read (listed with a V(null) value);
         they count as set, and their format is not checked.
     type: list
     elements: str

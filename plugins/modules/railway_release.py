@@ -106,7 +106,7 @@ options:
     description:
       - Names of O(variables) or O(shared_variables) to create sealed, or to seal when Railway holds them unsealed,
         as O(backendops.stack.railway_variables#module:sealed). Railway never returns a sealed value, so a sealed
-        variable is compared by the digest of the value sent last (O(sealed_state_dir)): it is set again only when
+        variable is compared by the digest of the value sent last (O(sealed_state_dir)); it is set again only when
         its value here is new, and drift lists it as sealed, never as changed.
     type: list
     elements: str

@@ -69,7 +69,7 @@ options:
       - Names of O(variables) to create sealed, or to seal when Railway holds them unsealed. Railway then never
         returns their values (not even to this module); it deploys them like any other variable.
       - Sealing cannot be undone on Railway. A variable sealed on Railway is write-only here whether or not it is
-        named: it is set again only when its value here is not the one this module sent last time (see
+        named; it is set again only when its value here is not the one this module sent last time (see
         O(sealed_state_dir)).
       - Railway's variable upserts cannot seal, so sealed variables are sent as one environment patch (staged, then
         committed with O(skip_deploys)); changes staged in Railway's dashboard for the environment are committed with it.
