@@ -35,12 +35,15 @@ description:
   - Railway's deployment statuses and the service setting fields are those of the collection's C(module_utils); the
     result names the deployment that serves.
   - Variable values are compared, never returned; the result holds names, settings and deployment IDs only.
+  - O(sealed) names variables of O(variables) or O(shared_variables); a sealed one is compared by digest, so the plan
+    never calls it changed unless its value here is new, and drift lists it as sealed, never as changed.
 author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
+  - backendops.stack.railway.sealed
   - backendops.stack.env_contract
 attributes:
   check_mode:
@@ -101,22 +104,6 @@ options:
         B(Secret.)
     type: dict
     default: {}
-    version_added: 0.4.0
-  sealed:
-    description:
-      - Names of O(variables) or O(shared_variables) to create sealed, or to seal when Railway holds them unsealed,
-        as O(backendops.stack.railway_variables#module:sealed). Railway never returns a sealed value, so a sealed
-        variable is compared by the digest of the value sent last (O(sealed_state_dir)); it is set again only when
-        its value here is new, and drift lists it as sealed, never as changed.
-    type: list
-    elements: str
-    default: []
-    version_added: 0.4.0
-  sealed_state_dir:
-    description:
-      - Where the digests of the sealed values sent last are kept, as
-        O(backendops.stack.railway_variables#module:sealed_state_dir).
-    type: path
     version_added: 0.4.0
   target:
     description:
@@ -512,7 +499,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     variable_scope,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayTarget
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, SEALED_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import spec_line
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
     PlanError,
@@ -541,8 +528,7 @@ def argument_spec():
         defaults=dict(type="dict", default={}, no_log=True),
         shared_variables=dict(type="dict", default={}, no_log=True),
         current_shared_variables=dict(type="dict", default={}, no_log=True),
-        sealed=dict(type="list", elements="str", default=[]),
-        sealed_state_dir=dict(type="path"),
+        **SEALED_ARGS,
         target=dict(type="dict", default={}),
         drop=dict(type="list", elements="str", default=[]),
         env_file=dict(type="path"),

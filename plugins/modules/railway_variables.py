@@ -21,6 +21,7 @@ extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
+  - backendops.stack.railway.sealed
 attributes:
   check_mode:
     support: full
@@ -64,28 +65,6 @@ options:
         O(variables), including reference variables set by hand in the dashboard.
     type: bool
     default: false
-  sealed:
-    description:
-      - Names of O(variables) to create sealed, or to seal when Railway holds them unsealed. Railway then never
-        returns their values (not even to this module); it deploys them like any other variable.
-      - Sealing cannot be undone on Railway. A variable sealed on Railway is write-only here whether or not it is
-        named; it is set again only when its value here is not the one this module sent last time (see
-        O(sealed_state_dir)).
-      - Railway's variable upserts cannot seal, so sealed variables are sent as one environment patch (staged, then
-        committed with O(skip_deploys)); changes staged in Railway's dashboard for the environment are committed with it.
-    type: list
-    elements: str
-    default: []
-    version_added: 0.4.0
-  sealed_state_dir:
-    description:
-      - Where the digests of the sealed values sent last are kept, one file per project, environment and service
-        (C(shared) for shared variables), mode C(0600). The digests are HMAC-SHA256 under a random key of each file.
-      - Defaults to C(${XDG_DATA_HOME:-~/.local/share}/backendops/railway) on the host that runs the module. When the
-        file is missing (a new machine or CI runner), each sealed variable is sent once more; keep the directory
-        (for example in a CI cache) to avoid that.
-    type: path
-    version_added: 0.4.0
   skip_deploys:
     description:
       - Tell Railway not to redeploy the affected services when variables are added or changed, so a playbook can
@@ -219,7 +198,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     set_variables,
     unknown_sealed,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import SEALED_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import variable_text
 
 
@@ -232,8 +211,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             replace=dict(type="bool", default=False),
             skip_deploys=dict(type="bool", default=True),
-            sealed=dict(type="list", elements="str", default=[]),
-            sealed_state_dir=dict(type="path"),
+            **SEALED_ARGS,
         ),
         mutually_exclusive=[("variables", "names")],
         required_if=[("state", "present", ("variables",))],
