@@ -489,6 +489,8 @@ class Release(object):
                 self.stop("Nothing was deployed: step lookup (reading service %s of process %s from Railway) failed: %s"
                           % (spec["service"], spec["name"], exc), step="lookup", **exc.details)
             process["current_settings"] = instance_settings(instance)
+            # Its variables are references, never sealed here; one sealed in the dashboard is compared by digest.
+            process["scope"] = self.scope(process["target"], process["current"], process["desired"])
 
     def creation_spec(self, process):
         """How a missing process service is created: from web's source (repository and branch, or image), or empty."""
@@ -506,7 +508,7 @@ class Release(object):
             process["plan"] = plan(process["current"], process["desired"], options["replace"], process["current_settings"],
                                    process["settings"], process["latest"], serving, options["source"],
                                    source_digest=self.result.get("source_digest"), commit=options["commit"],
-                                   force=options["force"])
+                                   force=options["force"], remembered=(process.get("scope") or {}).get("remembered"))
             if updated:
                 process["plan"]["deploy_reasons"].append("the values of %s's variables it refers to change (%s)" % (
                     self.target.service["name"], ", ".join(updated)))
@@ -645,7 +647,8 @@ class Release(object):
         created = [p["service"] for p in self.processes if p["target"].service_id is None]
         deployed = [web] if the_plan["deploy_reasons"] else []
         deployed += [p["service"] for p in self.processes if p["plan"]["deploy_reasons"]]
-        actions = (["create " + ", ".join(created)] if created else []) + (["deploy " + ", ".join(deployed)] if deployed else [])
+        actions = (["set shared variables"] if shared else []) + (["create " + ", ".join(created)] if created else [])
+        actions += ["deploy " + ", ".join(deployed)] if deployed else []
         self.result["changed"] = bool(actions)
         self.result["msg"] = "Check mode: nothing was sent; a run would %s" % (
             " and ".join(actions) or "deploy neither %s nor its processes" % web)
@@ -719,7 +722,8 @@ class Release(object):
                     self.result["changed"] = True
                 step = "variables"
                 variables = set_variables(self.railway, target, process["current"], process["desired"],
-                                          replace=self.options["replace"], skip_deploys=True)
+                                          replace=self.options["replace"], skip_deploys=True,
+                                          memory=(process.get("scope") or {}).get("memory"))
                 step = "settings"
                 current, changes = apply_settings(self.railway, target.environment_id, target.service_id,
                                                   process["settings"], process["current_settings"])

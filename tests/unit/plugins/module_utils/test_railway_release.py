@@ -106,3 +106,8 @@ def test_service_variables_are_text_and_later_layers_win():
     variables = rr.service_variables([{"DATABASE_URL": "ref", "PORT": 8080, "DEBUG": True}, {"PORT": None, "X": False},
                                       {"DEBUG": "1"}], drop=["DATABASE_URL"])
     assert variables == {"DEBUG": "1", "X": "false"}
+
+
+def test_shared_references_are_found_in_literal_values():
+    values = ["${{shared.FLAGS}}", "x-${{ shared.REGION }}-y", "${{Postgres.DATABASE_URL}}", None, "shared.NOT"]
+    assert rr.shared_references(values) == {"FLAGS", "REGION"}
