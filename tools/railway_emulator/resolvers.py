@@ -332,7 +332,9 @@ def staged_variables(patch: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge_staged(staged: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    merged = {"services": {**(staged.get("services") or {})}, "sharedVariables": {**(staged.get("sharedVariables") or {}), **(patch.get("sharedVariables") or {})}}
+    """The staged patch with ``patch`` merged in, variable by variable (environmentStageChanges with merge)."""
+    shared = {**(staged.get("sharedVariables") or {}), **(patch.get("sharedVariables") or {})}
+    merged = {"services": {**(staged.get("services") or {})}, "sharedVariables": shared}
     for service_id, entry in (patch.get("services") or {}).items():
         earlier = merged["services"].get(service_id) or {}
         merged["services"][service_id] = {"variables": {**(earlier.get("variables") or {}), **((entry or {}).get("variables") or {})}}
