@@ -8,7 +8,7 @@ import json
 import stat
 
 import pytest
-from test_railway_modules import SECRET_VALUE, Runner, Unsafe, deployments_of, variables_of
+from test_railway_modules import SECRET_VALUE, Runner, Unsafe, deployments_of, scope_of, variables_of
 
 SEALING = {"environmentStageChanges": 1, "environmentPatchCommitStaged": 1}
 # The seed's backend variables, which the environment contract requires.
@@ -21,11 +21,8 @@ def runner_fixture(playbook, emulator, tmp_path):
     return Runner(playbook, emulator, tmp_path)
 
 
-def sealed_of(emulator, service_id, environment_id="env-production"):
-    for entry in emulator.state()["variables"]:
-        if entry["serviceId"] == service_id and entry["environmentId"] == environment_id:
-            return sorted(entry["sealed"])
-    return []
+def sealed_of(emulator, service_id):
+    return sorted(scope_of(emulator, service_id)["sealed"])
 
 
 def test_a_sealed_variable_is_sent_once_and_again_only_when_its_value_here_changes(runner, emulator, tmp_path):
