@@ -4,12 +4,14 @@
 """Test support: import the working tree as backendops.stack, run Ansible like a user does, require what tests need."""
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +57,19 @@ class PlaybookRun:
         raise AssertionError(f"no PLAY RECAP line for {host} in:\n{self.output[-3000:]}")
 
 
+@functools.lru_cache(maxsize=None)
+def _data_home() -> str:
+    """A data directory of this test session (what modules remember, such as sealed digests), never the user's."""
+    path = tempfile.mkdtemp(prefix="backendops-test-data-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for ansible-* commands: the repo's ansible.cfg, the venv's interpreter."""
+    """Environment for ansible-* commands: the repo's ansible.cfg, the venv's interpreter, a data home of the tests."""
     env = dict(os.environ)
     env.update(
+        XDG_DATA_HOME=_data_home(),
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         ANSIBLE_NOCOLOR="1",

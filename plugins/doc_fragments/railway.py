@@ -117,6 +117,33 @@ attributes:
       - backendops.stack.railway
 """
 
+    # Sealed variables, as railway_variables and railway_release manage them (plugins/module_utils/railway_sealed.py).
+    SEALED = r"""
+options:
+  sealed:
+    description:
+      - Names of the variables to create sealed, or to seal when Railway holds them unsealed. Railway then never
+        returns their values (not even to this module) and cannot unseal them; it deploys them like any other.
+      - A variable sealed on Railway is write-only here, named or not; it is compared by the digest of the value
+        sent last (O(sealed_state_dir)) and set again only when its value here is new.
+      - Railway's variable upserts cannot seal, so sealed variables are sent as one environment patch (staged, then
+        committed, deploys skipped as for the other variables); changes staged in Railway's dashboard for the
+        environment are committed with it.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.4.0
+  sealed_state_dir:
+    description:
+      - Where the digests of the sealed values sent last are kept, one file per project, environment and service
+        (C(shared) for shared variables), mode C(0600). The digests are HMAC-SHA256 under a random key of each file.
+      - Defaults to C(${XDG_DATA_HOME:-~/.local/share}/backendops/railway) on the host that runs the module. When the
+        file is missing (a new machine or CI runner), each sealed variable is sent once more; keep the directory
+        (for example in a CI cache) to avoid that.
+    type: path
+    version_added: 0.4.0
+"""
+
     # Support levels of a module that reads or computes and never changes anything (railway_info, railway_release).
     READ_ONLY = r"""
 options: {}

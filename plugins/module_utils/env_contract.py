@@ -435,11 +435,12 @@ def _missing_error(variable, condition=""):
     return "%s is required%s but not set: set it to %s" % (variable.name, condition, expectation(variable))
 
 
-def validate(values, extra=(), allow_references=False, check_values=True, contract=None):
+def validate(values, extra=(), allow_references=False, check_values=True, contract=None, sealed=()):
     """Check values (name -> value) against the contract (None: the base one) plus the extra definitions.
 
     Unknown variables are allowed but need valid names. With check_values=False only names, value types and
-    extra definitions are checked (the required and format checks are skipped).
+    extra definitions are checked (the required and format checks are skipped). ``sealed`` names are set on Railway
+    with values nobody can read: they count as set, and their format is not checked.
     Returns a ValidationResult; its errors are one line per bad variable and never contain secret values.
     """
     by_name, errors = definitions(extra, contract)
@@ -464,6 +465,8 @@ def validate(values, extra=(), allow_references=False, check_values=True, contra
     if check_values:
         for name, variable in sorted(by_name.items()):
             value = strings.get(name)
+            if name in sealed:
+                continue
             # An empty optional variable counts as unset, as the app reads it.
             if value is None or value == "":
                 if variable.required:
@@ -473,7 +476,7 @@ def validate(values, extra=(), allow_references=False, check_values=True, contra
             if error:
                 errors.append(error)
         for name, variable in sorted(by_name.items()):
-            if variable.required or strings.get(name):
+            if variable.required or strings.get(name) or name in sealed:
                 continue
             for condition_name, condition_value in variable.required_when:
                 if strings.get(condition_name) == condition_value:

@@ -45,13 +45,16 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_release i
     PlanError,
     config_document,
     desired_settings,
+    is_sealed,
     log_tail,
     plan,
     recovery,
     service_variables,
     serving_deployment,
+    shared_references,
     variable_changes,
     variable_text,
+    variables_plan,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
     BY_OPTION,
@@ -61,6 +64,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_settings 
     layered,
     total_replicas,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.railway_sealed import SealedMemory
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
 from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter
 
@@ -97,6 +101,15 @@ def compose_variables(params):
     return variables, from_file
 
 
+def shared_variables(params: dict) -> dict:
+    """The environment's shared variables to set (railway_shared_variables), as Railway stores them."""
+    shared = dict((str(name), variable_text(name, value)) for name, value in (params.get("shared_variables") or {}).items())
+    problem = bad_variable_names(shared)
+    if problem:
+        raise PlanError("railway_shared_variables: " + problem)
+    return shared
+
+
 def check_inputs(params):
     """Everything a release needs, checked in the order a user fixes it; raises PlanError with one line.
 
@@ -121,6 +134,11 @@ def check_inputs(params):
         raise PlanError(problem)
     processes = release_processes(params, params.get("service") or "web", settings)
     variables, from_file = compose_variables(params)
+    shared = shared_variables(params)
+    problem = unknown_sealed(params.get("sealed") or [], set(variables) | set(shared),
+                             "variables of the service or the shared variables")
+    if problem:
+        raise PlanError("railway_sealed_variables " + problem)
     contract = validate(variables, params.get("extra") or [], allow_references=True,
                         contract=params.get("contract"))
     if contract.errors:
@@ -133,8 +151,8 @@ def check_inputs(params):
             raise PlanError("The detailed health view (%s) needs its bearer token: HEALTH_TOKEN is %s, so set "
                             "railway_health_token (from the vault) or railway_verify_health=false."
                             % (params["health_details_path"], "a Railway reference" if token else "not set"))
-    return dict(resolved, variables=variables, config_document=config_document(settings), contract=contract,
-                health_token=token, env_file_values=from_file, processes=processes)
+    return dict(resolved, variables=variables, shared_variables=shared, config_document=config_document(settings),
+                contract=contract, health_token=token, env_file_values=from_file, processes=processes)
 
 
 def release_settings(params: dict) -> dict:
@@ -207,12 +225,28 @@ def bad_variable_names(names):
     return None
 
 
-def plan_changes(current, desired, state, replace):
+def unknown_sealed(sealed, variables, where):
+    """The one-line problem with sealed names that are not among the variables, or None."""
+    unknown = sorted(set(sealed) - set(variables))
+    if unknown:
+        return "sealed names %s, which %s not among the %s: a variable is sealed with its value" % (
+            ", ".join(unknown), "is" if len(unknown) == 1 else "are", where)
+    return None
+
+
+def plan_changes(current, desired, state, replace, sealed=(), remembered=None):
     """Compare current with desired variables; return (upserts, added, updated, removed)."""
     if state == "absent":
         return {}, [], [], sorted(name for name in desired if name in current)
-    added, updated, removed = variable_changes(current, desired, replace)
+    added, updated, removed = variable_changes(current, desired, replace, sealed, remembered)
     return dict((name, desired[name]) for name in added + updated), added, updated, removed
+
+
+def sealed_memory(state_dir: str | None, target: RailwayTarget, current: dict, sealed=()) -> SealedMemory | None:
+    """The digests of the target scope's sealed variables, when one is involved (no file is touched otherwise)."""
+    if not sealed and not any(is_sealed(value) for value in current.values()):
+        return None
+    return SealedMemory(state_dir, target.project_id, target.environment_id, target.service_id)
 
 
 def masked_diff(current, added, updated, removed):
@@ -228,23 +262,43 @@ def masked_diff(current, added, updated, removed):
     return {"before": before, "after": after}
 
 
-def set_variables(railway, target, current, desired, state="present", replace=False, skip_deploys=True, pending=None):
+def variable_scope(state_dir: str | None, target: RailwayTarget, current: dict, desired: dict, sealed=None) -> dict:
+    """One scope's variables: where, what Railway has, what is wanted, which are sealed and what was sent last."""
+    sealed = [name for name in sealed or [] if name in desired]
+    memory = sealed_memory(state_dir, target, current, sealed)
+    return {"target": target, "current": current, "desired": desired, "sealed": sealed, "memory": memory,
+            "remembered": memory.compare(desired) if memory is not None else {}}
+
+
+def set_variables(railway, target, current, desired, state="present", replace=False, skip_deploys=True, sealed=(),
+                  memory=None, pending=None):
     """Send what differs (one batched upsert, one delete per removed name; none in check mode); return the result.
 
-    With ``pending`` (a dict) the upsert is left in it, to be sent with the settings in one request."""
+    Sealed ones (named in ``sealed``, or sealed on Railway) go in one sealing patch, and ``memory`` (SealedMemory)
+    remembers the digests of their values. With ``pending`` (a dict) the plain upsert is left in it, to be sent with
+    the settings in one request.
+    """
     client = railway.client
-    upserts, added, updated, removed = plan_changes(current, desired, state, replace)
+    remembered = memory.compare(desired) if memory is not None and state == "present" else {}
+    upserts, added, updated, removed = plan_changes(current, desired, state, replace, sealed, remembered)
+    to_seal = dict((name, value) for name, value in upserts.items() if name in sealed or is_sealed(current.get(name, "")))
+    plain = dict((name, value) for name, value in upserts.items() if name not in to_seal)
     changed = bool(upserts or removed)
     if changed and not railway.check_mode:
-        if upserts and pending is not None:
-            pending["variables"] = upserts
-        elif upserts:
-            client.upsert_variables(target.project_id, target.environment_id, target.service_id, upserts,
+        if plain and pending is not None:
+            pending["variables"] = plain
+        elif plain:
+            client.upsert_variables(target.project_id, target.environment_id, target.service_id, plain,
                                     skip_deploys=skip_deploys)
+        if to_seal:
+            client.seal_variables(target.environment_id, target.service_id, to_seal, skip_deploys=skip_deploys)
         for name in removed:
             client.delete_variable(target.project_id, target.environment_id, target.service_id, name)
-    result = dict(changed=changed, added=added, updated=updated, removed=removed,
-                  variable_names=sorted((set(current) | set(added)) - set(removed)))
+    if memory is not None and not railway.check_mode:
+        memory.remember(to_seal, forget=removed)
+    names = sorted((set(current) | set(added)) - set(removed))
+    result = dict(changed=changed, added=added, updated=updated, removed=removed, variable_names=names,
+                  sealed=sorted(set(to_seal) | set(name for name in names if is_sealed(current.get(name, "")))))
     if railway.diff_mode:
         result["diff"] = masked_diff(current, added, updated, removed)
     return result
@@ -420,11 +474,14 @@ class Release(object):
     (log tail, failure and rollback in its result). Variable values never enter the result.
     """
 
-    def __init__(self, railway, options, desired_variables, settings, config_document, sources=None, notes=()):
+    def __init__(self, railway, options, desired_variables, settings, config_document, sources=None, notes=(), shared=None):
         self.railway = railway
         self.client = railway.client
         self.options = options
         self.desired = desired_variables
+        # The environment's shared variables to set (only these: others' shared variables are left alone).
+        self.shared = shared or {}
+        self.scopes = {}
         self.settings = settings
         # Where each setting's value comes from (inventory, a config file, profile) and lines about that file.
         self.sources = sources or {}
@@ -460,6 +517,11 @@ class Release(object):
             latest, history = self.deployments_of(target, instance)
             settings, volume = current_settings(self.client, target.environment_id, target.service_id, self.settings,
                                                 instance)
+            self.scopes["service"] = self.scope(target, current, self.desired)
+            if self.shared:
+                shared_target = RailwayTarget(target.project, target.environment, None, [], [])
+                self.scopes["shared"] = self.scope(shared_target, self.client.variables(
+                    target.project_id, target.environment_id, None, unrendered=True), self.shared)
         except RailwayError as exc:
             self.stop("Nothing was deployed: step lookup (reading service %s from Railway) failed: %s"
                       % (options["service"], exc), step="lookup", **exc.details)
@@ -475,6 +537,25 @@ class Release(object):
         self.result["target"] = dict(target.as_dict(), domain=self.domain,
                                      url="https://" + self.domain if self.domain else None)
         return current, settings, latest, history
+
+    def scope(self, target: RailwayTarget, current: dict, desired: dict) -> dict:
+        return variable_scope(self.options.get("sealed_state_dir"), target, current, desired, self.options.get("sealed"))
+
+    def set_scope(self, scope: dict, pending: dict | None = None) -> dict:
+        return set_variables(self.railway, scope["target"], scope["current"], scope["desired"],
+                             replace=self.options["replace"] and scope["target"].service_id is not None,
+                             skip_deploys=True, sealed=scope["sealed"], memory=scope["memory"], pending=pending)
+
+    def plan_shared(self, the_plan: dict) -> dict | None:
+        """The shared variables' plan; a change of one the service refers to is a reason to deploy it."""
+        if "shared" not in self.scopes:
+            return None
+        scope = self.scopes["shared"]
+        shared = variables_plan(scope["current"], scope["desired"], False, scope["sealed"], scope["remembered"])
+        referred = sorted(set(shared["added"] + shared["updated"]) & shared_references(self.desired.values()))
+        if referred:
+            the_plan["deploy_reasons"].append("the shared variables it refers to change (%s)" % ", ".join(referred))
+        return shared
 
     def deployments_of(self, target, instance):
         """(latest deployment, recent ones): the recent ones only when the latest does not serve."""
@@ -526,6 +607,8 @@ class Release(object):
             problem = scale_problem(spec["service"], spec["settings"], volume)
             if problem:
                 self.stop("Nothing was deployed: %s" % problem, step="settings")
+            # Its variables are references, never sealed here; one sealed in the dashboard is compared by digest.
+            process["scope"] = self.scope(process["target"], process["current"], process["desired"])
 
     def creation_spec(self, process):
         """How a missing process service is created: from web's source (repository and branch, or image), or empty."""
@@ -543,7 +626,8 @@ class Release(object):
             process["plan"] = plan(process["current"], process["desired"], options["replace"], process["current_settings"],
                                    process["settings"], process["latest"], serving, options["source"],
                                    source_digest=self.result.get("source_digest"), commit=options["commit"],
-                                   force=options["force"], connection=self.connection)
+                                   force=options["force"], connection=self.connection,
+                                   remembered=(process.get("scope") or {}).get("remembered"))
             if updated:
                 process["plan"]["deploy_reasons"].append("the values of %s's variables it refers to change (%s)" % (
                     self.target.service["name"], ", ".join(updated)))
@@ -573,6 +657,9 @@ class Release(object):
                                                   ", check mode: nothing is sent" if self.railway.check_mode else "")]
         if self.connection and self.connection["change"]:
             lines.append("source: %(before)s -> %(after)s" % self.connection["change"])
+        shared = the_plan.get("shared_variables")
+        if shared is not None:
+            lines.append(self.variable_line(shared, "shared variables "))
         lines += self.change_lines(the_plan, "", len(self.settings)) + self.notes
         for process in self.processes:
             service = process["target"].service
@@ -582,13 +669,20 @@ class Release(object):
                                        "references to %s" % self.target.service["name"])
         return lines
 
-    def change_lines(self, the_plan, prefix, managed, values="values masked"):
-        variables = the_plan["variables"]
+    @staticmethod
+    def variable_line(variables, prefix, values="values masked"):
+        """One line of a scope's variable plan; sealed ones are named as not compared (their values cannot be read)."""
         if variables["differs"]:
-            lines = ["%svariables (%s): add %s; update %s; remove %s" % ((prefix, values) + tuple(
-                ", ".join(variables[kind]) or "-" for kind in ("added", "updated", "removed")))]
+            line = "%s(%s): add %s; update %s; remove %s" % ((prefix, values) + tuple(
+                ", ".join(variables[kind]) or "-" for kind in ("added", "updated", "removed")))
         else:
-            lines = ["%svariables: all %d as on Railway" % (prefix, variables["count"])]
+            line = "%s: all %d as on Railway" % (prefix.rstrip(), variables["count"])
+        if variables.get("sealed"):
+            line += "; sealed, compared by the digest of the value sent last: %s" % ", ".join(variables["sealed"])
+        return line
+
+    def change_lines(self, the_plan, prefix, managed, values="values masked"):
+        lines = [self.variable_line(the_plan["variables"], "%svariables " % prefix, values)]
         lines.append(("%ssettings: " % prefix + "; ".join(the_plan["settings_text"])) if the_plan["settings"]
                      else "%ssettings: all %d as on Railway" % (prefix, managed))
         if the_plan["deploy_reasons"]:
@@ -606,6 +700,10 @@ class Release(object):
         entries = [(current, the_plan, "")]
         entries += [(process["current"], process["plan"], " of %s" % process["service"]) for process in self.processes]
         result = []
+        if the_plan.get("shared_variables") is not None:
+            result.append(dict(masked_diff(self.scopes["shared"]["current"], *[the_plan["shared_variables"][kind] for kind in (
+                "added", "updated", "removed")]), before_header="shared variables (values masked)",
+                after_header="shared variables (values masked)"))
         for variables, change, where in entries:
             result.append(dict(masked_diff(variables, *[change["variables"][kind] for kind in ("added", "updated", "removed")]),
                                before_header="variables%s (values masked)" % where,
@@ -635,9 +733,12 @@ class Release(object):
             self.railway.warn(CONFIG_FILE_NOTE)
         archive = self.pack()
         serving = serving_deployment(latest, history)
+        service = self.scopes["service"]
         the_plan = plan(current, self.desired, options["replace"], current_settings, self.settings, latest, serving,
                         options["source"], source_digest=self.result.get("source_digest"), commit=options["commit"],
-                        force=options["force"], connection=self.connection, sources=self.sources)
+                        force=options["force"], connection=self.connection, sources=self.sources,
+                        sealed=service["sealed"], remembered=service["remembered"])
+        the_plan["shared_variables"] = self.plan_shared(the_plan)
         self.plan_processes(the_plan)
         self.context["previous_deployment_id"] = the_plan["previous_deployment_id"]
         self.result.update(plan=the_plan, plan_text=self.plan_lines(the_plan), serving_deployment=serving)
@@ -659,27 +760,30 @@ class Release(object):
 
     def check_mode_outcome(self, the_plan):
         web = self.target.service["name"]
+        shared = (the_plan["shared_variables"] or {}).get("differs")
         if not self.processes:
-            self.result["changed"] = bool(the_plan["deploy_reasons"])
-            self.result["msg"] = "Check mode: nothing was sent; a run would %sdeploy %s" % (
-                "" if the_plan["deploy_reasons"] else "not ", web)
+            self.result["changed"] = bool(the_plan["deploy_reasons"] or shared)
+            self.result["msg"] = "Check mode: nothing was sent; a run would %s%sdeploy %s" % (
+                "set shared variables and " if shared else "", "" if the_plan["deploy_reasons"] else "not ", web)
             return
         created = [p["service"] for p in self.processes if p["target"].service_id is None]
         deployed = [web] if the_plan["deploy_reasons"] else []
         deployed += [p["service"] for p in self.processes if p["plan"]["deploy_reasons"]]
-        actions = (["create " + ", ".join(created)] if created else []) + (["deploy " + ", ".join(deployed)] if deployed else [])
+        actions = (["set shared variables"] if shared else []) + (["create " + ", ".join(created)] if created else [])
+        actions += ["deploy " + ", ".join(deployed)] if deployed else []
         self.result["changed"] = bool(actions)
         self.result["msg"] = "Check mode: nothing was sent; a run would %s" % (
             " and ".join(actions) or "deploy neither %s nor its processes" % web)
         self.publish_processes()
 
     def apply(self, the_plan, current, current_settings, archive):
-        target, options = self.target, self.options
+        target = self.target
         variables = settings = None
         pending = {}
+        shared_changed = self.apply_shared(the_plan)
         if the_plan["variables"]["differs"]:
-            variables = self.step("variables_result", "variables_result", lambda: set_variables(
-                self.railway, target, current, self.desired, replace=options["replace"], skip_deploys=True, pending=pending))
+            variables = self.step("variables_result", "variables_result",
+                                  lambda: self.set_scope(self.scopes["service"], pending=pending))
         if the_plan["settings"]:
             settings = self.step("settings_result", "service_result", lambda: settings_result(
                 self.railway, self.settings, *apply_settings(self.railway, target.environment_id, target.service_id,
@@ -697,12 +801,13 @@ class Release(object):
             self.step("source_connection", "source_connection", self.connect)
         web_changed = bool((variables or {}).get("changed") or (settings or {}).get("changed")
                            or (self.connection and self.connection["change"]))
-        self.result["changed"] = web_changed
+        self.result["changed"] = web_changed or shared_changed
         # Before any deployment: a process deployed later starts with its own settings and web's new values.
         self.configure_processes()
-        if not (the_plan["source_reasons"] or web_changed):
-            self.result["msg"] = "Nothing changed: deployment %s serves %s" % (
-                the_plan["previous_deployment_id"], the_plan["source"]["wanted"])
+        if not (the_plan["source_reasons"] or web_changed or the_plan["deploy_reasons"]):
+            self.result["msg"] = "%s: deployment %s serves %s" % (
+                "Shared variables set" if shared_changed else "Nothing changed", the_plan["previous_deployment_id"],
+                the_plan["source"]["wanted"])
             return
         deployer = Deployer(self.railway, self.deploy_options(target, the_plan), target=target, archive=archive)
         try:
@@ -716,6 +821,18 @@ class Release(object):
         self.result["changed"] = True
         self.record("deployment", "deployment", deployment)
         self.result["msg"] = deployment["msg"]
+
+    def apply_shared(self, the_plan: dict) -> bool:
+        """Set the shared variables first (the service's references to them render at its deployment)."""
+        if not (the_plan["shared_variables"] or {}).get("differs"):
+            return False
+        scope = self.scopes["shared"]
+        try:
+            self.result["shared_variables_result"] = self.set_scope(scope)
+        except RailwayError as exc:
+            self.stop("Nothing was deployed: step shared variables (setting the shared variables of environment %s) "
+                      "failed: %s" % (self.target.environment["name"], exc), step="shared_variables", **exc.details)
+        return True
 
     def deploy_options(self, target, the_plan):
         """railway_deploy's options for deploying this release's source to ``target``."""
@@ -755,7 +872,8 @@ class Release(object):
                     self.result["changed"] = True
                 step = "variables"
                 variables = set_variables(self.railway, target, process["current"], process["desired"],
-                                          replace=self.options["replace"], skip_deploys=True)
+                                          replace=self.options["replace"], skip_deploys=True,
+                                          memory=(process.get("scope") or {}).get("memory"))
                 step = "settings"
                 current, changes = apply_settings(self.railway, target.environment_id, target.service_id,
                                                   process["settings"], process["current_settings"])

@@ -467,6 +467,15 @@ class RailwayClient(object):
             return self.upsert_variables(project_id, environment_id, service_id, variables)
         return self.update_service_instance(environment_id, service_id, settings) if settings else None
 
+    def seal_variables(self, environment_id, service_id, variables, skip_deploys=True):
+        """Set ``variables`` sealed (of the service, or shared without one): staged as a patch, then committed."""
+        entries = dict((name, {"value": value, "isSealed": True}) for name, value in variables.items())
+        patch = {"services": {service_id: {"variables": entries}}} if service_id else {"sharedVariables": entries}
+        self.execute(documents.ENVIRONMENT_STAGE_CHANGES_MUTATION, {"environmentId": environment_id, "input": patch})
+        return self.execute(documents.ENVIRONMENT_PATCH_COMMIT_STAGED_MUTATION, {
+            "environmentId": environment_id, "skipDeploys": skip_deploys,
+            "commitMessage": "backendops.stack: sealed variables %s" % ", ".join(sorted(variables))})
+
     def delete_variable(self, project_id, environment_id, service_id, name):
         target = {"projectId": project_id, "environmentId": environment_id, "name": name}
         if service_id:

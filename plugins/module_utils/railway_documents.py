@@ -243,6 +243,21 @@ mutation ServiceConfigure($variables: VariableCollectionUpsertInput!, $environme
 }
 """)
 
+# Railway's variable upserts cannot seal a variable; an environment patch with isSealed can. Staging it merges into
+# the staged patch (the same again changes nothing); committing the staged patch can skip the deploys, which
+# environmentPatchCommit cannot. A second commit after a lost answer would commit nothing new, but is not sent.
+ENVIRONMENT_STAGE_CHANGES_MUTATION = _register("EnvironmentStageChanges", """
+mutation EnvironmentStageChanges($environmentId: String!, $input: EnvironmentConfig!) {
+  environmentStageChanges(environmentId: $environmentId, input: $input, merge: true) { id }
+}
+""")
+
+ENVIRONMENT_PATCH_COMMIT_STAGED_MUTATION = _register("EnvironmentPatchCommitStaged", """
+mutation EnvironmentPatchCommitStaged($environmentId: String!, $skipDeploys: Boolean, $commitMessage: String) {
+  environmentPatchCommitStaged(environmentId: $environmentId, skipDeploys: $skipDeploys, commitMessage: $commitMessage)
+}
+""", retry_safe=False)
+
 VARIABLE_DELETE_MUTATION = _register("VariableDelete", """
 mutation VariableDelete($input: VariableDeleteInput!) {
   variableDelete(input: $input)

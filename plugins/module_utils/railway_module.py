@@ -38,6 +38,12 @@ RAILWAY_COMMON_ARGS = dict(
     service_id=dict(type="str"),
 )
 
+# The options of the doc fragment backendops.stack.railway.sealed (railway_variables, railway_release).
+SEALED_ARGS = dict(
+    sealed=dict(type="list", elements="str", default=[]),
+    sealed_state_dir=dict(type="path"),
+)
+
 
 class RailwayModule(object):
     """An AnsibleModule with the common Railway options and a ready RailwayClient.

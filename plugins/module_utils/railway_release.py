@@ -10,6 +10,7 @@ the comparison rules live in one place (railway_variables and railway_service co
 from __future__ import annotations
 
 import json
+import re
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
     BY_OPTION,
@@ -24,6 +25,10 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter im
 CONFIG_FILE_SCHEMA = "https://railway.com/railway.schema.json"
 # Read from an app's file, never written: Railway's file format deprecated it for multiRegionConfig.
 READ_ONLY_CONFIG_PATHS = (("deploy", "numReplicas"),)
+
+
+SHARED_REFERENCE = re.compile(r"\$\{\{\s*shared\.([A-Za-z0-9_]+)\s*\}\}")
+
 
 
 class PlanError(ValueError):
@@ -50,12 +55,34 @@ def variable_text(name, value):
     return str(value)
 
 
-def variable_changes(current, desired, replace):
-    """(added, updated, removed) names: what a batched upsert of desired over current changes."""
+def is_sealed(value) -> bool:
+    """Whether Railway listed a variable as sealed: with a name but without a value (null), as it never returns one."""
+    return value is None
+
+
+def variable_changes(current, desired, replace, sealed=(), remembered=None):
+    """(added, updated, removed) names: what a batched upsert of desired over current changes.
+
+    A sealed variable is write-only: it is updated only when its value here is not the one sent last time
+    (``remembered``: {name: whether it is, for the names whose digest is remembered}; no digest sends it once).
+    A name in ``sealed`` that is not sealed on Railway is updated, which seals it.
+    """
+    remembered = remembered or {}
+
+    def differs(name):
+        if is_sealed(current[name]):
+            return not remembered.get(name)
+        return current[name] != desired[name] or name in sealed
     added = sorted(name for name in desired if name not in current)
-    updated = sorted(name for name in desired if name in current and current[name] != desired[name])
+    updated = sorted(name for name in desired if name in current and differs(name))
     removed = sorted(name for name in current if name not in desired) if replace else []
     return added, updated, removed
+
+
+def sealed_names(current, desired, sealed=()):
+    """(sealed: the declared names that are or become sealed, not compared; to_seal: those not sealed yet)."""
+    to_seal = sorted(name for name in desired if name in sealed and not is_sealed(current.get(name, "")))
+    return sorted(set(to_seal) | set(name for name in desired if name in current and is_sealed(current[name]))), to_seal
 
 
 def desired_settings(settings, extra=None):
@@ -136,10 +163,22 @@ def source_identity(kind, serving, digest=None, commit=None, connection=None):
     return "the latest deployment", "the latest deployment"
 
 
+def variables_plan(current, desired, replace, sealed=(), remembered=None):
+    """The plan of one scope's variables: names added, updated and removed, the sealed ones (not compared)."""
+    added, updated, removed = variable_changes(current, desired, replace, sealed, remembered)
+    return dict(zip(("sealed", "to_seal"), sealed_names(current, desired, sealed)), added=added, updated=updated,
+                removed=removed, count=len(desired), differs=bool(added or updated or removed))
+
+
+def shared_references(values):
+    """The shared variable names these values refer to (``${{shared.X}}``, kept literal: Railway renders them)."""
+    return set(name for value in values if value for name in SHARED_REFERENCE.findall(str(value)))
+
+
 def plan(current_variables, desired_variables, replace, current_settings, settings, latest, serving,
-         source_kind, source_digest=None, commit=None, force=False, connection=None, sources=None):
+         source_kind, source_digest=None, commit=None, force=False, connection=None, sources=None, sealed=(), remembered=None):
     """What a run changes and why it deploys; names and settings only, never a variable's value."""
-    added, updated, removed = variable_changes(current_variables, desired_variables, replace)
+    variables = variables_plan(current_variables, desired_variables, replace, sealed, remembered)
     settings_changed = setting_changes(current_settings, settings)
     wanted_source, serving_source = source_identity(source_kind, serving, source_digest, commit, connection)
     reasons = []
@@ -153,13 +192,12 @@ def plan(current_variables, desired_variables, replace, current_settings, settin
     elif wanted_source != serving_source:
         reasons.append("the source (%s) differs from the serving one (%s)" % (wanted_source, serving_source or "none recorded"))
     source_reasons = list(reasons)
-    if added or updated or removed:
+    if variables["differs"]:
         reasons.append("variables change")
     if settings_changed:
         reasons.append("settings change")
     return {
-        "variables": {"added": added, "updated": updated, "removed": removed, "count": len(desired_variables),
-                      "differs": bool(added or updated or removed)},
+        "variables": variables,
         "settings": settings_changed,
         "settings_text": setting_text(settings_changed, sources),
         "source": {"kind": source_kind, "wanted": wanted_source, "serving": serving_source},
@@ -169,13 +207,24 @@ def plan(current_variables, desired_variables, replace, current_settings, settin
     }
 
 
-def drift(current_variables, declared_variables, current_settings, settings):
-    """How Railway differs from this configuration, by name: added there, removed there, changed values, settings."""
+def drift(current_variables, declared_variables, current_settings, settings, sealed=(), remembered=None):
+    """How Railway differs from this configuration, by name: added there, removed there, changed values, settings.
+
+    Sealed variables are not compared (Railway never returns their values): they are listed as ``sealed``, those whose
+    value here differs from the one sent last as ``sealed_new_here`` (the next run sends them), and the declared
+    ``sealed`` names Railway holds unsealed as ``to_seal``.
+    """
+    in_both = [name for name in declared_variables if name in current_variables]
+    to_seal = sealed_names(current_variables, declared_variables, sealed)[1]
     return {
         "added": sorted(name for name in current_variables if name not in declared_variables),
         "removed": sorted(name for name in declared_variables if name not in current_variables),
-        "changed": sorted(name for name in declared_variables
-                          if name in current_variables and current_variables[name] != declared_variables[name]),
+        "changed": sorted(name for name in in_both if not is_sealed(current_variables[name])
+                          and current_variables[name] != declared_variables[name]),
+        "sealed": sorted(name for name in in_both if is_sealed(current_variables[name])),
+        "sealed_new_here": sorted(name for name, same in (remembered or {}).items()
+                                  if not same and is_sealed(current_variables.get(name, ""))),
+        "to_seal": [name for name in to_seal if name in current_variables],
         "settings": sorted(setting_changes(current_settings, settings)),
         "declared": len(declared_variables),
         "on_railway": len(current_variables),

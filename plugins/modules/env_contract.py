@@ -44,6 +44,14 @@ options:
       - Leave it V(false) for env files, which Docker Compose reads literally.
     type: bool
     default: false
+  sealed:
+    description:
+      - Names of variables that Railway holds sealed, whose values cannot be read (listed with a V(null) value);
+        they count as set, and their format is not checked.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.4.0
 notes:
   - Reference values contain C({{), which Ansible would template; mark them C(!unsafe) or wrap them in
     C({% raw %}) as in the examples.
@@ -126,11 +134,12 @@ def main():
             contract=CONTRACT_ARGUMENT_SPEC,
             extra=EXTRA_ARGUMENT_SPEC,
             allow_references=dict(type="bool", default=False),
+            sealed=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
     result = validate(module.params["variables"], module.params["extra"], module.params["allow_references"],
-                      contract=module.params["contract"])
+                      contract=module.params["contract"], sealed=module.params["sealed"])
     module.no_log_values.difference_update(public_values(result))
     if result.errors:
         module.fail_json(msg=failure_message(result.errors))

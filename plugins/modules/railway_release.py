@@ -35,12 +35,15 @@ description:
   - Railway's deployment statuses and the service setting fields are those of the collection's C(module_utils); the
     result names the deployment that serves.
   - Variable values are compared, never returned; the result holds names, settings and deployment IDs only.
+  - O(sealed) names variables of O(variables) or O(shared_variables); a sealed one is compared by digest, so the plan
+    never calls it changed unless its value here is new, and drift lists it as sealed, never as changed.
 author:
   - backendops.stack maintainers (@backendops)
 extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
+  - backendops.stack.railway.sealed
   - backendops.stack.env_contract
 attributes:
   check_mode:
@@ -104,6 +107,30 @@ options:
       - The desired variables of the service. B(Secret.)
     type: dict
     default: {}
+  shared_variables:
+    description:
+      - Shared variables of the environment to set (Railway's variables without a service), compared like
+        O(variables); shared variables not named here are left alone. B(Secret.)
+      - With O(action=apply) they are set before the service's variables; a change of one that the service refers to
+        (C(${{shared.NAME}}), kept literal) is a reason to deploy it. With O(action=drift), compared with
+        O(current_shared_variables).
+    type: dict
+    default: {}
+    version_added: 0.4.0
+  current_shared_variables:
+    description:
+      - With O(action=drift), the shared variables as M(backendops.stack.railway_info) read them (unrendered).
+        B(Secret.)
+    type: dict
+    default: {}
+    version_added: 0.4.0
+  target:
+    description:
+      - With O(action=plan) and O(action=drift), the IDs of the project, environment and service (C(project_id),
+        C(environment_id), C(service_id)) whose remembered digests of sealed values to compare with.
+    type: dict
+    default: {}
+    version_added: 0.4.0
   defaults:
     description:
       - Variables under O(variables), less the names in O(drop); a V(null) value leaves a variable out. B(Secret.)
@@ -507,6 +534,11 @@ drift:
   description:
     - Variable names added, removed and changed on Railway, the settings that differ, and the number of variables
       declared here and on Railway.
+    - C(sealed) names the declared variables that are sealed on Railway (never compared, never C(changed)),
+      C(sealed_new_here) those whose value here is not the one sent last (the next run sends them), C(to_seal) the
+      declared O(sealed) ones Railway holds unsealed.
+    - C(shared) (with O(shared_variables)) holds C(removed), C(changed), C(sealed), C(sealed_new_here), C(to_seal)
+      and C(declared) of the shared variables.
   returned: when O(action=drift)
   type: dict
 """
@@ -526,8 +558,11 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     needs_scale,
     release_settings,
     unset_line,
+    shared_variables,
+    variable_scope,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayTarget
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, SEALED_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import spec_line
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
     PlanError,
@@ -540,7 +575,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_release i
 )
 
 
-SECRET_OPTIONS = ("variables", "current_variables", "defaults")
+SECRET_OPTIONS = ("variables", "current_variables", "defaults", "shared_variables", "current_shared_variables")
 NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 ACTIONS = ["desired", "plan", "drift", "recover", "check", "apply"]
 
@@ -555,6 +590,10 @@ def argument_spec():
         config_file_source=dict(type="str"),
         variables=dict(type="dict", default={}, no_log=True),
         defaults=dict(type="dict", default={}, no_log=True),
+        shared_variables=dict(type="dict", default={}, no_log=True),
+        current_shared_variables=dict(type="dict", default={}, no_log=True),
+        **SEALED_ARGS,
+        target=dict(type="dict", default={}),
         drop=dict(type="list", elements="str", default=[]),
         env_file=dict(type="path"),
         contract=CONTRACT_ARGUMENT_SPEC,
@@ -625,7 +664,7 @@ def main():
     settings = resolved["settings"]
     result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings),
                   settings_sources=resolved["sources"], config_file_unset=resolved["config_file_unset"])
-    current = dict((str(name), str(value)) for name, value in params["current_variables"].items())
+    current = as_read(params["current_variables"])
     if params["action"] == "drift":
         if params["defaults"] or params["env_file"]:
             try:
@@ -633,15 +672,48 @@ def main():
             except (PlanError, ValueError) as exc:
                 module.fail_json(msg=str(exc))
             module.no_log_values.update(str(value) for value in from_file.values() if value not in (None, ""))
-        result["drift"] = drift(current, desired, params["current_settings"], settings)
+        scope = compared_scope(params, "service_id", current, desired)
+        result["drift"] = drift(current, desired, params["current_settings"], settings, scope["sealed"], scope["remembered"])
+        if params["shared_variables"]:
+            result["drift"]["shared"] = shared_drift(module, params)
     elif params["action"] == "plan":
         serving = serving_deployment(params["latest_deployment"], params["deployments"])
+        scope = compared_scope(params, "service_id", current, desired)
         result["serving_deployment"] = serving
         result["plan"] = plan(current, desired, params["replace"], params["current_settings"], settings,
                               params["latest_deployment"], serving, params["source"],
                               source_digest=params["source_digest"], commit=params["commit"], force=params["force"],
-                              sources=resolved["sources"])
+                              sources=resolved["sources"], sealed=scope["sealed"],
+                              remembered=scope["remembered"])
     module.exit_json(**unmasked(module, result))
+
+
+def as_read(variables: dict) -> dict:
+    """Variables as railway_info read them, as text; a sealed one stays without its value (None)."""
+    return dict((str(name), None if value is None else str(value)) for name, value in variables.items())
+
+
+def compared_scope(params: dict, scope_id: str | None, current: dict, desired: dict) -> dict:
+    """What was sent last to the sealed variables of params' target: its service (``scope_id``), or the shared scope."""
+    ids = params["target"]
+    service_id = ids.get(scope_id) if scope_id else None
+    if not (ids.get("project_id") and ids.get("environment_id") and (service_id or not scope_id)):
+        # Without the IDs nothing remembered can be found: sealed variables stay uncompared.
+        return {"sealed": [name for name in params["sealed"] if name in desired], "remembered": {}}
+    target = RailwayTarget({"id": ids["project_id"]}, {"id": ids["environment_id"]},
+                           {"id": service_id} if service_id else None, [], [])
+    return variable_scope(params["sealed_state_dir"], target, current, desired, params["sealed"])
+
+
+def shared_drift(module, params: dict) -> dict:
+    try:
+        shared = shared_variables(params)
+    except (PlanError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    current = as_read(params["current_shared_variables"])
+    scope = compared_scope(params, None, current, shared)
+    found = drift(current, shared, {}, {}, scope["sealed"], scope["remembered"])
+    return dict((key, found[key]) for key in ("removed", "changed", "sealed", "sealed_new_here", "to_seal", "declared"))
 
 
 def inputs_or_fail(module, params):
@@ -671,7 +743,8 @@ def apply_release(railway):
     inputs = inputs_or_fail(railway.module, railway.params)
     options = dict(railway.params, health_token=inputs["health_token"])
     release = Release(railway, options, inputs["variables"], inputs["settings"], inputs["config_document"],
-                      inputs["sources"], [line for line in [unset_line(inputs)] if line])
+                      inputs["sources"], [line for line in [unset_line(inputs)] if line],
+                      shared=inputs["shared_variables"])
     try:
         result = release.run()
     except ReleaseFailed as failure:

@@ -21,6 +21,7 @@ extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
+  - backendops.stack.railway.sealed
 attributes:
   check_mode:
     support: full
@@ -30,6 +31,8 @@ attributes:
     support: full
     details:
       - The diff lists variable names; every value is masked.
+      - A sealed variable's value cannot be read; it counts as changed when its value here is not the one this
+        module sent last (remembered by digest).
   idempotent:
     support: full
 options:
@@ -110,6 +113,13 @@ EXAMPLES = r"""
         variables:
           LOG_LEVEL: info
 
+    - name: Create the signing key sealed (Railway never returns its value)
+      backendops.stack.railway_variables:
+        service: backend
+        variables:
+          JWT_SECRET: "{{ vault_jwt_secret }}"
+        sealed: [JWT_SECRET]
+
     - name: Make the service's variables exactly this set
       backendops.stack.railway_variables:
         service: backend
@@ -151,6 +161,13 @@ removed:
   type: list
   elements: str
   sample: [LEGACY_API_KEY]
+sealed:
+  description: Names of the variables that are sealed on Railway after the task (their values are never read).
+  returned: always
+  type: list
+  elements: str
+  sample: [JWT_SECRET]
+  version_added: 0.4.0
 variable_names:
   description: Names of all variables of the service (or shared variables) after the task.
   returned: always
@@ -177,9 +194,11 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_apply imp
     bad_variable_names,
     masked_diff,
     plan_changes,
+    sealed_memory,
     set_variables,
+    unknown_sealed,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway_module import SEALED_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import variable_text
 
 
@@ -192,6 +211,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             replace=dict(type="bool", default=False),
             skip_deploys=dict(type="bool", default=True),
+            **SEALED_ARGS,
         ),
         mutually_exclusive=[("variables", "names")],
         required_if=[("state", "present", ("variables",))],
@@ -207,7 +227,8 @@ def manage_variables(railway):
         railway.fail("names is only used with state=absent; use variables to set values")
     if params["replace"] and state != "present":
         railway.fail("replace is only used with state=present")
-    problem = bad_variable_names(params["names"] or params["variables"] or {})
+    problem = bad_variable_names(params["names"] or params["variables"] or {}) or unknown_sealed(
+        params["sealed"], params["variables"] or {}, "variables")
     if problem:
         railway.fail(problem)
     if state == "absent":
@@ -220,7 +241,9 @@ def manage_variables(railway):
 
     target = railway.resolve(params["service"])
     current = railway.client.variables(target.project_id, target.environment_id, target.service_id, unrendered=True)
-    result = set_variables(railway, target, current, desired, state, params["replace"], params["skip_deploys"])
+    memory = sealed_memory(params["sealed_state_dir"], target, current, params["sealed"])
+    result = set_variables(railway, target, current, desired, state, params["replace"], params["skip_deploys"],
+                           sealed=params["sealed"], memory=memory)
     railway.exit(target=target.as_dict(), **result)
 
 

@@ -86,11 +86,16 @@ def runner_fixture(playbook, emulator, tmp_path):
     return Runner(playbook, emulator, tmp_path)
 
 
-def variables_of(emulator, service_id, environment_id="env-production"):
+def scope_of(emulator, service_id, environment_id="env-production"):
+    """One variable scope of the emulator's state (values, sealed names); None = the shared variables."""
     for entry in emulator.state()["variables"]:
         if entry["serviceId"] == service_id and entry["environmentId"] == environment_id:
-            return entry["values"]
-    return {}
+            return entry
+    return {"values": {}, "sealed": []}
+
+
+def variables_of(emulator, service_id, environment_id="env-production"):
+    return scope_of(emulator, service_id, environment_id)["values"]
 
 
 def deployments_of(emulator, service_id="service-backend"):

@@ -308,6 +308,14 @@ def test_drift_report_names_added_removed_and_changed_variables_and_changes_noth
         "variables": {"input": {"projectId": "project-backendops-demo", "environmentId": "env-production",
                                 "serviceId": "service-backend", "variables": {"DASHBOARD_FLAG": "set-in-the-dashboard"},
                                 "skipDeploys": True}}}).raise_for_status()
+    # HEALTH_TOKEN sealed in the dashboard: Railway returns it without its value, so it is never "changed".
+    seal = {"services": {"service-backend": {"variables": {"HEALTH_TOKEN": {"isSealed": True}}}}}
+    for query in ("mutation Seal($p: EnvironmentConfig!) { environmentStageChanges(environmentId: \"env-production\", "
+                  "input: $p) { id } }",
+                  'mutation { environmentPatchCommitStaged(environmentId: "env-production", skipDeploys: true) }'):
+        answer = requests.post(emulator.url, timeout=10, headers={"Authorization": "Bearer " + emulator.account_token},
+                               json={"query": query, "variables": {"p": seal} if "$p" in query else {}})
+        assert "errors" not in answer.json(), answer.text
     env_file = tmp_path / "production.env"
     env_file.write_text("LOG_LEVEL=warn\nPORT=8080\n")
     before = railway.deployments()
@@ -318,8 +326,10 @@ def test_drift_report_names_added_removed_and_changed_variables_and_changes_noth
     report = run.result("Report the drift (names only, values masked)")["msg"]
     assert report[1] == "added on Railway (not declared here): DASHBOARD_FLAG"
     assert report[2] == "removed on Railway (declared here, missing there): JWT_SECRET, LOG_LEVEL, SUPABASE_ANON_KEY, SUPABASE_URL"
-    assert report[3] == "changed on Railway (values differ, masked): HEALTH_TOKEN, NODE_ENV"
+    assert report[3] == "changed on Railway (values differ, masked): NODE_ENV"
     assert report[4].startswith("contract on Railway: Environment contract:") and "JWT_SECRET" in report[4]
+    assert "HEALTH_TOKEN" not in report[4]
+    assert report[6].startswith("sealed (values never readable, not compared): HEALTH_TOKEN;")
     assert_no_secret(run.outcome.output)
 
     strict = railway.run(playbook="playbooks/railway_drift.yml", railway_drift_fail=True)

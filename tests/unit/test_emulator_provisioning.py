@@ -236,3 +236,38 @@ def test_a_process_service_deploys_with_references_to_the_web_service_resolved(c
     with client.emulator.settled():
         assert client.emulator.store.latest_deployment(production, worker).status == "SUCCESS"
         assert client.emulator.store.latest_deployment(production, other).status == "FAILED"
+
+
+STAGE = "mutation S($e: String!, $p: EnvironmentConfig!) { environmentStageChanges(environmentId: $e, input: $p, merge: true) { id status } }"
+COMMIT = "mutation C($e: String!, $skip: Boolean) { environmentPatchCommitStaged(environmentId: $e, skipDeploys: $skip) }"
+UPSERT = "mutation U($input: VariableCollectionUpsertInput!) { variableCollectionUpsert(input: $input) }"
+
+
+def test_a_sealed_variable_reaches_deployments_but_no_read_and_no_copy(client: Client) -> None:
+    project_id, production = client.project()
+    backend = client.service(project_id, "backend", source={"image": "node:22"})
+    scope = {"p": project_id, "e": production, "s": backend, "u": True}
+    sealed = {"services": {backend: {"variables": {"JWT_SECRET": {"value": "jwt-1", "isSealed": True}}}},
+              "sharedVariables": {"API_KEY": {"value": "key-1", "isSealed": True}, "LOG_LEVEL": {"value": "info"}}}
+    assert client.data(STAGE, {"e": production, "p": sealed})["environmentStageChanges"]["status"] == "STAGED"
+    deployments = len(client.emulator.store.data.deployments)
+    client.data(COMMIT, {"e": production, "skip": True})
+    assert len(client.emulator.store.data.deployments) == deployments  # skipDeploys: nothing deployed
+    assert client.data(VARIABLES, scope)["variables"] == {"JWT_SECRET": None}
+    assert client.data(VARIABLES, dict(scope, u=False))["variables"] == {"JWT_SECRET": None}
+    assert client.data(VARIABLES, dict(scope, s=None))["variables"] == {"API_KEY": None, "LOG_LEVEL": "info"}
+    deployment_variables = "query D($p: String!, $e: String!, $s: String!) { variablesForServiceDeployment(projectId: $p, environmentId: $e, serviceId: $s) }"
+    assert client.data(deployment_variables, {"p": project_id, "e": production, "s": backend})["variablesForServiceDeployment"]["JWT_SECRET"] is None
+    # An upsert changes the value; the variable stays sealed (Railway never un-seals one).
+    client.data(UPSERT, {"input": {"projectId": project_id, "environmentId": production, "serviceId": backend,
+                                   "variables": {"JWT_SECRET": "jwt-2"}, "skipDeploys": False}})
+    assert client.data(VARIABLES, scope)["variables"] == {"JWT_SECRET": None}
+    client.settle(PHASE * 6)
+    assert client.emulator.store.latest_deployment(production, backend).variables["JWT_SECRET"] == "jwt-2"
+    # A copy of the environment gets no sealed variable.
+    copy = client.data(CREATE_ENVIRONMENT, {"input": {"projectId": project_id, "name": "pr-1", "sourceEnvironmentId": production}})
+    copied = client.data(VARIABLES, dict(scope, e=copy["environmentCreate"]["id"], s=None))["variables"]
+    assert copied == {"LOG_LEVEL": "info"}
+    # Only variables are applied from a patch; other parts are refused, not dropped silently.
+    message = client.error(STAGE, {"e": production, "p": {"services": {backend: {"deploy": {"numReplicas": 2}}}}})
+    assert message.startswith("the emulator applies only variables")

@@ -107,6 +107,8 @@ class Environment:
     # Whether the copy was asked for in the background (applyChangesInBackground not false): Railway may then answer
     # before the copy exists. The emulator copies at once either way and records the request, for tests.
     copied_in_background: bool = False
+    # The patch staged by environmentStageChanges, applied by environmentPatchCommitStaged.
+    staged_patch: dict[str, Any] | None = None
 
 
 @dataclass
@@ -141,6 +143,8 @@ class VariableScope:
     environment_id: str
     service_id: str | None
     values: dict[str, str] = field(default_factory=dict)
+    # Sealed names: their values reach deployments but no read returns them (Railway's sealed variables).
+    sealed: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -236,7 +236,9 @@ class ProvisioningMutations:
             for domain in store.domains_of(source.id, original.service_id):
                 self._add_domain(instance, domain.target_port)
         for scope in [s for s in store.data.variables if s.environment_id == source.id]:
-            store.variables(environment.id, scope.service_id, for_write=True).update(scope.values)
+            # Railway copies no sealed variable into a duplicated environment (docs: variables, sealed variables).
+            store.variables(environment.id, scope.service_id, for_write=True).update(
+                (name, value) for name, value in scope.values.items() if name not in scope.sealed)
         for volume in store.volume_instances_in(source.id):
             # The copy mounts the same volume at the same path, with data of its own.
             store.data.volume_instances.append(VolumeInstance(id=store.new_id("volume-instance"), volume_id=volume.volume_id, environment_id=environment.id,

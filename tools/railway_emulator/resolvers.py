@@ -94,13 +94,14 @@ class QueryRoot:
 
     def variables(self, _info, environmentId: str, projectId: str, serviceId: str | None = None, unrendered: bool | None = None) -> dict[str, str]:
         self._scope(projectId, environmentId, serviceId)
-        if unrendered:
-            return dict(self.ctx.store.variables(environmentId, serviceId))
-        return Renderer(self.ctx.store, environmentId).render_scope(serviceId)
+        store = self.ctx.store
+        values = store.variables(environmentId, serviceId) if unrendered else Renderer(store, environmentId).render_scope(serviceId)
+        return store.readable_variables(environmentId, serviceId, values)
 
     def variablesForServiceDeployment(self, _info, environmentId: str, projectId: str, serviceId: str) -> dict[str, str]:
         self._scope(projectId, environmentId, serviceId)
-        return Renderer(self.ctx.store, environmentId).for_deployment(serviceId)
+        store = self.ctx.store
+        return store.readable_variables(environmentId, serviceId, Renderer(store, environmentId).for_deployment(serviceId))
 
     def deployment(self, _info, id: str) -> DeploymentView:  # pylint: disable=redefined-builtin
         return DeploymentView(self.ctx, self.ctx.deployment(id))
@@ -175,24 +176,57 @@ class Root(ProvisioningMutations, QueryRoot):
     def variableDelete(self, _info, input: dict[str, Any]) -> bool:  # pylint: disable=redefined-builtin
         environment_id, service_id = input["environmentId"], input.get("serviceId")
         self._scope(input["projectId"], environment_id, service_id)
-        values = self.ctx.store.variables(environment_id, service_id, for_write=True)
-        if input["name"] not in values:
+        scope = self.ctx.store.variable_scope(environment_id, service_id, for_write=True)
+        if input["name"] not in scope.values:
             raise RailwayError(f'Variable "{input["name"]}" not found')
-        del values[input["name"]]
+        del scope.values[input["name"]]
+        scope.sealed = [name for name in scope.sealed if name != input["name"]]
         return True
 
     def _upsert_variables(self, request: dict[str, Any], new_values: dict[str, str], replace: bool) -> bool:
         environment_id, service_id = request["environmentId"], request.get("serviceId")
         self._scope(request["projectId"], environment_id, service_id)
-        values = self.ctx.store.variables(environment_id, service_id, for_write=True)
+        scope = self.ctx.store.variable_scope(environment_id, service_id, for_write=True)
+        values = scope.values
         changed = set(new_values) | (set(values) if replace else set())
         if replace:
             values.clear()
+            scope.sealed = [name for name in scope.sealed if name in new_values]
+        # A sealed variable stays sealed when a new value is upserted (Railway: sealed variables cannot be un-sealed).
         values.update(new_values)
         if not request.get("skipDeploys"):
             for instance in self._instances_affected(environment_id, service_id, changed):
                 self._deploy(instance, reason="variableChange", required=False)
         return True
+
+    # -- staged changes (environment patches); the emulator applies only their variables --------------------------
+
+    def environmentStageChanges(self, _info, environmentId: str, input: Any, merge: bool | None = None) -> dict[str, Any]:  # pylint: disable=redefined-builtin
+        environment = self.ctx.environment(environmentId)
+        if not isinstance(input, dict):
+            raise RailwayError("input must be an environment config object")
+        staged = staged_variables(input)
+        if merge and environment.staged_patch:
+            staged = merge_staged(environment.staged_patch, staged)
+        environment.staged_patch = staged
+        return {"id": f"patch-{environment.id}", "environmentId": environment.id, "status": "STAGED"}
+
+    def environmentPatchCommitStaged(self, _info, environmentId: str, commitMessage: str | None = None,  # pylint: disable=unused-argument
+                                     skipDeploys: bool | None = None) -> str:
+        environment = self.ctx.environment(environmentId)
+        patch, environment.staged_patch = environment.staged_patch or {}, None
+        scopes = [(service_id, entry.get("variables") or {}) for service_id, entry in (patch.get("services") or {}).items()]
+        scopes.append((None, patch.get("sharedVariables") or {}))
+        for service_id, variables in scopes:
+            if not variables:
+                continue
+            if service_id is not None:
+                self.ctx.instance(environment.id, service_id)
+            apply_variable_patch(self.ctx.store.variable_scope(environment.id, service_id, for_write=True), variables)
+            if not skipDeploys:
+                for instance in self._instances_affected(environment.id, service_id, set(variables)):
+                    self._deploy(instance, reason="variableChange", required=False)
+        return f"commit-{self.ctx.store.new_id('patch')}"
 
     def _instances_affected(self, environment_id: str, service_id: str | None, names: set[str]) -> list[ServiceInstance]:
         """A service's own change redeploys it; a shared change redeploys the services referencing those names."""
@@ -302,3 +336,41 @@ class Root(ProvisioningMutations, QueryRoot):
     def deploymentRestart(self, _info, id: str) -> bool:  # pylint: disable=redefined-builtin
         self.ctx.engine.restart(self.ctx.deployment(id), self.ctx.now)
         return True
+
+
+def staged_variables(patch: dict[str, Any]) -> dict[str, Any]:
+    """The variables of an environment patch; anything else is refused, as the emulator does not apply it."""
+    services = patch.get("services") or {}
+    other = sorted(set(patch) - {"services", "sharedVariables"})
+    other += sorted(f"services.{service_id}.{key}" for service_id, entry in services.items() for key in (entry or {}) if key != "variables")
+    if other:
+        raise RailwayError(f"the emulator applies only variables from an environment patch, not {', '.join(other)}")
+    for entries in [entry.get("variables") or {} for entry in services.values() if entry] + [patch.get("sharedVariables") or {}]:
+        for name, entry in entries.items():
+            if entry is not None and (not isinstance(entry, dict) or not isinstance(entry.get("value", ""), str)):
+                raise RailwayError(f'variable {name} must be {{"value": "...", "isSealed": true}} or null')
+    return patch
+
+
+def merge_staged(staged: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The staged patch with ``patch`` merged in, variable by variable (environmentStageChanges with merge)."""
+    shared = {**(staged.get("sharedVariables") or {}), **(patch.get("sharedVariables") or {})}
+    merged = {"services": {**(staged.get("services") or {})}, "sharedVariables": shared}
+    for service_id, entry in (patch.get("services") or {}).items():
+        earlier = merged["services"].get(service_id) or {}
+        merged["services"][service_id] = {"variables": {**(earlier.get("variables") or {}), **((entry or {}).get("variables") or {})}}
+    return merged
+
+
+def apply_variable_patch(scope: Any, variables: dict[str, Any]) -> None:
+    """Set, seal (``isSealed``: a sealed variable is never un-sealed) or remove (null) variables of one scope."""
+    for name, entry in variables.items():
+        if entry is None:
+            scope.values.pop(name, None)
+            scope.sealed = [sealed for sealed in scope.sealed if sealed != name]
+            continue
+        if "value" not in entry and name not in scope.values:
+            raise RailwayError(f'Variable "{name}" not found')
+        scope.values[name] = entry.get("value", scope.values.get(name))
+        if entry.get("isSealed") and name not in scope.sealed:
+            scope.sealed.append(name)

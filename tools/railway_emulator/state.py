@@ -97,14 +97,22 @@ class Store:
 
     def variables(self, environment_id: str, service_id: str | None, *, for_write: bool = False) -> dict[str, str]:
         """The live (unrendered) variables of one scope; with ``for_write`` a missing scope is created."""
+        return self.variable_scope(environment_id, service_id, for_write=for_write).values
+
+    def variable_scope(self, environment_id: str, service_id: str | None, *, for_write: bool = False) -> VariableScope:
+        """One scope (values and sealed names); a missing one is empty, and with ``for_write`` created."""
         for scope in self.data.variables:
             if scope.environment_id == environment_id and scope.service_id == service_id:
-                return scope.values
-        if not for_write:
-            return {}
+                return scope
         scope = VariableScope(environment_id=environment_id, service_id=service_id)
-        self.data.variables.append(scope)
-        return scope.values
+        if for_write:
+            self.data.variables.append(scope)
+        return scope
+
+    def readable_variables(self, environment_id: str, service_id: str | None, values: dict[str, str]) -> dict[str, str | None]:
+        """``values`` of a scope as the API returns them: a sealed variable is listed without its value (null)."""
+        sealed = set(self.variable_scope(environment_id, service_id).sealed)
+        return {name: None if name in sealed else value for name, value in values.items()}
 
     # -- removal ------------------------------------------------------------------------------------
 

@@ -136,7 +136,8 @@ class EnvironmentView(View):
         # Railway lists a variable's name and scope here, never its value.
         environment = self.model
         nodes = [View(self.ctx, VariableNode(id=f"variable-{environment.id}-{scope.service_id or 'shared'}-{name}", name=name, service_id=scope.service_id,
-                              environment_id=environment.id, created_at=environment.created_at, updated_at=environment.updated_at))
+                              environment_id=environment.id, created_at=environment.created_at, updated_at=environment.updated_at,
+                              is_sealed=name in scope.sealed))
                  for scope in self.ctx.store.data.variables if scope.environment_id == environment.id for name in sorted(scope.values)]
         return connection(nodes, **page)
 

@@ -550,3 +550,9 @@ def write_documentation_table():
 if __name__ == "__main__":
     write_documentation_table()
     print("updated", DOC_PATH.relative_to(REPO_ROOT))
+
+
+def test_a_sealed_variable_counts_as_set_without_a_readable_value():
+    # Railway lists a sealed variable with a null value: not missing, and its format cannot be checked.
+    assert errors_for({"JWT_SECRET": None}, sealed=["JWT_SECRET"]) == ()
+    assert errors_for({"JWT_SECRET": None})[0].startswith("JWT_SECRET ")

@@ -544,7 +544,9 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
             "Deployment": {"deployment": deployment()}, "Deployments": {"deployments": {"edges": []}},
             "DeploymentEvents": {"deploymentEvents": {"edges": []}}, "BuildLogs": {"buildLogs": []},
             "DeploymentLogs": {"deploymentLogs": []}, "VariableCollectionUpsert": {"variableCollectionUpsert": True},
-            "VariableDelete": {"variableDelete": True}, "ServiceInstanceUpdate": {"serviceInstanceUpdate": True},
+            "VariableDelete": {"variableDelete": True},
+            "EnvironmentStageChanges": {"environmentStageChanges": {"id": "patch-1"}},
+            "EnvironmentPatchCommitStaged": {"environmentPatchCommitStaged": "commit-1"}, "ServiceInstanceUpdate": {"serviceInstanceUpdate": True},
             "ServiceInstanceDeployV2": {"serviceInstanceDeployV2": "d-2"},
             "DeploymentRedeploy": {"deploymentRedeploy": {"id": "d-3", "status": "QUEUED"}},
             "DeploymentRollback": {"deploymentRollback": True},
@@ -576,6 +578,7 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     client.variables("p", "e", "s")
     client.upsert_variables("p", "e", None, {"A": "1"})
     client.delete_variable("p", "e", "s", "A")
+    client.seal_variables("e", "s", {"A": "1"})
     client.update_service_instance("e", "s", {"healthcheckPath": "/h"})
     assert client.service_scale("e", "s") == {"cpu_limit": None, "memory_limit_gb": None, "regions": None, "volume": False}
     client.update_service_limits("e", "s", {"vCPUs": 2.0})

@@ -40,7 +40,8 @@ def test_an_unchanged_release_does_not_deploy():
 def test_the_plan_names_changes_and_reasons():
     plan = rr.plan({"A": "1", "OLD": "x"}, {"A": "2", "B": "3"}, True, CURRENT_SETTINGS,
                    {"healthcheck_timeout": 300, "healthcheck_path": ""}, SERVING, SERVING, "upload", source_digest="def")
-    assert plan["variables"] == {"added": ["B"], "updated": ["A"], "removed": ["OLD"], "count": 2, "differs": True}
+    assert plan["variables"] == {"added": ["B"], "updated": ["A"], "removed": ["OLD"], "count": 2, "differs": True,
+                                 "sealed": [], "to_seal": []}
     assert plan["settings_text"] == ['healthcheck_path: "/api/health" -> null', "healthcheck_timeout: 120 -> 300"]
     assert plan["source_reasons"] == ["the source (sha256:def) differs from the serving one (sha256:abc)"]
     assert plan["deploy_reasons"][1:] == ["variables change", "settings change"]
@@ -57,7 +58,24 @@ def test_a_failed_latest_deployment_deploys_and_an_older_one_serves():
 def test_drift_by_name_only():
     drift = rr.drift({"A": "1", "EXTRA": "2"}, {"A": "9", "GONE": "3"}, CURRENT_SETTINGS, {"healthcheck_timeout": 60})
     assert drift == {"added": ["EXTRA"], "removed": ["GONE"], "changed": ["A"], "settings": ["healthcheck_timeout"],
-                     "declared": 2, "on_railway": 2}
+                     "declared": 2, "on_railway": 2, "sealed": [], "sealed_new_here": [], "to_seal": []}
+
+
+def test_a_sealed_variable_is_write_only():
+    # Railway lists a sealed variable without its value (null); only the digest of the last value sent tells.
+    current, desired = {"JWT": None, "A": "1"}, {"JWT": "new", "A": "1"}
+    assert rr.variable_changes(current, desired, False, remembered={"JWT": True}) == ([], [], [])
+    assert rr.variable_changes(current, desired, False, remembered={"JWT": False}) == ([], ["JWT"], [])
+    # Nothing remembered (first run on this machine): sent once, then remembered.
+    assert rr.variable_changes(current, desired, False) == ([], ["JWT"], [])
+    # Declared sealed, unsealed on Railway: updated with the same value, which seals it.
+    assert rr.variable_changes(current, desired, False, sealed=["A"], remembered={"JWT": True}) == ([], ["A"], [])
+
+
+def test_drift_never_calls_a_sealed_variable_changed():
+    current, declared = {"JWT": None, "KEY": None, "A": "1"}, {"JWT": "x", "KEY": "y", "A": "1"}
+    drift = rr.drift(current, declared, {}, {}, sealed=["A"], remembered={"JWT": True, "KEY": False})
+    assert (drift["changed"], drift["sealed"], drift["sealed_new_here"], drift["to_seal"]) == ([], ["JWT", "KEY"], ["KEY"], ["A"])
 
 
 def test_a_failed_migration_keeps_the_previous_deployment():
@@ -99,3 +117,8 @@ def test_service_variables_are_text_and_later_layers_win():
 def test_a_step_before_any_deployment_says_nothing_was_deployed_and_names_itself(key, step, what):
     failure = rr.failed_step({"service": "backend", key: {"failed": True, "msg": "boom."}})
     assert failure["step"] == step and failure["msg"].startswith("Nothing was deployed: " + what), failure["msg"]
+
+
+def test_shared_references_are_found_in_literal_values():
+    values = ["${{shared.FLAGS}}", "x-${{ shared.REGION }}-y", "${{Postgres.DATABASE_URL}}", None, "shared.NOT"]
+    assert rr.shared_references(values) == {"FLAGS", "REGION"}
