@@ -303,13 +303,10 @@ class Steps(object):
         self.lines.extend(lines)
         self._actions.append((lines[0], action))
 
-    def refuse_project_token(self) -> None:
-        if self._actions:
-            refuse_project_token(self.client, self._actions[0][0])
-
     def apply(self, check_mode: bool) -> None:
         """Refuse a plan a project token cannot carry out (in check mode too: a run would fail), then run it."""
-        self.refuse_project_token()
+        if self._actions:
+            refuse_project_token(self.client, self._actions[0][0])
         if not check_mode:
             for dummy, action in self._actions:
                 action()
@@ -321,10 +318,6 @@ class Place(object):
     def __init__(self, project: dict, environment: dict):
         self.project = project
         self.environment = environment
-
-    @property
-    def ready(self) -> bool:
-        return bool(self.project.get("id") and self.environment.get("id"))
 
 
 class ServiceOutcome(object):

@@ -571,6 +571,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_release i
     plan,
     recovery,
     serving_deployment,
+    setting_text,
     variable_text,
 )
 
@@ -733,6 +734,9 @@ def checked(module, params):
         module.warn(unset_line(inputs))
     return dict(changed=False, api_requests=0, settings=inputs["settings"], config_document=inputs["config_document"],
                 settings_sources=inputs["sources"], config_file_unset=inputs["config_file_unset"],
+                # For a service still to be created: every setting is new, each named with where it comes from.
+                settings_text=setting_text(dict((option, {"before": None, "after": value}) for option, value in inputs["settings"].items()
+                                                if value not in ("", [])), inputs["sources"]),
                 scale_settings=needs_scale(inputs["settings"]),
                 variable_names=sorted(inputs["variables"]), port=inputs["variables"].get("PORT"),
                 secret_names=list(inputs["contract"].secret_names), processes=inputs["processes"],

@@ -201,7 +201,9 @@ def test_playbook_check_on_an_empty_workspace_lists_every_resource_and_sends_no_
     for resource in ("project shop in workspace Acme", "service Postgres", "volume of Postgres at /var/lib/postgresql/data", "service Redis",
                      "volume of Redis at /data", "service backend from empty (deployed by upload)", "domain of backend on port 8080"):
         assert resource in plan, plan
-    assert "then deploys backend" in run.result("Announce the deployment that follows the provisioning")["msg"]
+    announced = run.result("Announce the deployment that follows the provisioning")["msg"]
+    # The settings the release will set, each with where it comes from.
+    assert "then deploys backend with the settings " in announced and 'healthcheck_path: null -> "/api/health" (from ' in announced, announced
 
 
 def test_playbook_names_the_workspace_the_token_cannot_see(playbook, empty: EmulatorProcess, tmp_path) -> None:
@@ -239,7 +241,9 @@ def test_playbook_check_of_a_new_pr_environment_plans_the_copy_only(playbook, em
     run = railway.run("--check", railway_environment="pr-9", railway_environment_source="production", **common)
     assert run.rc == 0 and run.counters["mutations"] == 0, run.outcome.output[-3000:]
     assert run.result("Show what provisioning created")["msg"] == "Railway resources to create: environment pr-9 (a copy of production)"
-    assert "then deploys backend" in run.result("Announce the deployment that follows the provisioning")["msg"]
+    announced = run.result("Announce the deployment that follows the provisioning")["msg"]
+    # The settings the release will set, each with where it comes from.
+    assert "then deploys backend with the settings " in announced and 'healthcheck_path: null -> "/api/health" (from ' in announced, announced
 
 
 def _databases(state: dict) -> dict:
