@@ -1093,8 +1093,10 @@ def source_to_follow(options: dict, instance: dict) -> tuple[str, dict | None]:
     image = options.get("image") or connected.get("image")
     if not image:
         raise PlanError("source=image needs image: service %s runs no image" % instance.get("serviceName"))
-    change = None if connected.get("image") == image else {"before": _unconnected(connected) if not connected.get("image")
-                                                             else "image %s" % connected["image"], "after": "image %s" % image}
+    change = None
+    if connected.get("image") != image:
+        before = "image %s" % connected["image"] if connected.get("image") else _unconnected(connected)
+        change = {"before": before, "after": "image %s" % image}
     return kind, {"image": image, "change": change}
 
 

@@ -30,7 +30,6 @@ READ_ONLY_CONFIG_PATHS = (("deploy", "numReplicas"),)
 SHARED_REFERENCE = re.compile(r"\$\{\{\s*shared\.([A-Za-z0-9_]+)\s*\}\}")
 
 
-
 class PlanError(ValueError):
     """Bad input, named with its fix; raised before anything is read or sent."""
 

@@ -360,6 +360,6 @@ def test_a_repository_connected_backend_deploys_once_and_a_push_is_never_overwri
     assert after_push.rc == 0 and after_push.counters["mutations"] == after_push.counters["uploads"] == 0, after_push.outcome.output[-3000:]
     assert [d["id"] for d in backend_deployments()][-1] == pushed[0] and len(backend_deployments()) == 2
     # Another branch is a change like any setting: connected, then its latest commit deployed once.
-    moved = railway.run(**dict(common, railway_service_branch="main"))
+    moved = railway.run(**{**common, "railway_service_branch": "main"})
     assert moved.rc == 0 and moved.counters["mutation_fields"].get("deploymentTriggerUpdate") == 1, moved.outcome.output[-3000:]
     assert backend_deployments()[-1]["meta"]["branch"] == "main" and len(backend_deployments()) == 3

@@ -135,10 +135,11 @@ class EnvironmentView(View):
     def variables(self, _info, **page) -> dict:
         # Railway lists a variable's name and scope here, never its value.
         environment = self.model
-        nodes = [View(self.ctx, VariableNode(id=f"variable-{environment.id}-{scope.service_id or 'shared'}-{name}", name=name, service_id=scope.service_id,
-                              environment_id=environment.id, created_at=environment.created_at, updated_at=environment.updated_at,
-                              is_sealed=name in scope.sealed))
-                 for scope in self.ctx.store.data.variables if scope.environment_id == environment.id for name in sorted(scope.values)]
+        nodes = [View(self.ctx, VariableNode(
+            id=f"variable-{environment.id}-{scope.service_id or 'shared'}-{name}", name=name, service_id=scope.service_id,
+            environment_id=environment.id, created_at=environment.created_at, updated_at=environment.updated_at,
+            is_sealed=name in scope.sealed))
+            for scope in self.ctx.store.data.variables if scope.environment_id == environment.id for name in sorted(scope.values)]
         return connection(nodes, **page)
 
     def sourceEnvironment(self, _info) -> EnvironmentView | None:  # pylint: disable=invalid-name
