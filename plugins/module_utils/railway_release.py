@@ -248,13 +248,16 @@ def failed_step(context):
         elif step == "HEALTHCHECK":
             what = "Railway's health check on %s failed" % context.get("healthcheck_path")
         else:
-            what = _RAILWAY_STEP_TEXT.get(step, "Deployment %s failed" % deployment_id)
+            what = _RAILWAY_STEP_TEXT.get(step)
         if deployment.get("timed_out"):
             what = ("The deployment is still %s after railway_deploy_timeout=%s s; it carries on in Railway and goes live "
                     "if it succeeds" % (deployment.get("status", ""), context.get("deploy_timeout")))
         elif deployment.get("in_progress"):
             what = "Railway could not be asked about deployment %s (last status %s); it carries on in Railway" % (
                 deployment_id, deployment.get("status"))
+        elif what is None:
+            # Railway's line names the deployment and its status: said once.
+            what = "The new deployment did not go live"
         else:
             what += ", so the new deployment did not go live"
         return {"step": "deploy", "railway_step": step, "msg": "%s. Railway: %s" % (what, deployment.get("msg"))}
@@ -294,6 +297,9 @@ def failure_message(context, failure, tail):
         active = railway_rollback.get("active_deployment_id", previous)
         if railway_rollback.get("action") in ("rolled_back", "failed", "impossible"):
             message += " Rollback: %s." % railway_rollback["action"]
+        elif railway_rollback.get("action") == "not_needed" and health_now.get("status", 200) == 200:
+            # Railway's line already says that the previous deployment still serves.
+            message += " GET %s answers HTTP %s." % (path, health_now["status"]) if answers else ""
         elif previous and health_now.get("status", 200) == 200:
             message += " The previous deployment %s keeps serving%s." % (active, answers)
         elif previous:
