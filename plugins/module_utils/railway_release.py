@@ -189,8 +189,9 @@ def plan(current_variables, desired_variables, replace, current_settings, settin
 
 
 def drift(current_variables, declared_variables, current_settings, settings):
-    """How Railway differs from this configuration, by name: added there, removed there, changed values, settings."""
-    return {
+    """How Railway differs from this configuration, by name: added there, removed there, changed values, settings;
+    ``differs`` when any of them is not empty (the module's ``changed``)."""
+    found = {
         "added": sorted(name for name in current_variables if name not in declared_variables),
         "removed": sorted(name for name in declared_variables if name not in current_variables),
         "changed": sorted(name for name in declared_variables
@@ -199,6 +200,8 @@ def drift(current_variables, declared_variables, current_settings, settings):
         "declared": len(declared_variables),
         "on_railway": len(current_variables),
     }
+    found["differs"] = any(found[kind] for kind in ("added", "removed", "changed", "settings"))
+    return found
 
 
 # What a step of Railway's deployment means to the user, by the step Railway reports as failed.

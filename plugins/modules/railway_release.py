@@ -61,7 +61,8 @@ options:
     description:
       - V(desired) checks and types O(settings) and O(settings_extra) and returns RV(settings) and RV(config_document).
       - V(plan) also compares with Railway and returns RV(plan) and RV(serving_deployment).
-      - V(drift) also compares with Railway and returns RV(drift).
+      - V(drift) also compares with Railway and returns RV(drift); it reports C(changed) when anything drifted (a
+        signal for CI, though it changes nothing).
       - V(recover) reads O(context) and returns RV(failure), RV(log_tail) and RV(message).
       - V(check) checks every input of a release (see the description) and returns RV(settings), RV(variable_names)
         and RV(port).
@@ -445,8 +446,8 @@ rollbacks:
   type: dict
 drift:
   description:
-    - Variable names added, removed and changed on Railway, the settings that differ, and the number of variables
-      declared here and on Railway.
+    - Variable names added, removed and changed on Railway, the settings that differ, the number of variables
+      declared here and on Railway, and C(differs) when any of those lists is not empty (then C(changed) is true).
   returned: when O(action=drift)
   type: dict
 """
@@ -565,6 +566,8 @@ def main():
                 module.fail_json(msg=str(exc))
             module.no_log_values.update(str(value) for value in from_file.values() if value not in (None, ""))
         result["drift"] = drift(current, desired, params["current_settings"], settings)
+        # Drift is a signal: a CI job sees it as changed without a flag (sending nothing all the same).
+        result["changed"] = result["drift"]["differs"]
     elif params["action"] == "plan":
         serving = serving_deployment(params["latest_deployment"], params["deployments"])
         result["serving_deployment"] = serving

@@ -312,6 +312,10 @@ def test_drift_report_names_added_removed_and_changed_variables_and_changes_noth
     run = railway.run(playbook="playbooks/railway_drift.yml", railway_env_file=str(env_file))
     assert run.rc == 0, run.outcome.output[-3000:]
     assert run.counters["mutations"] == 0 and run.counters["uploads"] == 0
+    # Drift is a signal: the comparison is the play's one changed task. The run reads twice: the lookup, the service.
+    assert run.result("Compare the declared variables and settings with Railway's")["changed"] is True
+    assert run.changed == 1
+    assert run.counters["by_operation"] == {"UserProjects": 1, "ServiceState": 1}, run.counters
     assert railway.deployments() == before
     report = run.result("Report the drift (names only, values masked)")["msg"]
     assert report[1] == "added on Railway (not declared here): DASHBOARD_FLAG"

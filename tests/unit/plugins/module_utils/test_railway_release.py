@@ -57,7 +57,8 @@ def test_a_failed_latest_deployment_deploys_and_an_older_one_serves():
 def test_drift_by_name_only():
     drift = rr.drift({"A": "1", "EXTRA": "2"}, {"A": "9", "GONE": "3"}, CURRENT_SETTINGS, {"healthcheck_timeout": 60})
     assert drift == {"added": ["EXTRA"], "removed": ["GONE"], "changed": ["A"], "settings": ["healthcheck_timeout"],
-                     "declared": 2, "on_railway": 2}
+                     "declared": 2, "on_railway": 2, "differs": True}
+    assert not rr.drift({"A": "1"}, {"A": "1"}, CURRENT_SETTINGS, {})["differs"]
 
 
 def test_a_failed_migration_keeps_the_previous_deployment():
