@@ -436,9 +436,9 @@ class RailwayClient(object):
 
     # --- operations ----------------------------------------------------------------------------------------------
 
-    def service_instance(self, environment_id, service_id):
+    def service_instance(self, environment_id, service_id, budget=None):
         return self.execute(documents.SERVICE_INSTANCE_QUERY,
-                            {"environmentId": environment_id, "serviceId": service_id})["serviceInstance"]
+                            {"environmentId": environment_id, "serviceId": service_id}, budget=budget)["serviceInstance"]
 
     def service_state(self, project_id, environment_id, service_id, unrendered=True):
         """``(service instance, variables)`` of one service in one request."""

@@ -42,6 +42,11 @@ STEP_WHAT = {
 }
 
 
+def diagnostic_budget(client):
+    """The ReadBudget of the reads that explain a failure (events, logs): see DIAGNOSTIC_ATTEMPTS."""
+    return client.budget(DIAGNOSTIC_ATTEMPTS, DIAGNOSTIC_SECONDS)
+
+
 def check_options(params):
     """Misuse the argument spec cannot express; returns a message or None."""
     source = params["source"]
@@ -344,7 +349,7 @@ class Deployer(object):
         limit = self.params["log_lines"]
         unreadable = []
         failed_step = None
-        budget = self.client.budget(DIAGNOSTIC_ATTEMPTS, DIAGNOSTIC_SECONDS)
+        budget = diagnostic_budget(self.client)
         if events:
             found = self._read("events", lambda: self.client.deployment_events(deployment_id, budget=budget), unreadable)
             for event in found or []:

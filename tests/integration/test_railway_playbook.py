@@ -287,6 +287,19 @@ def test_a_failing_health_check_without_rollback_leaves_the_deployment_live(rail
     assert railway.app("api/health").status_code == 503
 
 
+def test_the_log_tail_of_an_unhealthy_deployment_is_read_twice_at_most(railway, emulator):
+    """Issue 22: the log tail only explains the failure, so an unreadable one costs two requests, not six."""
+    emulator.inject("app_unhealthy")
+    emulator.inject("http_503", operation="DeploymentLogs", count=10)
+    run = railway.run()
+    assert_clean_failure(run)
+    assert "is live, but GET" in run.failure
+    assert run.counters["by_operation"]["DeploymentLogs"] == 2
+    warnings = run.result("Release to Railway").get("warnings", [])
+    assert any(warning.startswith("The log tail could not be read: Railway API call DeploymentLogs failed after 2 "
+                                  "attempts; last error: HTTP 503") for warning in warnings), warnings
+
+
 def test_railways_own_health_check_failing_keeps_the_previous_deployment(railway, emulator):
     previous = railway.deployments()[-1]
     emulator.inject("healthcheck_fail")
