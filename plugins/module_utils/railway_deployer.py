@@ -11,8 +11,10 @@ import re
 import time
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+    RailwayClient,
     RailwayError,
     RailwaySubscriptionError,
+    ReadBudget,
     log_messages,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
@@ -42,7 +44,7 @@ STEP_WHAT = {
 }
 
 
-def diagnostic_budget(client):
+def diagnostic_budget(client: RailwayClient) -> ReadBudget:
     """The ReadBudget of the reads that explain a failure (events, logs): see DIAGNOSTIC_ATTEMPTS."""
     return client.budget(DIAGNOSTIC_ATTEMPTS, DIAGNOSTIC_SECONDS)
 

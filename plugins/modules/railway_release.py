@@ -56,6 +56,7 @@ attributes:
     support: full
     details:
       - A second O(action=apply) with the same inputs sends no mutation and reports no change.
+      - O(action=drift) reports C(changed) as long as Railway differs from this configuration; it changes nothing.
 options:
   action:
     description:
