@@ -123,7 +123,7 @@ def railway_benchmark_section() -> list[Row]:
     median = statistics.median(figures["P6"])
     goal, p6_goal = railway_workflow.FULL_GOAL, railway_workflow.P6_GOAL
     workspace = figures["workspace"]
-    p7_seconds, p7_reads, p7_within = railway_workflow.p7_summary(figures["P7"])
+    p7_seconds, p7_reads, p7_within = railway_workflow.p7_summary([run for runs in figures["P7"].values() for run in runs])
     return [
         Row("benchmark", "P5 full run (variables, settings, upload, deploy by subscription)",
             f"{full['requests']} requests = {full['requests'] / goal:.2f}x of {goal} ({full['graphql_requests']} GraphQL, "
@@ -135,7 +135,7 @@ def railway_benchmark_section() -> list[Row]:
             again["requests"] <= 6 and again["mutations"] == 0),
         Row("benchmark", "P6 final status -> railway_deploy returned", f"median {median:.2f} s = {median / p6_goal:.2f}x of "
             f"{p6_goal} s ({len(figures['P6'])} runs)", f"<= {p6_goal} s", median <= p6_goal),
-        Row("benchmark", "P7 FAILED -> railway_release returned, events and logs unreadable",
+        Row("benchmark", "P7 FAILED -> railway_release returned, events and logs failing or hanging",
             f"worst {max(p7_seconds):.2f} s of {len(p7_seconds)} runs, at most {p7_reads} requests per diagnostic read",
             f"<= {railway_workflow.P7_GOAL:.0f} s, <= {railway_workflow.P7_READS} each", p7_within),
     ]

@@ -274,6 +274,10 @@ class RailwayClient(object):
         if budget is not None:
             deadline, limit = min(budget.deadline, now + self.retry_timeout), "within the time left for it"
             attempts = min(attempts, budget.attempts)
+            if deadline <= now:
+                error = RailwayTransportError("%s was not sent: no time was left for it" % what)
+                error.cause = "not sent, no time left"
+                raise error
         elif deadline is not None and max(deadline, now + MIN_RETRY_WINDOW) < now + self.retry_timeout:
             deadline, limit = max(deadline, now + MIN_RETRY_WINDOW), "before the wait's deadline"
         else:

@@ -302,7 +302,8 @@ failed_step:
 logs_error:
   description:
     - Why the deployment events or log lines could not be read, read by read (the failure is reported all the same).
-    - Each of those reads gets two attempts, all of them 6 seconds together; O(msg) gives their cause once.
+    - Each of those reads gets two attempts, all of them 6 seconds together (a read not started by then is not
+      sent); C(msg) gives their cause once.
   returned: when the deployment failed, crashed or timed out and Railway did not answer those reads
   type: str
 build_logs:

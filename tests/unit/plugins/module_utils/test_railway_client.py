@@ -333,7 +333,7 @@ def test_a_read_budget_is_a_hard_deadline_shared_by_its_reads():
     clock = FakeClock()
 
     def slow(_payload):
-        clock.now += 5.8  # no answer until (nearly) the whole budget passed
+        clock.now += 5.8 if len(adapter.sent) < 2 else 1  # no answer within the timeout: 6 s, then 1 s
         return requests.exceptions.ReadTimeout("read timed out")
     client, adapter, _clock = make_client([slow] * 4, clock=clock, retries=5, retry_timeout=120, request_timeout=30)
     budget = client.budget(2, 6.0)
@@ -343,6 +343,10 @@ def test_a_read_budget_is_a_hard_deadline_shared_by_its_reads():
     with pytest.raises(rc.RailwayTransportError):
         client.build_logs("d-1", 5, budget=budget)
     assert [sent["timeout"] for sent in adapter.sent] == [(6.0, 6.0), (1.0, 1.0)]
+    # Once the budget is spent, a read is not sent at all.
+    with pytest.raises(rc.RailwayTransportError, match="DeploymentEvents was not sent: no time was left for it"):
+        client.deployment_events("d-1", budget=budget)
+    assert len(adapter.sent) == 2
 
 
 def test_a_graphql_error_has_railways_words_as_its_cause():
