@@ -12,6 +12,9 @@ P5  API requests (GraphQL, the upload and the subscription's WebSocket) of a ful
 P6  seconds from the deployment reaching its final status (the emulator's statusUpdatedAt) to the release task's
     end (railway_release action=apply, which then checks /api/health once), median over forced deployments
                                                                                         goal <= 0.5 s median
+P7  the same with the deployment FAILED and every read of its events and logs answered HTTP 503 (diagnostics down;
+    rollback_on_failure on), or not answered for 30 s (diagnostics hanging), worst of the runs, and the diagnostic
+    requests per operation                                                                  goal <= 10 s, <= 2 each
 
 Figures, not assertions. For comparison, the status polls that the polling fallback would send for a real
 3-minute deployment are simulated with the module's own waiter (railway_waiter.Waiter) on that phase plan.
@@ -43,6 +46,10 @@ PHASES = ["QUEUED", "INITIALIZING", "BUILDING", "DEPLOYING", "DEPLOYING", "DEPLO
 DEPLOY_TASK = "Release to Railway"
 TOKENS = ("account", "workspace", "project")
 FULL_GOAL, AGAIN_TARGET, P6_GOAL = 8, 6, 0.5
+P7_GOAL, P7_READS = 10.0, 2
+DIAGNOSTICS = ("DeploymentEvents", "BuildLogs", "DeploymentLogs")
+# How the diagnostics fail in P7: answered with an error, or not answered within any request timeout.
+DIAGNOSTIC_FAULTS = {"down (HTTP 503)": {"kind": "http_503"}, "hanging (no answer for 30 s)": {"kind": "slow", "seconds": 30}}
 VARIABLES = {"SUPABASE_URL": "https://bench-ref.supabase.co", "SUPABASE_ANON_KEY": "bench-anon-key",
              "JWT_SECRET": "bench-jwt-secret-0123456789abcdef0123", "HEALTH_TOKEN": "bench-health-token-0123"}
 
@@ -63,8 +70,8 @@ class Bench:
         self.inventory.write_text(yaml.safe_dump({"all": {"children": {"railway": {"hosts": {"localhost": host}}}}}))
         self.extra = scratch / "extra.json"
 
-    def run(self, token: str = "account", **variables) -> tuple[dict, dict]:
-        """One run; returns (counters, JSON callback document)."""
+    def run(self, token: str = "account", fails: bool = False, **variables) -> tuple[dict, dict]:
+        """One run (that must fail when ``fails``); returns (counters, JSON callback document)."""
         env = {"RAILWAY_API_URL": self.emulator.url, "RAILWAY_API_TOKEN": "", "RAILWAY_TOKEN": "",
                "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
         env["RAILWAY_TOKEN" if token == "project" else "RAILWAY_API_TOKEN"] = getattr(self.emulator, token + "_token")
@@ -73,8 +80,8 @@ class Bench:
         self.extra.write_text(json.dumps(variables))
         self.emulator.reset_counters()
         outcome = run_playbook("playbooks/railway.yml", "-i", str(self.inventory), "-e", f"@{self.extra}", env=env)
-        if outcome.rc != 0:
-            raise SystemExit(f"benchmark: railway.yml failed:\n{outcome.output[-3000:]}")
+        if (outcome.rc != 0) != fails:
+            raise SystemExit(f"benchmark: railway.yml {'succeeded' if fails else 'failed'}:\n{outcome.output[-3000:]}")
         return self.emulator.counters(), json.loads(outcome.stdout)
 
     def final_status_to_return(self, document: dict) -> tuple[float, int]:
@@ -104,6 +111,29 @@ def simulated_polls(poll_interval: float = 2.0) -> tuple[int, float]:
     return outcome.polls, outcome.elapsed - total
 
 
+def diagnostics_down(bench: Bench, emulator: EmulatorProcess, runs: int, fault: dict) -> list[tuple[float, dict]]:
+    """(seconds from FAILED to the release task's end, diagnostic requests per operation) of forced deployments
+    that fail while Railway answers none of their events and logs (each read meets ``fault``)."""
+    figures = []
+    for dummy in range(runs):
+        emulator.clear_faults()
+        emulator.inject("deploy_fail")
+        for name in DIAGNOSTICS:
+            emulator.inject(operation=name, count=10, **fault)
+        counters, document = bench.run(fails=True, railway_force_deploy=True, railway_rollback_on_failure=True)
+        figures.append((bench.final_status_to_return(document)[0],
+                        {name: counters["by_operation"].get(name, 0) for name in DIAGNOSTICS}))
+    emulator.clear_faults()
+    return figures
+
+
+def p7_summary(figures: list[tuple[float, dict]]) -> tuple[list[float], int, bool]:
+    """(seconds of each run, most requests of one diagnostic operation in a run, whether both are within the goals)."""
+    seconds = [figure[0] for figure in figures]
+    reads = max(max(figure[1].values()) for figure in figures)
+    return seconds, reads, max(seconds) <= P7_GOAL and reads <= P7_READS
+
+
 def measure(runs: int = 5) -> dict:
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="backendops-railway-bench.") as scratch, \
@@ -121,6 +151,7 @@ def measure(runs: int = 5) -> dict:
         while len(latencies) < runs:
             latencies.append(bench.final_status_to_return(bench.run(railway_force_deploy=True)[1])[0])
         figures["P6"] = latencies
+        figures["P7"] = {label: diagnostics_down(bench, emulator, runs, fault) for label, fault in DIAGNOSTIC_FAULTS.items()}
     figures["simulated"] = simulated_polls()
     return figures
 
@@ -154,6 +185,11 @@ def main() -> int:
     median = statistics.median(latencies)
     print(f"{'P6':4} final status -> module returned: median {median:.2f} s (runs: {', '.join(f'{x:.2f}' for x in latencies)})"
           f"   goal <= {P6_GOAL} s {'ok' if median <= P6_GOAL else 'over'}")
+    for label, runs in figures["P7"].items():
+        seconds, reads, within = p7_summary(runs)
+        print(f"{'P7':4} FAILED -> module returned, events and logs {label}: worst {max(seconds):.2f} s (runs: "
+              f"{', '.join(f'{x:.2f}' for x in seconds)}); diagnostic requests {runs[0][1]}, at most {reads} each"
+              f"   goal <= {P7_GOAL:.0f} s, <= {P7_READS} each {'ok' if within else 'over'}")
     return 0
 
 

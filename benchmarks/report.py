@@ -4,11 +4,11 @@
 """The evidence report: every fault, leak, durability, bad-input and benchmark figure in one table.
 
 Runs the same checks as tests/integration/test_{fault_matrix,secret_leaks,durability,bad_input}.py (their rows come
-from tests/evidence/) and the benchmarks P1-P4 (benchmarks/local_stack.py) and P5-P6
+from tests/evidence/) and the benchmarks P1-P4 (benchmarks/local_stack.py) and P5-P7
 (benchmarks/railway_workflow.py), then prints one table; progress goes to stderr. Exit code 1 when a row fails.
 
     .venv/bin/python benchmarks/report.py            # everything, about 20 minutes on 2 cores
-    .venv/bin/python benchmarks/report.py --quick    # without the benchmarks P1-P6, about 12 minutes
+    .venv/bin/python benchmarks/report.py --quick    # without the benchmarks P1-P7, about 12 minutes
 
 It needs what `make test` needs: the virtualenv, a Docker engine (root and /var/run/docker.pid for the engine
 restart), the base images. It uses stacks of its own (free ports; P1-P4: 3903) and removes them; P1-P4 empty the
@@ -123,6 +123,7 @@ def railway_benchmark_section() -> list[Row]:
     median = statistics.median(figures["P6"])
     goal, p6_goal = railway_workflow.FULL_GOAL, railway_workflow.P6_GOAL
     workspace = figures["workspace"]
+    p7_seconds, p7_reads, p7_within = railway_workflow.p7_summary([run for runs in figures["P7"].values() for run in runs])
     return [
         Row("benchmark", "P5 full run (variables, settings, upload, deploy by subscription)",
             f"{full['requests']} requests = {full['requests'] / goal:.2f}x of {goal} ({full['graphql_requests']} GraphQL, "
@@ -134,12 +135,15 @@ def railway_benchmark_section() -> list[Row]:
             again["requests"] <= 6 and again["mutations"] == 0),
         Row("benchmark", "P6 final status -> railway_deploy returned", f"median {median:.2f} s = {median / p6_goal:.2f}x of "
             f"{p6_goal} s ({len(figures['P6'])} runs)", f"<= {p6_goal} s", median <= p6_goal),
+        Row("benchmark", "P7 FAILED -> railway_release returned, events and logs failing or hanging",
+            f"worst {max(p7_seconds):.2f} s of {len(p7_seconds)} runs, at most {p7_reads} requests per diagnostic read",
+            f"<= {railway_workflow.P7_GOAL:.0f} s, <= {railway_workflow.P7_READS} each", p7_within),
     ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="skip the slow benchmarks P1-P6")
+    parser.add_argument("--quick", action="store_true", help="skip the slow benchmarks P1-P7")
     parser.add_argument("--no-engine-restart", action="store_true",
                         help="do not stop and restart the Docker engine (it stops every container on the host for a while)")
     args = parser.parse_args()
@@ -156,7 +160,7 @@ def main() -> int:
             workdir.mkdir()
             rows += section(name, lambda produce=produce, workdir=workdir: produce(workdir))
         if args.quick:
-            rows += [Row("benchmark", key, "skipped (--quick)", "see docs/evidence.md", None) for key in ("P1-P4", "P5-P6")]
+            rows += [Row("benchmark", key, "skipped (--quick)", "see docs/evidence.md", None) for key in ("P1-P4", "P5-P7")]
         else:
             rows += section("benchmark", local_benchmark_section)
             rows += section("benchmark", railway_benchmark_section)

@@ -30,7 +30,12 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_client im
 )
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import failure_message, validate
-from ansible_collections.backendops.stack.plugins.module_utils.railway_deployer import FULL_SHA, Deployer, DeployFailed
+from ansible_collections.backendops.stack.plugins.module_utils.railway_deployer import (
+    FULL_SHA,
+    Deployer,
+    DeployFailed,
+    diagnostic_budget,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import (
     DEFAULT_DRAINING_SECONDS,
     DEFAULT_SERVICE_NAME,
@@ -1027,11 +1032,13 @@ class Release(object):
         failure = recovery(context)["failure"]
         deployment = context.get("deployment") or {}
         if failure["step"] == "health":
+            budget = diagnostic_budget(self.client)
             try:
-                latest = self.client.service_instance(target.environment_id, target.service_id).get("latestDeployment")
+                latest = self.client.service_instance(target.environment_id, target.service_id,
+                                                      budget=budget).get("latestDeployment")
                 if latest and options["log_lines"]:
                     context["failed_logs"] = {"services": [{"latest_deployment": {"deploy_logs": log_messages(
-                        self.client.deployment_logs(latest["id"], options["log_lines"]))}}]}
+                        self.client.deployment_logs(latest["id"], options["log_lines"], budget=budget))}}]}
             except RailwayError as exc:
                 self.railway.warn("The log tail could not be read: %s" % exc)
             previous = context.get("previous_deployment_id")

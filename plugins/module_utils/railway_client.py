@@ -79,6 +79,9 @@ PROJECT_TOKEN = "project_token"
 class RailwayError(Exception):
     """Base class; ``str(error)`` is the one-line message for the user, ``details`` extra result keys."""
 
+    # The error alone, without the operation or a hint, where one is known: several failed reads can share one line.
+    cause = None
+
     def __init__(self, message, **details):
         super(RailwayError, self).__init__(message)
         self.message = message
@@ -131,6 +134,15 @@ class RailwayNotFoundError(RailwayError):
 
 class RailwaySubscriptionError(RailwayError):
     """A subscription socket could not be opened, was refused or dropped; the caller polls instead."""
+
+
+class ReadBudget(object):
+    """A hard limit for optional reads (a failure's events and logs): at most ``attempts`` attempts each, none after
+    ``deadline`` (on the client's clock). Their answer explains an outcome already known, so it must not hold the run."""
+
+    def __init__(self, attempts: int, deadline: float) -> None:
+        self.attempts = attempts
+        self.deadline = deadline
 
 
 def _strip(value):
@@ -252,15 +264,28 @@ class RailwayClient(object):
     def _backoff(self, attempt):
         return min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
 
-    def _send(self, method, url, what, retry_safe, read=False, deadline=None, transient=None, **kwargs):
+    def budget(self, attempts: int, seconds: float) -> ReadBudget:
+        """A ReadBudget of ``attempts`` attempts per read, for reads sent within ``seconds`` from now."""
+        return ReadBudget(attempts, self._clock() + seconds)
+
+    def _send(self, method, url, what, retry_safe, read=False, deadline=None, transient=None, budget=None, **kwargs):
         """Send one logical request, retrying transient failures within ``retry_timeout``; return the response.
 
         ``read``: the request changes nothing, so an HTTP 500 and what ``transient(response)`` calls transient (a
         reason, or None) are retried too. ``deadline`` (on the client's clock) ends the retries earlier, e.g. a wait's.
+        ``budget`` (a ReadBudget) caps the attempts and sets a hard deadline, for reads that may go unanswered.
         """
         now = self._clock()
         limit = "within the %d s retry_timeout" % self.retry_timeout
-        if deadline is not None and max(deadline, now + MIN_RETRY_WINDOW) < now + self.retry_timeout:
+        attempts = self.retries + 1
+        if budget is not None:
+            deadline, limit = min(budget.deadline, now + self.retry_timeout), "within the time left for it"
+            attempts = min(attempts, budget.attempts)
+            if deadline <= now:
+                error = RailwayTransportError("%s was not sent: no time was left for it" % what)
+                error.cause = "not sent, no time left"
+                raise error
+        elif deadline is not None and max(deadline, now + MIN_RETRY_WINDOW) < now + self.retry_timeout:
             deadline, limit = max(deadline, now + MIN_RETRY_WINDOW), "before the wait's deadline"
         else:
             deadline = now + self.retry_timeout
@@ -298,25 +323,33 @@ class RailwayClient(object):
                     delay = self._backoff(attempt)
                 else:
                     return response
-            if attempt > self.retries:
-                raise self._give_up(what, reason, rate_limited, "after %d attempts" % attempt)
+            # A budgeted read's hint would be wrong: more retries are not wanted there.
+            hint = budget is None
+            if attempt >= attempts:
+                raise self._give_up(what, reason, rate_limited, "after %d attempts" % attempt, hint)
             if self._clock() + delay > deadline:
-                if rate_limited:
+                if rate_limited and hint:
                     raise RailwayRateLimitError(
                         "%s: Railway's rate limit asks to wait %d s (Retry-After), beyond the %d s retry_timeout; "
                         "try again later or raise retry_timeout" % (what, round(delay), self.retry_timeout), 429)
-                raise self._give_up(what, reason, rate_limited, limit)
+                raise self._give_up(what, reason, rate_limited, limit, hint)
             self._sleep(delay)
 
     @staticmethod
-    def _give_up(what, reason, rate_limited, how):
+    def _give_up(what, reason, rate_limited, how, hint=True):
         message = "%s failed %s; last error: %s" % (what, how, reason)
         if rate_limited:
-            return RailwayRateLimitError(message + "; try again later or raise retries/retry_timeout", 429)
-        return RailwayTransportError(message + "; check api_url and the network, or raise retries/retry_timeout")
+            error = RailwayRateLimitError(message + ("; try again later or raise retries/retry_timeout" if hint else ""),
+                                          429)
+        else:
+            error = RailwayTransportError(message + ("; check api_url and the network, or raise retries/retry_timeout"
+                                                     if hint else ""))
+        error.cause = reason
+        return error
 
-    def execute(self, document, variables=None, deadline=None):
-        """Run a registered GraphQL document and return its ``data``; queries are retried on transient faults."""
+    def execute(self, document, variables=None, deadline=None, budget=None):
+        """Run a registered GraphQL document and return its ``data``; queries are retried on transient faults
+        (within ``budget``, a ReadBudget, when given)."""
         if not isinstance(document, documents.GraphQLDocument) or documents.DOCUMENTS.get(document.name) is not document:
             raise ValueError("Only documents registered in railway_documents may be sent, got %r" % (document,))
         if document.is_subscription:
@@ -324,7 +357,7 @@ class RailwayClient(object):
         payload = {"query": document.text, "operationName": document.name, "variables": variables or {}}
         what = "Railway API call %s" % document.name
         response = self._send("POST", self.api_url, what, document.retry_safe, read=not document.is_mutation,
-                              deadline=deadline, transient=_transient_graphql_error, json=payload,
+                              deadline=deadline, transient=_transient_graphql_error, budget=budget, json=payload,
                               headers={"Content-Type": "application/json"})
         status = response.status_code
         try:
@@ -425,9 +458,9 @@ class RailwayClient(object):
 
     # --- operations ----------------------------------------------------------------------------------------------
 
-    def service_instance(self, environment_id, service_id):
+    def service_instance(self, environment_id, service_id, budget=None):
         return self.execute(documents.SERVICE_INSTANCE_QUERY,
-                            {"environmentId": environment_id, "serviceId": service_id})["serviceInstance"]
+                            {"environmentId": environment_id, "serviceId": service_id}, budget=budget)["serviceInstance"]
 
     def service_state(self, project_id, environment_id, service_id, unrendered=True):
         """``(service instance, variables)`` of one service in one request; the instance's ``trigger`` is the
@@ -594,16 +627,19 @@ class RailwayClient(object):
         data = self.execute(documents.DEPLOYMENTS_QUERY, {"input": selector, "first": first})
         return _nodes(data["deployments"])
 
-    def deployment_events(self, deployment_id, first=100):
-        return _nodes(self.execute(documents.DEPLOYMENT_EVENTS_QUERY, {"id": deployment_id, "first": first})["deploymentEvents"])
+    def deployment_events(self, deployment_id, first=100, budget=None):
+        return _nodes(self.execute(documents.DEPLOYMENT_EVENTS_QUERY, {"id": deployment_id, "first": first},
+                                   budget=budget)["deploymentEvents"])
 
-    def build_logs(self, deployment_id, limit):
-        logs = self.execute(documents.BUILD_LOGS_QUERY, {"deploymentId": deployment_id, "limit": limit})["buildLogs"]
+    def build_logs(self, deployment_id, limit, budget=None):
+        logs = self.execute(documents.BUILD_LOGS_QUERY, {"deploymentId": deployment_id, "limit": limit},
+                            budget=budget)["buildLogs"]
         # Railway may return limit+1 lines (noted in the official CLI); keep the newest ``limit``.
         return list(logs or [])[-limit:] if limit else []
 
-    def deployment_logs(self, deployment_id, limit):
-        logs = self.execute(documents.DEPLOYMENT_LOGS_QUERY, {"deploymentId": deployment_id, "limit": limit})["deploymentLogs"]
+    def deployment_logs(self, deployment_id, limit, budget=None):
+        logs = self.execute(documents.DEPLOYMENT_LOGS_QUERY, {"deploymentId": deployment_id, "limit": limit},
+                            budget=budget)["deploymentLogs"]
         return list(logs or [])[-limit:] if limit else []
 
     def upload_url(self, project_id, environment_id, service_id, message=None):
@@ -720,9 +756,12 @@ def _graphql_error(operation, errors, token_kind, status):
     lowered = joined.lower()
     where = operation if status == 200 else "%s (HTTP %d)" % (operation, status)
     if "not authorized" in lowered or "project token not found" in lowered:
-        return RailwayAuthError("Railway rejected the request %s: %s; %s" % (where, joined, _token_hint(token_kind)),
-                                operation, messages, status_code=status)
-    return RailwayGraphQLError("Railway API error in %s: %s" % (where, joined), operation, messages, status_code=status)
+        error = RailwayAuthError("Railway rejected the request %s: %s; %s" % (where, joined, _token_hint(token_kind)),
+                                 operation, messages, status_code=status)
+    else:
+        error = RailwayGraphQLError("Railway API error in %s: %s" % (where, joined), operation, messages, status_code=status)
+    error.cause = "Railway answered %s" % joined
+    return error
 
 
 def _transient_graphql_error(response):

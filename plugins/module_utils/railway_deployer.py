@@ -11,8 +11,10 @@ import re
 import time
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+    RailwayClient,
     RailwayError,
     RailwaySubscriptionError,
+    ReadBudget,
     log_messages,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
@@ -27,6 +29,10 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter im
 )
 
 FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
+# A failure's events and logs only explain an outcome already known: each read gets two attempts, all of them these
+# seconds together, so that a Railway that cannot answer them delays the failure by seconds, not minutes.
+DIAGNOSTIC_ATTEMPTS = 2
+DIAGNOSTIC_SECONDS = 6.0
 MAX_POLL_INTERVAL = 30.0
 # Steps whose output Railway shows in the build log (health checks included) rather than the deploy log.
 BUILD_LOG_STEPS = ("SNAPSHOT_CODE", "BUILD_IMAGE", "PUBLISH_IMAGE", "HEALTHCHECK")
@@ -36,6 +42,11 @@ STEP_WHAT = {
     "upload": "packing and uploading the source",
     "start": "asking Railway to start the deployment",
 }
+
+
+def diagnostic_budget(client: RailwayClient) -> ReadBudget:
+    """The ReadBudget of the reads that explain a failure (events, logs): see DIAGNOSTIC_ATTEMPTS."""
+    return client.budget(DIAGNOSTIC_ATTEMPTS, DIAGNOSTIC_SECONDS)
 
 
 def check_options(params):
@@ -325,11 +336,11 @@ class Deployer(object):
             what, status, ENDED_REASONS.get(status, "Railway reports no further progress"), path))
 
     def _read(self, what, read, unreadable):
-        """``read()``, or None with the reason kept in ``unreadable`` when Railway cannot answer it."""
+        """``read()``, or None with (what, error) kept in ``unreadable`` when Railway cannot answer it."""
         try:
             return read()
         except RailwayError as exc:
-            unreadable.append("%s: %s" % (what, exc))
+            unreadable.append((what, exc))
             return None
 
     def collect_logs(self, deployment_id, events):
@@ -341,8 +352,9 @@ class Deployer(object):
         limit = self.params["log_lines"]
         unreadable = []
         failed_step = None
+        budget = diagnostic_budget(self.client)
         if events:
-            found = self._read("deployment events", lambda: self.client.deployment_events(deployment_id), unreadable)
+            found = self._read("events", lambda: self.client.deployment_events(deployment_id, budget=budget), unreadable)
             for event in found or []:
                 payload = event.get("payload") or {}
                 if payload.get("error"):
@@ -351,9 +363,10 @@ class Deployer(object):
                 self.result["failed_step"] = failed_step
         build = deploy = []
         if limit:
-            lines = self._read("build logs", lambda: self.client.build_logs(deployment_id, limit), unreadable)
+            lines = self._read("build logs", lambda: self.client.build_logs(deployment_id, limit, budget=budget), unreadable)
             build = log_messages(lines) if lines is not None else []
-            lines = self._read("deploy logs", lambda: self.client.deployment_logs(deployment_id, limit), unreadable)
+            lines = self._read("deploy logs", lambda: self.client.deployment_logs(deployment_id, limit, budget=budget),
+                               unreadable)
             deploy = log_messages(lines) if lines is not None else []
         self.result.update(build_logs=build, deploy_logs=deploy)
         reason = ""
@@ -370,8 +383,14 @@ class Deployer(object):
         if tail:
             reason += "; last %s log line: %s" % ("build" if tail is build else "deploy", tail[-1].strip())
         if unreadable:
-            self.result["logs_error"] = "; ".join(unreadable)
-            reason += "; its logs could not be read (%s)" % "; ".join(unreadable)
+            self.result["logs_error"] = "; ".join("%s: %s" % (what, exc) for what, exc in unreadable)
+            # One clause for all of them: the same cause is said once.
+            causes = []
+            for dummy, exc in unreadable:
+                cause = exc.cause or str(exc)
+                if cause not in causes:
+                    causes.append(cause)
+            reason += "; its %s could not be read (%s)" % (", ".join(what for what, dummy in unreadable), "; ".join(causes))
         return reason
 
     def roll_back(self, failed_id, last_success):

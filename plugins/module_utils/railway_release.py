@@ -211,11 +211,11 @@ def drift(current_variables, declared_variables, current_settings, settings, sea
 
     Sealed variables are not compared (Railway never returns their values): they are listed as ``sealed``, those whose
     value here differs from the one sent last as ``sealed_new_here`` (the next run sends them), and the declared
-    ``sealed`` names Railway holds unsealed as ``to_seal``.
+    ``sealed`` names Railway holds unsealed as ``to_seal``. ``differs`` when anything differs (the module's ``changed``).
     """
     in_both = [name for name in declared_variables if name in current_variables]
     to_seal = sealed_names(current_variables, declared_variables, sealed)[1]
-    return {
+    found = {
         "added": sorted(name for name in current_variables if name not in declared_variables),
         "removed": sorted(name for name in declared_variables if name not in current_variables),
         "changed": sorted(name for name in in_both if not is_sealed(current_variables[name])
@@ -228,6 +228,8 @@ def drift(current_variables, declared_variables, current_settings, settings, sea
         "declared": len(declared_variables),
         "on_railway": len(current_variables),
     }
+    found["differs"] = any(found[kind] for kind in ("added", "removed", "changed", "settings"))
+    return found
 
 
 # What a step of Railway's deployment means to the user, by the step Railway reports as failed.
@@ -285,13 +287,16 @@ def failed_step(context):
         elif step == "HEALTHCHECK":
             what = "Railway's health check on %s failed" % context.get("healthcheck_path")
         else:
-            what = _RAILWAY_STEP_TEXT.get(step, "Deployment %s failed" % deployment_id)
+            what = _RAILWAY_STEP_TEXT.get(step)
         if deployment.get("timed_out"):
             what = ("The deployment is still %s after railway_deploy_timeout=%s s; it carries on in Railway and goes live "
                     "if it succeeds" % (deployment.get("status", ""), context.get("deploy_timeout")))
         elif deployment.get("in_progress"):
             what = "Railway could not be asked about deployment %s (last status %s); it carries on in Railway" % (
                 deployment_id, deployment.get("status"))
+        elif what is None:
+            # Railway's line names the deployment and its status: said once.
+            what = "The new deployment did not go live"
         else:
             what += ", so the new deployment did not go live"
         return {"step": "deploy", "railway_step": step, "msg": "%s. Railway: %s" % (what, deployment.get("msg"))}
@@ -331,6 +336,9 @@ def failure_message(context, failure, tail):
         active = railway_rollback.get("active_deployment_id", previous)
         if railway_rollback.get("action") in ("rolled_back", "failed", "impossible"):
             message += " Rollback: %s." % railway_rollback["action"]
+        elif railway_rollback.get("action") == "not_needed" and health_now.get("status", 200) == 200:
+            # Railway's line already says that the previous deployment still serves.
+            message += " GET %s answers HTTP %s." % (path, health_now["status"]) if answers else ""
         elif previous and health_now.get("status", 200) == 200:
             message += " The previous deployment %s keeps serving%s." % (active, answers)
         elif previous:

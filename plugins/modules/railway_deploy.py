@@ -300,7 +300,10 @@ failed_step:
   type: dict
   sample: {step: PRE_DEPLOY_COMMAND, error: "Pre-deploy command failed with exit code 1"}
 logs_error:
-  description: Why the deployment events or log lines could not be read (the failure is reported all the same).
+  description:
+    - Why the deployment events or log lines could not be read, read by read (the failure is reported all the same).
+    - Each of those reads gets two attempts, all of them 6 seconds together (a read not started by then is not
+      sent); C(msg) gives their cause once.
   returned: when the deployment failed, crashed or timed out and Railway did not answer those reads
   type: str
 build_logs:

@@ -59,12 +59,14 @@ attributes:
     support: full
     details:
       - A second O(action=apply) with the same inputs sends no mutation and reports no change.
+      - O(action=drift) reports C(changed) as long as Railway differs from this configuration; it changes nothing.
 options:
   action:
     description:
       - V(desired) checks and types O(settings) and O(settings_extra) and returns RV(settings) and RV(config_document).
       - V(plan) also compares with Railway and returns RV(plan) and RV(serving_deployment).
-      - V(drift) also compares with Railway and returns RV(drift).
+      - V(drift) also compares with Railway and returns RV(drift); it reports C(changed) when anything drifted (a
+        signal for CI, though it changes nothing).
       - V(recover) reads O(context) and returns RV(failure), RV(log_tail) and RV(message).
       - V(check) checks every input of a release (see the description) and returns RV(settings), RV(variable_names)
         and RV(port).
@@ -532,8 +534,9 @@ rollbacks:
   type: dict
 drift:
   description:
-    - Variable names added, removed and changed on Railway, the settings that differ, and the number of variables
-      declared here and on Railway.
+    - Variable names added, removed and changed on Railway, the settings that differ, the number of variables
+      declared here and on Railway, and C(differs) when any of those lists is not empty, the shared variables' too
+      (then C(changed) is true).
     - C(sealed) names the declared variables that are sealed on Railway (never compared, never C(changed)),
       C(sealed_new_here) those whose value here is not the one sent last (the next run sends them), C(to_seal) the
       declared O(sealed) ones Railway holds unsealed.
@@ -676,7 +679,10 @@ def main():
         scope = compared_scope(params, "service_id", current, desired)
         result["drift"] = drift(current, desired, params["current_settings"], settings, scope["sealed"], scope["remembered"])
         if params["shared_variables"]:
-            result["drift"]["shared"] = shared_drift(module, params)
+            shared = result["drift"]["shared"] = shared_drift(module, params)
+            result["drift"]["differs"] = result["drift"]["differs"] or bool(shared.get("removed") or shared.get("changed"))
+        # Drift is a signal: a CI job sees it as changed without a flag (sending nothing all the same).
+        result["changed"] = result["drift"]["differs"]
     elif params["action"] == "plan":
         serving = serving_deployment(params["latest_deployment"], params["deployments"])
         scope = compared_scope(params, "service_id", current, desired)

@@ -34,6 +34,9 @@ BAD_PROJECT_TOKEN = "evidence-wrong-project-token-9c2e"
 DEPLOY = {"service": "backend", "poll_interval": 0.2, "wait_timeout": 60, "log_lines": 5}
 SET_VARIABLE = {"service": "backend", "variables": {"FAULT_MATRIX": "1"}}
 NEW_VARIABLE = "variable backend/production FAULT_MATRIX added"
+# A failure's events and logs keep failing: two answers each, as many as the deployer tries.
+DIAGNOSTICS_DOWN = tuple({"kind": "http_503", "count": 2, "operation": name}
+                         for name in ("DeploymentEvents", "BuildLogs", "DeploymentLogs"))
 REDEPLOYED = ("new deployment of backend/production: SUCCESS", "deployment * of backend/production: SUCCESS -> REMOVED")
 
 
@@ -140,7 +143,13 @@ CASES = (
     FaultCase("logs-unreadable", "FAILED, events and logs unreadable", "railway_deploy", {**DEPLOY, "rollback_on_failure": True},
               ({"kind": "deploy_fail"},) + tuple({"kind": "graphql_error", "message": "Internal problem", "operation": name}
                                                  for name in ("DeploymentEvents", "BuildLogs", "DeploymentLogs")),
-              FAILED, message="FAILED while BUILDING; its logs could not be read (deployment events: ",
+              FAILED, message="FAILED while BUILDING; its events, build logs, deploy logs could not be read (Railway answered "
+                              "Internal problem); deployment ",
+              changes=("new deployment of backend/production: FAILED",)),
+    # Issue 22: two attempts per diagnostic read (the faults are used up exactly), their cause said once.
+    FaultCase("diagnostics-down", "FAILED, events and logs answer HTTP 503", "railway_deploy",
+              {**DEPLOY, "rollback_on_failure": True}, ({"kind": "deploy_fail"},) + DIAGNOSTICS_DOWN, FAILED,
+              message="FAILED while BUILDING; its events, build logs, deploy logs could not be read (HTTP 503 (",
               changes=("new deployment of backend/production: FAILED",)),
     FaultCase("http_502-upload", "HTTP 502 on the upload", "railway_deploy", {**DEPLOY, "source": "upload", "path": "SAMPLE"},
               ({"kind": "http_502", "operation": "up"},), FAILED, message="Nothing was deployed: step upload"),
@@ -193,7 +202,11 @@ PLAYBOOK_CASES = (
     FaultCase("railway.yml-logs-unreadable", "FAILED, events and logs unreadable", PLAYBOOK, {"railway_rollback_on_failure": True},
               ({"kind": "deploy_fail"},) + tuple({"kind": "graphql_error", "message": "Internal problem", "operation": name}
                                                  for name in ("DeploymentEvents", "BuildLogs", "DeploymentLogs")),
-              FAILED, message="FAILED while BUILDING; its logs could not be read",
+              FAILED, message="FAILED while BUILDING; its events, build logs, deploy logs could not be read",
+              changes=("new deployment of backend/production: FAILED",), tolerated=APPLIED),
+    FaultCase("railway.yml-diagnostics-down", "FAILED, events and logs answer HTTP 503", PLAYBOOK,
+              {"railway_rollback_on_failure": True}, ({"kind": "deploy_fail"},) + DIAGNOSTICS_DOWN, FAILED,
+              message="FAILED while BUILDING; its events, build logs, deploy logs could not be read (HTTP 503 (",
               changes=("new deployment of backend/production: FAILED",), tolerated=APPLIED),
 )
 

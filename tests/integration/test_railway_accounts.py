@@ -193,10 +193,34 @@ def test_failures_are_reported_when_events_and_logs_cannot_be_read(runner, emula
     message = result["msg"]
     assert result["deployment_id"] in message and status in message and result["status"] == status
     assert "while %s" % during in message and result["failed_step"] == {"status": during}
-    assert "its logs could not be read (deployment events: Railway API error in DeploymentEvents: Internal problem" in message
+    assert "its events, build logs, deploy logs could not be read (Railway answered Internal problem)" in message
+    assert "DeploymentEvents: Internal problem" in result["logs_error"]
     # Rollback is decided on the status alone: the previous deployment still serves, so none is needed.
     assert result["rollback"]["action"] == "not_needed"
     assert counters["by_operation"]["Deployments"] == 2  # before the start and for the rollback decision
+
+
+DIAGNOSTICS = ("DeploymentEvents", "BuildLogs", "DeploymentLogs")
+
+
+@pytest.mark.parametrize("kind", ["http_500", "http_503", "drop"])
+def test_diagnostics_that_keep_failing_are_read_twice_and_said_once(runner, emulator, kind):
+    """Issue 22: a failure's events and logs are worth two attempts each, not the six of a read that matters."""
+    previous = next(d for d in deployments_of(emulator) if d["status"] == "SUCCESS")
+    emulator.inject("deploy_fail")
+    for name in DIAGNOSTICS:
+        emulator.inject(kind, operation=name, count=10)
+    result, counters, outcome = runner.module("railway_deploy", deploy_args(rollback_on_failure=True))
+    assert_one_line_failure(result, outcome)
+    assert {name: counters["by_operation"][name] for name in DIAGNOSTICS} == dict.fromkeys(DIAGNOSTICS, 2)
+    message = result["msg"]
+    assert message.startswith("Deployment %s of service backend FAILED while BUILDING; its events, build logs, deploy "
+                              "logs could not be read (" % result["deployment_id"]), message
+    assert message.count("could not be read") == 1 and message.count("last error") == 0
+    assert "raise retries" not in message and "check api_url" not in message
+    assert "deployment %s is still active, so the service is unchanged (no rollback needed)" % previous["id"] in message
+    assert result["build_logs"] == [] and result["deploy_logs"] == []
+    assert "failed after 2 attempts" in result["logs_error"]
 
 
 # --- 5. reads retried, writes not ---------------------------------------------------------------------------------

@@ -289,6 +289,19 @@ def test_a_failing_health_check_without_rollback_leaves_the_deployment_live(rail
     assert railway.app("api/health").status_code == 503
 
 
+def test_the_log_tail_of_an_unhealthy_deployment_is_read_twice_at_most(railway, emulator):
+    """Issue 22: the log tail only explains the failure, so an unreadable one costs two requests, not six."""
+    emulator.inject("app_unhealthy")
+    emulator.inject("http_503", operation="DeploymentLogs", count=10)
+    run = railway.run()
+    assert_clean_failure(run)
+    assert "is live, but GET" in run.failure
+    assert run.counters["by_operation"]["DeploymentLogs"] == 2
+    warnings = run.result("Release to Railway").get("warnings", [])
+    assert any(warning.startswith("The log tail could not be read: Railway API call DeploymentLogs failed after 2 "
+                                  "attempts; last error: HTTP 503") for warning in warnings), warnings
+
+
 def test_railways_own_health_check_failing_keeps_the_previous_deployment(railway, emulator):
     previous = railway.deployments()[-1]
     emulator.inject("healthcheck_fail")
@@ -322,6 +335,10 @@ def test_drift_report_names_added_removed_and_changed_variables_and_changes_noth
     run = railway.run(playbook="playbooks/railway_drift.yml", railway_env_file=str(env_file))
     assert run.rc == 0, run.outcome.output[-3000:]
     assert run.counters["mutations"] == 0 and run.counters["uploads"] == 0
+    # Drift is a signal: the comparison is the play's one changed task. The run reads twice: the lookup, the service.
+    assert run.result("Compare the declared variables and settings with Railway's")["changed"] is True
+    assert run.changed == 1
+    assert run.counters["by_operation"] == {"UserProjects": 1, "ServiceState": 1}, run.counters
     assert railway.deployments() == before
     report = run.result("Report the drift (names only, values masked)")["msg"]
     assert report[1] == "added on Railway (not declared here): DASHBOARD_FLAG"

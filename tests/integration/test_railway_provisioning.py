@@ -221,6 +221,7 @@ def test_drift_gate_passes_after_a_provisioned_deploy_and_lists_a_changed_settin
     assert deployed.rc == 0, deployed.outcome.output[-3000:]
     clean = railway.run(playbook="playbooks/railway_drift.yml", railway_drift_fail=True, **common)
     assert clean.rc == 0 and clean.counters["mutations"] == 0, clean.outcome.output[-3000:]
+    assert clean.changed == 0 and clean.result("Compare the declared variables and settings with Railway's")["changed"] is False
     backend = next(s["id"] for s in empty.state()["services"] if s["name"] == "backend")
     production = next(e["id"] for e in empty.state()["environments"] if e["name"] == "production")
     response = requests.post(empty.url, timeout=10, headers={"Authorization": "Bearer " + empty.account_token}, json={
@@ -229,6 +230,7 @@ def test_drift_gate_passes_after_a_provisioned_deploy_and_lists_a_changed_settin
     assert "errors" not in response.json()
     gate = railway.run(playbook="playbooks/railway_drift.yml", railway_drift_fail=True, **common)
     assert gate.rc != 0 and gate.counters["mutations"] == 0
+    assert gate.result("Compare the declared variables and settings with Railway's")["changed"] is True
     message = gate.result("Fail on drift when asked to")["msg"]
     assert "settings healthcheck_path;" in message and "variables added -; removed -; changed -" in message
     assert gate.result("Report the drift (names only, values masked)")["msg"][5] == "settings that differ on Railway: healthcheck_path"

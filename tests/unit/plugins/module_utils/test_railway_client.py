@@ -316,6 +316,46 @@ def test_a_wait_deadline_bounds_the_retries_of_a_poll():
         client.deployment("d-1")
 
 
+def test_a_read_budget_caps_the_attempts_and_drops_the_retry_hint():
+    client, adapter, clock = make_client([reply(500, {"errors": [{"message": "Internal Server Error"}]})] * 10,
+                                         retries=5, retry_timeout=120)
+    budget = client.budget(2, 6.0)
+    for read in (lambda: client.deployment_events("d-1", budget=budget), lambda: client.build_logs("d-1", 5, budget=budget)):
+        with pytest.raises(rc.RailwayTransportError) as info:
+            read()
+        assert str(info.value).endswith("failed after 2 attempts; last error: %s" % info.value.cause)
+        assert "retries" not in str(info.value) and info.value.cause.startswith("HTTP 500")
+    assert adapter.operations == ["DeploymentEvents"] * 2 + ["BuildLogs"] * 2
+    assert clock.sleeps == [0.5, 0.5]
+
+
+def test_a_read_budget_is_a_hard_deadline_shared_by_its_reads():
+    clock = FakeClock()
+
+    def slow(_payload):
+        clock.now += 5.8 if len(adapter.sent) < 2 else 1  # no answer within the timeout: 6 s, then 1 s
+        return requests.exceptions.ReadTimeout("read timed out")
+    client, adapter, _clock = make_client([slow] * 4, clock=clock, retries=5, retry_timeout=120, request_timeout=30)
+    budget = client.budget(2, 6.0)
+    with pytest.raises(rc.RailwayTransportError, match="within the time left for it"):
+        client.deployment_logs("d-1", 5, budget=budget)
+    # No MIN_RETRY_WINDOW for a budget: what is left of it (1 s at least) bounds the next read's timeout.
+    with pytest.raises(rc.RailwayTransportError):
+        client.build_logs("d-1", 5, budget=budget)
+    assert [sent["timeout"] for sent in adapter.sent] == [(6.0, 6.0), (1.0, 1.0)]
+    # Once the budget is spent, a read is not sent at all.
+    with pytest.raises(rc.RailwayTransportError, match="DeploymentEvents was not sent: no time was left for it"):
+        client.deployment_events("d-1", budget=budget)
+    assert len(adapter.sent) == 2
+
+
+def test_a_graphql_error_has_railways_words_as_its_cause():
+    client, _adapter, _clock = make_client([graphql_error("Internal problem")])
+    with pytest.raises(rc.RailwayGraphQLError) as info:
+        client.deployment_events("d-1", budget=client.budget(2, 6.0))
+    assert info.value.cause == "Railway answered Internal problem"
+
+
 def test_html_with_an_auth_status_is_a_proxy_problem_not_a_token_problem():
     client, _adapter, _clock = make_client([reply(403, text="<html><title>Access denied</title></html>")])
     with pytest.raises(rc.RailwayResponseError, match=r"HTTP 403 with a non-JSON body \(text/html: Access denied\); a proxy"):

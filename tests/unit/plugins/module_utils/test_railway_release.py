@@ -58,7 +58,8 @@ def test_a_failed_latest_deployment_deploys_and_an_older_one_serves():
 def test_drift_by_name_only():
     drift = rr.drift({"A": "1", "EXTRA": "2"}, {"A": "9", "GONE": "3"}, CURRENT_SETTINGS, {"healthcheck_timeout": 60})
     assert drift == {"added": ["EXTRA"], "removed": ["GONE"], "changed": ["A"], "settings": ["healthcheck_timeout"],
-                     "declared": 2, "on_railway": 2, "sealed": [], "sealed_new_here": [], "to_seal": []}
+                     "declared": 2, "on_railway": 2, "sealed": [], "sealed_new_here": [], "to_seal": [], "differs": True}
+    assert not rr.drift({"A": "1"}, {"A": "1"}, CURRENT_SETTINGS, {})["differs"]
 
 
 def test_a_sealed_variable_is_write_only():
@@ -88,6 +89,24 @@ def test_a_failed_migration_keeps_the_previous_deployment():
     assert result["message"] == ("The database migration step (pre-deploy command 'npx prisma migrate deploy') failed, so "
                                  "the new deployment did not go live. Railway: pre-deploy failed. The previous deployment "
                                  "d1 keeps serving (GET /api/health answers HTTP 200).")
+
+
+def test_a_failure_of_an_unknown_step_names_the_deployment_and_the_rollback_decision_once():
+    railway = ("Deployment d2 of service backend FAILED while BUILDING; its events, build logs, deploy logs could not be "
+               "read (HTTP 503 (Service Unavailable)); deployment d1 is still active, so the service is unchanged (no "
+               "rollback needed) [QUEUED -> BUILDING -> FAILED]")
+    context = {"service": "backend", "previous_deployment_id": "d1", "health_path": "/api/health",
+               "health_now": {"status": 200},
+               "deployment": {"failed": True, "deployment_id": "d2", "status": "FAILED", "msg": railway,
+                              "failed_step": {"status": "BUILDING"},
+                              "rollback": {"action": "not_needed", "active_deployment_id": "d1"}}}
+    result = rr.recovery(context)
+    assert result["log_tail"] == []
+    assert result["message"] == ("The new deployment did not go live. Railway: %s. GET /api/health answers HTTP 200."
+                                 % railway)
+    # Without the health check's answer there is nothing to add to Railway's line.
+    del context["health_now"]
+    assert rr.recovery(context)["message"] == "The new deployment did not go live. Railway: %s." % railway
 
 
 def test_a_failed_health_check_rolls_back():

@@ -78,13 +78,16 @@ class ScriptedClient:
         self._record("deployment", deployment_id)
         return {"id": deployment_id, "status": self.statuses[deployment_id]}
 
-    def deployment_events(self, deployment_id):
+    def budget(self, attempts, seconds):
+        return (attempts, seconds)
+
+    def deployment_events(self, deployment_id, budget=None):
         return [{"step": "CREATE_CONTAINER", "payload": {"error": "Container exited with code 1"}}]
 
-    def build_logs(self, deployment_id, limit):
+    def build_logs(self, deployment_id, limit, budget=None):
         return [{"message": "Build time: 2.00 seconds"}]
 
-    def deployment_logs(self, deployment_id, limit):
+    def deployment_logs(self, deployment_id, limit, budget=None):
         return [{"message": "Error: Cannot find module"}, {"message": "Process exited with code 1"}]
 
     def rollback(self, deployment_id):
