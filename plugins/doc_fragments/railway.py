@@ -132,7 +132,7 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 0.4.0
+    version_added: 0.1.0
   sealed_state_dir:
     description:
       - Where the digests of the sealed values sent last are kept, one file per project, environment and service
@@ -141,7 +141,7 @@ options:
         file is missing (a new machine or CI runner), each sealed variable is sent once more; keep the directory
         (for example in a CI cache) to avoid that.
     type: path
-    version_added: 0.4.0
+    version_added: 0.1.0
 """
 
     # Support levels of a module that reads or computes and never changes anything (railway_info, railway_release).

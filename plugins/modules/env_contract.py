@@ -51,7 +51,7 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 0.4.0
+    version_added: 0.1.0
 notes:
   - Reference values contain C({{), which Ansible would template; mark them C(!unsafe) or wrap them in
     C({% raw %}) as in the examples.

@@ -61,7 +61,7 @@ options:
         C(regions) in RV(services[].settings); one API request per service). Unread, they are V(null).
     type: bool
     default: false
-    version_added: 0.4.0
+    version_added: 0.1.0
 seealso:
   - module: backendops.stack.railway_variables
   - module: backendops.stack.railway_service

@@ -92,7 +92,7 @@ options:
         O(settings) and O(settings_extra) (the inventory) win over both.
     type: dict
     default: {}
-    version_added: 0.4.0
+    version_added: 0.1.0
   config_file_source:
     description:
       - The app's own config as code to read into the settings - a C(railway.json) or C(railway.toml) file, or a
@@ -103,7 +103,7 @@ options:
         C(environments) block of the current O(environment) is applied over the base file.
       - The C(railway.json) this module writes (O(config_file)) is never read back.
     type: str
-    version_added: 0.4.0
+    version_added: 0.1.0
   variables:
     description:
       - The desired variables of the service. B(Secret.)
@@ -118,21 +118,21 @@ options:
         O(current_shared_variables).
     type: dict
     default: {}
-    version_added: 0.4.0
+    version_added: 0.1.0
   current_shared_variables:
     description:
       - With O(action=drift), the shared variables as M(backendops.stack.railway_info) read them (unrendered).
         B(Secret.)
     type: dict
     default: {}
-    version_added: 0.4.0
+    version_added: 0.1.0
   target:
     description:
       - With O(action=plan) and O(action=drift), the IDs of the project, environment and service (C(project_id),
         C(environment_id), C(service_id)) whose remembered digests of sealed values to compare with.
     type: dict
     default: {}
-    version_added: 0.4.0
+    version_added: 0.1.0
   defaults:
     description:
       - Variables under O(variables), less the names in O(drop); a V(null) value leaves a variable out. B(Secret.)

@@ -99,24 +99,24 @@ options:
       - "Replicas per region (Railway's C(multiRegionConfig)), for example V({us-west2: 2, europe-west4-drams3a: 1});
         an empty mapping removes it. Their total follows the rules of O(replicas)."
     type: dict
-    version_added: 0.4.0
+    version_added: 0.1.0
   cpu_limit:
     description:
       - vCPUs the service may use at most (C(serviceInstanceLimitsUpdate)); an empty value removes the limit. Railway
         caps it by the plan.
     type: raw
-    version_added: 0.4.0
+    version_added: 0.1.0
   memory_limit_gb:
     description:
       - Memory in GB the service may use at most (C(serviceInstanceLimitsUpdate)); an empty value removes the limit.
     type: raw
-    version_added: 0.4.0
+    version_added: 0.1.0
   watch_patterns:
     description:
       - Path patterns of a repository-connected service whose changes trigger a deployment; an empty list removes them.
     type: list
     elements: str
-    version_added: 0.4.0
+    version_added: 0.1.0
   overlap_seconds:
     description:
       - Seconds the previous deployment keeps running after the new one is active.

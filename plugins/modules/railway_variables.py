@@ -167,7 +167,7 @@ sealed:
   type: list
   elements: str
   sample: [JWT_SECRET]
-  version_added: 0.4.0
+  version_added: 0.1.0
 variable_names:
   description: Names of all variables of the service (or shared variables) after the task.
   returned: always

@@ -245,7 +245,7 @@ def test_awx_configure_defines_linked_objects_and_is_idempotent(awx):
         assert awx.associations[("job_templates", template["id"], "credentials")] == [credential["id"]]
         survey = {q["variable"]: q for q in awx.surveys[template["id"]]["spec"]}
         assert set(survey) == {"railway_environment", "railway_deploy_source", "railway_commit_sha", "railway_rollback_on_failure"}
-        assert survey["railway_deploy_source"]["choices"] == ["upload", "commit", "redeploy"]
+        assert survey["railway_deploy_source"]["choices"] == ["upload", "auto", "commit", "redeploy"]
         assert survey["railway_commit_sha"]["max"] == 40
     assert (deploy["job_type"], deploy["ask_job_type_on_launch"]) == ("run", True)
     assert (plan["job_type"], plan["diff_mode"]) == ("check", True)
