@@ -66,6 +66,8 @@ class Bench:
         self.inventory = scratch / "inventory.yml"
         host = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                 "railway_project": "backendops-demo", "railway_variables": VARIABLES,
+                # The seeded service is connected to acme/backend: the benchmark uploads the sample over it.
+                "railway_deploy_source": "upload",
                 "railway_health_base_url": emulator.admin_url + "/apps/{domain}"}
         self.inventory.write_text(yaml.safe_dump({"all": {"children": {"railway": {"hosts": {"localhost": host}}}}}))
         self.extra = scratch / "extra.json"
