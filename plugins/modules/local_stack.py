@@ -505,7 +505,13 @@ class Stack:
                                     % (self.name, self.project_dir))
         self.docker.run("info", "--format", "{{.ServerVersion}}")
         if not self.module.check_mode:
-            self.docker.compose("restart")
+            # The running services only: the one-shot migrate, restarted beside PostgreSQL, would run before the
+            # database answers again; `up` runs it once PostgreSQL is healthy.
+            running = sorted(set(service for service, _labels, container in
+                                 compose_file.stack_containers(self.docker.containers(self.project_name))
+                                 if service and service != compose_file.MIGRATE and (container.get("State") or {}).get("Running")))
+            if running:
+                self.docker.compose("restart", *running)
             # restart returns before the services are healthy, and a published port accepts connections (Docker's
             # proxy) before the app listens: wait as a start does, on the same containers.
             self.up("--no-recreate")
