@@ -44,7 +44,13 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_processes
     reference_variables,
     spec_line,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import ServiceSpec, create_service, refuse_project_token
+from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
+    ServiceSpec,
+    create_service,
+    describe_connection,
+    refuse_project_token,
+    repo_connection,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
     SETTING_NAMES,
     PlanError,
@@ -1067,8 +1073,6 @@ class Release(object):
 
 # Sources Railway deploys by itself (a push to the branch, an image): the release follows them, never uploads over them.
 FOLLOWED_SOURCES = ("repo", "image")
-# Railway's deployment trigger needs a branch; a repository connected without one deploys its main branch.
-DEFAULT_BRANCH = "main"
 
 
 def source_to_follow(options: dict, instance: dict) -> tuple[str, dict | None]:
@@ -1080,7 +1084,6 @@ def source_to_follow(options: dict, instance: dict) -> tuple[str, dict | None]:
     """
     kind = options["source"]
     connected = dict((key, value) for key, value in (instance.get("source") or {}).items() if value)
-    trigger = instance.get("trigger") or {}
     if kind == "auto":
         kind = "repo" if options.get("repo") or (connected.get("repo") and not options.get("image")) else \
             "image" if options.get("image") or connected.get("image") else "upload"
@@ -1090,26 +1093,12 @@ def source_to_follow(options: dict, instance: dict) -> tuple[str, dict | None]:
         repo = options.get("repo") or connected.get("repo")
         if not repo:
             raise PlanError("source=repo needs repo (owner/name): service %s is connected to no repository" % instance.get("serviceName"))
-        same_repo = trigger.get("repository") == repo and connected.get("repo") == repo
-        branch = options.get("branch") or (trigger.get("branch") if same_repo else None) or DEFAULT_BRANCH
-        wanted = {"repo": repo, "branch": branch, "trigger_id": trigger.get("id")}
-        before = "repo %s (branch %s)" % (connected["repo"], trigger.get("branch") or "-") if connected.get("repo") else _unconnected(connected)
-        after = "repo %s (branch %s)" % (repo, branch)
-        wanted["change"] = None if same_repo and trigger.get("branch") == branch else {"before": before, "after": after}
-        return kind, wanted
+        return kind, repo_connection(connected, instance.get("trigger"), repo, options.get("branch"))
     image = options.get("image") or connected.get("image")
     if not image:
         raise PlanError("source=image needs image: service %s runs no image" % instance.get("serviceName"))
-    change = None
-    if connected.get("image") != image:
-        before = "image %s" % connected["image"] if connected.get("image") else _unconnected(connected)
-        change = {"before": before, "after": "image %s" % image}
+    change = None if connected.get("image") == image else {"before": describe_connection(connected), "after": "image %s" % image}
     return kind, {"image": image, "change": change}
-
-
-def _unconnected(connected: dict) -> str:
-    return "repo %s" % connected["repo"] if connected.get("repo") else "image %s" % connected["image"] if connected.get("image") else \
-        "no source (uploads)"
 
 
 class StepFailed(Exception):

@@ -230,8 +230,6 @@ class RailwayClient(object):
             raise RailwayConfigError("The Railway client needs the Python library requests")
         environ = os.environ if environ is None else environ
         self.token_kind, token = select_credentials(api_token, project_token, environ)
-        # Why `me` failed, when it did (see account_workspaces).
-        self.me_failure = None
         self.api_url = _strip(api_url) or _strip(environ.get(API_URL_ENV)) or DEFAULT_API_URL
         parts = urlsplit(self.api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -435,7 +433,7 @@ class RailwayClient(object):
                 return self.execute(documents.PROJECT_QUERY, {"id": wanted})["project"]
             except (RailwayGraphQLError, RailwayHTTPError):
                 pass  # perhaps a name that looks like an ID; the listing says what exists
-        workspaces = self.account_workspaces()
+        workspaces, _failure = self.account_workspaces()
         if workspaces is not None:
             projects = [p for workspace in workspaces for p in _nodes(workspace.get("projects"))]
         else:
@@ -443,18 +441,17 @@ class RailwayClient(object):
         return _match("project", wanted, projects, "the projects this token can access")
 
     def account_workspaces(self):
-        """The workspaces of the token's user, with their projects; None when ``me`` fails.
+        """(workspaces of the token's user with their projects, None) or, when ``me`` fails, (None, its error).
 
-        The one rule of every lookup: workspace tokens have no user, and on any failure of ``me`` (``me_failure``) the
-        caller lists what the token can see instead.
+        The one rule of every lookup: workspace tokens have no user, and on any failure of ``me`` the caller lists what
+        the token can see instead.
         """
         try:
-            return self.execute(documents.USER_PROJECTS_QUERY)["me"]["workspaces"]
+            return self.execute(documents.USER_PROJECTS_QUERY)["me"]["workspaces"], None
         except RailwayConfigError:
             raise
         except RailwayError as exc:
-            self.me_failure = exc
-            return None
+            return None, exc
 
     # --- operations ----------------------------------------------------------------------------------------------
 

@@ -71,6 +71,9 @@ DATABASE_TEMPLATES = {
     },
 }
 
+# Railway's deployment trigger needs a branch; a repository connected without one deploys its main branch.
+DEFAULT_BRANCH = "main"
+
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -168,7 +171,7 @@ class Provisioner(object):
 
     def _workspace_projects(self, workspace):
         """(workspace or None, its projects); an account token lists its workspaces, a workspace token has no user."""
-        workspaces = self.client.account_workspaces()
+        workspaces, failure = self.client.account_workspaces()
         if workspaces is not None:
             self.token = ACCOUNT
             if workspace:
@@ -182,7 +185,6 @@ class Provisioner(object):
             return None, [p for w in workspaces for p in _nodes(w.get("projects"))]
         # "Not Authorized" (or "User not found"): no user behind the token, a workspace token. Another failure (the
         # client has retried the transient ones) says nothing about the token's kind; the listing is used all the same.
-        failure = self.client.me_failure
         if isinstance(failure, RailwayAuthError) or "user not found" in str(failure).lower():
             self.token = WORKSPACE
         if workspace:
@@ -196,10 +198,9 @@ class Provisioner(object):
             return chosen, _nodes(chosen.get("projects"))
         return None, _nodes(self.client.execute(documents.PROJECTS_QUERY)["projects"])
 
-    # --- writes --------------------------------------------------------------------------------------------------
+    # --- writes (each caller refuses a project token when it plans, before the first of them) ----------------------
 
     def create_project(self, name, workspace_id=None, environment=None, description=None):
-        refuse_project_token(self.client, "project %s" % name)
         request = {"name": name}
         for key, value in (("workspaceId", workspace_id), ("defaultEnvironmentName", environment), ("description", description)):
             if value:
@@ -207,7 +208,6 @@ class Provisioner(object):
         return ProjectState(self.client.execute(documents.PROJECT_CREATE_MUTATION, {"input": request})["projectCreate"])
 
     def create_environment(self, project_id, name, source_id=None, ephemeral=False, skip_initial_deploys=False):
-        refuse_project_token(self.client, "environment %s" % name)
         # In the background Railway may answer before the copy exists, and the deploy that follows would find nothing.
         request = {"projectId": project_id, "name": name, "ephemeral": ephemeral, "skipInitialDeploys": skip_initial_deploys,
                    "applyChangesInBackground": False}
@@ -215,8 +215,7 @@ class Provisioner(object):
             request["sourceEnvironmentId"] = source_id
         return self.client.execute(documents.ENVIRONMENT_CREATE_MUTATION, {"input": request})["environmentCreate"]
 
-    def delete_environment(self, environment_id, name):
-        refuse_project_token(self.client, "delete environment %s" % name)
+    def delete_environment(self, environment_id):
         return self.client.execute(documents.ENVIRONMENT_DELETE_MUTATION, {"id": environment_id})
 
     def resources(self, environment_id):
@@ -273,6 +272,31 @@ class ServiceSpec(object):
         if self.source.get("image"):
             return "image %s" % self.source["image"]
         return "empty (deployed by upload)"
+
+
+def describe_connection(connected: dict, trigger: dict | None = None) -> str:
+    """What a service instance deploys from, as plans show it."""
+    if connected.get("repo"):
+        return "repo %s (branch %s)" % (connected["repo"], (trigger or {}).get("branch") or "-")
+    if connected.get("image"):
+        return "image %s" % connected["image"]
+    return "no source (uploads)"
+
+
+def repo_connection(connected: dict, trigger: dict | None, repo: str, branch: str | None = None) -> dict:
+    """{repo, branch, trigger_id, change}: ``repo``'s branch the instance is to deploy (on every push too) and, when
+    it does not yet, the connection to make as {before, after}, else change None.
+
+    A repository is connected with its branch (Railway's deployment trigger), so both are compared together; without
+    a branch given, the connected one stays, and a new connection gets DEFAULT_BRANCH.
+    """
+    trigger = trigger or {}
+    same_repo = connected.get("repo") == repo and trigger.get("repository") == repo
+    branch = branch or (trigger.get("branch") if same_repo else None) or DEFAULT_BRANCH
+    change = None
+    if not (same_repo and trigger.get("branch") == branch):
+        change = {"before": describe_connection(connected, trigger), "after": "repo %s (branch %s)" % (repo, branch)}
+    return {"repo": repo, "branch": branch, "trigger_id": trigger.get("id"), "change": change}
 
 
 def database_spec(kind: str, service: str | None = None, image: str | None = None) -> ServiceSpec:
@@ -441,17 +465,13 @@ def plan_service(railway, steps: Steps, place: Place, spec: ServiceSpec, current
         steps.warnings.extend(_left_alone(spec, current, variable_names))
         return outcome
 
-    trigger = current.get("trigger")
-    if spec.source.get("repo") and (spec.source != current["source"] or trigger is None
-                                    or (spec.branch and trigger["branch"] != spec.branch)):
-        # A repository is connected with its branch (Railway's deployment trigger): compared and changed together.
-        before = "repo %s (branch %s)" % (current["source"]["repo"], trigger["branch"] if trigger else "-") \
-            if current["source"].get("repo") else "no repository"
-        branch = spec.branch or (trigger["branch"] if trigger else None) or "main"
-        steps.add(["source of %s: %s -> repo %s (branch %s)" % (name, before, spec.source["repo"], branch)],
-                  lambda: client.connect_repo(place.project["id"], place.environment["id"], current["id"], spec.source["repo"], branch,
-                                              trigger_id=trigger["id"] if trigger else None))
-    elif spec.source and spec.source != current["source"]:
+    connection = repo_connection(current["source"], current.get("trigger"), spec.source["repo"], spec.branch) \
+        if spec.source.get("repo") else None
+    if connection and connection["change"]:
+        steps.add(["source of %s: %s -> %s" % (name, connection["change"]["before"], connection["change"]["after"])],
+                  lambda: client.connect_repo(place.project["id"], place.environment["id"], current["id"], connection["repo"],
+                                              connection["branch"], trigger_id=connection["trigger_id"]))
+    elif spec.source and not connection and spec.source != current["source"]:
         steps.add(["source of %s: %s" % (name, spec.describe_source())],
                   lambda: client.update_service_instance(place.environment["id"], current["id"], {"source": spec.source}))
     missing = dict((n, value) for n, value in spec.variables.items() if n not in variable_names)

@@ -153,7 +153,7 @@ def manage_environment(railway):
             planned.append("delete environment %s of project %s" % (current["name"], project.name))
             refuse_project_token(railway.client, planned[-1])
             if not railway.check_mode:
-                provisioner.delete_environment(current["id"], current["name"])
+                provisioner.delete_environment(current["id"])
         environment = {"id": None, "name": name}
     elif current is None:
         source = None

@@ -33,6 +33,20 @@ def emulator_fixture(railway_emulator: EmulatorProcess) -> EmulatorProcess:
     return railway_emulator
 
 
+@pytest.fixture(name="empty_emulator", scope="session")
+def empty_emulator_fixture() -> Iterator[EmulatorProcess]:
+    """A second emulator process for the session, started with an empty workspace (provisioning from nothing)."""
+    with EmulatorProcess(empty=True, **FAST_CLOCK) as emulator:
+        yield emulator
+
+
+@pytest.fixture(name="empty")
+def empty_fixture(empty_emulator: EmulatorProcess) -> EmulatorProcess:
+    """The empty emulator, reset (state, clock, faults, counters) before the test."""
+    empty_emulator.reset()
+    return empty_emulator
+
+
 @pytest.fixture(name="ssh_stack", scope="session")
 def ssh_stack_fixture(tmp_path_factory) -> Iterator[RemoteStack]:
     """One stack of the sample backend on an SSH host for the session (the scenario test and the AWX job share it).

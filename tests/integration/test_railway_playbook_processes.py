@@ -7,11 +7,8 @@ worker from one code base) against an empty emulator workspace. Web and each wor
 their own, deployed from one source in one release; the emulator's counters and state are the witnesses."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from conftest import FAST_CLOCK
 from support import REPO_ROOT
 from test_railway_playbook import VARIABLES, RailwayPlaybook, assert_clean_failure, assert_no_secret
 from tools.railway_emulator.testing import EmulatorProcess
@@ -22,18 +19,6 @@ PROJECT = "shop"
 COMMON = {"railway_project": PROJECT, "railway_workspace": "Acme", "railway_provision": True, "railway_source_path": str(APP)}
 WITH_CRON = {"railway_profile_overrides": {"processes": {
     "worker": "node src/worker.js", "report": {"command": "npm run report", "schedule": "*/15 * * * *"}}}}
-
-
-@pytest.fixture(name="empty_process", scope="module")
-def empty_process_fixture() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(empty=True, **FAST_CLOCK) as emulator:
-        yield emulator
-
-
-@pytest.fixture(name="empty")
-def empty_fixture(empty_process: EmulatorProcess) -> EmulatorProcess:
-    empty_process.reset()
-    return empty_process
 
 
 @pytest.fixture(name="railway")

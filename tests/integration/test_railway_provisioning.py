@@ -6,12 +6,9 @@
 against an empty emulator workspace: check plans with 0 mutations, a run creates, a re-run sends 0 mutations."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 
-from conftest import FAST_CLOCK
 from support import REPO_ROOT
 from test_railway_modules import Runner, Unsafe
 from test_railway_playbook import RailwayPlaybook
@@ -19,18 +16,6 @@ from tools.railway_emulator.testing import EmulatorProcess
 
 PROJECT = "shop"
 BACKEND = {"service": "backend", "state": "present", "domain_port": 8080, "healthcheck_path": "/api/health"}
-
-
-@pytest.fixture(name="empty_process", scope="module")
-def empty_process_fixture() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(empty=True, **FAST_CLOCK) as emulator:
-        yield emulator
-
-
-@pytest.fixture(name="empty")
-def empty_fixture(empty_process: EmulatorProcess) -> EmulatorProcess:
-    empty_process.reset()
-    return empty_process
 
 
 @pytest.fixture(name="runner")

@@ -637,7 +637,7 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     provisioner = Provisioner(client)
     provisioner.create_project("shop", "w-1", "production")
     provisioner.create_environment("p", "pr-1", "e", ephemeral=True)
-    provisioner.delete_environment("e-2", "pr-1")
+    provisioner.delete_environment("e-2")
     assert provisioner.resources("e") == {}
     client.configure_service("p", "e", "s", variables={"A": "2"}, settings={"healthcheckPath": "/h"})
     client.connect_repo("p", "e", "s", "a/b", "main")
