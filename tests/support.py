@@ -4,21 +4,30 @@
 """Test support: import the working tree as backendops.stack, run Ansible like a user does, require what tests need."""
 from __future__ import annotations
 
-import atexit
 import functools
+import importlib.util
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import yaml
 
 if TYPE_CHECKING:
     import pytest
+
+T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS_DIR = REPO_ROOT / ".collections"
@@ -57,19 +66,43 @@ class PlaybookRun:
         raise AssertionError(f"no PLAY RECAP line for {host} in:\n{self.output[-3000:]}")
 
 
-@functools.lru_cache(maxsize=None)
-def _data_home() -> str:
-    """A data directory of this test session (what modules remember, such as sealed digests), never the user's."""
-    path = tempfile.mkdtemp(prefix="backendops-test-data-")
-    atexit.register(shutil.rmtree, path, True)
-    return path
+# -- A home of the session's own ----------------------------------------------------------------------------------
+# The roles keep their files under ~ (~/.cache/backendops: app image sources, the registry state; ~/.local/share/
+# backendops: stacks, sealed digests). A test run must neither read a developer's nor leave files in them, so the
+# session (and every process it starts) gets a HOME of its own whose .cache and .local are empty directories. The
+# other entries of the real home (.docker, .gitconfig, .npmrc, ...) are linked in: tools keep their configuration.
+# The slow things shared between runs are not under ~: the base images' work directory is /var/cache/backendops.
+REAL_HOME_VAR = "BACKENDOPS_TEST_REAL_HOME"
+SESSION_HOME_VAR = "BACKENDOPS_TEST_HOME"
+OWN_DIRS = (".cache", ".local")
+
+
+def real_home() -> Path:
+    """The user's home, also inside a session whose HOME is its own."""
+    return Path(os.environ.get(REAL_HOME_VAR) or Path.home())
+
+
+def use_session_home() -> Path | None:
+    """Point HOME, XDG_CACHE_HOME and XDG_DATA_HOME of this process at a home of the session; returns it when this
+    call made it (the caller removes it), None when an outer process (pytest-xdist's controller) already did."""
+    if os.environ.get(SESSION_HOME_VAR):
+        return None
+    real = Path.home()
+    home = Path(tempfile.mkdtemp(prefix="backendops-test-home-"))
+    for entry in real.iterdir() if real.is_dir() else ():
+        if entry.name not in OWN_DIRS:
+            (home / entry.name).symlink_to(entry)
+    for name in OWN_DIRS:
+        (home / name).mkdir()
+    os.environ.update({REAL_HOME_VAR: str(real), SESSION_HOME_VAR: str(home), "HOME": str(home),
+                       "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share")})
+    return home
 
 
 def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for ansible-* commands: the repo's ansible.cfg, the venv's interpreter, a data home of the tests."""
+    """Environment for ansible-* commands: the repo's ansible.cfg, the venv's interpreter (and the session's home)."""
     env = dict(os.environ)
     env.update(
-        XDG_DATA_HOME=_data_home(),
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         ANSIBLE_NOCOLOR="1",
@@ -87,6 +120,33 @@ def run_playbook(playbook: str | Path, *args: str, env: dict[str, str] | None = 
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr)
 
 
+class Unsafe(str):
+    """A playbook or extra-vars string that Ansible must not template (``!unsafe``), like Railway's ``${{...}}``."""
+
+
+class _AnsibleDumper(yaml.SafeDumper):  # pylint: disable=too-many-ancestors
+    pass
+
+
+_AnsibleDumper.add_representer(Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value)))
+
+
+def ansible_yaml(document: Any) -> str:
+    """YAML for Ansible, with Unsafe strings tagged !unsafe."""
+    return yaml.dump(document, Dumper=_AnsibleDumper, sort_keys=False, allow_unicode=True)
+
+
+def write_play(path: Path, tasks: list[dict[str, Any]], module_defaults: dict[str, Any] | None = None,
+               name: str = "test") -> Path:
+    """A playbook of one play on localhost (local connection, no facts) running ``tasks``."""
+    play: dict[str, Any] = {"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False}
+    if module_defaults:
+        play["module_defaults"] = module_defaults
+    play["tasks"] = tasks
+    path.write_text(ansible_yaml([play]), encoding="utf-8")
+    return path
+
+
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     """Files (relative path: text) under root, with their directories; returns root."""
     for relpath, content in files.items():
@@ -94,6 +154,50 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     return root
+
+
+def run(*cmd: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A command from the repo root (by default) with ansible_env(); its output captured, its exit code not checked."""
+    return subprocess.run(cmd, cwd=cwd, env=env or ansible_env(), capture_output=True, text=True, check=False)
+
+
+def docker(*args: str, check: bool = True, stdin: str | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """The Docker CLI; check=True turns a non-zero exit into an AssertionError with its stderr."""
+    proc = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-2000:]}")
+    return proc
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def request_json(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None,
+                 timeout: float = 10) -> tuple[int, Any]:
+    """An HTTP request with a JSON body; (status, decoded JSON answer), an error status with {}."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def wait_until(probe: Callable[[], T], what: str, timeout: float = 90.0, interval: float = 0.5) -> T:
+    """probe()'s first truthy answer; an AssertionError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
 
 
 # -- What a test needs from the machine -----------------------------------------------------------------------------
@@ -131,6 +235,13 @@ def needs(check: Callable[[], bool], what: str) -> pytest.MarkDecorator | None:
     except ImportError:  # the benchmarks, on what make local installed: there is no test to mark
         return None
     return pytest.mark.needs(check, what)
+
+
+def exit_without_the_test_toolchain(what: str) -> None:
+    """For scripts that otherwise run on what `make local` installed (scripts/bootstrap's runtime set): stop with the
+    one command to run first when the Railway emulator's packages (requirements-dev.txt) are missing."""
+    if importlib.util.find_spec("graphql") is None:
+        sys.exit(f"{what} needs the Railway emulator, which needs the test toolchain: run `scripts/bootstrap dev` first")
 
 
 def railway_schema() -> Path:

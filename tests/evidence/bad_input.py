@@ -19,9 +19,8 @@ from typing import Any
 
 from evidence.fault_matrix import connection
 from evidence.rows import Row
-from evidence.stack import docker, free_port
 from evidence.runs import last_failure, run_json, run_tasks, shows_traceback
-from support import REPO_ROOT
+from support import REPO_ROOT, docker, free_port
 
 from ansible_collections.backendops.stack.plugins.module_utils.app_profile import detect
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evidence.rows import Row
-from evidence.stack import LocalStack, docker
-from support import DOCKER_PIDFILE, run_playbook
+from evidence.stack import LocalStack
+from support import DOCKER_PIDFILE, docker, run_playbook
 
 STACK = "evidence-durable"
 ENGINE_STACK = "evidence-restart"

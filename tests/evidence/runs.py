@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from support import PlaybookRun, run_playbook
+from support import PlaybookRun, run_playbook, write_play
 
 TRACEBACK = "Traceback (most recent call last)"
 CRASH_MARKERS = ("Module failed:", "MODULE FAILURE")
@@ -28,14 +27,6 @@ class TaskRun:
         return dict(zip(self.names, self.results))
 
 
-def write_play(path: Path, tasks: list[dict[str, Any]], module_defaults: dict[str, Any] | None = None) -> Path:
-    play = {"name": "evidence", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}
-    if module_defaults:
-        play["module_defaults"] = module_defaults
-    path.write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
-    return path
-
-
 def run_json(playbook: str | Path, *args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> TaskRun:
     """Run a playbook with the JSON callback; the results of localhost, task by task."""
     run = run_playbook(playbook, *args, env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", **(env or {})}, timeout=timeout)
@@ -50,7 +41,7 @@ def run_json(playbook: str | Path, *args: str, env: dict[str, str] | None = None
 def run_tasks(path: Path, tasks: list[dict[str, Any]], *args: str, module_defaults: dict[str, Any] | None = None,
               env: dict[str, str] | None = None) -> TaskRun:
     """Write ``tasks`` as a one-play playbook at ``path`` and run it with the JSON callback."""
-    write_play(path, tasks, module_defaults)
+    write_play(path, tasks, module_defaults, name="evidence")
     return run_json(path, *args, env=env)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -16,24 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse
-from support import REPO_ROOT, PlaybookRun, run_playbook
+from support import REPO_ROOT, PlaybookRun, docker, free_port, run_playbook
 
 STACKS_DIR = Path.home() / ".local/share/backendops/stacks"
 # The stack's secrets, as <SERVICE>__<NAME> (see plugins/module_utils/compose_file.py, secret_files).
 SECRETS_FILE = ".env"
-
-
-def docker(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return proc
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def copy_sample_backend(destination: Path, app: Path | None = None) -> Path:

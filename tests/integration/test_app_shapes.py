@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from evidence.stack import LocalStack, docker
-from support import REPO_ROOT, run_playbook
+from evidence.stack import LocalStack
+from support import REPO_ROOT, docker, request_json, run_playbook
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "apps"
 
@@ -34,16 +32,6 @@ SHAPES = {
     "nestjs-api": ("/health", "/contacts", {"name": "Ada", "email": "ada@example.org"}, {}, "24"),
     "debian-dockerfile": ("/healthz", "/feedback", {"message": "works offline", "rating": 5}, {}, None),
 }
-
-
-def request(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, {}
 
 
 def stack_of(tmp_path: Path, app: str, health: str) -> LocalStack:
@@ -82,9 +70,9 @@ def test_an_app_of_each_shape_comes_up_with_one_run(tmp_path, app):
 
         first = stack.local_yml(**extra)
         assert "Stack %s (prod) is healthy: %s%s" % (stack.name, stack.url, health) in first.stdout
-        status, row = request(stack.url + write_path, "POST", body)
+        status, row = request_json(stack.url + write_path, "POST", body)
         assert status == 201, row
-        assert request("%s%s/%s" % (stack.url, write_path, row["id"])) == (200, row)
+        assert request_json("%s%s/%s" % (stack.url, write_path, row["id"])) == (200, row)
         if major:
             node = docker("exec", f"{stack.project}-backend-1", "node", "--version").stdout
             assert node.startswith("v%s." % major)
@@ -105,12 +93,12 @@ def test_a_worker_processes_jobs_a_cron_job_runs_on_demand_and_a_dying_worker_fa
     try:
         first = stack.local_yml(**extra)
         assert "processes web, worker running" in " ".join(first.stdout.split())
-        status, job = request(stack.url + "/jobs", "POST", {"text": "one two three"})
+        status, job = request_json(stack.url + "/jobs", "POST", {"text": "one two three"})
         assert status == 202 and job["status"] == "waiting"
         deadline = time.monotonic() + 30
-        while request(f"{stack.url}/jobs/{job['id']}")[1].get("status") != "done" and time.monotonic() < deadline:
+        while request_json(f"{stack.url}/jobs/{job['id']}")[1].get("status") != "done" and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert request(f"{stack.url}/jobs/{job['id']}")[1]["words"] == 3
+        assert request_json(f"{stack.url}/jobs/{job['id']}")[1]["words"] == 3
         # The worker has no published port and not the web port's health check.
         worker = json.loads(docker("inspect", f"{stack.project}-worker-1").stdout)[0]
         assert not worker["HostConfig"]["PortBindings"]

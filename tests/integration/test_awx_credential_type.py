@@ -24,12 +24,11 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_client import DEFAULT_API_URL, RailwayClient
-from support import REPO_ROOT, VENV_BIN, ansible_env, run_playbook
+from support import REPO_ROOT, VENV_BIN, ansible_env, run_playbook, write_play
 
 AWX_TOKEN = "fake-awx-oauth-token"
 RAILWAY_CREDENTIAL = "backendops Railway"
@@ -344,18 +343,10 @@ def railway_info(tmp_path: Path, injected: dict[str, str], **options: str):
     """Run backendops.stack.railway_info with exactly the injected environment (no RAILWAY_* from this shell) and no
     token or URL options; returns the run and the module result."""
     result_file = tmp_path / "result.json"
-    play = [{
-        "name": "Read the Railway project with the credential's environment",
-        "hosts": "localhost",
-        "connection": "local",
-        "gather_facts": False,
-        "tasks": [
-            {"name": "Read", "backendops.stack.railway_info": options, "register": "info", "ignore_errors": True},
-            {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ info | to_json }}", "dest": str(result_file), "mode": "0600"}},
-        ],
-    }]
-    playbook = tmp_path / "railway_info.yml"
-    playbook.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
+    playbook = write_play(tmp_path / "railway_info.yml", [
+        {"name": "Read", "backendops.stack.railway_info": options, "register": "info", "ignore_errors": True},
+        {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ info | to_json }}", "dest": str(result_file), "mode": "0600"}},
+    ], name="Read the Railway project with the credential's environment")
     env = {name: value for name, value in ansible_env().items() if not name.startswith("RAILWAY_")}
     env.update(injected)
     proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), str(playbook)], cwd=REPO_ROOT, env=env,

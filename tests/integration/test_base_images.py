@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from support import ENGINE, PlaybookRun, engine_answers, require, run_playbook
+from support import ENGINE, PlaybookRun, docker, engine_answers, require, run_playbook, wait_until
 from ansible_collections.backendops.stack.plugins.module_utils import build_context
 
 ROLE_PLAYBOOK = """\
@@ -48,24 +48,6 @@ ROLE_PLAYBOOK = """\
       changed_when: false
       check_mode: false
 """
-
-
-def docker(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
-    return proc
-
-
-def wait_until(probe, what: str, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.5)
 
 
 def published_port(container: str, port: str) -> int:

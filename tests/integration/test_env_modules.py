@@ -20,10 +20,9 @@ import pytest
 import yaml
 
 from ansible_collections.backendops.stack.plugins.module_utils.app_profile import detect
-from support import REPO_ROOT
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse, render
-from support import needs_engine, needs_root, require
+from support import REPO_ROOT, needs_engine, needs_root, require, write_play
 
 SECRETS = {
     "DATABASE_URL": "postgresql://app:Db7$ecret-Kq2Zx@postgres:5432/app?schema=public",
@@ -71,10 +70,7 @@ SAMPLE_CONTRACT = detect(str(REPO_ROOT / "examples" / "backend"))["contract"]
 def write_playbook(tmp_path, tasks, name="play.yml"):
     # The sample backend's contract, as the roles pass it from its app profile.
     defaults = {"backendops.stack.env_contract": {"contract": SAMPLE_CONTRACT}, "backendops.stack.env_file": {"contract": SAMPLE_CONTRACT}}
-    play = {"name": "Environment modules", "hosts": "localhost", "gather_facts": False, "module_defaults": defaults, "tasks": tasks}
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump([play], sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
+    return write_play(tmp_path / name, tasks, defaults, name="Environment modules")
 
 
 def env_tasks(env_path, variables=None, mode="0600", extra=None):

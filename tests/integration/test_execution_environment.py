@@ -14,7 +14,6 @@ import ast
 import importlib.metadata
 import json
 import re
-import subprocess
 import sys
 import sysconfig
 import tarfile
@@ -25,16 +24,12 @@ import yaml
 from bindep.depends import Depends
 from packaging.requirements import Requirement
 
-from support import REPO_ROOT, VENV_BIN, ansible_env
+from support import REPO_ROOT, VENV_BIN, ansible_env, run
 
 GALAXY = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text(encoding="utf-8"))
 TARBALL = f"{GALAXY['namespace']}-{GALAXY['name']}-{GALAXY['version']}.tar.gz"
 EE_DEFINITION = yaml.safe_load((REPO_ROOT / "execution-environment.yml").read_text(encoding="utf-8"))
 COMMUNITY_DOCKER = Path(sysconfig.get_paths()["purelib"]) / "ansible_collections" / "community" / "docker"
-
-
-def run(*cmd: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=cwd, env=env or ansible_env(), capture_output=True, text=True, check=False)
 
 
 def requirement_names(text: str) -> set[str]:

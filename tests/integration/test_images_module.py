@@ -9,12 +9,11 @@ base fail in one line. The images made here are removed by repository name.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 
 import pytest
 
-from support import ENGINE, engine_answers, require, run_playbook
+from support import ENGINE, docker, engine_answers, require, run_playbook
 
 BASE = "backendops/debian:bookworm"  # imported by test_base_images / the base_images role
 PLAYBOOK = """\
@@ -40,23 +39,19 @@ PLAYBOOK = """\
 """
 
 
-def docker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120, check=False)
-
-
 @pytest.fixture(name="setup")
 def setup_fixture(tmp_path):
     require(engine_answers(), ENGINE)
-    require(docker("image", "inspect", BASE).returncode == 0, f"the image {BASE} (run backendops.stack.base_images)")
+    require(docker("image", "inspect", BASE, check=False).returncode == 0, f"the image {BASE} (run backendops.stack.base_images)")
     repository = f"bo-images-test-{uuid.uuid4().hex[:8]}/app"
     playbook = tmp_path / "images.yml"
     playbook.write_text(PLAYBOOK)
     (tmp_path / "ctx").mkdir()
     (tmp_path / "ctx/hello").write_text("hello\n")
     yield repository, playbook, tmp_path
-    ids = docker("image", "ls", "--quiet", "--filter", f"reference={repository}").stdout.split()
+    ids = docker("image", "ls", "--quiet", "--filter", f"reference={repository}", check=False).stdout.split()
     if ids:
-        docker("image", "rm", "--force", *sorted(set(ids)))
+        docker("image", "rm", "--force", *sorted(set(ids)), check=False)
 
 
 def run(playbook, tmp_path, repository, dockerfile, *args, base=BASE):
@@ -90,7 +85,7 @@ def test_builds_once_then_changes_nothing_and_check_mode_builds_nothing(setup):
     assert planned_run.rc == 0 and planned_run.recap()["changed"] == 1, planned_run.output[-4000:]
     planned_ref = planned["images"][0]["ref"]
     assert planned_ref != ref and f"+{planned_ref} (build)" in planned_run.stdout
-    assert docker("image", "inspect", planned_ref).returncode != 0
+    assert docker("image", "inspect", planned_ref, check=False).returncode != 0
     assert (tmp_path / "render/Dockerfile").read_text() == dockerfile
     real_run, real = run(playbook, tmp_path, repository, changed)
     assert real_run.rc == 0 and real["images"][0]["ref"] == planned_ref

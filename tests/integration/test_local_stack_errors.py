@@ -10,8 +10,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from evidence.stack import free_port
-from support import engine_answers, in_ci, needs_engine
+from support import engine_answers, free_port, in_ci, needs_engine
 
 PLAYBOOK = "playbooks/local.yml"
 

@@ -15,7 +15,8 @@ import stat
 import pytest
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse, render
-from evidence.stack import LocalStack, docker
+from evidence.stack import LocalStack
+from support import docker
 
 SECRET_NAMES = {"DATABASE_URL", "REDIS_URL", "SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN"}
 

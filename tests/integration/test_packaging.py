@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import subprocess
 import tarfile
 import urllib.request
 from pathlib import Path
@@ -19,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import RECAP_RE, REPO_ROOT, VENV_BIN, ansible_env, needs_engine
+from support import RECAP_RE, REPO_ROOT, VENV_BIN, ansible_env, docker, free_port, needs_engine, run
 
 NAMESPACE = "backendops.stack."
 ROLES = sorted(path.name for path in (REPO_ROOT / "roles").iterdir() if path.is_dir())
@@ -54,10 +52,6 @@ def test_tree_has_everything_it_names():
         for name in REFERENCE_RE.findall(path.read_text(encoding="utf-8")) if name not in known
     )
     assert unknown == []
-
-
-def run(*cmd: str, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=cwd, env=env or ansible_env(), capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(name="built", scope="module")
@@ -163,12 +157,6 @@ def installed_fixture(built, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     return dest, env
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize("name", SHIPPED_PLAYBOOKS)
 def test_shipped_playbook_passes_syntax_check_from_the_installed_copy(installed, built, name):
     with tarfile.open(built) as archive:
@@ -204,9 +192,8 @@ def test_installed_local_playbook_runs_a_stack_and_removes_it(installed, tmp_pat
         down = run(str(VENV_BIN / "ansible-playbook"), "backendops.stack.local", *LOCALHOST, *settings,
                    "-e", "compose_stack_state=absent compose_stack_remove_volumes=true", env=env, cwd=dest.parent)
         assert down.returncode == 0, down.stdout[-4000:] + down.stderr
-        left = subprocess.run(["docker", "ps", "-a", "--quiet", "--filter", f"label=com.docker.compose.project=backendops-{stack}"],
-                              capture_output=True, text=True, check=True).stdout.split()
+        left = docker("ps", "-a", "--quiet", "--filter", f"label=com.docker.compose.project=backendops-{stack}").stdout.split()
         assert left == []
     finally:
         if (project_dir / "compose.yaml").exists():
-            subprocess.run(["docker", "compose", "--project-directory", str(project_dir), "down", "--volumes"], capture_output=True, check=False)
+            docker("compose", "--project-directory", str(project_dir), "down", "--volumes", check=False)

@@ -16,21 +16,11 @@ import time
 
 import pytest
 import requests
-import yaml
+
+from support import Unsafe, write_play
 
 PROJECT = "backendops-demo"
 SECRET_VALUE = "s3cr3t-Value-7f9c2e"  # a variable value that must never show up in any output
-
-
-class Unsafe(str):
-    """A playbook string that Ansible must not template (``!unsafe``), like Railway's ``${{...}}`` references."""
-
-
-class _PlaybookDumper(yaml.SafeDumper):
-    pass
-
-
-_PlaybookDumper.add_representer(Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value)))
 
 
 class Runner:
@@ -53,10 +43,7 @@ class Runner:
     def write(self, tasks, token="account"):
         self.count += 1
         path = self.tmp_path / ("playbook-%d.yml" % self.count)
-        play = {"name": "railway", "hosts": "localhost", "connection": "local", "gather_facts": False,
-                "module_defaults": {"group/backendops.stack.railway": self.connection(token)}, "tasks": tasks}
-        path.write_text(yaml.dump([play], Dumper=_PlaybookDumper, sort_keys=False))
-        return path
+        return write_play(path, tasks, {"group/backendops.stack.railway": self.connection(token)}, name="railway")
 
     def run_raw(self, tasks, *args, token="account", env=None):
         return self.playbook(self.write(tasks, token), *args, env=env)

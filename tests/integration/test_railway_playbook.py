@@ -18,7 +18,7 @@ import pytest
 import requests
 import yaml
 
-from support import REPO_ROOT
+from support import REPO_ROOT, Unsafe, ansible_yaml
 
 SAMPLE_BACKEND = REPO_ROOT / "examples" / "backend"
 SEED_DEPLOYMENT_STATUS = "SUCCESS"
@@ -31,17 +31,6 @@ SECRETS = {
 VARIABLES = dict(SECRETS, SUPABASE_URL="https://canary-ref.supabase.co", LOG_LEVEL="info")
 EMULATOR_SECRETS = ("emu-account-token", "emu-project-token", "emu-health-token", "emu-postgres-password")
 EXAMPLE_VAULT_PASSWORD = "backendops-example-vault-password"  # documented in docs/railway-workflow.md
-
-
-class Unsafe(str):
-    """An extra var that Ansible must not template (``!unsafe``), like Railway's reference values."""
-
-
-class _ExtraVarsDumper(yaml.SafeDumper):
-    pass
-
-
-_ExtraVarsDumper.add_representer(Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value)))
 
 
 class RailwayRun:
@@ -112,7 +101,7 @@ class RailwayPlaybook:
         extra = []
         if variables:
             path = self.tmp_path / "extra-vars.yml"
-            path.write_text(yaml.dump(variables, Dumper=_ExtraVarsDumper))
+            path.write_text(ansible_yaml(variables))
             extra = ["-e", "@%s" % path]
         env = self.environment(token)
         if structured:

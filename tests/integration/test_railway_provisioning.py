@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from support import REPO_ROOT
-from test_railway_modules import Runner, Unsafe
+from support import REPO_ROOT, Unsafe
+from test_railway_modules import Runner
 from test_railway_playbook import RailwayPlaybook
 from tools.railway_emulator.testing import EmulatorProcess
 

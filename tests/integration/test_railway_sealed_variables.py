@@ -8,7 +8,9 @@ import json
 import stat
 
 import pytest
-from test_railway_modules import SECRET_VALUE, Runner, Unsafe, deployments_of, scope_of, variables_of
+
+from support import Unsafe
+from test_railway_modules import SECRET_VALUE, Runner, deployments_of, scope_of, variables_of
 
 SEALING = {"environmentStageChanges": 1, "environmentPatchCommitStaged": 1}
 # The seed's backend variables, which the environment contract requires.

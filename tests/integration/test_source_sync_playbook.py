@@ -8,21 +8,18 @@ from __future__ import annotations
 import json
 import os
 
-import yaml
 
-from support import run_playbook
+from support import run_playbook, write_play
 
 
 def sync(tmp_path, src, dest, *args):
     result = tmp_path / "result.json"
-    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [
+    playbook = write_play(tmp_path / "sync.yml", [
         {"name": "Copy", "backendops.stack.source_sync": {"src": str(src), "dest": str(dest)}, "register": "copied",
          "ignore_errors": True},
         {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ copied | to_json }}", "dest": str(result), "mode": "0600"},
          "check_mode": False},
-    ]}]
-    playbook = tmp_path / "sync.yml"
-    playbook.write_text(yaml.safe_dump(play), encoding="utf-8")
+    ])
     run = run_playbook(playbook, "-i", "localhost,", "-e", "ansible_python_interpreter={{ ansible_playbook_python }}", *args)
     assert run.rc == 0, run.output[-3000:]
     return dict(json.loads(result.read_text(encoding="utf-8")), output=run.output)
