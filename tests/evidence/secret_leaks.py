@@ -8,7 +8,7 @@ SUPABASE_ANON_KEY (one value, then a second one, so the diff has a secret change
 (JWT_SECRET, HEALTH_TOKEN, POSTGRES_PASSWORD) are read back from the stack's .env. A `.env` and `.env.production`
 with more canaries are planted in the app's source, as a developer's checkout would have them. Then the scan:
 every line of output, every file written during the runs (except the stack's 0600 .env, which must hold the
-secrets), every layer of the app image (molecule/default/scan_image.py), `docker inspect` and the logs of each
+secrets), every layer of the app image (scan_image.py beside this file), `docker inspect` and the logs of each
 container.
 
 Railway: playbooks/railway.yml against the emulator, same modes, with canary variable values and tokens (account,
@@ -33,13 +33,13 @@ from typing import Any
 from evidence.fault_matrix import EMULATOR_OPTIONS
 from evidence.railway_playbook import RailwayPlaybook
 from evidence.rows import Row
-from evidence.stack import LocalStack, copy_sample_backend, docker
+from evidence.stack import LocalStack, copy_sample_backend
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import withheld_pattern
-from support import REPO_ROOT, PlaybookRun
+from support import PlaybookRun, docker
 from tools.railway_emulator.testing import EmulatorProcess
 
 STACK = "evidence-leaks"
-SCAN_IMAGE = REPO_ROOT / "molecule/default/scan_image.py"
+SCAN_IMAGE = Path(__file__).with_name("scan_image.py")
 # Where a run may write files; only files modified during the scan are read. /var/lib/docker is left to
 # `docker inspect`, which shows what the engine keeps about each container.
 WRITABLE_ROOTS = (Path.home(), Path("/tmp"), Path("/var/tmp"), Path("/var/cache/backendops"))
@@ -139,7 +139,7 @@ def scan_files(scan: Scan, target: str, paths: list[Path]) -> None:
 
 
 def scan_image_layers(scan: Scan, image: str, env_files: list[Path]) -> None:
-    """molecule/default/scan_image.py over every layer: env files in layers and the secret values of ``env_files``."""
+    """scan_image.py over every layer: env files in layers and the secret values of ``env_files``."""
     proc = subprocess.run([sys.executable, str(SCAN_IMAGE), image, *map(str, env_files)], capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:

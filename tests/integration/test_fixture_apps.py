@@ -12,32 +12,21 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from evidence.stack import LocalStack, docker
-from support import REPO_ROOT
+from evidence.stack import LocalStack
+from support import REPO_ROOT, docker, request_json
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "apps"
 API_KEY = "fixture-api-key-0123456789"
 
 
-def request(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, {}
-
-
 def greeting(url: str) -> str | None:
     """GET / of ts-api; None while the dev server restarts (the connection is refused or reset then)."""
     try:
-        return request(url + "/")[1].get("greeting")
+        return request_json(url + "/")[1].get("greeting")
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
 
@@ -76,7 +65,7 @@ def services_of(stack: LocalStack) -> list[str]:
 def test_ts_api_comes_up_from_its_profile_without_redis(ts_api):
     assert "is healthy: %s/healthz" % ts_api.url in ts_api.first_run.stdout
     assert services_of(ts_api) == ["backend", "migrate", "postgres"]
-    status, body = request(ts_api.url + "/healthz")
+    status, body = request_json(ts_api.url + "/healthz")
     assert status == 200 and body["status"] == "ok"
     # The contract is the app's own: API_KEY is a secret (a file in /run/secrets), there is no Supabase or JWT.
     assert ts_api.secret_in_container("backend", "API_KEY") == API_KEY
@@ -88,16 +77,16 @@ def test_ts_api_comes_up_from_its_profile_without_redis(ts_api):
 
 
 def test_ts_api_writes_a_row_that_survives_a_rerun_and_a_restart(ts_api):
-    status, note = request(ts_api.url + "/api/notes", "POST", {"text": "kept"}, {"x-api-key": API_KEY})
+    status, note = request_json(ts_api.url + "/api/notes", "POST", {"text": "kept"}, {"x-api-key": API_KEY})
     assert status == 201, note
-    assert request(ts_api.url + "/api/notes", "POST", {"text": "x"}, {"x-api-key": "wrong-key-wrong-key"})[0] == 401
+    assert request_json(ts_api.url + "/api/notes", "POST", {"text": "x"}, {"x-api-key": "wrong-key-wrong-key"})[0] == 401
 
     rerun = ts_api.local_yml()
     assert rerun.recap()["changed"] == 0, rerun.stdout[-3000:]
-    assert request(f"{ts_api.url}/api/notes/{note['id']}") == (200, note)
+    assert request_json(f"{ts_api.url}/api/notes/{note['id']}") == (200, note)
 
     ts_api.local_yml(compose_stack_state="restarted")
-    assert request(f"{ts_api.url}/api/notes/{note['id']}") == (200, note)
+    assert request_json(f"{ts_api.url}/api/notes/{note['id']}") == (200, note)
 
 
 def test_own_dockerfile_keeps_its_cmd_and_gets_redis_because_it_uses_ioredis(own_dockerfile):
@@ -108,33 +97,30 @@ def test_own_dockerfile_keeps_its_cmd_and_gets_redis_because_it_uses_ioredis(own
     assert config["User"] == "node"
     # Built on the collection's base images, passed as build arguments: no npm in the runtime image.
     assert docker("exec", f"{own_dockerfile.project}-backend-1", "sh", "-c", "command -v npm", check=False).returncode != 0
-    status, body = request(own_dockerfile.url + "/health")
+    status, body = request_json(own_dockerfile.url + "/health")
     assert status == 200, body
 
 
 def test_own_dockerfile_writes_a_row_that_survives_a_rerun_and_a_restart(own_dockerfile):
-    status, visit = request(own_dockerfile.url + "/visits", "POST", {"who": "fixture"})
+    status, visit = request_json(own_dockerfile.url + "/visits", "POST", {"who": "fixture"})
     assert status == 201, visit
     rerun = own_dockerfile.local_yml()
     assert rerun.recap()["changed"] == 0, rerun.stdout[-3000:]
     own_dockerfile.local_yml(compose_stack_state="restarted")
-    assert request(f"{own_dockerfile.url}/visits/{visit['id']}") == (200, visit)
+    assert request_json(f"{own_dockerfile.url}/visits/{visit['id']}") == (200, visit)
 
 
-def test_ts_api_in_dev_mode_shows_an_edit_without_a_rebuild(tmp_path):
-    stack = deployed("pytest-tsapi-dev", tmp_path, "ts-api", "/healthz", API_KEY=API_KEY)
-    try:
-        stack.local_yml(compose_stack_mode="dev")
-        image = docker("inspect", "--format", "{{.Image}}", f"{stack.project}-backend-1").stdout
-        assert greeting(stack.url) == "Hello from the ts-api fixture"
-        config = stack.source / "src" / "config.ts"
-        edited = config.with_suffix(".edit")
-        edited.write_text(config.read_text().replace("Hello from the ts-api fixture", "Edited while running"))
-        edited.replace(config)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and greeting(stack.url) != "Edited while running":
-            time.sleep(1)
-        assert greeting(stack.url) == "Edited while running"
-        assert docker("inspect", "--format", "{{.Image}}", f"{stack.project}-backend-1").stdout == image
-    finally:
-        stack.destroy()
+# Last in the module: it turns the module's ts-api stack to dev mode (one stack less to bring up than a stack of its own).
+def test_ts_api_in_dev_mode_shows_an_edit_without_a_rebuild(ts_api):
+    ts_api.local_yml(compose_stack_mode="dev")
+    image = docker("inspect", "--format", "{{.Image}}", f"{ts_api.project}-backend-1").stdout
+    assert greeting(ts_api.url) == "Hello from the ts-api fixture"
+    config = ts_api.source / "src" / "config.ts"
+    edited = config.with_suffix(".edit")
+    edited.write_text(config.read_text().replace("Hello from the ts-api fixture", "Edited while running"))
+    edited.replace(config)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and greeting(ts_api.url) != "Edited while running":
+        time.sleep(1)
+    assert greeting(ts_api.url) == "Edited while running"
+    assert docker("inspect", "--format", "{{.Image}}", f"{ts_api.project}-backend-1").stdout == image

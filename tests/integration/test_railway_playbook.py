@@ -4,10 +4,10 @@
 """playbooks/railway.yml (the backendops.stack.railway role) run like a user runs it, against the Railway emulator.
 
 The emulator's counters and state dump are the witnesses: what was sent (mutations, uploads, requests), which
-deployments exist and which one serves, and what the app behind the service domain answers. The happy path with
-idempotence and --check is the molecule scenario `railway`; here are the paths it cannot cover: failing migrations,
-failing health checks with and without rollback, drift, the other deploy sources, railway.json, the production
-inventory with its vault, bad input, and secrets in verbose output.
+deployments exist and which one serves, and what the app behind the service domain answers. This module owns the
+release's converge (a run, an unchanged re-run and --check), and the paths beside it: failing migrations, failing
+health checks with and without rollback, drift, the other deploy sources, railway.json, the production inventory
+with its vault, bad input, and secrets in verbose output.
 """
 from __future__ import annotations
 

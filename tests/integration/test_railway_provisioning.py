@@ -221,16 +221,29 @@ def test_drift_gate_passes_after_a_provisioned_deploy_and_lists_a_changed_settin
     assert gate.result("Report the drift (names only, values masked)")["msg"][5] == "settings that differ on Railway: healthcheck_path"
 
 
-def test_playbook_check_of_a_new_pr_environment_plans_the_copy_only(playbook, empty: EmulatorProcess, tmp_path) -> None:
+def test_pr_environment_flow_with_the_playbooks_check_deploy_and_teardown(playbook, empty: EmulatorProcess, tmp_path) -> None:
+    # The pull-request flow as CI runs it: production provisioned, a copy planned, deployed and healthy, then removed.
     railway = RailwayPlaybook(playbook, empty, tmp_path)
     common = {"railway_project": PROJECT, "railway_workspace": "Acme", "railway_provision": True}
     assert railway.run(**common).rc == 0
-    run = railway.run("--check", railway_environment="pr-9", railway_environment_source="production", **common)
+    pr_env = {"railway_environment": "pr-9", "railway_environment_source": "production", **common}
+    run = railway.run("--check", **pr_env)
     assert run.rc == 0 and run.counters["mutations"] == 0, run.outcome.output[-3000:]
     assert run.result("Show what provisioning created")["msg"] == "Railway resources to create: environment pr-9 (a copy of production)"
     announced = run.result("Announce the deployment that follows the provisioning")["msg"]
     # The settings the release will set, each with where it comes from.
     assert "then deploys backend with the settings " in announced and 'healthcheck_path: null -> "/api/health" (from ' in announced, announced
+
+    deployed = railway.run(railway_environment_ephemeral=True, **pr_env)
+    assert deployed.rc == 0, deployed.outcome.output[-3000:]
+    health = requests.get(empty.app_url("backend-pr-9.up.railway.app", "/api/health"), timeout=10)
+    assert health.status_code == 200 and health.json()["status"] == "ok", health.text
+    removed = railway.run(playbook="playbooks/railway_teardown.yml", railway_project=PROJECT, railway_environment="pr-9")
+    assert removed.rc == 0 and removed.counters["mutation_fields"] == {"environmentDelete": 1}, removed.outcome.output[-3000:]
+    state = empty.state()
+    assert [e["name"] for e in state["environments"]] == ["production"]
+    # Production's deployments are left serving.
+    assert len({d["environmentId"] for d in state["deployments"]}) == 1
 
 
 def _databases(state: dict) -> dict:
