@@ -35,14 +35,16 @@ from evidence.railway_playbook import RailwayPlaybook
 from evidence.rows import Row
 from evidence.stack import LocalStack, copy_sample_backend
 from ansible_collections.backendops.stack.plugins.module_utils.railway_source import withheld_pattern
-from support import PlaybookRun, docker
+from support import PlaybookRun, docker, real_home
 from tools.railway_emulator.testing import EmulatorProcess
 
 STACK = "evidence-leaks"
 SCAN_IMAGE = Path(__file__).with_name("scan_image.py")
 # Where a run may write files; only files modified during the scan are read. /var/lib/docker is left to
 # `docker inspect`, which shows what the engine keeps about each container.
-WRITABLE_ROOTS = (Path.home(), Path("/tmp"), Path("/var/tmp"), Path("/var/cache/backendops"))
+# The user's home as well as the session's (tests/conftest.py), whose other entries link to the user's; a file under two
+# roots is scanned once.
+WRITABLE_ROOTS = tuple(dict.fromkeys((real_home(), Path.home(), Path("/tmp"), Path("/var/tmp"), Path("/var/cache/backendops"))))
 SKIPPED_DIRS = {".git", "node_modules", ".venv", "__pycache__", ".npm"}
 MAX_SCANNED_FILE = 64 * 1024 * 1024
 
@@ -113,7 +115,7 @@ class Scan:
 
 def files_written_since(started: float, excluded: set[Path]) -> list[Path]:
     """Regular files under WRITABLE_ROOTS modified after ``started``, except ``excluded`` (files or directories)."""
-    found = []
+    found = set()
     for root in WRITABLE_ROOTS:
         for directory, subdirs, names in os.walk(root):
             here = Path(directory)
@@ -126,7 +128,7 @@ def files_written_since(started: float, excluded: set[Path]) -> list[Path]:
                     continue
                 if stat.S_ISREG(info.st_mode) and info.st_mtime >= started and path not in excluded \
                         and info.st_size <= MAX_SCANNED_FILE:
-                    found.append(path)
+                    found.add(path)
     return sorted(found)
 
 
