@@ -14,11 +14,12 @@ P4  prod image size of the sample vs the 200 MB goal                            
     runtime bases of every Node.js major on the host - base_images_node_majors)
 
 Figures, not assertions. Uses its own stack (`bench`, port 3903) and a scratch copy of the sample backend,
-and removes both at the end. Run after `scripts/bootstrap`: .venv/bin/python benchmarks/local_stack.py
+and removes both at the end. Runs on what `make local` installed: .venv/bin/python benchmarks/local_stack.py [--quick]
 With --quick it measures P2 and its module calls only: no cold builds, and the engine's build cache is left alone.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -251,8 +252,9 @@ def labels_of(figures: Figures, rerun_changed: int, counts: dict) -> Labels:
 
 
 def main() -> int:
-    quick = "--quick" in sys.argv[1:]
-    figures, labels, sizes, counts = measure(quick)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="P2 and its module calls only: no cold builds, the build cache kept")
+    figures, labels, sizes, counts = measure(parser.parse_args().quick)
     print(f"\n{'':4} {'measured':>30} {'baseline':>26} {'ratio':>7} {'target':>7}")
     for key, (value, base, target) in figures.items():
         ratio = value / base if base else float("inf")

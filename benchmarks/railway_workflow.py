@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from support import exit_without_the_test_toolchain, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from tools.railway_emulator.testing import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
@@ -162,6 +162,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=5, help="forced deployments for P6 (default 5)")
     args = parser.parse_args()
+    exit_without_the_test_toolchain("benchmarks/railway_workflow.py")
     print(f"emulator: {len(PHASES)} phases x {PHASE_SECONDS:.0f} s = {len(PHASES) * PHASE_SECONDS / 60:.0f} min per "
           f"deployment, clock x{CLOCK_SCALE:.0f}; {args.runs} forced deployments for P6 ...", flush=True)
     figures = measure(args.runs)

@@ -31,7 +31,7 @@ BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS.parent / "tests"))
 # pylint: disable=wrong-import-position
 # Importing support puts the repository and .collections on sys.path.
-import support  # noqa: E402,F401  pylint: disable=unused-import
+import support  # noqa: E402
 from evidence import bad_input, durability, fault_matrix, secret_leaks  # noqa: E402
 from evidence.rows import Row, render_table  # noqa: E402
 from tools.railway_emulator.testing import EmulatorProcess  # noqa: E402
@@ -147,6 +147,7 @@ def main() -> int:
     parser.add_argument("--no-engine-restart", action="store_true",
                         help="do not stop and restart the Docker engine (it stops every container on the host for a while)")
     args = parser.parse_args()
+    support.exit_without_the_test_toolchain("benchmarks/report.py")
     started = time.monotonic()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="backendops-evidence.") as scratch:
