@@ -176,6 +176,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stacks_dir() -> Path:
+    """Where compose_stack keeps each stack's files by default (in a test session, under the session's home)."""
+    return Path.home() / ".local/share/backendops/stacks"
+
+
+def stack_containers(name: str, check: bool = True) -> list[str]:
+    """IDs of the containers, running or not, of the stack ``name`` (Compose project backendops-<name>); with
+    check=False none when the engine does not answer."""
+    # Compose turns the project name into lower case letters, digits, '-' and '_'.
+    project = "".join(c for c in f"backendops-{name}".lower() if c.isalnum() or c in "-_")
+    return docker("ps", "-a", "--quiet", "--filter", f"label=com.docker.compose.project={project}", check=check).stdout.split()
+
+
 def request_json(url: str, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None,
                  timeout: float = 10) -> tuple[int, Any]:
     """An HTTP request with a JSON body; (status, decoded JSON answer), an error status with {}."""

@@ -20,7 +20,7 @@ from typing import Any
 from evidence.fault_matrix import connection
 from evidence.rows import Row
 from evidence.runs import last_failure, run_json, run_tasks, shows_traceback
-from support import REPO_ROOT, docker, free_port
+from support import REPO_ROOT, docker, free_port, stack_containers
 
 from ansible_collections.backendops.stack.plugins.module_utils.app_profile import detect
 
@@ -185,13 +185,6 @@ class BadInputRow:
                    "" if self.ok else detail)
 
 
-def _stack_containers(name: str) -> list[str]:
-    # Compose turns the project name into lower case letters, digits, '-' and '_'.
-    project = "".join(c for c in f"backendops-{name}".lower() if c.isalnum() or c in "-_")
-    listing = docker("ps", "-a", "--quiet", "--filter", f"label=com.docker.compose.project={project}", check=False)
-    return listing.stdout.split()
-
-
 def node_base_image() -> str:
     """The Node.js image backendops.stack.base_images left on this host, so app_image cases get past that check."""
     listing = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=backendops/node", check=False)
@@ -246,7 +239,7 @@ def run_role_case(case: BadInput, workdir: Path) -> BadInputRow:
         stats = json.loads(outcome.run.stdout)["stats"].get("localhost", {})
         changed = [f"{stats['changed']} task(s) reported changed"] if stats.get("changed") else []
         changed += _summary("wrote", _sandbox_entries(sandbox))
-        changed += _summary("container", _stack_containers(str(variables["compose_stack_name"])))
+        changed += _summary("container", stack_containers(str(variables["compose_stack_name"]), check=False))
         return BadInputRow(case, outcome.run.rc != 0, last_failure(outcome.results), changed,
                            shows_traceback(outcome.run, *outcome.results),
                            [value for value in case.hidden if value in outcome.run.output])

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse
-from support import REPO_ROOT, PlaybookRun, docker, free_port, run_playbook
+from support import REPO_ROOT, PlaybookRun, docker, free_port, run_playbook, stacks_dir
 
-STACKS_DIR = Path.home() / ".local/share/backendops/stacks"
 # The stack's secrets, as <SERVICE>__<NAME> (see plugins/module_utils/compose_file.py, secret_files).
 SECRETS_FILE = ".env"
 
@@ -42,7 +41,7 @@ class LocalStack:
         self.source = workdir / "backend"
         self.app_image_name = f"backendops/backend-{self.name}"
         self.env = dict(env or {})
-        self.project_dir = STACKS_DIR / self.name
+        self.project_dir = stacks_dir() / self.name
         # None: the sample backend, whose contract needs a Supabase URL.
         self.app = app
         self.health_path = health_path

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from support import docker, stack_containers, stacks_dir
 
 PLAYBOOK = "playbooks/local.yml"
 SCHEMA = 'datasource db {\n  provider = "%s"\n  url = env("DATABASE_URL")\n}\n'
@@ -57,8 +58,7 @@ def test_each_pre_build_check_fails_in_one_line_and_changes_nothing(playbook, tm
     package, files, expected = CASES[case]
     app = write_app(tmp_path / "app", package, files)
     stack = "pytest-check-" + case
-    before = set(subprocess.run(["docker", "image", "ls", "--quiet", "--no-trunc"], capture_output=True, text=True,
-                                check=False).stdout.split())
+    before = set(docker("image", "ls", "--quiet", "--no-trunc").stdout.split())
     run = playbook(PLAYBOOK, "-e", json.dumps({"app_image_source_dir": str(app), "compose_stack_name": stack}))
     assert run.rc != 0
     assert run.stdout.count("fatal: ") == 1, run.stdout[-2000:]
@@ -69,9 +69,8 @@ def test_each_pre_build_check_fails_in_one_line_and_changes_nothing(playbook, tm
     assert "Traceback" not in run.output
     # It fails in the first play, before the engine, images and stack.
     assert "Make sure a Docker engine" not in run.stdout
-    assert not (Path.home() / ".local/share/backendops/stacks" / stack).exists()
-    after = set(subprocess.run(["docker", "image", "ls", "--quiet", "--no-trunc"], capture_output=True, text=True,
-                               check=False).stdout.split())
+    assert not (stacks_dir() / stack).exists()
+    after = set(docker("image", "ls", "--quiet", "--no-trunc").stdout.split())
     assert after <= before
 
 
@@ -80,7 +79,5 @@ def test_check_mode_plans_a_new_stack_without_writing_anything(playbook):
     run = playbook(PLAYBOOK, "--check", "--diff", "-e", json.dumps({"compose_stack_name": stack, "compose_stack_backend_port": 3999}))
     assert run.rc == 0, run.stdout[-3000:]
     assert f"Would create stack {stack}" in run.stdout
-    assert not (Path.home() / ".local/share/backendops/stacks" / stack).exists()
-    containers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project=backendops-{stack}"],
-                                capture_output=True, text=True, check=True).stdout.split()
-    assert containers == []
+    assert not (stacks_dir() / stack).exists()
+    assert stack_containers(stack) == []

@@ -7,23 +7,10 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import subprocess
-from pathlib import Path
 
-from support import engine_answers, free_port, in_ci, needs_engine
+from support import docker, engine_answers, free_port, in_ci, needs_engine, stack_containers, stacks_dir
 
 PLAYBOOK = "playbooks/local.yml"
-
-
-def stack_containers(stack: str) -> list[str]:
-    proc = subprocess.run(
-        ["docker", "ps", "-a", "--quiet", "--filter", f"label=com.docker.compose.project=backendops-{stack}"],
-        capture_output=True, text=True, check=True)
-    return proc.stdout.split()
-
-
-def project_dir(stack: str) -> Path:
-    return Path.home() / ".local/share/backendops/stacks" / stack
 
 
 def extra_vars(**values) -> list[str]:
@@ -41,7 +28,7 @@ def test_bad_contract_values_fail_first_naming_each_variable(playbook):
     assert "Traceback" not in run.output
     # The contract play runs before the engine, images and stack plays.
     assert "Make sure a Docker engine" not in run.stdout
-    assert not project_dir(stack).exists()
+    assert not (stacks_dir() / stack).exists()
     if engine_answers() or in_ci():  # in CI a missing engine fails here rather than dropping the check
         assert stack_containers(stack) == []
 
@@ -59,7 +46,7 @@ def test_port_in_use_fails_naming_the_port(playbook):
         assert f"Port {port} on 127.0.0.1 is already in use" in run.stdout
         assert stack_containers(stack) == []
     finally:
-        shutil.rmtree(project_dir(stack), ignore_errors=True)
+        shutil.rmtree(stacks_dir() / stack, ignore_errors=True)
 
 
 def test_no_engine_fails_saying_so(playbook, tmp_path):
@@ -72,7 +59,7 @@ def test_no_engine_fails_saying_so(playbook, tmp_path):
     assert run.rc != 0
     assert "No Docker engine answers" in run.stdout
     assert "Traceback" not in run.output
-    assert not project_dir("pytest-noengine").exists()
+    assert not (stacks_dir() / "pytest-noengine").exists()
 
 
 @needs_engine
@@ -80,7 +67,7 @@ def test_database_volume_without_its_password_fails_naming_both(playbook):
     """A stack whose .env was deleted but whose database volume is kept must not get a new database password."""
     stack = "pytest-lostenv"
     volume = f"backendops-{stack}_pgdata"
-    subprocess.run(["docker", "volume", "create", volume], capture_output=True, check=True)
+    docker("volume", "create", volume)
     try:
         run = playbook(PLAYBOOK, *extra_vars(compose_stack_name=stack, compose_stack_backend_port=free_port()))
         assert run.rc != 0
@@ -89,8 +76,8 @@ def test_database_volume_without_its_password_fails_naming_both(playbook):
         assert f"has a database volume ({volume}) but" in message and "/.env with its password is gone" in message
         assert f"docker volume rm {volume}" in message
         assert "Traceback" not in run.output
-        assert not project_dir(stack).exists()
+        assert not (stacks_dir() / stack).exists()
         assert stack_containers(stack) == []
     finally:
-        subprocess.run(["docker", "volume", "rm", volume], capture_output=True, check=False)
-        shutil.rmtree(project_dir(stack), ignore_errors=True)
+        docker("volume", "rm", volume, check=False)
+        shutil.rmtree(stacks_dir() / stack, ignore_errors=True)

@@ -17,9 +17,8 @@ import urllib.request
 from pathlib import Path
 
 from sshhost import USER
-from support import run_playbook
+from support import run_playbook, stacks_dir
 
-CONTROLLER_STACKS = Path.home() / ".local/share/backendops/stacks"
 SAMPLE_GREETING = "Hello from the backendops.stack sample backend"  # examples/backend/src/greeting.js
 
 
@@ -51,7 +50,7 @@ def test_local_stack_runs_on_the_ssh_host_from_a_copy_of_the_source(ssh_stack):
         assert path.stat().st_uid == account.st_uid, f"{path} is not owned by {USER}"
     assert stat.S_IMODE(ssh_stack.secrets_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(ssh_stack.project_dir.stat().st_mode) == 0o700
-    assert not (CONTROLLER_STACKS / ssh_stack.name).exists()
+    assert not (stacks_dir() / ssh_stack.name).exists()
     assert f"files in {ssh_stack.project_dir}" in first.stdout
 
     # The copy has the source's files and nothing that is never copied (env files, node_modules, .git).
