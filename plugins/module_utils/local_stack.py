@@ -95,48 +95,6 @@ def stack_environment(profile, previous, user_env, mode, db_user="app", db_name=
     return {"secrets": generated, "backend_env": env}
 
 
-_STEP_RE = re.compile(r"^\s*> \[(?P<step>[^\]]+)\] (?P<instruction>.*?):?\s*$")
-# Mount options and the CA bundle preamble of the rendered Dockerfile's RUN steps say nothing about the failure.
-_NOISE_RE = re.compile(r"--mount=\S+\s*|if \[ -s /run/secrets/ca_bundle \]; then export NODE_EXTRA_CA_CERTS=\S+; fi;\s*")
-_EXIT_RE = re.compile(r"(?:exit code|did not complete successfully: exit code): (\d+)")
-
-
-def build_failure(result, image, last_lines=8):
-    """One line for a failed image build: the failing Dockerfile step, its exit code and its last output lines.
-
-    result: the failed docker_image_build result (or a loop's result holding it); BuildKit's summary block
-    (` > [stage n/m] INSTRUCTION:`, the step's last lines, `------`) names the step.
-    """
-    results = result.get("results") if isinstance(result, dict) and result.get("results") else [result]
-    failed = next((item for item in results if isinstance(item, dict) and item.get("failed")), results[-1])
-    if not isinstance(failed, dict):
-        failed = {"msg": str(failed)}
-    text = failed.get("stderr") or failed.get("msg") or ""
-    item = failed.get("item")
-    target = item.get("key") if isinstance(item, dict) else None
-    lines = text.splitlines()
-    step, output = None, []
-    for index, line in enumerate(lines):
-        match = _STEP_RE.match(line)
-        if match and index + 1 < len(lines):
-            instruction = _NOISE_RE.sub("", match.group("instruction"))
-            step = "[%s] %s" % (match.group("step"), " ".join(instruction.split()))
-            output = []
-            for following in lines[index + 1:]:
-                if following.strip().startswith("------"):
-                    break
-                # BuildKit prefixes each line with the seconds since the step started.
-                output.append(re.sub(r"^\s*\d+(\.\d+)?\s?", "", following).rstrip())
-    exit_code = _EXIT_RE.findall(text)
-    what = "Building %s%s failed" % (image, " (target %s)" % target if target else "")
-    if step is None:
-        tail = [line.strip() for line in lines if line.strip()][-last_lines:]
-        return "%s: %s" % (what, " | ".join(tail) or "no output from the build")
-    shown = [line for line in output if line.strip()][-last_lines:]
-    code = " (exit code %s)" % exit_code[-1] if exit_code else ""
-    return "%s at step %s%s: %s" % (what, step, code, " | ".join(shown) or "no output")
-
-
 _MISSING_MODULE_RE = re.compile(r"Cannot find (?:module|package) '([^']+)'")
 
 
