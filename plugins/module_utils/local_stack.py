@@ -11,19 +11,17 @@ from __future__ import annotations
 import base64
 import os
 import re
-import secrets as random_source
-import string
 from urllib.parse import quote
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import env_string
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import generate_secret
 
 # Keys of the stack's .env: <SERVICE>__<name in /run/secrets>.
 SECRET_PREFIXES = ("BACKEND__", "POSTGRES__")
 SECRETS_FILE = ".env"
 LEGACY_ENV_FILES = ("backend.env", "postgres.env")
 _STACK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
-_ALPHABET = string.ascii_letters + string.digits
 
 
 def _secrets_of(name, text, found):
@@ -77,7 +75,7 @@ def stack_environment(profile, previous, user_env, mode, db_user="app", db_name=
     """
     generated = {}
     for name in generated_names(profile):
-        generated[name] = previous.get(name) or "".join(random_source.choice(_ALPHABET) for _position in range(secret_length))
+        generated[name] = previous.get(name) or generate_secret(secret_length)
     computed = {"NODE_ENV": "production" if mode == "prod" else "development", "PORT": str(profile["port"])}
     if profile["services"].get("postgres"):
         computed["DATABASE_URL"] = "postgresql://%s:%s@postgres:5432/%s" % (

@@ -276,6 +276,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.env_contract impo
     public_values,
     validate,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import hide_values
 
 
 # Seconds between the two looks at the processes' containers.
@@ -344,9 +345,8 @@ class Stack:
         contract = params["contract"] if params["contract"] is not None else profile.get("contract")
         result = validate(env["backend_env"], params["extra"], contract=contract)
         # Everything secret is masked in any output, the generated secrets too; the rest reads normally.
-        self.module.no_log_values.update(value for value in env["secrets"].values() if value)
-        self.module.no_log_values.update(result.values[name] for name in result.secret_names if result.values[name])
-        self.module.no_log_values.difference_update(public_values(result))
+        hide_values(self.module, list(env["secrets"].values()) + [result.values[name] for name in result.secret_names],
+                    shown=public_values(result))
         if result.errors:
             raise StackError(failure_message(result.errors))
         self.previous, self.result = previous, result
