@@ -3,12 +3,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The local stack's environment: secrets kept across runs, and the backend's variables from the app profile.
 
-Pure Python, used by the local_stack module and the stack_environment filter.
+Pure Python, used by the local_stack and stack_run modules.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 from urllib.parse import quote
@@ -20,40 +19,17 @@ from ansible_collections.backendops.stack.plugins.module_utils.secret_values imp
 # Keys of the stack's .env: <SERVICE>__<name in /run/secrets>.
 SECRET_PREFIXES = ("BACKEND__", "POSTGRES__")
 SECRETS_FILE = ".env"
-LEGACY_ENV_FILES = ("backend.env", "postgres.env")
 _STACK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 
 
-def _secrets_of(name, text, found):
-    """The .env holds prefixed keys; env files of the earlier layout (backend.env, postgres.env) plain names."""
-    for key, value in parse(text).items():
-        if name != SECRETS_FILE:
-            found[key] = value
-        elif key.startswith(SECRET_PREFIXES):
-            found[key.split("__", 1)[1]] = value
-    return found
-
-
-def previous_secrets(files):
-    """Secrets of an earlier run from slurp results of the stack's files (missing files are skipped)."""
-    found = {}
-    for file in files or ():
-        if isinstance(file, dict) and "content" in file:
-            _secrets_of(file.get("item"), base64.b64decode(file["content"]).decode("utf-8"), found)
-    return found
-
-
 def read_previous_secrets(project_dir):
-    """Secrets of an earlier run read from the stack's directory; .env, read last, wins over the earlier layout."""
-    found = {}
-    for name in LEGACY_ENV_FILES + (SECRETS_FILE,):
-        try:
-            with open(os.path.join(project_dir, name), "rb") as handle:
-                text = handle.read().decode("utf-8")
-        except FileNotFoundError:
-            continue
-        _secrets_of(name, text, found)
-    return found
+    """Secrets of an earlier run, by their names in /run/secrets, from the stack's .env ({} before the first run)."""
+    try:
+        with open(os.path.join(project_dir, SECRETS_FILE), "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except FileNotFoundError:
+        return {}
+    return {key.split("__", 1)[1]: value for key, value in parse(text).items() if key.startswith(SECRET_PREFIXES)}
 
 
 def valid_stack_name(name):

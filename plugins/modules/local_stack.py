@@ -11,8 +11,7 @@ module: local_stack
 short_description: Bring the backend's local Docker Compose stack to its wanted state, changing only what differs
 version_added: 0.1.0
 description:
-  - Reads the stack's previous secrets (C(.env), and C(backend.env) and C(postgres.env) of the earlier layout), keeps
-    them or generates new ones, and validates the backend's variables against the environment contract; a bad value
+  - Reads the stack's previous secrets (C(.env)), keeps them or generates new ones, and validates the backend's variables against the environment contract; a bad value
     fails with one line naming every bad variable, and nothing is changed.
   - Renders C(compose.yaml), the secrets file C(.env) (mode 0600, in a directory of mode 0700) and a commented
     C(.env.docker.example) into O(project_dir), and writes only the files that differ.
@@ -22,7 +21,7 @@ description:
   - Waits for the backend's health path (or, without one, for any HTTP answer at C(/)), reads the detailed health
     view the app profile names with its token and checks its fields, checks that the migrate step reported no
     migration pending (Prisma's C(migrate deploy) and C(db push)) and that every process (web and workers) runs and
-    does not restart, then removes the env files of the earlier layout.
+    does not restart.
   - Secrets reach the containers as files in C(/run/secrets), never as container environment; no secret value
     appears in the result, the diff or an error.
   - With O(validate_only=true) it only keeps or generates the secrets in memory and validates the contract; it needs
@@ -461,15 +460,6 @@ class Stack:
             compose_file.process_name(service), last_lines(logs if log_rc == 0 else log_err, self.params["log_lines"]),
             local_stack.pruned_module_hint(logs, self.profile))
 
-    def remove_legacy_files(self):
-        # Only after a successful start: until then the old files are the record of the stack's secrets.
-        for name in local_stack.LEGACY_ENV_FILES:
-            path = os.path.join(self.project_dir, name)
-            if os.path.lexists(path):
-                self.files.append(name + " (removed)")
-                if not self.module.check_mode:
-                    os.unlink(path)
-
     def present(self):
         containers = self.docker.containers(self.project_name)
         self.refuse_unsafe_starts(containers)
@@ -487,7 +477,6 @@ class Stack:
         if reasons and not self.module.check_mode:
             self.up()
             started = True
-        self.remove_legacy_files()
         changed = bool(self.files) or compose_file.is_change(reasons)
         services = ["%s: %s" % reason for reason in reasons]
         if self.module.check_mode:

@@ -4,22 +4,16 @@
 """The local stack's environment from the app profile, and the hints of a failed start."""
 from __future__ import annotations
 
-import base64
-
 from ansible_collections.backendops.stack.plugins.module_utils import local_stack
 
 PROFILE = {"port": 3000, "services": {"postgres": True, "redis": False}, "generated_secrets": ["JWT_SECRET"],
            "local_env": {"LOG_LEVEL": "info", "RATE_LIMIT_MAX": 300}}
 
 
-def slurped(name, text):
-    return {"item": name, "content": base64.b64encode(text.encode()).decode()}
-
-
-def test_previous_secrets_come_from_prefixed_env_keys_and_the_old_layout():
-    files = [slurped(".env", "BACKEND__JWT_SECRET=kept\nPOSTGRES__POSTGRES_PASSWORD=pw\nOTHER=x\n"),
-             slurped("backend.env", "HEALTH_TOKEN=old\n"), {"item": "postgres.env", "failed": True}]
-    assert local_stack.previous_secrets(files) == {"JWT_SECRET": "kept", "POSTGRES_PASSWORD": "pw", "HEALTH_TOKEN": "old"}
+def test_previous_secrets_are_the_prefixed_keys_of_the_stacks_env_file(tmp_path):
+    assert local_stack.read_previous_secrets(str(tmp_path)) == {}  # before the first run
+    (tmp_path / ".env").write_text("BACKEND__JWT_SECRET=kept\nPOSTGRES__POSTGRES_PASSWORD=pw\nOTHER=x\n")
+    assert local_stack.read_previous_secrets(str(tmp_path)) == {"JWT_SECRET": "kept", "POSTGRES_PASSWORD": "pw"}
 
 
 def test_the_environment_layers_local_env_computed_values_and_the_users():
