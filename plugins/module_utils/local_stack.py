@@ -78,7 +78,7 @@ def pruned_module_hint(logs, profile):
         package = "/".join(name.split("/")[:2]) if name.startswith("@") else name.split("/")[0]
         if package in (profile.get("dev_only_dependencies") or ()):
             return (" %s is a devDependency, which the prod image leaves out: move it to dependencies, or set the "
-                    "profile's prune_dev_dependencies to false (app_image_profile_overrides)." % package)
+                    "profile's prune_dev_dependencies to false (in the profile's overrides)." % package)
     return ""
 
 

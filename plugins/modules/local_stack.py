@@ -287,15 +287,15 @@ class StackError(Exception):
 
 
 def check_settings(params):
-    """Today's one line for a bad stack name or port (the role's variable names, as its users give them)."""
+    """One line for a bad stack name or port, naming the options (a role adds its own variables' names)."""
     ports = [params["backend_port"], params["postgres_port"], params["redis_port"]]
     name_ok = local_stack.valid_stack_name(params["name"])
     if name_ok and 1 <= ports[0] <= 65535 and all(port is None or 1 <= port <= 65535 for port in ports[1:]):
         return
     raise StackError(
-        "Bad stack settings: compose_stack_name %s must be lowercase letters, digits, '-' or '_' (it names the compose "
-        "project); compose_stack_backend_port %s, compose_stack_postgres_port %s and compose_stack_redis_port %s must be "
-        "ports from 1 to 65535 (or unset for PostgreSQL and Redis)."
+        "Bad stack settings: name %s must be lowercase letters, digits, '-' or '_' (it names the compose project); "
+        "backend_port %s, postgres_port %s and redis_port %s must be ports from 1 to 65535 (or unset for PostgreSQL "
+        "and Redis)."
         % (json.dumps(params["name"]), ports[0], ports[1], ports[2]))
 
 
@@ -376,7 +376,7 @@ class Stack:
         # Another process on the port would make compose fail half-way, with a message about the container.
         if not backend_running and port_in_use(self.params["bind_address"], self.params["backend_port"]):
             raise StackError("Port %s on %s is already in use by another process. Stop it or choose another port with "
-                             "compose_stack_backend_port." % (self.params["backend_port"], self.params["bind_address"]))
+                             "backend_port." % (self.params["backend_port"], self.params["bind_address"]))
         # PostgreSQL keeps the password of the volume's first start; a newly generated one would lock the backend out.
         volume = self.project_name + "_pgdata"
         if (self.profile["services"].get("postgres") and "POSTGRES_PASSWORD" not in self.previous

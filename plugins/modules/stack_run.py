@@ -109,8 +109,8 @@ def main():
     )
     name, project_dir = module.params["name"], module.params["project_dir"]
     if not os.path.isfile(os.path.join(project_dir, compose_file.COMPOSE_FILE)):
-        module.fail_json(msg="Stack %s has no %s in %s: bring it up first (make local, or playbooks/local.yml with "
-                             "compose_stack_name=%s)" % (name, compose_file.COMPOSE_FILE, project_dir, name))
+        module.fail_json(msg="Stack %s has no %s in %s: bring it up first (backendops.stack.local_stack, "
+                             "as make local and playbooks/local.yml run it)" % (name, compose_file.COMPOSE_FILE, project_dir))
     try:
         secrets = local_stack.read_previous_secrets(project_dir)
     except (DotenvError, UnicodeDecodeError, OSError) as exc:
