@@ -11,8 +11,9 @@ module: local_stack
 short_description: Bring the backend's local Docker Compose stack to its wanted state, changing only what differs
 version_added: 0.1.0
 description:
-  - Reads the stack's previous secrets (C(.env)), keeps them or generates new ones, and validates the backend's variables against the environment contract; a bad value
-    fails with one line naming every bad variable, and nothing is changed.
+  - Reads the stack's previous secrets (C(.env)), keeps them or generates new ones, and validates the backend's
+    variables against the environment contract; a bad value fails with one line naming every bad variable, and
+    nothing is changed.
   - Renders C(compose.yaml), the secrets file C(.env) (mode 0600, in a directory of mode 0700) and a commented
     C(.env.docker.example) into O(project_dir), and writes only the files that differ.
   - Compares the rendered services with the project's containers (Compose's configuration hash, the image, the state)
