@@ -278,8 +278,8 @@ class EngineSetup:
         if engine.may_connect(account.pw_uid, groups, socket_stat):
             return None
         owner = "%s:%s" % (_name(pwd.getpwuid, socket_stat.st_uid), _name(grp.getgrgid, socket_stat.st_gid))
-        return engine.refused(host, user, "permission denied on %s, owned by %s with mode %s"
-                              % (socket, owner, oct(socket_stat.st_mode & 0o777)))
+        return engine.refused(host, user, "permission denied on %s, owned by %s with mode %04o"
+                              % (socket, owner, socket_stat.st_mode & 0o777))
 
     def installed_engine_packages(self) -> set[str]:
         rc, out, _err = self.module.run_command(
@@ -385,12 +385,15 @@ class EngineSetup:
 
     @staticmethod
     def _stop(pid: int) -> None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        if os.path.exists("/proc/%d" % pid):
-            os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            if os.path.exists("/proc/%d" % pid):
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it ended by itself meanwhile
 
     def launch(self) -> None:
         """dockerd in a session of its own, its output appended to the log file: it outlives the module."""

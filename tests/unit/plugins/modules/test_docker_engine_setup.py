@@ -167,7 +167,7 @@ def test_engine_user_is_checked_against_the_socket_when_root_runs_for_them(monke
         module.EngineSetup(fake).run()
     assert str(failure.value).startswith("The Docker engine on ")
     assert "refuses deploy (permission denied on %s" % socket in str(failure.value)
-    assert "mode 0o660" in str(failure.value)
+    assert "owned by " in str(failure.value) and "with mode 0660)" in str(failure.value)
 
     monkeypatch.setattr(os, "getgrouplist", lambda name, gid: [4321, os.stat(socket).st_gid])
     assert not module.EngineSetup(fake).run()["changed"]
