@@ -20,8 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from evidence.stack import LocalStack, free_port
-from support import PlaybookRun, run_playbook
+from evidence.stack import LocalStack
+from support import PlaybookRun, free_port, run_playbook
 
 SSHD = Path("/usr/sbin/sshd")
 SSH_HOST = f"an sshd at {SSHD} (Debian's openssh-server), sudo and useradd; scripts/test's toolchain stage installs them"

@@ -143,21 +143,3 @@ options:
     type: path
     version_added: 0.1.0
 """
-
-    # Support levels of a module that reads or computes and never changes anything (railway_info, railway_release).
-    READ_ONLY = r"""
-options: {}
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
-  idempotent:
-    support: full
-    details:
-      - This action does not modify state.
-"""

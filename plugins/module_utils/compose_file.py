@@ -18,6 +18,7 @@ import stat
 from ansible_collections.backendops.stack.plugins.module_utils import dotenv, local_stack
 from ansible_collections.backendops.stack.plugins.module_utils.app_dockerfile import health_probe
 from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import masked_lines
 
 COMPOSE_FILE = "compose.yaml"
 SECRETS_FILE = local_stack.SECRETS_FILE
@@ -290,26 +291,15 @@ def write_file(path, text, mode):
     replace_file(path, text.encode("utf-8"), mode)
 
 
-def masked_secrets(text):
-    """The .env as the diff shows it: every value is a secret."""
-    if text is None:
-        return ""
-    try:
-        values = dotenv.parse(text)
-    except dotenv.DotenvError:
-        return "(not readable as an env file)\n"
-    return "".join("%s=%s\n" % (name, "********") for name in sorted(values))
-
-
 def secrets_diff(before_text, after_values):
-    """(before, after) of the .env for the diff, values masked, '(changed)' after a value that changes."""
+    """(before, after) of the .env for the diff: every value is a secret, masked; '(changed)' after one that changes."""
     try:
         before_values = dotenv.parse(before_text) if before_text is not None else {}
+        before = masked_lines(before_values)
     except dotenv.DotenvError:
-        before_values = {}
-    after = "".join("%s=********%s\n" % (name, "" if before_values.get(name) == after_values[name] else " (changed)")
-                    for name in sorted(after_values))
-    return masked_secrets(before_text), after
+        before_values, before = {}, "(not readable as an env file)\n"
+    changed = [name for name in after_values if before_values.get(name) != after_values[name]]
+    return before, masked_lines(after_values, changed=changed)
 
 
 # ---- containers: what compose up would change ----

@@ -34,16 +34,28 @@ class DockerCli:
         self.module = module
         self.project_dir = project_dir
 
-    def run(self, *args, check: bool = True):
+    def run(self, *args, check: bool = True, env: dict[str, str] | None = None, timeout: int = 0):
+        """(rc, stdout, stderr) of `docker args...`; env is added to the environment, timeout (s) > 0 bounds the run."""
+        argv = ["docker"] + list(args)
+        limiter = self.module.get_bin_path("timeout", required=False) if timeout > 0 else None
+        if limiter:
+            argv = [limiter, str(timeout)] + argv
         try:
-            rc, out, err = self.module.run_command(["docker"] + list(args))
+            rc, out, err = self.module.run_command(argv, environ_update=env)
         except OSError as exc:
             raise DockerError(no_engine(str(exc))) from None
         if check and rc != 0:
-            if "Cannot connect to the Docker daemon" in err or "error during connect" in err:
-                raise DockerError(no_engine(err))
-            raise DockerError("docker %s failed: %s" % (" ".join(args[:3]), last_lines(err or out)))
+            raise self.failure(args, rc, out, err)
         return rc, out, err
+
+    @staticmethod
+    def failure(args, rc: int, out: str, err: str) -> DockerError:
+        """The one-line error of a docker command that failed (the "no engine" line when none answered)."""
+        if "Cannot connect to the Docker daemon" in err or "error during connect" in err:
+            return DockerError(no_engine(err))
+        if rc == 124 and not (err or out).strip():
+            return DockerError("docker %s timed out" % " ".join(args[:3]))
+        return DockerError("docker %s failed: %s" % (" ".join(args[:3]), last_lines(err or out)))
 
     def compose(self, *args, check: bool = True):
         return self.run("compose", "--project-directory", self.project_dir, *args, check=check)

@@ -19,7 +19,6 @@ NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 _NAME_RE = re.compile(NAME_PATTERN)
 # A Railway reference variable, e.g. ${{Postgres.DATABASE_URL}} or ${{ shared.JWT_SECRET }}.
 _REFERENCE_RE = re.compile(r"\$\{\{([^{}]*)\}\}")
-MASK = "********"
 _MAX_SHOWN_CHARS = 80
 
 

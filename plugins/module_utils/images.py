@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Content-tagged images, read-compare-act (module images): digest each context, build only the missing tags.
 
-The planning helpers are pure (unit-tested); ``Images`` runs the docker CLI through ``module.run_command``.
+The planning helpers are pure (unit-tested); ``Images`` runs the docker CLI through ``DockerCli``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import time
 
 from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
 from ansible_collections.backendops.stack.plugins.module_utils.build_context import TAG_LENGTH, ContextError, context_digest
-from ansible_collections.backendops.stack.plugins.module_utils.local_stack import build_failure
+from ansible_collections.backendops.stack.plugins.module_utils.debian_base import DebianBase, DebianBaseError
+from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerCli
 from ansible_collections.backendops.stack.plugins.module_utils.npm_registry import (
     DEFAULT_REGISTRY, DEFAULT_TIMEOUT, LOCK_FILE, NpmRegistryError, Packages, Registry)
 
@@ -25,6 +26,10 @@ CONTEXT_DIGEST_LABEL = "io.backendops.context-digest"
 # The "digest" of a context check mode cannot read yet (option pending, packages to fetch): never an existing tag.
 PENDING = "pending"
 _NO_SUCH_IMAGE_RE = re.compile(r"No such image: (\S+)")
+_STEP_RE = re.compile(r"^\s*> \[(?P<step>[^\]]+)\] (?P<instruction>.*?):?\s*$")
+# Mount options and the CA bundle preamble of the rendered Dockerfile's RUN steps say nothing about the failure.
+_NOISE_RE = re.compile(r"--mount=\S+\s*|if \[ -s /run/secrets/ca_bundle \]; then export NODE_EXTRA_CA_CERTS=\S+; fi;\s*")
+_EXIT_RE = re.compile(r"(?:exit code|did not complete successfully: exit code): (\d+)")
 _REPOSITORY_RE = re.compile(r"^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
 
@@ -150,8 +155,9 @@ def plan_image(image, found_bases, missing_base):
     return digest_extra(image["extra"], image["base_images"], found_bases, image["base_key"]), missing
 
 
-def build_argv(docker, image, ref, stage, digest, buildx=True):
-    argv = [docker, "buildx", "build", "--load"] if buildx else [docker, "build"]
+def build_argv(image, ref, stage, digest, buildx=True):
+    """The docker arguments of one target's build."""
+    argv = ["buildx", "build", "--load"] if buildx else ["build"]
     argv += ["--progress=plain", "--file", image["dockerfile"], "--tag", ref]
     if stage:
         argv += ["--target", stage]
@@ -166,13 +172,41 @@ def build_argv(docker, image, ref, stage, digest, buildx=True):
     return argv + [image["context"]]
 
 
+def build_failure(output, image, target=None, last_lines=8):
+    """One line for a failed image build: the failing Dockerfile step, its exit code and its last output lines.
+
+    BuildKit's summary block (` > [stage n/m] INSTRUCTION:`, the step's last lines, `------`) names the step.
+    """
+    lines = (output or "").splitlines()
+    step, shown = None, []
+    for index, line in enumerate(lines):
+        match = _STEP_RE.match(line)
+        if match and index + 1 < len(lines):
+            instruction = _NOISE_RE.sub("", match.group("instruction"))
+            step = "[%s] %s" % (match.group("step"), " ".join(instruction.split()))
+            shown = []
+            for following in lines[index + 1:]:
+                if following.strip().startswith("------"):
+                    break
+                # BuildKit prefixes each line with the seconds since the step started.
+                shown.append(re.sub(r"^\s*\d+(\.\d+)?\s?", "", following).rstrip())
+    exit_code = _EXIT_RE.findall(output or "")
+    what = "Building %s%s failed" % (image, " (target %s)" % target if target else "")
+    if step is None:
+        tail = [line.strip() for line in lines if line.strip()][-last_lines:]
+        return "%s: %s" % (what, " | ".join(tail) or "no output from the build")
+    shown = [line for line in shown if line.strip()][-last_lines:]
+    code = " (exit code %s)" % exit_code[-1] if exit_code else ""
+    return "%s at step %s%s: %s" % (what, step, code, " | ".join(shown) or "no output")
+
+
 class Images:
     """Runs one module call: the registry choice (optional), then the builds of what is missing."""
 
     def __init__(self, module):
         self.module = module
         self.check = module.check_mode
-        self.docker = module.get_bin_path("docker", required=False) or "docker"
+        self.docker = DockerCli(module)
         self.changed = False
         self.buildx = None
         self.diff_before, self.diff_after = [], []
@@ -182,18 +216,13 @@ class Images:
         refs = list(dict.fromkeys(refs))
         if not refs:
             return {}
-        rc, out, err = self.module.run_command([self.docker, "image", "inspect"] + refs)
+        rc, out, err = self.docker.run("image", "inspect", *refs, check=False)
         if rc != 0 and "No such image" not in err:
-            detail = " ".join(err.split())[:300] or "no output; is the Docker engine running?"
-            raise ImagesError("docker image inspect failed (rc %s): %s" % (rc, detail))
+            raise DockerCli.failure(("image", "inspect"), rc, out, err)
         return parse_inspect(refs, out, err)
 
     def pull(self, ref, timeout):
-        argv = [self.docker, "pull", "--quiet", ref]
-        limiter = self.module.get_bin_path("timeout", required=False)
-        if limiter and timeout > 0:
-            argv = [limiter, str(timeout)] + argv
-        rc, out, err = self.module.run_command(argv)
+        rc, out, err = self.docker.run("pull", "--quiet", ref, check=False, timeout=timeout)
         if rc == 0:
             return None
         text = " ".join((err or out).split()) or ("timed out after %s s" % timeout if rc == 124 else "rc %s" % rc)
@@ -201,23 +230,22 @@ class Images:
 
     def architecture(self):
         """The engine's architecture (x86_64, aarch64, ...): the platform the images are built for."""
-        rc, out, err = self.module.run_command([self.docker, "info", "--format", "{{.Architecture}}"])
-        if rc != 0 or not out.strip():
-            detail = " ".join((err or out).split())[:300] or "no output; is the Docker engine running?"
-            raise ImagesError("docker info failed (rc %s): %s" % (rc, detail))
+        out = self.docker.run("info", "--format", "{{.Architecture}}")[1]
+        if not out.strip():
+            raise ImagesError("docker info named no architecture")
         return out.strip()
 
     def build(self, image, ref, target, digest):
         if self.buildx is None:
-            self.buildx = self.module.run_command([self.docker, "buildx", "version"])[0] == 0
+            self.buildx = self.docker.run("buildx", "version", check=False)[0] == 0
         # Without the buildx plugin, the classic client still reaches the daemon's BuildKit (secret mounts).
         env = None if self.buildx else {"DOCKER_BUILDKIT": "1"}
-        argv = build_argv(self.docker, image, ref, target["stage"], digest, self.buildx)
-        rc, out, err = self.module.run_command(argv, environ_update=env)
+        rc, out, err = self.docker.run(*build_argv(image, ref, target["stage"], digest, self.buildx), check=False, env=env)
         if rc != 0:
-            # The target's tag prefix (prod, build, dev) names it in the failure line, as the role always did.
-            item = {"key": target["tag"]} if target["tag"] else None
-            raise ImagesError(build_failure({"failed": True, "stderr": err or out, "item": item}, image["name"]))
+            if "Cannot connect to the Docker daemon" in err:
+                raise DockerCli.failure(("build",), rc, out, err)
+            # The target's tag prefix (prod, build, dev) names it in the failure line.
+            raise ImagesError(build_failure(err or out, image["name"], target["tag"] or None))
 
     # ---- registry
     def choose_source(self, registry):
@@ -325,8 +353,27 @@ class Images:
                 {"dest": os.path.join(image["context"], LOCK_FILE), "content": plan["lock"], "mode": "0644"}])
         return image, plan
 
-    def run(self, images, registry, missing_base, npm=None):
-        result = {"source": "build", "registry_note": "", "missing_bases": [], "images": [], "refs": {}}
+    def import_debian(self, debian, found_bases):
+        """Import the missing Debian bases (in check mode, plan them); returns the references imported."""
+        maker = DebianBase(self.module, self.docker, debian["mirror"], debian["work_dir"])
+        missing = [ref for ref in debian["images"] if ref not in found_bases]
+        for ref in missing:
+            try:
+                self.diff_after.append(maker.plan(ref))
+                if not self.check:
+                    maker.make(ref)
+            except DebianBaseError as exc:
+                raise ImagesError(str(exc)) from None
+            self.changed = True
+        if self.check:
+            # The name stands in for the ID the import would give (the planned tags say "would be built").
+            found_bases.update({ref: {"Id": ref} for ref in missing})
+        else:
+            found_bases.update(self.inspect(missing))
+        return missing
+
+    def run(self, images, registry, missing_base, npm=None, debian=None):
+        result = {"source": "build", "registry_note": "", "missing_bases": [], "imported": [], "images": [], "refs": {}}
         if registry and registry["source"] != "build":
             result["source"], result["registry_note"] = self.choose_source(registry)
             if result["source"] == "registry":
@@ -334,7 +381,10 @@ class Images:
                 return result
         for image in images:
             check_repository(image["name"])
-        found_bases = self.inspect([base for image in images for base in image["base_images"]])
+        debian_images = debian["images"] if debian else []
+        found_bases = self.inspect([base for image in images for base in image["base_images"]] + debian_images)
+        if debian_images:
+            result["imported"] = self.import_debian(debian, found_bases)
         missing_bases = []
         plans = []
         packages = None

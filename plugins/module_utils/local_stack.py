@@ -3,59 +3,33 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The local stack's environment: secrets kept across runs, and the backend's variables from the app profile.
 
-Pure Python, used by the local_stack module and the stack_environment filter.
+Pure Python, used by the local_stack and stack_run modules.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import re
-import secrets as random_source
-import string
 from urllib.parse import quote
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import env_string
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import generate_secret
 
 # Keys of the stack's .env: <SERVICE>__<name in /run/secrets>.
 SECRET_PREFIXES = ("BACKEND__", "POSTGRES__")
 SECRETS_FILE = ".env"
-LEGACY_ENV_FILES = ("backend.env", "postgres.env")
 _STACK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
-_ALPHABET = string.ascii_letters + string.digits
-
-
-def _secrets_of(name, text, found):
-    """The .env holds prefixed keys; env files of the earlier layout (backend.env, postgres.env) plain names."""
-    for key, value in parse(text).items():
-        if name != SECRETS_FILE:
-            found[key] = value
-        elif key.startswith(SECRET_PREFIXES):
-            found[key.split("__", 1)[1]] = value
-    return found
-
-
-def previous_secrets(files):
-    """Secrets of an earlier run from slurp results of the stack's files (missing files are skipped)."""
-    found = {}
-    for file in files or ():
-        if isinstance(file, dict) and "content" in file:
-            _secrets_of(file.get("item"), base64.b64decode(file["content"]).decode("utf-8"), found)
-    return found
 
 
 def read_previous_secrets(project_dir):
-    """Secrets of an earlier run read from the stack's directory; .env, read last, wins over the earlier layout."""
-    found = {}
-    for name in LEGACY_ENV_FILES + (SECRETS_FILE,):
-        try:
-            with open(os.path.join(project_dir, name), "rb") as handle:
-                text = handle.read().decode("utf-8")
-        except FileNotFoundError:
-            continue
-        _secrets_of(name, text, found)
-    return found
+    """Secrets of an earlier run, by their names in /run/secrets, from the stack's .env ({} before the first run)."""
+    try:
+        with open(os.path.join(project_dir, SECRETS_FILE), "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except FileNotFoundError:
+        return {}
+    return {key.split("__", 1)[1]: value for key, value in parse(text).items() if key.startswith(SECRET_PREFIXES)}
 
 
 def valid_stack_name(name):
@@ -77,7 +51,7 @@ def stack_environment(profile, previous, user_env, mode, db_user="app", db_name=
     """
     generated = {}
     for name in generated_names(profile):
-        generated[name] = previous.get(name) or "".join(random_source.choice(_ALPHABET) for _position in range(secret_length))
+        generated[name] = previous.get(name) or generate_secret(secret_length)
     computed = {"NODE_ENV": "production" if mode == "prod" else "development", "PORT": str(profile["port"])}
     if profile["services"].get("postgres"):
         computed["DATABASE_URL"] = "postgresql://%s:%s@postgres:5432/%s" % (
@@ -95,48 +69,6 @@ def stack_environment(profile, previous, user_env, mode, db_user="app", db_name=
     return {"secrets": generated, "backend_env": env}
 
 
-_STEP_RE = re.compile(r"^\s*> \[(?P<step>[^\]]+)\] (?P<instruction>.*?):?\s*$")
-# Mount options and the CA bundle preamble of the rendered Dockerfile's RUN steps say nothing about the failure.
-_NOISE_RE = re.compile(r"--mount=\S+\s*|if \[ -s /run/secrets/ca_bundle \]; then export NODE_EXTRA_CA_CERTS=\S+; fi;\s*")
-_EXIT_RE = re.compile(r"(?:exit code|did not complete successfully: exit code): (\d+)")
-
-
-def build_failure(result, image, last_lines=8):
-    """One line for a failed image build: the failing Dockerfile step, its exit code and its last output lines.
-
-    result: the failed docker_image_build result (or a loop's result holding it); BuildKit's summary block
-    (` > [stage n/m] INSTRUCTION:`, the step's last lines, `------`) names the step.
-    """
-    results = result.get("results") if isinstance(result, dict) and result.get("results") else [result]
-    failed = next((item for item in results if isinstance(item, dict) and item.get("failed")), results[-1])
-    if not isinstance(failed, dict):
-        failed = {"msg": str(failed)}
-    text = failed.get("stderr") or failed.get("msg") or ""
-    item = failed.get("item")
-    target = item.get("key") if isinstance(item, dict) else None
-    lines = text.splitlines()
-    step, output = None, []
-    for index, line in enumerate(lines):
-        match = _STEP_RE.match(line)
-        if match and index + 1 < len(lines):
-            instruction = _NOISE_RE.sub("", match.group("instruction"))
-            step = "[%s] %s" % (match.group("step"), " ".join(instruction.split()))
-            output = []
-            for following in lines[index + 1:]:
-                if following.strip().startswith("------"):
-                    break
-                # BuildKit prefixes each line with the seconds since the step started.
-                output.append(re.sub(r"^\s*\d+(\.\d+)?\s?", "", following).rstrip())
-    exit_code = _EXIT_RE.findall(text)
-    what = "Building %s%s failed" % (image, " (target %s)" % target if target else "")
-    if step is None:
-        tail = [line.strip() for line in lines if line.strip()][-last_lines:]
-        return "%s: %s" % (what, " | ".join(tail) or "no output from the build")
-    shown = [line for line in output if line.strip()][-last_lines:]
-    code = " (exit code %s)" % exit_code[-1] if exit_code else ""
-    return "%s at step %s%s: %s" % (what, step, code, " | ".join(shown) or "no output")
-
-
 _MISSING_MODULE_RE = re.compile(r"Cannot find (?:module|package) '([^']+)'")
 
 
@@ -146,7 +78,7 @@ def pruned_module_hint(logs, profile):
         package = "/".join(name.split("/")[:2]) if name.startswith("@") else name.split("/")[0]
         if package in (profile.get("dev_only_dependencies") or ()):
             return (" %s is a devDependency, which the prod image leaves out: move it to dependencies, or set the "
-                    "profile's prune_dev_dependencies to false (app_image_profile_overrides)." % package)
+                    "profile's prune_dev_dependencies to false (in the profile's overrides)." % package)
     return ""
 
 

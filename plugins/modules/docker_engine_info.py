@@ -14,8 +14,7 @@ description:
   - Asks the Docker CLI for the engine's version (C(docker info)), the Compose plugin's version and the buildx
     plugin's, looks for C(dockerd) on the path and tries to import the Python C(requests) library that the
     community.docker engine modules need.
-  - Used by the role backendops.stack.docker_engine to decide what to install and whether to start the engine;
-    one module call instead of five commands.
+  - M(backendops.stack.docker_engine) reads the same to decide what to install and whether to start the engine.
   - Changes nothing, also outside check mode.
 author:
   - backendops.stack maintainers (@backendops)
@@ -27,6 +26,7 @@ notes:
   - Compose counts as usable from version 2.20 on - earlier versions copy secrets into containers with mode 0400,
     which a non-root backend cannot read.
 seealso:
+  - module: backendops.stack.docker_engine
   - module: community.docker.docker_host_info
 """
 
@@ -92,35 +92,12 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.backendops.stack.plugins.module_utils.docker_engine import engine_facts
-
-
-def _run(module, *argv):
-    """(rc, stdout, stderr); a missing docker binary counts as a failed probe, not a module failure."""
-    executable = module.get_bin_path(argv[0])
-    if executable is None:
-        return 127, "", "%s: command not found" % argv[0]
-    return module.run_command([executable] + list(argv[1:]))
-
-
-def _has_requests():
-    try:
-        import requests  # noqa: F401 pylint: disable=unused-import,import-outside-toplevel
-    except ImportError:
-        return False
-    return True
+from ansible_collections.backendops.stack.plugins.module_utils.docker_engine import probe
 
 
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
-    facts = engine_facts(
-        info=_run(module, "docker", "info", "--format", "{{.ServerVersion}}"),
-        compose=_run(module, "docker", "compose", "version", "--short"),
-        buildx=_run(module, "docker", "buildx", "version"),
-        dockerd_path=module.get_bin_path("dockerd", opt_dirs=["/usr/sbin", "/usr/bin", "/sbin"]),
-        has_requests=_has_requests(),
-    )
-    module.exit_json(changed=False, **facts)
+    module.exit_json(changed=False, **probe(module))
 
 
 if __name__ == "__main__":

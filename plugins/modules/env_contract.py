@@ -125,6 +125,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.env_contract impo
     public_values,
     validate,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import hide_values
 
 
 def main():
@@ -140,7 +141,7 @@ def main():
     )
     result = validate(module.params["variables"], module.params["extra"], module.params["allow_references"],
                       contract=module.params["contract"], sealed=module.params["sealed"])
-    module.no_log_values.difference_update(public_values(result))
+    hide_values(module, (), shown=public_values(result))
     if result.errors:
         module.fail_json(msg=failure_message(result.errors))
     module.exit_json(changed=False, names=list(result.names), secret_names=list(result.secret_names))

@@ -15,9 +15,9 @@ description:
     given values - one C(NAME=value) line per variable, sorted by name, quoted where a value needs it.
   - Validates the variables against the environment contract first (see M(backendops.stack.env_contract)); a bad
     value fails the task with one line naming every bad variable, and nothing is written.
-  - Writes atomically (a temporary file in the same directory, renamed over the old one, with
-    C(AnsibleModule.atomic_move)) with mode V(0600) unless told otherwise, so the secrets in the file are never
-    readable by others, not even while it is written. Mode, owner, group and the SELinux and file attributes are
+  - Writes atomically (a temporary file in the same directory, private from its creation, renamed over the old one)
+    with mode V(0600) unless told otherwise, so the secrets in the file are never readable by others, not even while
+    it is written. O(unsafe_writes) is not used - the file is always replaced whole. Mode, owner, group and the SELinux and file attributes are
     set by Ansible's common file arguments (see M(ansible.builtin.file)).
   - Reports a change only when the content, the mode or the ownership differ.
   - Secret values never appear in the result, the diff, warnings or errors.
@@ -183,21 +183,21 @@ import os
 import pwd
 import re
 import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse, render, render_value
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
     CONTRACT_ARGUMENT_SPEC,
     EXTRA_ARGUMENT_SPEC,
-    MASK,
     definitions,
     failure_message,
     is_secret,
     public_values,
     validate,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import hide_values, masked_lines
 
 _OCTAL_MODE_RE = re.compile(r"(?:0o?)?[0-7]{1,4}\Z")
 
@@ -274,18 +274,17 @@ def changed_names(before, after):
     return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
 
 
+def shown_value(name, value):
+    """A non-secret value as the file holds it, for the diff."""
+    try:
+        return render_value(name, value)
+    except DotenvError:
+        return "(a value with a line break)"
+
+
 def diff_view(values, secret, changed=()):
     """NAME=value lines for the diff, with secret values masked."""
-    lines = []
-    for name in sorted(values):
-        if secret(name):
-            lines.append("%s=%s%s" % (name, MASK, " (changed)" if name in changed else ""))
-        else:
-            try:
-                lines.append("%s=%s" % (name, render_value(name, values[name])))
-            except DotenvError:
-                lines.append("%s=(a value with a line break)" % name)
-    return "".join(line + "\n" for line in lines)
+    return masked_lines(values, secret, changed, shown_value)
 
 
 def leading_comments(text):
@@ -297,35 +296,11 @@ def leading_comments(text):
     return lines
 
 
-def write_content(module, target, data):
-    """Replace target with data in one rename (AnsibleModule.atomic_move).
-
-    The temporary file is created private (0600) beside the target. atomic_move gives it the attributes of the file
-    it replaces - set to the wanted ones first - and a new file the umask's mode: a strict umask meanwhile keeps the
-    secrets private until set_fs_attributes_if_different applies the wanted mode.
-    """
-    handle, temp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp",
-                                         dir=os.path.dirname(target))
-    umask = None
-    try:
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        umask = os.umask(0o077)
-        module.atomic_move(temp_path, target, unsafe_writes=module.params["unsafe_writes"])
-    finally:
-        if umask is not None:
-            os.umask(umask)
-        if os.path.exists(temp_path):
-            os.unlink(temp_path)
-
-
 def run(module):
     params = module.params
     result = validate(params["variables"], params["extra"], params["allow_references"], check_values=params["validate_contract"],
                       contract=params["contract"])
-    module.no_log_values.difference_update(public_values(result))
+    hide_values(module, (), shown=public_values(result))
     if result.errors:
         raise EnvFileError(failure_message(result.errors))
 
@@ -373,10 +348,11 @@ def run(module):
         if content_changed and not module.check_mode:
             kept = {}
             if old_data is not None:
-                # atomic_move cannot always carry the owner over (an unprivileged user): set it again, or fail.
+                # The new file is the writer's: the replaced file's owner and group are set again (or it fails).
                 st = os.stat(target)
                 kept = dict(owner=file_args["owner"] or st.st_uid, group=file_args["group"] or st.st_gid)
-            write_content(module, target, new_data)
+            # Private (0600) from its creation until it gets the wanted mode; the secrets are never readable by others.
+            replace_file(target, new_data, file_args["mode"])
             module.set_fs_attributes_if_different(dict(file_args, **kept), True)
     except OSError as exc:
         raise EnvFileError("cannot write %s: %s - run the task with become or fix the permissions of %s"

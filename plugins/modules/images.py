@@ -27,8 +27,13 @@ description:
     C(dist.integrity) in C(packages.lock.json) in the context; later runs use the recorded version and the tarball
     already there (its integrity checked again) without any request to the registry, until O(npm.refresh). A tarball
     is written only when its sha512 integrity matches; one that does not fails with one line.
+  - With O(debian), the base images it names that are missing are made first - a minimal Debian root file system
+    (C(debootstrap --variant=minbase <suite>)), packed into a tarball kept in O(debian.work_dir), imported with
+    C(docker import) - so that the builds can start from them. A kept tarball is imported again without the network.
+    debootstrap is installed with C(apt-get) where it is missing.
   - A failed build fails with one line naming the image, the target, the failing Dockerfile step, its exit code and
-    its last output lines. A missing base image fails with one line naming it (O(missing_base=fail)).
+    its last output lines. A missing base image fails with one line naming it (O(missing_base=fail)). A failed
+    debootstrap fails with the end of its output and of its log.
   - Runs on the Docker host, with the C(docker) command-line client.
 author:
   - backendops.stack maintainers (@backendops)
@@ -38,7 +43,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Builds, pulls, downloads and writes nothing. Files whose content would change are digested from a scratch copy,
+      - Builds, pulls, imports, downloads and writes nothing. A Debian base of O(debian) that is missing is planned
+        as imported, its name standing in for its ID in the digests. Files whose content would change are digested from a scratch copy,
         so the planned tags are exact; an image whose tag is missing is reported as would be built.
       - The npm registry may be read to name the versions O(images[].packages) would fetch. An image with a package to
         fetch (or whose version cannot be resolved, offline) is planned as would be built, tagged C(<tag>-pending).
@@ -46,10 +52,11 @@ attributes:
     support: full
     details:
       - The diff lists the image references before and after, the ones to build marked C((build)), and the npm
-        packages as C(name@version path), the ones to fetch marked C((fetch)).
+        packages as C(name@version path), the ones to fetch marked C((fetch)), and each Debian base to import as
+        C(import <ref> (debootstrap Debian <suite> from <mirror>)).
   idempotent:
     support: full
-    details: A second run finds every tag present and the files unchanged, and reports no change.
+    details: A second run finds every tag and base present and the files unchanged, and reports no change.
 options:
   images:
     description: The images to build from a context.
@@ -192,6 +199,27 @@ options:
     type: str
     choices: [fail, report]
     default: fail
+  debian:
+    description:
+      - Debian base images made on the Docker host where they are missing, before the builds that start from them.
+    type: dict
+    suboptions:
+      images:
+        description:
+          - The base images, each tagged with its Debian suite (for example V(backendops/debian:bookworm)).
+        type: list
+        elements: str
+        required: true
+      mirror:
+        description: The Debian mirror debootstrap downloads from.
+        type: str
+        default: http://deb.debian.org/debian
+      work_dir:
+        description:
+          - Directory on the Docker host for the root file system while it is made and the tarball
+            C(debian-<suite>.tar) kept afterwards (a removed base is imported again from it).
+        type: path
+        default: /var/cache/backendops/base-images
   registry:
     description:
       - Use registry images instead of the builds when possible. Omit to always build.
@@ -313,6 +341,12 @@ refs:
   returned: success
   type: dict
   sample: {postgres: "backendops/postgres:6b83259718ec"}
+imported:
+  description: The Debian bases of O(debian.images) imported by this run (in check mode, that would be).
+  returned: success
+  type: list
+  elements: str
+  sample: [backendops/debian:bookworm]
 missing_bases:
   description: Base images that are not on the Docker host (with O(missing_base=report)).
   returned: success
@@ -391,6 +425,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerError
 from ansible_collections.backendops.stack.plugins.module_utils.images import Images, ImagesError
 
 FILE_SPEC = dict(dest=dict(type="path", required=True), content=dict(type="str", required=True),
@@ -420,6 +455,11 @@ NPM_SPEC = dict(
     refresh=dict(type="bool", default=False),
     timeout=dict(type="int", default=60),
 )
+DEBIAN_SPEC = dict(
+    images=dict(type="list", elements="str", required=True),
+    mirror=dict(type="str", default="http://deb.debian.org/debian"),
+    work_dir=dict(type="path", default="/var/cache/backendops/base-images"),
+)
 REGISTRY_SPEC = dict(
     source=dict(type="str", choices=["auto", "registry", "build"], default="auto"),
     images=dict(type="dict", required=True),
@@ -446,14 +486,15 @@ def main():
             missing_base=dict(type="str", choices=["fail", "report"], default="fail"),
             registry=dict(type="dict", options=REGISTRY_SPEC),
             npm=dict(type="dict", default={}, options=NPM_SPEC),
+            debian=dict(type="dict", options=DEBIAN_SPEC),
         ),
         supports_check_mode=True,
     )
     runner = Images(module)
     try:
         result = runner.run(normalized(module.params["images"]), module.params["registry"], module.params["missing_base"],
-                            module.params["npm"])
-    except ImagesError as exc:
+                            module.params["npm"], module.params["debian"])
+    except (ImagesError, DockerError) as exc:
         module.fail_json(msg=str(exc))
     diff = {"before": "".join(ref + "\n" for ref in runner.diff_before), "after": "".join(ref + "\n" for ref in runner.diff_after)}
     module.exit_json(changed=runner.changed, diff=diff, **result)

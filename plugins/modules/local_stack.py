@@ -11,9 +11,9 @@ module: local_stack
 short_description: Bring the backend's local Docker Compose stack to its wanted state, changing only what differs
 version_added: 0.1.0
 description:
-  - Reads the stack's previous secrets (C(.env), and C(backend.env) and C(postgres.env) of the earlier layout), keeps
-    them or generates new ones, and validates the backend's variables against the environment contract; a bad value
-    fails with one line naming every bad variable, and nothing is changed.
+  - Reads the stack's previous secrets (C(.env)), keeps them or generates new ones, and validates the backend's
+    variables against the environment contract; a bad value fails with one line naming every bad variable, and
+    nothing is changed.
   - Renders C(compose.yaml), the secrets file C(.env) (mode 0600, in a directory of mode 0700) and a commented
     C(.env.docker.example) into O(project_dir), and writes only the files that differ.
   - Compares the rendered services with the project's containers (Compose's configuration hash, the image, the state)
@@ -22,7 +22,7 @@ description:
   - Waits for the backend's health path (or, without one, for any HTTP answer at C(/)), reads the detailed health
     view the app profile names with its token and checks its fields, checks that the migrate step reported no
     migration pending (Prisma's C(migrate deploy) and C(db push)) and that every process (web and workers) runs and
-    does not restart, then removes the env files of the earlier layout.
+    does not restart.
   - Secrets reach the containers as files in C(/run/secrets), never as container environment; no secret value
     appears in the result, the diff or an error.
   - With O(validate_only=true) it only keeps or generates the secrets in memory and validates the contract; it needs
@@ -276,6 +276,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.env_contract impo
     public_values,
     validate,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import hide_values
 
 
 # Seconds between the two looks at the processes' containers.
@@ -287,15 +288,15 @@ class StackError(Exception):
 
 
 def check_settings(params):
-    """Today's one line for a bad stack name or port (the role's variable names, as its users give them)."""
+    """One line for a bad stack name or port, naming the options (a role adds its own variables' names)."""
     ports = [params["backend_port"], params["postgres_port"], params["redis_port"]]
     name_ok = local_stack.valid_stack_name(params["name"])
     if name_ok and 1 <= ports[0] <= 65535 and all(port is None or 1 <= port <= 65535 for port in ports[1:]):
         return
     raise StackError(
-        "Bad stack settings: compose_stack_name %s must be lowercase letters, digits, '-' or '_' (it names the compose "
-        "project); compose_stack_backend_port %s, compose_stack_postgres_port %s and compose_stack_redis_port %s must be "
-        "ports from 1 to 65535 (or unset for PostgreSQL and Redis)."
+        "Bad stack settings: name %s must be lowercase letters, digits, '-' or '_' (it names the compose project); "
+        "backend_port %s, postgres_port %s and redis_port %s must be ports from 1 to 65535 (or unset for PostgreSQL "
+        "and Redis)."
         % (json.dumps(params["name"]), ports[0], ports[1], ports[2]))
 
 
@@ -344,9 +345,8 @@ class Stack:
         contract = params["contract"] if params["contract"] is not None else profile.get("contract")
         result = validate(env["backend_env"], params["extra"], contract=contract)
         # Everything secret is masked in any output, the generated secrets too; the rest reads normally.
-        self.module.no_log_values.update(value for value in env["secrets"].values() if value)
-        self.module.no_log_values.update(result.values[name] for name in result.secret_names if result.values[name])
-        self.module.no_log_values.difference_update(public_values(result))
+        hide_values(self.module, list(env["secrets"].values()) + [result.values[name] for name in result.secret_names],
+                    shown=public_values(result))
         if result.errors:
             raise StackError(failure_message(result.errors))
         self.previous, self.result = previous, result
@@ -377,7 +377,7 @@ class Stack:
         # Another process on the port would make compose fail half-way, with a message about the container.
         if not backend_running and port_in_use(self.params["bind_address"], self.params["backend_port"]):
             raise StackError("Port %s on %s is already in use by another process. Stop it or choose another port with "
-                             "compose_stack_backend_port." % (self.params["backend_port"], self.params["bind_address"]))
+                             "backend_port." % (self.params["backend_port"], self.params["bind_address"]))
         # PostgreSQL keeps the password of the volume's first start; a newly generated one would lock the backend out.
         volume = self.project_name + "_pgdata"
         if (self.profile["services"].get("postgres") and "POSTGRES_PASSWORD" not in self.previous
@@ -461,15 +461,6 @@ class Stack:
             compose_file.process_name(service), last_lines(logs if log_rc == 0 else log_err, self.params["log_lines"]),
             local_stack.pruned_module_hint(logs, self.profile))
 
-    def remove_legacy_files(self):
-        # Only after a successful start: until then the old files are the record of the stack's secrets.
-        for name in local_stack.LEGACY_ENV_FILES:
-            path = os.path.join(self.project_dir, name)
-            if os.path.lexists(path):
-                self.files.append(name + " (removed)")
-                if not self.module.check_mode:
-                    os.unlink(path)
-
     def present(self):
         containers = self.docker.containers(self.project_name)
         self.refuse_unsafe_starts(containers)
@@ -487,7 +478,6 @@ class Stack:
         if reasons and not self.module.check_mode:
             self.up()
             started = True
-        self.remove_legacy_files()
         changed = bool(self.files) or compose_file.is_change(reasons)
         services = ["%s: %s" % reason for reason in reasons]
         if self.module.check_mode:

@@ -19,7 +19,7 @@ extends_documentation_fragment:
   - backendops.stack.railway
   - backendops.stack.common_attributes
   - backendops.stack.railway.attributes
-  - backendops.stack.railway.read_only
+  - backendops.stack.common_attributes.read_only
 options:
   service:
     description:

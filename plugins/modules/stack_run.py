@@ -92,6 +92,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.backendops.stack.plugins.module_utils import compose_file, local_stack
 from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerCli, DockerError, last_lines
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import hide_values
 
 
 def main():
@@ -108,13 +109,13 @@ def main():
     )
     name, project_dir = module.params["name"], module.params["project_dir"]
     if not os.path.isfile(os.path.join(project_dir, compose_file.COMPOSE_FILE)):
-        module.fail_json(msg="Stack %s has no %s in %s: bring it up first (make local, or playbooks/local.yml with "
-                             "compose_stack_name=%s)" % (name, compose_file.COMPOSE_FILE, project_dir, name))
+        module.fail_json(msg="Stack %s has no %s in %s: bring it up first (backendops.stack.local_stack, "
+                             "as make local and playbooks/local.yml run it)" % (name, compose_file.COMPOSE_FILE, project_dir))
     try:
         secrets = local_stack.read_previous_secrets(project_dir)
     except (DotenvError, UnicodeDecodeError, OSError) as exc:
         module.fail_json(msg="the secrets file of stack %s in %s cannot be read (%s)" % (name, project_dir, exc))
-    module.no_log_values.update(value for value in secrets.values() if value and len(value) >= 8)
+    hide_values(module, secrets.values())
     command, process = module.params["command"], module.params["process"]
     what = "%r" % command if command else "process %s" % process
     if module.check_mode:

@@ -97,7 +97,9 @@ ROLE_CASES = (
     role_case("base-npm-registry", "role base_images", "bad URL", "base_images_npm_registry", "not a url"),
     role_case("engine-manager", "role docker_engine", "unknown state", "docker_engine_service_manager", "upstart"),
     role_case("engine-timeout-type", "role docker_engine", "wrong type", "docker_engine_start_timeout", "soon"),
-    role_case("engine-mirror", "role docker_engine", "bad URL", "docker_engine_apt_mirror", "not a url"),
+    # The module docker_engine checks the URL and names its own option, apt_mirror (the role passes the variable on).
+    role_case("engine-mirror", "role docker_engine", "bad URL", "docker_engine_apt_mirror", "not a url", "apt_mirror",
+              "not a url"),
 )
 
 

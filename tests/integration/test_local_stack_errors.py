@@ -52,8 +52,10 @@ def test_port_in_use_fails_naming_the_port(playbook):
 def test_no_engine_fails_saying_so(playbook, tmp_path):
     play = tmp_path / "stack.yml"
     play.write_text(
-        "- hosts: docker_hosts\n  gather_facts: false\n  roles:\n    - role: backendops.stack.compose_stack\n"
-        "      vars:\n        compose_stack_name: pytest-noengine\n"
+        "- hosts: docker_hosts\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.include_role: {name: backendops.stack.app_image, tasks_from: profile}\n"
+        "    - ansible.builtin.include_role: {name: backendops.stack.compose_stack}\n"
+        "      vars: {compose_stack_name: pytest-noengine, compose_stack_profile: '{{ app_image_profile }}'}\n"
     )
     run = playbook(str(play), env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
     assert run.rc != 0

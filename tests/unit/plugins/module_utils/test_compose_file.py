@@ -140,10 +140,8 @@ def test_the_secrets_file_round_trips_and_previous_secrets_are_read_back(tmp_pat
     text = compose_file.secrets_text(spec())
     assert dotenv.parse(text)["BACKEND__JWT_SECRET"] == "jwt-$ecret"
     (tmp_path / ".env").write_text(text)
-    (tmp_path / "postgres.env").write_text("POSTGRES_PASSWORD=legacy\nPOSTGRES_USER=app\n")
     previous = local_stack.read_previous_secrets(str(tmp_path))
-    assert previous["POSTGRES_PASSWORD"] == "pg-pw", ".env must win over the earlier layout"
-    assert previous["JWT_SECRET"] == "jwt-$ecret" and previous["POSTGRES_USER"] == "app"
+    assert previous["POSTGRES_PASSWORD"] == "pg-pw" and previous["JWT_SECRET"] == "jwt-$ecret"
 
 
 def container(service, config_hash, image="sha256:b", running=True, status="running", exit_code=0, health=None):

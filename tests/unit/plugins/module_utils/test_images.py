@@ -84,14 +84,38 @@ def test_tags_carry_the_prefix_and_twelve_digest_characters():
 def test_build_argv_names_target_args_secret_and_the_digest_label(tmp_path):
     spec = image(tmp_path, build_args={"B": "2", "A": "1"}, secrets=[{"id": "ca_bundle", "src": "/ca.pem"}],
                  labels={"org.opencontainers.image.title": "backendops/api"})
-    argv = images.build_argv("docker", spec, "backendops/api:prod-x", "prod", "d" * 64)
-    assert argv[:4] == ["docker", "buildx", "build", "--load"]
+    argv = images.build_argv(spec, "backendops/api:prod-x", "prod", "d" * 64)
+    assert argv[:3] == ["buildx", "build", "--load"]
     assert argv[argv.index("--target") + 1] == "prod"
     assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "--build-arg"] == ["A=1", "B=2"]
     assert argv[argv.index("--secret") + 1] == "id=ca_bundle,src=/ca.pem"
     assert "io.backendops.context-digest=" + "d" * 64 in argv
     assert argv[-1] == spec["context"]
-    assert images.build_argv("docker", spec, "r", None, "d", buildx=False)[:3] == ["docker", "build", "--progress=plain"]
+    assert images.build_argv(spec, "r", None, "d", buildx=False)[:2] == ["build", "--progress=plain"]
+
+
+CA_PREAMBLE = "if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi;"
+BUILDKIT_STDERR = """#11 [build 3/3] RUN --mount=type=secret,id=ca_bundle     CA_PREAMBLE     npm run build
+#11 4.344 src/broken.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.
+------
+ > [build 3/3] RUN --mount=type=secret,id=ca_bundle     CA_PREAMBLE     npm run build:
+0.611
+0.611 > app@1.0.0 build
+4.344 src/broken.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.
+------
+ERROR: failed to solve: executor failed running [/bin/sh -c npm run build]: exit code: 2
+""".replace("CA_PREAMBLE", CA_PREAMBLE)
+
+
+def test_a_failed_build_is_one_line_naming_the_step_exit_code_and_last_lines():
+    message = images.build_failure(BUILDKIT_STDERR, "backendops/api", "prod")
+    assert "\n" not in message
+    assert message.startswith("Building backendops/api (target prod) failed at step [build 3/3] RUN npm run build (exit code 2): ")
+    assert message.endswith("> app@1.0.0 build | src/broken.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.")
+
+
+def test_a_failure_without_buildkit_summary_shows_the_last_lines():
+    assert images.build_failure("cannot connect\nto the engine", "x/y") == "Building x/y failed: cannot connect | to the engine"
 
 
 def test_a_remembered_failure_holds_until_retry_after(tmp_path):

@@ -1,36 +1,19 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The local stack's environment from the app profile, and the one line for a failed build."""
+"""The local stack's environment from the app profile, and the hints of a failed start."""
 from __future__ import annotations
-
-import base64
 
 from ansible_collections.backendops.stack.plugins.module_utils import local_stack
 
 PROFILE = {"port": 3000, "services": {"postgres": True, "redis": False}, "generated_secrets": ["JWT_SECRET"],
            "local_env": {"LOG_LEVEL": "info", "RATE_LIMIT_MAX": 300}}
-CA_PREAMBLE = "if [ -s /run/secrets/ca_bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca_bundle; fi;"
-BUILDKIT_STDERR = """#11 [build 3/3] RUN --mount=type=secret,id=ca_bundle     CA_PREAMBLE     npm run build
-#11 4.344 src/broken.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.
-------
- > [build 3/3] RUN --mount=type=secret,id=ca_bundle     CA_PREAMBLE     npm run build:
-0.611
-0.611 > app@1.0.0 build
-4.344 src/broken.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.
-------
-ERROR: failed to solve: executor failed running [/bin/sh -c npm run build]: exit code: 2
-""".replace("CA_PREAMBLE", CA_PREAMBLE)
 
 
-def slurped(name, text):
-    return {"item": name, "content": base64.b64encode(text.encode()).decode()}
-
-
-def test_previous_secrets_come_from_prefixed_env_keys_and_the_old_layout():
-    files = [slurped(".env", "BACKEND__JWT_SECRET=kept\nPOSTGRES__POSTGRES_PASSWORD=pw\nOTHER=x\n"),
-             slurped("backend.env", "HEALTH_TOKEN=old\n"), {"item": "postgres.env", "failed": True}]
-    assert local_stack.previous_secrets(files) == {"JWT_SECRET": "kept", "POSTGRES_PASSWORD": "pw", "HEALTH_TOKEN": "old"}
+def test_previous_secrets_are_the_prefixed_keys_of_the_stacks_env_file(tmp_path):
+    assert local_stack.read_previous_secrets(str(tmp_path)) == {}  # before the first run
+    (tmp_path / ".env").write_text("BACKEND__JWT_SECRET=kept\nPOSTGRES__POSTGRES_PASSWORD=pw\nOTHER=x\n")
+    assert local_stack.read_previous_secrets(str(tmp_path)) == {"JWT_SECRET": "kept", "POSTGRES_PASSWORD": "pw"}
 
 
 def test_the_environment_layers_local_env_computed_values_and_the_users():
@@ -49,19 +32,6 @@ def test_generated_secrets_are_kept_across_runs_and_new_ones_differ():
     again = local_stack.stack_environment(PROFILE, first, {}, "dev")["secrets"]
     other = local_stack.stack_environment(PROFILE, {}, {}, "dev")["secrets"]
     assert again == first and other["JWT_SECRET"] != first["JWT_SECRET"]
-
-
-def test_a_failed_build_is_one_line_naming_the_step_exit_code_and_last_lines():
-    result = {"failed": True, "results": [{"item": {"key": "prod", "value": "prod"}, "failed": True, "stderr": BUILDKIT_STDERR}]}
-    message = local_stack.build_failure(result, "backendops/api")
-    assert "\n" not in message
-    assert message.startswith("Building backendops/api (target prod) failed at step [build 3/3] RUN npm run build (exit code 2): ")
-    assert message.endswith("> app@1.0.0 build | src/broken.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.")
-
-
-def test_a_failure_without_buildkit_summary_shows_the_last_lines():
-    message = local_stack.build_failure({"failed": True, "msg": "cannot connect\nto the engine"}, "x/y")
-    assert message == "Building x/y failed: cannot connect | to the engine"
 
 
 def test_a_process_that_died_for_a_pruned_dev_dependency_gets_the_switch_named():
