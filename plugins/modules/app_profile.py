@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: app_profile
 short_description: Detect what a Node.js app needs to be built, run, migrated and checked
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads an app's own files - C(package.json), its lockfile and package manager, its workspace, C(.nvmrc),
     C(.node-version), a C(Procfile), C(prisma/), a C(Dockerfile) and an optional C(backendops.yml) - and returns its

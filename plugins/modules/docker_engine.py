@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: docker_engine
 short_description: Make sure a Docker engine with Compose v2 and buildx runs on a Debian-family host
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Probes the host like M(backendops.stack.docker_engine_info); when the engine answers, Compose 2.20 or later and
     buildx run and Python C(requests) imports, changes nothing.

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: docker_engine_info
 short_description: Tell in one call what a Docker host has - engine, Compose v2, buildx, Python requests
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Asks the Docker CLI for the engine's version (C(docker info)), the Compose plugin's version and the buildx
     plugin's, looks for C(dockerd) on the path and tries to import the Python C(requests) library that the

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: images
 short_description: Build a list of content-tagged images, only those whose tag is missing
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - For each image of O(images) - writes its O(images[].files) (a rendered Dockerfile, its ignore file, context
     files) where their content or mode differs, fetches its O(images[].packages) from the npm registry where they are

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: source_sync
 short_description: Copy an app's source from the controller to the Docker host, only when it changed
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Packs O(src) on the controller into one archive, compares its digest with the copy at O(dest) on the host and,
     only when they differ, uploads the archive and brings O(dest) to exactly its files, in place. No rsync or other

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: stack_run
 short_description: Run a one-off command, or a cron process, in a local stack's context
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs O(command) in a new container of the stack's C(task) service - the app's build image, with every dependency
     and the CLIs (C(prisma db seed), C(prisma migrate status), a script) - with the stack's variables, its secrets
