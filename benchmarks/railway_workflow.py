@@ -36,7 +36,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from ansible_collections.backendops.stack.plugins.module_utils.waiter import Waiter  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from tools.railway_emulator.testing import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
 
 PHASE_SECONDS = 30.0

@@ -9,7 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import service_variables
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import service_variables
 
 
 def railway_variables(defaults, variables=None, env_text=None, drop=None):

@@ -18,7 +18,7 @@ import shutil
 import tarfile
 
 from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
-from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
+from ansible_collections.backendops.stack.plugins.module_utils.source_archive import SourceError, build_archive
 
 
 def tree_digest(path):

@@ -300,18 +300,10 @@ api_requests:
   sample: 3
 """
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
-    apply_settings,
-    current_settings,
-    scale_problem,
-    settings_problem,
-    settings_result,
-)
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import normalize_setting
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, desired_settings
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import SETTING_NAMES
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import normalize_setting
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError, desired_settings
+from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import (
     Provisioner,
     ServiceSpec,
     delete_service,
@@ -319,6 +311,13 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_provision
     locate,
     not_found_yet,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.railway.service_settings import (
+    apply_settings,
+    current_settings,
+    scale_problem,
+    settings_result,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import SETTING_NAMES, settings_problem
 
 PROVISIONING_OPTIONS = ("source_repo", "source_branch", "source_image", "volume_mount_path", "domain_port")
 

@@ -58,7 +58,8 @@ def test_the_sample_backend_profile_is_what_the_stack_ran_before():
     assert profile["generate_command"] == "prisma generate"
     assert profile["services"] == {"postgres": True, "redis": True}
     assert profile["health"] == {"path": "/api/health", "probe": "http", "details": {
-        "path": "/api/health/details", "token": "HEALTH_TOKEN", "expect": {"database": "up", "redis": "up"}}}
+        "path": "/api/health/details", "token": "HEALTH_TOKEN", "expect": {"database": "up", "redis": "up"},
+        "deployment_field": "deploymentId"}}
     names = [variable["name"] for variable in profile["contract"]]
     assert names[:4] == ["NODE_ENV", "PORT", "DATABASE_URL", "REDIS_URL"]
     assert {"SUPABASE_URL", "SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN"} <= set(names)

@@ -8,16 +8,13 @@ import json
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_config_file as rcf
-from ansible_collections.backendops.stack.plugins.module_utils import railway_settings as rs
-from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
-    check_inputs,
-    needs_scale,
-    release_settings,
-    scale_problem,
-    settings_problem,
-)
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, config_document, drift
+from ansible_collections.backendops.stack.plugins.module_utils.railway import config_file as rcf
+from ansible_collections.backendops.stack.plugins.module_utils.railway import settings as rs
+from ansible_collections.backendops.stack.plugins.module_utils.railway.config_file import config_document
+from ansible_collections.backendops.stack.plugins.module_utils.railway.inputs import check_inputs, release_settings
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError, drift
+from ansible_collections.backendops.stack.plugins.module_utils.railway.service_settings import needs_scale, scale_problem
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import settings_problem
 
 # A railway.json like the one a backend kept before Railway stopped reading it.
 SEED_CONFIG = {

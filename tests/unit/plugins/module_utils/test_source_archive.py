@@ -11,7 +11,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_source as rs
+from ansible_collections.backendops.stack.plugins.module_utils import source_archive as rs
 from support import write_tree as tree
 
 

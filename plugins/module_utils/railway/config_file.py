@@ -5,7 +5,8 @@
 
 Railway stopped reading these files on 2026-12-01, so what a team kept there would silently be lost; the release
 reads the file and sets the same settings through serviceInstanceUpdate. What the API cannot set is named, never
-dropped silently. The release modules run on the controller, where the role's Python reads the file.
+dropped silently. The release modules run on the controller, where the role's Python reads the file. The release can
+also write the settings it set as a railway.json (config_document, write), a record of them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ try:
 except ImportError:  # pragma: no cover - older controllers read railway.json only
     tomllib = None
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import SETTINGS, kind_text, typed
+from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import SETTINGS, api_value, kind_text, typed
 
+CONFIG_FILE_SCHEMA = "https://railway.com/railway.schema.json"
+# Read from an app's file, never written: Railway's file format deprecated it for multiRegionConfig.
+READ_ONLY_CONFIG_PATHS = (("deploy", "numReplicas"),)
 # The railway CLI prefers railway.toml over railway.json in the same directory.
 FILE_NAMES = ("railway.toml", "railway.json")
 # Keys of the file that carry no setting: the JSON schema's address and the per-environment blocks (read below).
@@ -113,3 +118,28 @@ def read(path: str, environment: str | None = None) -> tuple:
         unset += sorted(where + key for key in block if key not in ("build", "deploy"))
         _section_settings(path, block, where, settings, unset)
     return settings, unset
+
+
+def config_document(settings):
+    """The same settings as a railway.json document; numbers stay numbers, as Railway's parser wants."""
+    document = {"$schema": CONFIG_FILE_SCHEMA, "build": {}, "deploy": {}}
+    for setting in SETTINGS:
+        value = settings.get(setting.option)
+        if setting.config_path and setting.config_path not in READ_ONLY_CONFIG_PATHS and value not in (None, "", [], {}):
+            section, field = setting.config_path
+            document[section][field] = api_value(setting.option, value)
+    return document
+
+
+def write(path: str, document: dict, check_mode: bool) -> bool:
+    """Write railway.json when its content differs (atomically, mode 0644); True when it changed (or would)."""
+    content = json.dumps(document, indent=2) + "\n"
+    try:
+        with open(path) as existing:
+            if existing.read() == content:
+                return False
+    except OSError:
+        pass
+    if not check_mode:
+        replace_file(path, content.encode("utf-8"), 0o644)
+    return True

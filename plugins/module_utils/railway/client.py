@@ -39,13 +39,13 @@ except ImportError:  # pragma: no cover - polling takes over
 else:
     HAS_WEBSOCKET = True
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as documents
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway import documents
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import (
     SETTINGS,
     environment_settings,
     limits_settings,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import SUCCESS_STATUSES
+from ansible_collections.backendops.stack.plugins.module_utils.railway.statuses import SUCCESS_STATUSES
 
 DEFAULT_API_URL = "https://backboard.railway.com/graphql/v2"
 API_URL_ENV = "RAILWAY_API_URL"

@@ -1,472 +1,54 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Applying to Railway: variables, settings, and a whole release (read, plan, apply, deploy, wait, verify, recover).
+"""The front door of a Railway release: ``Release`` reads, plans, applies, deploys, waits, verifies and recovers.
 
-railway_variables and railway_service apply their one step with the functions here; railway_release
-(action=apply) runs every step with the same functions, railway_deployer's Deployer and railway_release's plan and
-recovery, over the one RailwayClient of the module.
+One release of a service and its processes, over the one RailwayClient of the railway_release module: the steps it
+composes sit one floor below (variables, service_settings, source, provision, processes), the deployer beside it,
+the client, documents and statuses at the bottom (see the package's __init__).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import tempfile
-
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.urls import open_url
-
-from ansible_collections.backendops.stack.plugins.module_utils import railway_config_file
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+from ansible_collections.backendops.stack.plugins.module_utils import health
+from ansible_collections.backendops.stack.plugins.module_utils.railway import config_file
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import (
     RailwayError,
     RailwayTarget,
     deployment_view,
     domain_list,
-    instance_settings,
-    log_messages,
-    normalize_setting,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError, parse
-from ansible_collections.backendops.stack.plugins.module_utils.env_contract import failure_message, validate
-from ansible_collections.backendops.stack.plugins.module_utils.railway_deployer import (
-    FULL_SHA,
-    Deployer,
-    DeployFailed,
-    diagnostic_budget,
+from ansible_collections.backendops.stack.plugins.module_utils.railway.deployer import Deployer, DeployFailed
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import (
+    SETTING_NAMES,
+    PlanError,
+    plan,
+    serving_deployment,
+    shared_references,
+    variables_plan,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import (
-    DEFAULT_DRAINING_SECONDS,
-    DEFAULT_SERVICE_NAME,
-    cron_settings_problem,
+from ansible_collections.backendops.stack.plugins.module_utils.railway.processes import (
     process_specs,
     reference_variables,
     spec_line,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import (
     ServiceSpec,
     create_service,
-    describe_connection,
     refuse_project_token,
-    repo_connection,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
-    SETTING_NAMES,
-    PlanError,
-    config_document,
-    desired_settings,
-    is_sealed,
-    log_tail,
-    plan,
-    recovery,
-    service_variables,
-    serving_deployment,
-    shared_references,
-    variable_changes,
-    variable_text,
-    variables_plan,
+from ansible_collections.backendops.stack.plugins.module_utils.railway.service_settings import (
+    apply_settings,
+    current_settings,
+    scale_problem,
+    settings_result,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
-    BY_OPTION,
-    CHOICES,
-    SCALE_SETTINGS,
-    api_value,
-    layered,
-    total_replicas,
-)
-from ansible_collections.backendops.stack.plugins.module_utils.railway_sealed import SealedMemory
-from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
-from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter
+from ansible_collections.backendops.stack.plugins.module_utils.railway.source import FOLLOWED_SOURCES, source_to_follow
+from ansible_collections.backendops.stack.plugins.module_utils.railway.variables import masked_diff, set_variables, variable_scope
+from ansible_collections.backendops.stack.plugins.module_utils.source_archive import SourceError, build_archive
 
-MASK = "********"
-# Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
-VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-HEALTH_REQUEST_TIMEOUT = 10
 CONFIG_FILE_NOTE = ("Railway stopped reading config as code (railway.json) on 2026-12-01; the same settings were set "
                     "through the API, so the file is only a record of them")
-
-
-# --- the inputs of a release, checked before any request ----------------------------------------------------------
-
-def compose_variables(params):
-    """(variables as Railway stores them, the env file's values): defaults less drop, then variables, then the file."""
-    from_file = {}
-    if params.get("env_file"):
-        try:
-            with open(params["env_file"]) as stream:
-                text = stream.read()
-        except (IOError, OSError):
-            raise PlanError("railway_env_file %s is not a readable file; fix the path or unset railway_env_file."
-                            % params["env_file"])
-        try:
-            from_file = parse(text)
-        except DotenvError as exc:
-            raise PlanError("railway_env_file %s cannot be read: %s" % (params["env_file"], exc))
-    variables = service_variables([params.get("defaults") or {}, params["variables"] or {}, from_file],
-                                  params.get("drop") or ())
-    variables = dict((name, variable_text(name, value)) for name, value in variables.items())
-    problem = bad_variable_names(variables)
-    if problem:
-        raise PlanError(problem)
-    return variables, from_file
-
-
-def shared_variables(params: dict) -> dict:
-    """The environment's shared variables to set (railway_shared_variables), as Railway stores them."""
-    shared = dict((str(name), variable_text(name, value)) for name, value in (params.get("shared_variables") or {}).items())
-    problem = bad_variable_names(shared)
-    if problem:
-        raise PlanError("railway_shared_variables: " + problem)
-    return shared
-
-
-def check_inputs(params):
-    """Everything a release needs, checked in the order a user fixes it; raises PlanError with one line.
-
-    Returns {variables (secret values), settings, config_document, contract (env_contract's result), health_token,
-    env_file_values}. The messages name the railway role's variables, whose inputs these are.
-    """
-    source, path = params["source"], params.get("path")
-    if source == "commit" and not FULL_SHA.match(str(params.get("commit") or "")):
-        raise PlanError("railway_commit_sha must be the full 40 character SHA of the commit to deploy with "
-                        "railway_deploy_source=commit, not '%s'" % (params.get("commit") or ""))
-    is_dir = bool(path) and os.path.isdir(path)
-    if source == "upload" and not is_dir:
-        raise PlanError("railway_source_path %s is not a directory; point it at the app's source (the directory holding "
-                        "package.json), or deploy with railway_deploy_source=commit or redeploy." % path)
-    profile = params.get("profile") or {}
-    if is_dir and profile.get("failed"):
-        raise PlanError("%s (railway_source_path %s)" % (profile.get("msg") or "the app's profile cannot be read", path))
-    resolved = release_settings(params)
-    settings = resolved["settings"]
-    problem = settings_problem(settings)
-    if problem:
-        raise PlanError(problem)
-    processes = release_processes(params, params.get("service") or "web", settings)
-    variables, from_file = compose_variables(params)
-    shared = shared_variables(params)
-    problem = unknown_sealed(params.get("sealed") or [], set(variables) | set(shared),
-                             "variables of the service or the shared variables")
-    if problem:
-        raise PlanError("railway_sealed_variables " + problem)
-    contract = validate(variables, params.get("extra") or [], allow_references=True,
-                        contract=params.get("contract"))
-    if contract.errors:
-        raise PlanError(failure_message(contract.errors))
-    token = None
-    if params.get("verify_health") and params.get("health_details_path"):
-        token = params.get("health_token") or variables.get("HEALTH_TOKEN") or ""
-        # A Railway reference is rendered by Railway only; its value is unknown here.
-        if not token or "${{" in token:
-            raise PlanError("The detailed health view (%s) needs its bearer token: HEALTH_TOKEN is %s, so set "
-                            "railway_health_token (from the vault) or railway_verify_health=false."
-                            % (params["health_details_path"], "a Railway reference" if token else "not set"))
-    return dict(resolved, variables=variables, shared_variables=shared, config_document=config_document(settings),
-                contract=contract, health_token=token, env_file_values=from_file, processes=processes)
-
-
-def release_settings(params: dict) -> dict:
-    """{settings, sources, config_file, config_file_unset}: the inventory's settings over the app's railway.json or
-    railway.toml over the profile's; ``sources`` names each value's layer, ``config_file_unset`` what the file holds
-    that the API cannot set."""
-    inventory = desired_settings(params["settings"], params.get("settings_extra"))
-    profile = desired_settings(params.get("profile_settings"))
-    path, from_file, unset = config_file_path(params), {}, []
-    if path:
-        try:
-            from_file, unset = railway_config_file.read(path, params.get("environment"))
-        except railway_config_file.ConfigFileError as exc:
-            raise PlanError(str(exc))
-    label = config_file_label(path, params.get("path"))
-    settings, sources = layered([("inventory", inventory), (label, from_file), ("profile", profile)])
-    return {"settings": settings, "sources": sources, "config_file": path, "config_file_unset": unset}
-
-
-def config_file_path(params: dict) -> str | None:
-    """The app's railway.json / railway.toml to read: railway_config_file_source, else the one in the source
-    directory; never the railway.json this release writes (railway_config_file), which holds its own output."""
-    source = params.get("config_file_source")
-    if source == "":
-        return None
-    try:
-        directory = params.get("path") if params.get("path") and os.path.isdir(params["path"]) else None
-        path = railway_config_file.find(source, directory)
-    except railway_config_file.ConfigFileError as exc:
-        raise PlanError(str(exc))
-    written = params.get("config_file")
-    if path and written and os.path.realpath(path) == os.path.realpath(written):
-        return None
-    return path
-
-
-def config_file_label(path: str | None, directory: str | None) -> str:
-    """How the plan names the file: its path within the source directory, else as found."""
-    if path and directory and os.path.realpath(path).startswith(os.path.realpath(directory) + os.sep):
-        return os.path.relpath(os.path.realpath(path), os.path.realpath(directory))
-    return path or "config file"
-
-
-def unset_line(resolved: dict) -> str | None:
-    """The one line naming what the app's config file holds that the API cannot set (None when nothing)."""
-    if not resolved.get("config_file_unset"):
-        return None
-    return ("%s holds what Railway's API cannot set, so it is not applied (Railway no longer reads the file): %s"
-            % (resolved["config_file"], ", ".join(resolved["config_file_unset"])))
-
-
-def release_processes(params: dict, service: str, settings: dict) -> list[dict]:
-    """The process services of a release (railway_processes.process_specs), checked with its other inputs."""
-    processes = params.get("processes") or []
-    if processes and params.get("config_file"):
-        raise PlanError("railway_config_file=true cannot go with the app's processes (%s): every service that gets the "
-                        "upload reads its railway.json, so each process would start as web; leave railway_config_file "
-                        "off (the settings go through Railway's API)" % ", ".join(str(p.get("name")) for p in processes))
-    return process_specs(processes, service, settings, params.get("process_service") or DEFAULT_SERVICE_NAME,
-                         params.get("process_draining_seconds", DEFAULT_DRAINING_SECONDS))
-
-
-# --- variables -------------------------------------------------------------------------------------------------------
-
-def bad_variable_names(names):
-    """The one-line problem with these variable names, or None."""
-    bad = sorted(str(name) for name in names if not VARIABLE_NAME.match(str(name)))
-    if bad:
-        return "bad variable name(s) %s: use letters, digits and '_', not starting with a digit" % ", ".join(repr(n) for n in bad)
-    return None
-
-
-def unknown_sealed(sealed, variables, where):
-    """The one-line problem with sealed names that are not among the variables, or None."""
-    unknown = sorted(set(sealed) - set(variables))
-    if unknown:
-        return "sealed names %s, which %s not among the %s: a variable is sealed with its value" % (
-            ", ".join(unknown), "is" if len(unknown) == 1 else "are", where)
-    return None
-
-
-def plan_changes(current, desired, state, replace, sealed=(), remembered=None):
-    """Compare current with desired variables; return (upserts, added, updated, removed)."""
-    if state == "absent":
-        return {}, [], [], sorted(name for name in desired if name in current)
-    added, updated, removed = variable_changes(current, desired, replace, sealed, remembered)
-    return dict((name, desired[name]) for name in added + updated), added, updated, removed
-
-
-def sealed_memory(state_dir: str | None, target: RailwayTarget, current: dict, sealed=()) -> SealedMemory | None:
-    """The digests of the target scope's sealed variables, when one is involved (no file is touched otherwise)."""
-    if not sealed and not any(is_sealed(value) for value in current.values()):
-        return None
-    return SealedMemory(state_dir, target.project_id, target.environment_id, target.service_id)
-
-
-def masked_diff(current, added, updated, removed):
-    """Names with masked values; a changed value is marked so the diff shows a line for it."""
-    before = dict((name, MASK) for name in current)
-    after = dict(before)
-    for name in removed:
-        after.pop(name, None)
-    for name in added:
-        after[name] = MASK
-    for name in updated:
-        after[name] = MASK + " (changed)"
-    return {"before": before, "after": after}
-
-
-def variable_scope(state_dir: str | None, target: RailwayTarget, current: dict, desired: dict, sealed=None) -> dict:
-    """One scope's variables: where, what Railway has, what is wanted, which are sealed and what was sent last."""
-    sealed = [name for name in sealed or [] if name in desired]
-    memory = sealed_memory(state_dir, target, current, sealed)
-    return {"target": target, "current": current, "desired": desired, "sealed": sealed, "memory": memory,
-            "remembered": memory.compare(desired) if memory is not None else {}}
-
-
-def set_variables(railway, target, current, desired, state="present", replace=False, skip_deploys=True, sealed=(),
-                  memory=None, pending=None):
-    """Send what differs (one batched upsert, one delete per removed name; none in check mode); return the result.
-
-    Sealed ones (named in ``sealed``, or sealed on Railway) go in one sealing patch, and ``memory`` (SealedMemory)
-    remembers the digests of their values. With ``pending`` (a dict) the plain upsert is left in it, to be sent with
-    the settings in one request.
-    """
-    client = railway.client
-    remembered = memory.compare(desired) if memory is not None and state == "present" else {}
-    upserts, added, updated, removed = plan_changes(current, desired, state, replace, sealed, remembered)
-    to_seal = dict((name, value) for name, value in upserts.items() if name in sealed or is_sealed(current.get(name, "")))
-    plain = dict((name, value) for name, value in upserts.items() if name not in to_seal)
-    changed = bool(upserts or removed)
-    if changed and not railway.check_mode:
-        if plain and pending is not None:
-            pending["variables"] = plain
-        elif plain:
-            client.upsert_variables(target.project_id, target.environment_id, target.service_id, plain,
-                                    skip_deploys=skip_deploys)
-        if to_seal:
-            client.seal_variables(target.environment_id, target.service_id, to_seal, skip_deploys=skip_deploys)
-        for name in removed:
-            client.delete_variable(target.project_id, target.environment_id, target.service_id, name)
-    if memory is not None and not railway.check_mode:
-        memory.remember(to_seal, forget=removed)
-    names = sorted((set(current) | set(added)) - set(removed))
-    result = dict(changed=changed, added=added, updated=updated, removed=removed, variable_names=names,
-                  sealed=sorted(set(to_seal) | set(name for name in names if is_sealed(current.get(name, "")))))
-    if railway.diff_mode:
-        result["diff"] = masked_diff(current, added, updated, removed)
-    return result
-
-
-# --- settings --------------------------------------------------------------------------------------------------------
-
-def settings_problem(settings):
-    """Setting values Railway would reject less clearly; returns a message or None."""
-    path = settings.get("healthcheck_path")
-    if path and not path.startswith("/"):
-        return "healthcheck_path must start with /, for example /api/health, not %r" % path
-    for option, value in sorted(settings.items()):
-        setting = BY_OPTION.get(option)
-        if setting is None or value in (None, "", [], {}):
-            continue
-        if option in CHOICES and value not in CHOICES[option]:
-            return "%s must be one of %s, not %r" % (option, ", ".join(CHOICES[option]), value)
-        if setting.minimum is not None and value < setting.minimum:
-            least = "zero or more" if setting.minimum == 0 else "at least %d" % setting.minimum
-            return "%s must be %s, not %s" % (option, least, value)
-        if setting.kind is float and value <= 0:
-            return "%s must be more than 0, not %s" % (option, value)
-        if option == "regions" and any(replicas < 1 for replicas in value.values()):
-            return "regions must give each region at least 1 replica, not %s" % value
-    if settings.get("pre_deploy_command") and any(not str(part).strip() for part in settings["pre_deploy_command"]):
-        return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
-    return cron_settings_problem(settings)
-
-
-def needs_scale(wanted: dict) -> bool:
-    """Whether the settings need the scale read: limits or regions managed, or more than one instance (volume rule)."""
-    return any(option in wanted for option in SCALE_SETTINGS) or (total_replicas(wanted) or 0) > 1
-
-
-def current_settings(client, environment_id: str, service_id: str, wanted: dict, instance: dict | None = None) -> tuple:
-    """(settings as Railway has them, whether the service mounts a volume); the scale read only when ``wanted`` needs it."""
-    if instance is None:
-        instance = client.service_instance(environment_id, service_id)
-    scale = client.service_scale(environment_id, service_id) if needs_scale(wanted) else {}
-    return instance_settings(instance, scale), bool(scale.get("volume"))
-
-
-def scale_problem(service: str, wanted: dict, volume: bool) -> str | None:
-    """Railway's rule that a service with a volume runs one instance, as one line (None when it holds)."""
-    instances = total_replicas(wanted) or 1
-    if volume and instances > 1:
-        return ("service %s mounts a volume, and Railway runs a service with a volume as one instance, so it cannot run "
-                "%d (replicas/regions); set railway_replicas to 1 and railway_regions to one replica in all, or move the "
-                "data off the volume" % (service, instances))
-    return None
-
-
-def apply_settings(railway, environment_id, service_id, wanted, current=None, pending=None):
-    """(current settings, changes): read (unless given), compare, and outside check mode send only what differs (the
-    instance's fields left in ``pending`` when given, to go with the variables in one request)."""
-    if current is None:
-        current = current_settings(railway.client, environment_id, service_id, wanted)[0]
-    # Compared as read back ('' and [] are "not set"), so a removed setting is not sent again on every run.
-    wanted = dict((option, normalize_setting(option, value)) for option, value in wanted.items())
-    changes = dict((option, value) for option, value in wanted.items() if current.get(option) != value)
-    if changes and not railway.check_mode:
-        # None reaches Railway as null, which removes the setting. Limits have a mutation of their own.
-        for limits, send in ((False, railway.client.update_service_instance), (True, railway.client.update_service_limits)):
-            fields = dict((BY_OPTION[option].field, api_value(option, value)) for option, value in changes.items()
-                          if (BY_OPTION[option].read == "limits") == limits)
-            if fields and pending is not None and not limits:
-                pending["settings"] = fields
-            elif fields:
-                send(environment_id, service_id, fields)
-    return current, changes
-
-
-def settings_result(railway, wanted, current, changes, **extra):
-    settings = dict(current)
-    settings.update(changes)
-    result = dict(changed=bool(changes), changed_settings=sorted(changes), settings=settings, **extra)
-    if railway.diff_mode:
-        result["diff"] = {
-            "before": dict((option, current.get(option)) for option in wanted),
-            "after": dict((option, settings[option]) for option in wanted),
-        }
-    return result
-
-
-# --- health at the service's domain ----------------------------------------------------------------------------------
-
-def http_get(url, token=None, validate_certs=True):
-    """{status, json} of a GET of the app (not of Railway's API); status -1 and msg when nothing answered."""
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    try:
-        response = open_url(url, headers=headers, timeout=HEALTH_REQUEST_TIMEOUT, validate_certs=validate_certs)
-        status, body = response.getcode(), response.read()
-    except HTTPError as exc:
-        status, body = exc.code, b""
-    except (URLError, OSError, ValueError) as exc:
-        return {"status": -1, "msg": "no answer (%s)" % exc}
-    try:
-        document = json.loads(body.decode("utf-8")) if body else None
-    except ValueError:
-        document = None
-    return {"status": status, "json": document if isinstance(document, dict) else {}}
-
-
-def wait_until_healthy(url, attempts, delay, validate_certs=True):
-    """GET url until it answers 200, ``attempts`` times at most, ``delay`` s apart (a fresh domain may answer 404)."""
-    delay = max(float(delay), 0.1)
-    waiter = Waiter(delay * (max(int(attempts), 1) - 1), interval=delay, max_interval=delay, factor=1)
-    outcome = waiter.wait(lambda: http_get(url, validate_certs=validate_certs), lambda answer: answer["status"] == 200)
-    health = dict(outcome.value, attempts=outcome.polls, url=url)
-    if health["status"] != 200:
-        health["failed"] = True
-    return health
-
-
-def details_problem(answer, deployment_id, url):
-    """Why the detailed health view is not healthy (None when it is); it names no secret."""
-    status = answer.get("status")
-    if status != 200:
-        hint = " (the token does not match the HEALTH_TOKEN of the serving deployment)" if status in (401, 403) else ""
-        return "GET %s with the health token answered %s%s" % (
-            url, ("HTTP %s" % status) if status and status > 0 else answer.get("msg", "nothing"), hint)
-    details = answer.get("json") or {}
-    healthy = (details.get("status") == "ok" and details.get("database", "up") == "up"
-               and details.get("redis", "up") == "up")
-    # The emulator names the deployment that answers; a deployment of this run must be the one serving.
-    served_by = details.get("deploymentId")
-    if healthy and (deployment_id is None or served_by is None or served_by == deployment_id):
-        return None
-    return "The detailed health view reports status=%s, database=%s, redis=%s, served by deployment %s" % (
-        details.get("status", "?"), details.get("database", "?"), details.get("redis", "?"), served_by or "?")
-
-
-def health_summary(details):
-    return ", ".join("%s %s" % (key, details[key]) for key in ("status", "database", "redis", "version") if key in details)
-
-
-# --- railway.json ----------------------------------------------------------------------------------------------------
-
-def write_config_file(module, path, document, check_mode):
-    """Write railway.json when its content differs (atomically, mode 0644); True when it changed (or would)."""
-    content = json.dumps(document, indent=2) + "\n"
-    try:
-        with open(path) as existing:
-            if existing.read() == content:
-                return False
-    except (IOError, OSError):
-        pass
-    if check_mode:
-        return True
-    directory = os.path.dirname(path) or "."
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".railway.json.")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(content)
-    os.chmod(temporary, 0o644)
-    module.atomic_move(temporary, path)
-    return True
 
 
 # --- a whole release -------------------------------------------------------------------------------------------------
@@ -504,10 +86,10 @@ class Release(object):
         self.processes = []
         # The repository's branch or image the release follows (source auto, repo or image), see source_to_follow.
         self.connection = None
-        # What each step did, for railway_release.recovery (results without secret values).
-        self.context = {"service": options["service"], "pre_deploy_command": settings.get("pre_deploy_command"),
-                        "healthcheck_path": settings.get("healthcheck_path"), "health_path": options["health_path"],
-                        "deploy_timeout": options["wait_timeout"], "rollback_on_failure": options["rollback_on_failure"]}
+        # The deployment that served before this run (the plan's), and the service's public address.
+        self.previous_deployment_id = None
+        self.domain = None
+        self.health_url = None
 
     def stop(self, msg, **extra):
         self.result.update(extra)
@@ -592,7 +174,7 @@ class Release(object):
             found = named(target.services, spec["service"])
             if found is None and not options["provision_processes"]:
                 self.stop("Nothing was deployed: step lookup: service %s of process %s does not exist in project %s: set "
-                          "railway_provision=true to create it (from %s's source), or leave it out of railway_processes"
+                          "provision_processes=true to create it (from %s's source), or leave it out of processes"
                           % (spec["service"], spec["name"], target.project["name"], web), step="lookup")
             try:
                 if found is None:
@@ -644,7 +226,7 @@ class Release(object):
                     self.target.service["name"], ", ".join(updated)))
             created_with_source = process["target"].service_id is None and self.creation_spec(process).source
             if options["source"] == "redeploy" and process["latest"] is None and not created_with_source:
-                self.stop("Nothing was deployed: service %s of process %s was never deployed, so railway_deploy_source="
+                self.stop("Nothing was deployed: service %s of process %s was never deployed, so source="
                           "redeploy has nothing to redeploy there: deploy once with upload or commit"
                           % (process["service"], process["name"]), step="lookup")
 
@@ -701,7 +283,7 @@ class Release(object):
                                                              "; ".join(the_plan["deploy_reasons"])))
         else:
             lines.append("%sdeploy (%s): no, deployment %s already serves %s with these variables and settings "
-                         "(railway_force_deploy=true deploys anyway)" % (prefix, self.options["source"],
+                         "(force=true deploys anyway)" % (prefix, self.options["source"],
                                                                          the_plan["previous_deployment_id"],
                                                                          the_plan["source"]["wanted"]))
         return lines
@@ -730,15 +312,14 @@ class Release(object):
         options = self.options
         current, current_settings, latest, history = self.read()
         self.read_processes()
-        self.context["health_url"] = options["health_url"].replace("{domain}", self.domain or "").rstrip("/")
+        self.health_url = options["health_url"].replace("{domain}", self.domain or "").rstrip("/")
         if options["verify_health"] and self.domain is None:
             self.stop("Service %s has no domain in environment %s, so its health cannot be verified: generate one "
-                      "(service Settings -> Networking) or set railway_verify_health=false."
+                      "(service Settings -> Networking) or set verify_health=false."
                       % (self.target.service["name"], self.target.environment["name"]), step="lookup")
         if options["config_file"]:
             # Before packing, so that the upload carries the file.
-            changed = write_config_file(self.railway.module, options["config_file"], self.config_document,
-                                        self.railway.check_mode)
+            changed = config_file.write(options["config_file"], self.config_document, self.railway.check_mode)
             self.result["config_file"] = {"path": options["config_file"], "changed": changed,
                                           "msg": "Wrote %s. %s." % (options["config_file"], CONFIG_FILE_NOTE)}
             self.railway.warn(CONFIG_FILE_NOTE)
@@ -751,7 +332,7 @@ class Release(object):
                         sealed=service["sealed"], remembered=service["remembered"])
         the_plan["shared_variables"] = self.plan_shared(the_plan)
         self.plan_processes(the_plan)
-        self.context["previous_deployment_id"] = the_plan["previous_deployment_id"]
+        self.previous_deployment_id = the_plan["previous_deployment_id"]
         self.result.update(plan=the_plan, plan_text=self.plan_lines(the_plan), serving_deployment=serving)
         if self.railway.diff_mode:
             self.result["diff"] = self.diff(current, the_plan)
@@ -760,11 +341,8 @@ class Release(object):
             return self.result
         try:
             self.apply(the_plan, current, current_settings, archive)
-            self.verify()
-        except ReleaseFailed:
-            raise
-        except (DeployFailed, RailwayError, StepFailed):
-            self.recover()
+        except DeployFailed as failure:
+            self.recover(failure)
         self.deploy_processes(archive)
         self.publish_processes()
         return self.result
@@ -793,23 +371,23 @@ class Release(object):
         pending = {}
         shared_changed = self.apply_shared(the_plan)
         if the_plan["variables"]["differs"]:
-            variables = self.step("variables_result", "variables_result",
+            variables = self.step("variables_result", "variables",
                                   lambda: self.set_scope(self.scopes["service"], pending=pending))
         if the_plan["settings"]:
-            settings = self.step("settings_result", "service_result", lambda: settings_result(
+            settings = self.step("settings_result", "settings", lambda: settings_result(
                 self.railway, self.settings, *apply_settings(self.railway, target.environment_id, target.service_id,
                                                              self.settings, current_settings, pending=pending)))
         if pending:
             # Variables and settings go in one request: its failure is the configuration's step when both were in it.
-            name, key = ("configuration", "configuration") if len(pending) == 2 else \
-                ("variables_result", "variables_result") if "variables" in pending else ("settings_result", "service_result")
+            name, step = ("configuration", "configuration") if len(pending) == 2 else \
+                ("variables_result", "variables") if "variables" in pending else ("settings_result", "settings")
 
             def send():
                 self.client.configure_service(target.project_id, target.environment_id, target.service_id, **pending)
                 return self.result.get(name, {"changed": True})
-            self.step(name, key, send)
+            self.step(name, step, send)
         if self.connection and self.connection["change"]:
-            self.step("source_connection", "source_connection", self.connect)
+            self.step("source_connection", "source", self.connect)
         web_changed = bool((variables or {}).get("changed") or (settings or {}).get("changed")
                            or (self.connection and self.connection["change"]))
         self.result["changed"] = web_changed or shared_changed
@@ -819,19 +397,22 @@ class Release(object):
             self.result["msg"] = "%s: deployment %s serves %s" % (
                 "Shared variables set" if shared_changed else "Nothing changed", the_plan["previous_deployment_id"],
                 the_plan["source"]["wanted"])
+            # What serves is verified all the same; when it is unhealthy the deployer explains it (no rollback: this
+            # run deployed nothing).
+            problem = self.health_problem(self.previous_deployment_id, deployed=False)
+            if problem:
+                Deployer(self.railway, self.deploy_options(target, the_plan), target=target).unhealthy(
+                    self.previous_deployment_id, problem, roll_back=False)
+            self.say_healthy()
             return
-        deployer = Deployer(self.railway, self.deploy_options(target, the_plan), target=target, archive=archive)
+        deployer = Deployer(self.railway, self.deploy_options(target, the_plan), target=target, archive=archive,
+                            verify=self.health_problem)
         try:
             deployment = deployer.deploy()
-        except DeployFailed as failure:
-            self.record("deployment", "deployment", dict(failure.result, failed=True, msg=failure.msg))
-            raise
         except RailwayError as exc:
-            self.record("deployment", "deployment", dict(deployer.result, failed=True, msg=str(exc)))
-            raise
-        self.result["changed"] = True
-        self.record("deployment", "deployment", deployment)
-        self.result["msg"] = deployment["msg"]
+            raise DeployFailed(str(exc), deployer.result)
+        self.result.update(changed=True, deployment=deployment, msg=deployment["msg"])
+        self.say_healthy()
 
     def apply_shared(self, the_plan: dict) -> bool:
         """Set the shared variables first (the service's references to them render at its deployment)."""
@@ -938,7 +519,7 @@ class Release(object):
         first = failed[0]
         deployment = first["deployment"]
         failure = {"step": "deploy", "railway_step": (deployment.get("failed_step") or {}).get("step", "")}
-        tail = log_tail(failure, deployment, None)
+        tail = deployment.get("log_tail") or []
         message = "Process %s (service %s) did not deploy: %s." % (first["name"], first["service"],
                                                                    (deployment.get("msg") or "no answer").rstrip("."))
         if len(failed) > 1:
@@ -954,13 +535,13 @@ class Release(object):
         live = []
         web = self.result.get("deployment") or {}
         if web.get("serving"):
-            live.append((self.target, self.context.get("previous_deployment_id"), web["deployment_id"]))
+            live.append((self.target, self.previous_deployment_id, web["deployment_id"]))
         live += [(p["target"], p["plan"]["previous_deployment_id"], p["deployment"]["deployment_id"])
                  for p in self.processes if p not in failed and (p.get("deployment") or {}).get("serving")]
         if not live:
             return "Nothing else was deployed by this run."
         if not self.options["rollback_on_failure"]:
-            return "Rollback is off (railway_rollback_on_failure=false): %s stay%s live." % (
+            return "Rollback is off (rollback_on_failure=false): %s stay%s live." % (
                 ", ".join("%s's deployment %s" % (target.service["name"], new) for target, dummy, new in live),
                 "s" if len(live) == 1 else "")
         done, rollbacks = [], {}
@@ -993,116 +574,77 @@ class Release(object):
         for shown, process in zip(self.result["processes"], self.processes):
             shown["target"] = dict(process["target"].as_dict())
 
-    def step(self, name, key, action):
+    def step(self, name, step, action):
+        """Run one step before the deployment; its failure ends the release: nothing was deployed."""
         try:
             outcome = action()
         except RailwayError as exc:
-            self.record(name, key, {"failed": True, "msg": str(exc)})
-            raise
-        self.record(name, key, outcome)
+            self.result[name] = {"failed": True, "msg": str(exc)}
+            self.fail(step_failure(step, self.target.service["name"], exc), {"step": step}, **exc.details)
+        self.result[name] = outcome
         return outcome
 
-    def record(self, name, key, outcome):
-        self.result[name] = outcome
-        self.context[key] = outcome
-
-    def verify(self):
-        """Railway's health check ran inside its network; this checks the public domain, where users reach it."""
+    def health_problem(self, deployment_id, deployed=True):
+        """None when the service answers healthy at its public domain, where users reach it (Railway's own health
+        check ran inside its network); else the one line of why not. ``deployed``: the deployment is this run's, so
+        the details view (when it names the deployment that answers) must name it."""
         options = self.options
         if not options["verify_health"]:
-            self.result["msg"] = self.result.get("msg", "") + "; health not verified"
-            return
-        base = self.context["health_url"]
+            return None
+        validate_certs = self.railway.params["validate_certs"]
         summary = "answers"
         if options["health_path"]:
-            health = wait_until_healthy(base + options["health_path"], options["health_retries"], options["health_delay"],
-                                        self.railway.params["validate_certs"])
-            self.record("health", "health", health)
-            if health.get("failed"):
-                raise StepFailed()
-        if options["health_details_path"]:
-            url = base + options["health_details_path"]
-            answer = http_get(url, options["health_token"], self.railway.params["validate_certs"])
-            deployment_id = (self.result.get("deployment") or {}).get("deployment_id")
-            problem = details_problem(answer, deployment_id, url)
-            if problem:
-                self.context["failure_msg"] = problem
-                raise StepFailed()
-            summary = health_summary(answer.get("json") or {})
+            url = self.health_url + options["health_path"]
+            answer = health.wait_until_answers(url, options["health_delay"] * (max(options["health_retries"], 1) - 1),
+                                               options["health_delay"], validate_certs=validate_certs)
+            self.result["health"] = dict((key, answer[key]) for key in ("url", "status", "attempts", "failed", "error")
+                                         if key in answer)
+            if answer.get("failed"):
+                return "Deployment %s is live, but GET %s answered %s after %s attempts" % (
+                    deployment_id, url, health.answer_text(answer), answer["attempts"])
+        details = options.get("health_details") or {}
+        if details.get("path"):
+            found = health.read_details(self.health_url + details["path"], details, options["health_token"],
+                                        deployment_id if deployed else None, validate_certs=validate_certs)
+            if "problem" in found:
+                return "Deployment %s is live, but its detailed health check failed: %s" % (deployment_id, found["problem"])
+            summary = health.summary(found)
         self.result["health_summary"] = summary
-        self.result["msg"] = "%s; healthy at %s (%s)" % (self.result.get("msg", ""), base, summary)
+        return None
 
-    def recover(self):
-        """Name the failed step, read the log tail, roll back a live deployment that fails at its domain if asked."""
-        options, target, context = self.options, self.target, self.context
-        failure = recovery(context)["failure"]
-        deployment = context.get("deployment") or {}
-        if failure["step"] == "health":
-            budget = diagnostic_budget(self.client)
-            try:
-                latest = self.client.service_instance(target.environment_id, target.service_id,
-                                                      budget=budget).get("latestDeployment")
-                if latest and options["log_lines"]:
-                    context["failed_logs"] = {"services": [{"latest_deployment": {"deploy_logs": log_messages(
-                        self.client.deployment_logs(latest["id"], options["log_lines"], budget=budget))}}]}
-            except RailwayError as exc:
-                self.railway.warn("The log tail could not be read: %s" % exc)
-            previous = context.get("previous_deployment_id")
-            if options["rollback_on_failure"] and deployment.get("deployment_id") and previous:
-                rollback = dict(deployment_options_for_rollback(options, target, previous))
-                try:
-                    context["rollback"] = Deployer(self.railway, rollback, target=target).deploy()
-                except DeployFailed as failed:
-                    context["rollback"] = dict(failed.result, failed=True, msg=failed.msg)
-                except RailwayError as exc:
-                    context["rollback"] = {"failed": True, "msg": str(exc)}
-                self.result["rollback"] = context["rollback"]
-        if options["verify_health"] and failure["step"] in ("deploy", "health"):
-            context["health_now"] = http_get(context["health_url"] + (options["health_path"] or ""),
-                                             validate_certs=self.railway.params["validate_certs"])
-        outcome = recovery(context)
-        message = outcome["message"]
+    def say_healthy(self):
+        if not self.options["verify_health"]:
+            self.result["msg"] = self.result.get("msg", "") + "; health not verified"
+        else:
+            self.result["msg"] = "%s; healthy at %s (%s)" % (self.result.get("msg", ""), self.health_url,
+                                                             self.result["health_summary"])
+
+    def recover(self, failure):
+        """The deployer's failure (a failed or unhealthy deployment, rolled back when asked), told as one line with
+        what serves now."""
+        options = self.options
+        deployment = dict(failure.result, failed=True, msg=failure.msg)
+        if deployment.get("deployment_id"):
+            self.result["deployment"] = deployment
+        if deployment.get("rollback"):
+            self.result["rollback"] = deployment["rollback"]
+        now = None
+        if options["verify_health"] and (deployment.get("deployment_id") or deployment.get("unhealthy")):
+            now = health.get(self.health_url + (options["health_path"] or ""),
+                             validate_certs=self.railway.params["validate_certs"])
+        told = deployment_failure(deployment, self.previous_deployment_id, self.settings, options, now)
+        self.result["changed"] = bool(deployment.get("deployment_id")) or self.result["changed"]
+        self.fail(told["msg"], told)
+
+    def fail(self, message, failure, **extra):
+        """End the release with one line; process services waiting for this one keep what they run."""
         waiting = [process["name"] for process in self.processes if process["plan"]["deploy_reasons"]]
         if waiting:
             # They keep what they run: a worker never runs code the database was not migrated for.
             message += " Not deployed, so they keep their deployments: process%s %s." % (
                 "es" if len(waiting) > 1 else "", ", ".join(waiting))
-        self.result["changed"] = bool(deployment.get("deployment_id")) or self.result["changed"]
-        self.stop(message, failure=outcome["failure"], log_tail=outcome["log_tail"])
-
-
-# Sources Railway deploys by itself (a push to the branch, an image): the release follows them, never uploads over them.
-FOLLOWED_SOURCES = ("repo", "image")
-
-
-def source_to_follow(options: dict, instance: dict) -> tuple[str, dict | None]:
-    """(kind, connection): what the release deploys from, and the repository's branch or image it follows.
-
-    ``source=auto`` follows the service's own source: the repository or image given (``repo``, ``image``) or, when
-    none is, the one Railway has it connected to; an unconnected service gets uploads. ``connection["change"]`` is
-    the connection to make, compared like a setting, or None.
-    """
-    kind = options["source"]
-    connected = dict((key, value) for key, value in (instance.get("source") or {}).items() if value)
-    if kind == "auto":
-        kind = "repo" if options.get("repo") or (connected.get("repo") and not options.get("image")) else \
-            "image" if options.get("image") or connected.get("image") else "upload"
-    if kind not in FOLLOWED_SOURCES:
-        return kind, None
-    if kind == "repo":
-        repo = options.get("repo") or connected.get("repo")
-        if not repo:
-            raise PlanError("source=repo needs repo (owner/name): service %s is connected to no repository" % instance.get("serviceName"))
-        return kind, repo_connection(connected, instance.get("trigger"), repo, options.get("branch"))
-    image = options.get("image") or connected.get("image")
-    if not image:
-        raise PlanError("source=image needs image: service %s runs no image" % instance.get("serviceName"))
-    change = None if connected.get("image") == image else {"before": describe_connection(connected), "after": "image %s" % image}
-    return kind, {"image": image, "change": change}
-
-
-class StepFailed(Exception):
-    """A health verification failed; what it found is in the release's context."""
+        tail = failure.pop("log_tail", None) or []
+        self.stop(message, failure=dict(failure, msg=message), log_tail=tail, **extra)
 
 
 def named(services: list[dict], name: str) -> dict | None:
@@ -1117,3 +659,85 @@ def deployment_options_for_rollback(options, target, to_id):
                 upload_allow=[], deployment_message=None, wait=True, wait_via="subscription",
                 wait_timeout=options["wait_timeout"], poll_interval=options["poll_interval"],
                 log_lines=options["log_lines"], rollback_on_failure=False)
+
+
+# --- the one line of a failed release ---------------------------------------------------------------------------------
+
+# What each step before the deployment does, and what its failure leaves for the next deployment.
+STEP_WHAT = {
+    "configuration": ("setting the variables and settings of %s, one request", ""),
+    "variables": ("setting the variables of %s", ""),
+    "settings": ("configuring service %s", "; changed variables take effect with the next deployment"),
+    "source": ("connecting service %s to its repository or image",
+               "; changed variables and settings take effect with the next deployment"),
+}
+# What a step of Railway's deployment means to the user, by the step Railway reports as failed.
+RAILWAY_STEP_TEXT = {
+    "BUILD_IMAGE": "The build failed",
+    "CREATE_CONTAINER": "The new container did not start",
+}
+
+
+def no_dot(text) -> str:
+    """The text without one final full stop, so sentences can be joined."""
+    text = str(text or "")
+    return text[:-1] if text.endswith(".") else text
+
+
+def step_failure(step: str, service: str, error) -> str:
+    what, after = STEP_WHAT[step]
+    return "Nothing was deployed: step %s (%s) failed: %s%s" % (step, what % service, no_dot(error), after)
+
+
+def deployment_failure(deployment: dict, previous: str | None, settings: dict, options: dict, now: dict | None = None) -> dict:
+    """{step, railway_step, msg, log_tail} of a release whose deployment failed or went live unhealthy: the deployer's
+    line (log tail and rollback included), what it means, and what serves now (``now``: a GET of the health path)."""
+    deployment_id = deployment.get("deployment_id")
+    tail = deployment.get("log_tail") or []
+    step = (deployment.get("failed_step") or {}).get("step", "")
+    path = options.get("health_path") or "/"
+    answers = " (GET %s answers HTTP %s)" % (path, now["status"]) if now and now.get("status", -1) > 0 else ""
+    if deployment.get("unhealthy"):
+        message = no_dot(deployment["msg"]) + "."
+        if deployment_id is None:
+            message += " Nothing was deployed by this run."
+        elif not options["rollback_on_failure"]:
+            message += " Rollback is off (rollback_on_failure=false): deployment %s stays live." % deployment_id
+        elif answers:
+            message += " Now GET %s answers HTTP %s." % (path, now["status"])
+        return {"step": "health", "railway_step": "", "msg": message, "log_tail": tail}
+    if deployment_id is None:
+        # Before a deployment existed (lookup, upload, start): the deployer's line names the step.
+        return {"step": deployment.get("step", "upload"), "railway_step": "", "msg": deployment["msg"], "log_tail": tail}
+    if step == "PRE_DEPLOY_COMMAND":
+        what = "The database migration step (pre-deploy command '%s') failed" % " && ".join(
+            settings.get("pre_deploy_command") or ["?"])
+    elif step == "HEALTHCHECK":
+        what = "Railway's health check on %s failed" % settings.get("healthcheck_path")
+    else:
+        what = RAILWAY_STEP_TEXT.get(step)
+    if deployment.get("timed_out"):
+        what = ("The deployment is still %s after wait_timeout=%s s; it carries on in Railway and goes live if it "
+                "succeeds" % (deployment.get("status", ""), options.get("wait_timeout")))
+    elif deployment.get("in_progress"):
+        what = "Railway could not be asked about deployment %s (last status %s); it carries on in Railway" % (
+            deployment_id, deployment.get("status"))
+    elif what is None:
+        # Railway's line names the deployment and its status: said once.
+        what = "The new deployment did not go live"
+    else:
+        what += ", so the new deployment did not go live"
+    message = "%s. Railway: %s." % (what, no_dot(deployment.get("msg")))
+    rollback = deployment.get("rollback") or {}
+    healthy_now = not now or now.get("status") == 200
+    if rollback.get("action") in ("rolled_back", "failed", "impossible"):
+        message += " Rollback: %s." % rollback["action"]
+    elif rollback.get("action") == "not_needed" and healthy_now:
+        # Railway's line already says that the previous deployment still serves.
+        message += " GET %s answers HTTP %s." % (path, now["status"]) if answers else ""
+    elif previous and healthy_now:
+        message += " The previous deployment %s keeps serving%s." % (rollback.get("active_deployment_id", previous), answers)
+    elif previous:
+        message += " The previous deployment %s should keep serving, but GET %s answers %s." % (
+            rollback.get("active_deployment_id", previous), path, health.answer_text(now))
+    return {"step": "deploy", "railway_step": step, "msg": message, "log_tail": tail}
