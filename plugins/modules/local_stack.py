@@ -307,38 +307,6 @@ def port_in_use(host, port):
         return False
 
 
-class StackError(Exception):
-    """An expected failure, reported as one line."""
-
-
-def check_settings(params):
-    """Today's one line for a bad stack name or port (the role's variable names, as its users give them)."""
-    ports = [params["backend_port"], params["postgres_port"], params["redis_port"]]
-    name_ok = local_stack.valid_stack_name(params["name"])
-    if name_ok and 1 <= ports[0] <= 65535 and all(port is None or 1 <= port <= 65535 for port in ports[1:]):
-        return
-    raise StackError(
-        "Bad stack settings: compose_stack_name %s must be lowercase letters, digits, '-' or '_' (it names the compose "
-        "project); compose_stack_backend_port %s, compose_stack_postgres_port %s and compose_stack_redis_port %s must be "
-        "ports from 1 to 65535 (or unset for PostgreSQL and Redis)."
-        % (json.dumps(params["name"]), ports[0], ports[1], ports[2]))
-
-
-def port_in_use(host, port):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _get(url, headers=None, timeout=5):
-    # A direct request: the stack runs on this host, an HTTP proxy must not answer for it.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
-        return response.status, response.read()
-
-
 class Stack:
     def __init__(self, module):
         self.module = module

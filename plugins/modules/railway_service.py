@@ -318,6 +318,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.service_s
     settings_result,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import SETTING_NAMES, settings_problem
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import argument_spec as settings_argument_spec
 
 PROVISIONING_OPTIONS = ("source_repo", "source_branch", "source_image", "volume_mount_path", "domain_port")
 
@@ -356,26 +357,8 @@ def validate(params):
 def main():
     argument_spec = dict(
         service=dict(type="str", required=True),
-        healthcheck_path=dict(type="str"),
-        healthcheck_timeout=dict(type="int"),
-        pre_deploy_command=dict(type="list", elements="str"),
-        start_command=dict(type="str"),
-        build_command=dict(type="str"),
-        root_directory=dict(type="str"),
-        dockerfile_path=dict(type="str"),
-        builder=dict(type="str", choices=["RAILPACK", "NIXPACKS", "HEROKU", "PAKETO"]),
-        restart_policy=dict(type="str", choices=["ON_FAILURE", "ALWAYS", "NEVER"]),
-        restart_policy_max_retries=dict(type="int"),
-        replicas=dict(type="int"),
-        regions=dict(type="dict"),
-        cpu_limit=dict(type="raw"),
-        memory_limit_gb=dict(type="raw"),
-        watch_patterns=dict(type="list", elements="str"),
-        overlap_seconds=dict(type="int"),
-        draining_seconds=dict(type="int"),
-        sleep_application=dict(type="bool"),
-        region=dict(type="str"),
-        cron_schedule=dict(type="str"),
+        # One option per setting of the table (railway.settings.SETTINGS).
+        **settings_argument_spec(),
         state=dict(type="str", choices=["present", "absent"]),
         source_repo=dict(type="str"),
         source_branch=dict(type="str"),

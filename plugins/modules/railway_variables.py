@@ -198,6 +198,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.variables
     unknown_sealed,
 )
 
+
 def main():
     railway = RailwayModule(
         argument_spec=dict(

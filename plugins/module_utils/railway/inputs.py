@@ -20,6 +20,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.settings 
 from ansible_collections.backendops.stack.plugins.module_utils.railway.source import FULL_SHA
 from ansible_collections.backendops.stack.plugins.module_utils.railway.variables import compose_variables, shared_variables, unknown_sealed
 
+
 def check_inputs(params):
     """Everything a release needs, checked in the order a user fixes it; raises PlanError with one line.
 

@@ -15,8 +15,6 @@ import re
 from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import (
     BY_OPTION,
     SETTING_NAMES,
-    SETTINGS,
-    api_value,
     kind_text,
     typed,
 )

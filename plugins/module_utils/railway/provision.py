@@ -27,6 +27,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.client im
     RailwayError,
     RailwayNotFoundError,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.railway.source import repo_connection
 
 ACCOUNT = "account token"
 WORKSPACE = "workspace token"

@@ -284,8 +284,8 @@ class Release(object):
         else:
             lines.append("%sdeploy (%s): no, deployment %s already serves %s with these variables and settings "
                          "(force=true deploys anyway)" % (prefix, self.options["source"],
-                                                                         the_plan["previous_deployment_id"],
-                                                                         the_plan["source"]["wanted"]))
+                                                          the_plan["previous_deployment_id"],
+                                                          the_plan["source"]["wanted"]))
         return lines
 
     def diff(self, current, the_plan):

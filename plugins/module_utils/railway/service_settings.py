@@ -11,6 +11,7 @@ from __future__ import annotations
 from ansible_collections.backendops.stack.plugins.module_utils.railway.client import instance_settings, normalize_setting
 from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import BY_OPTION, SCALE_SETTINGS, api_value, total_replicas
 
+
 def needs_scale(wanted: dict) -> bool:
     """Whether the settings need the scale read: limits or regions managed, or more than one instance (volume rule)."""
     return any(option in wanted for option in SCALE_SETTINGS) or (total_replicas(wanted) or 0) > 1

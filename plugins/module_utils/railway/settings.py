@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The service settings the collection manages, in one table: option, API field, type, railway.json path, limits.
 
-railway_service's options, railway_info's settings, the release's plan and drift, the railway.json written and the
-railway.json / railway.toml read all derive from SETTINGS, so a setting is added in one place.
+railway_service's options (argument_spec), railway_info's settings, the release's plan and drift, the checks of the
+values (settings_problem), the railway.json written and the railway.json / railway.toml read all derive from
+SETTINGS, so a setting is added in one place.
 """
 
 from __future__ import annotations
@@ -49,8 +50,6 @@ SETTINGS = (
 )
 BY_OPTION = dict((setting.option, setting) for setting in SETTINGS)
 SETTING_NAMES = tuple(setting.option for setting in SETTINGS)
-# (option, API field) of every setting, as railway_service and railway_info name them.
-SERVICE_SETTING_FIELDS = tuple((setting.option, setting.field) for setting in SETTINGS)
 # Settings read outside ServiceInstance (one more request, sent only when one of them is managed).
 SCALE_SETTINGS = tuple(setting.option for setting in SETTINGS if setting.read != "instance")
 # Values the API takes for the settings with choices (Builder and RestartPolicyType of Railway's schema).
@@ -67,6 +66,23 @@ MINUTES_A_DAY = 24 * 60
 
 _KIND_TEXT = {int: "a whole number", float: "a number", bool: "true or false", list: "a command or a list of commands",
               dict: "a mapping of region to replicas, e.g. {us-west2: 2}", str: "text"}
+
+
+# The argument spec type of each kind; limits are raw: a number, or '' to remove the limit.
+_OPTION_TYPES = {str: "str", int: "int", float: "raw", bool: "bool", list: "list", dict: "dict"}
+
+
+def argument_spec() -> dict:
+    """railway_service's options of the settings, from the table."""
+    spec = {}
+    for setting in SETTINGS:
+        option = {"type": _OPTION_TYPES[setting.kind]}
+        if setting.kind is list:
+            option["elements"] = "str"
+        if setting.option in CHOICES:
+            option["choices"] = list(CHOICES[setting.option])
+        spec[setting.option] = option
+    return spec
 
 
 def kind_text(option: str) -> str:

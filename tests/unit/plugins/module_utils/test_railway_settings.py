@@ -28,11 +28,20 @@ SEED_CONFIG = {
 
 def test_the_table_names_every_setting_once_with_its_api_field():
     assert len(rs.SETTING_NAMES) == len(set(rs.SETTING_NAMES)) == len(rs.SETTINGS)
-    assert dict(rs.SERVICE_SETTING_FIELDS)["regions"] == "multiRegionConfig"
+    assert rs.BY_OPTION["regions"].field == "multiRegionConfig"
     assert set(rs.SCALE_SETTINGS) == {"regions", "cpu_limit", "memory_limit_gb"}
     # A config file's path maps back to exactly one setting.
     paths = [setting.config_path for setting in rs.SETTINGS if setting.config_path]
     assert len(paths) == len(set(paths))
+
+
+def test_railway_services_options_derive_from_the_table():
+    spec = rs.argument_spec()
+    assert list(spec) == list(rs.SETTING_NAMES)
+    assert spec["builder"] == {"type": "str", "choices": ["RAILPACK", "NIXPACKS", "HEROKU", "PAKETO"]}
+    assert spec["pre_deploy_command"] == {"type": "list", "elements": "str"}
+    assert (spec["replicas"], spec["regions"], spec["cpu_limit"], spec["sleep_application"]) == (
+        {"type": "int"}, {"type": "dict"}, {"type": "raw"}, {"type": "bool"})
 
 
 @pytest.mark.parametrize("option, value, expected", [

@@ -29,11 +29,12 @@ def scripted(values, clock=None):
 
 
 def test_every_railway_status_is_classified_exactly_once():
-    groups = [deployment_statuses.IN_PROGRESS_STATUSES, deployment_statuses.SUCCESS_STATUSES, deployment_statuses.FAILURE_STATUSES, deployment_statuses.ENDED_STATUSES]
+    groups = [deployment_statuses.IN_PROGRESS_STATUSES, deployment_statuses.SUCCESS_STATUSES,
+              deployment_statuses.FAILURE_STATUSES, deployment_statuses.ENDED_STATUSES]
     assert deployment_statuses.ALL_STATUSES == RAILWAY_STATUSES
     assert sum(len(group) for group in groups) == len(RAILWAY_STATUSES)
-    assert {s for s in RAILWAY_STATUSES if deployment_statuses.is_terminal(s)} == {"SUCCESS", "SLEEPING", "FAILED", "CRASHED",
-                                                                  "SKIPPED", "REMOVED", "REMOVING"}
+    assert {s for s in RAILWAY_STATUSES if deployment_statuses.is_terminal(s)} == {
+        "SUCCESS", "SLEEPING", "FAILED", "CRASHED", "SKIPPED", "REMOVED", "REMOVING"}
     assert set(deployment_statuses.BLOCKED_REASONS) == {"WAITING", "NEEDS_APPROVAL"}
     assert set(deployment_statuses.ENDED_REASONS) == deployment_statuses.ENDED_STATUSES
 
