@@ -17,7 +17,7 @@ P7  the same with the deployment FAILED and every read of its events and logs an
     requests per operation                                                                  goal <= 10 s, <= 2 each
 
 Figures, not assertions. For comparison, the status polls that the polling fallback would send for a real
-3-minute deployment are simulated with the module's own waiter (railway_waiter.Waiter) on that phase plan.
+3-minute deployment are simulated with the module's own waiter (waiter.Waiter) on that phase plan.
 Run after `scripts/bootstrap`: .venv/bin/python benchmarks/railway_workflow.py [--runs 5]
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@
 
 Plain Python on top of ``requests`` and free of AnsibleModule, so it can be unit-tested with a fake transport
 and reused by other plugin types. Failures raise RailwayError subclasses whose text is a one-line message meant
-for people; the AnsibleModule glue (railway_module.py) turns them into fail_json.
+for people; the AnsibleModule glue (railway/module.py) turns them into fail_json.
 """
 
 from __future__ import annotations

@@ -484,28 +484,27 @@ class Release(object):
     def deploy_processes(self, archive):
         """Deploy the source to every process whose plan says so: all started, then all waited for."""
         started, failed = [], []
+
+        def attempt(process, deployer, step):
+            """(went through, ``step()``'s outcome); a failure is recorded as the process's deployment."""
+            try:
+                return True, step()
+            except DeployFailed as failure:
+                process["deployment"] = dict(failure.result, failed=True, msg=failure.msg)
+            except RailwayError as exc:
+                process["deployment"] = dict(deployer.result, failed=True, msg=str(exc))
+            failed.append(process)
+            return False, None
         for process in [p for p in self.processes if p["plan"]["deploy_reasons"]]:
             deployer = Deployer(self.railway, self.deploy_options(process["target"], process["plan"]),
                                 target=process["target"], archive=archive)
-            try:
-                deployer.launch()
+            if attempt(process, deployer, deployer.launch)[0]:
                 started.append((process, deployer))
-            except DeployFailed as failure:
-                process["deployment"] = dict(failure.result, failed=True, msg=failure.msg)
-                failed.append(process)
-            except RailwayError as exc:
-                process["deployment"] = dict(deployer.result, failed=True, msg=str(exc))
-                failed.append(process)
         for process, deployer in started:
             self.result["changed"] = True
-            try:
-                process["deployment"] = deployer.follow()
-            except DeployFailed as failure:
-                process["deployment"] = dict(failure.result, failed=True, msg=failure.msg)
-                failed.append(process)
-            except RailwayError as exc:
-                process["deployment"] = dict(deployer.result, failed=True, msg=str(exc))
-                failed.append(process)
+            went_through, outcome = attempt(process, deployer, deployer.follow)
+            if went_through:
+                process["deployment"] = outcome
         if failed:
             self.processes_failed(failed)
         notes = ["process %s: %s" % (p["name"], p["deployment"]["msg"] if p.get("deployment") else "unchanged, deployment %s serves %s"

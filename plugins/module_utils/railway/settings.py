@@ -169,7 +169,7 @@ def settings_problem(settings):
     """Setting values Railway would reject less clearly; returns a message or None."""
     path = settings.get("healthcheck_path")
     if path and not path.startswith("/"):
-        return "healthcheck_path must start with /, for example /api/health, not %r" % path
+        return "healthcheck_path must start with /, for example /healthz, not %r" % path
     for option, value in sorted(settings.items()):
         setting = BY_OPTION.get(option)
         if setting is None or value in (None, "", [], {}):
