@@ -579,7 +579,7 @@ class Release(object):
             outcome = action()
         except RailwayError as exc:
             self.result[name] = {"failed": True, "msg": str(exc)}
-            self.fail(step_failure(step, self.target.service["name"], exc), {"step": step}, **exc.details)
+            self.fail(step_failure(step, self.target.service["name"], exc), {"step": step})
         self.result[name] = outcome
         return outcome
 
@@ -623,7 +623,8 @@ class Release(object):
         what serves now."""
         options = self.options
         deployment = dict(failure.result, failed=True, msg=failure.msg)
-        if deployment.get("deployment_id"):
+        if deployment.get("deployment_id") or not deployment.get("unhealthy"):
+            # This run's deployment (an unhealthy one that served before is only explained).
             self.result["deployment"] = deployment
         if deployment.get("rollback"):
             self.result["rollback"] = deployment["rollback"]
@@ -635,7 +636,7 @@ class Release(object):
         self.result["changed"] = bool(deployment.get("deployment_id")) or self.result["changed"]
         self.fail(told["msg"], told)
 
-    def fail(self, message, failure, **extra):
+    def fail(self, message, failure):
         """End the release with one line; process services waiting for this one keep what they run."""
         waiting = [process["name"] for process in self.processes if process["plan"]["deploy_reasons"]]
         if waiting:
@@ -643,7 +644,7 @@ class Release(object):
             message += " Not deployed, so they keep their deployments: process%s %s." % (
                 "es" if len(waiting) > 1 else "", ", ".join(waiting))
         tail = failure.pop("log_tail", None) or []
-        self.stop(message, failure=dict(failure, msg=message), log_tail=tail, **extra)
+        self.stop(message, failure=dict(failure, msg=message), log_tail=tail)
 
 
 def named(services: list[dict], name: str) -> dict | None:

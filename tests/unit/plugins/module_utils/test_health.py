@@ -4,6 +4,11 @@
 """health: waiting for a health URL with the waiter, and the detailed view compared with the profile's fields."""
 from __future__ import annotations
 
+import http.server
+import json
+import socket
+import threading
+
 import pytest
 
 from ansible_collections.backendops.stack.plugins.module_utils import health
@@ -65,3 +70,50 @@ def test_the_deployment_is_not_compared_without_a_field_or_an_id(answers):
     answers["answers"] = [{"status": 200, "json": {"db": "ok", "servedBy": "d0"}}]
     assert "problem" not in health.read_details("https://x", dict(DETAILS, deployment_field=None), "t", "d1")
     assert "problem" not in health.read_details("https://x", DETAILS, "t", None)
+
+
+# --- real GETs against a local server ----------------------------------------------------------------------------
+
+class App(http.server.BaseHTTPRequestHandler):
+    """/health answers 200, /details answers the view to the right bearer token only."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        if self.path == "/details" and self.headers.get("Authorization") != "Bearer right":
+            self.send_response(401)
+            self.end_headers()
+            return
+        body = json.dumps({"db": "ok", "version": "3", "servedBy": "d1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def app_url():
+    server = http.server.HTTPServer(("127.0.0.1", 0), App)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_real_app_answers_and_its_details_need_the_token(app_url):
+    found = health.wait_until_answers(app_url + "/health", timeout=2, interval=0.1, use_proxy=False)
+    assert found["status"] == 200 and found["attempts"] == 1 and "failed" not in found
+    assert health.read_details(app_url + "/details", DETAILS, "right", "d1", use_proxy=False) == {
+        "fields": {"db": "ok"}, "version": "3", "migrations": 0, "deployment": "d1"}
+    assert "answers HTTP 401, not 200" in health.read_details(app_url + "/details", DETAILS, "wrong", use_proxy=False)["problem"]
+
+
+def test_nothing_listening_is_no_answer_with_its_reason():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    answer = health.get("http://127.0.0.1:%d/health" % port, timeout=2, use_proxy=False)
+    assert answer["status"] == -1 and "refused" in answer["error"].lower()
