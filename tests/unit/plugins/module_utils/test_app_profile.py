@@ -80,6 +80,14 @@ def test_a_typescript_app_without_redis_gets_its_build_and_its_own_contract(tmp_
     assert profile["source_roots"] == ["src"]
 
 
+def test_the_details_view_takes_a_deployment_field_and_refuses_unknown_keys(tmp_path):
+    details = {"path": "/status", "token": "STATUS_KEY", "expect": {"db": "ok"}, "deployment_field": "servedBy"}
+    profile = detect(str(ts_app(tmp_path / "app")), overrides={"health_details": details})
+    assert profile["health"]["details"] == details
+    message = one_line_error(ts_app(tmp_path / "other"), overrides={"health_details": dict(details, deployment="x")})
+    assert "health details have unknown key(s) deployment: use path, token, expect, deployment_field" in message
+
+
 def test_without_a_health_path_any_http_answer_counts_and_without_prisma_nothing_migrates(tmp_path):
     app = make_app(tmp_path / "app", {"name": "x", "main": "index.js", "dependencies": {"pg": "8", "bullmq": "5"}},
                    {"index.js": "", "lib/util.js": ""})
