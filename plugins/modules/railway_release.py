@@ -236,6 +236,13 @@ options:
       - Bearer token of the detailed health view, instead of the value of the variable O(health_details.token).
         B(Secret.)
     type: str
+  fail_msg:
+    description:
+      - The one line of bad input, found before any request; C({msg}) stands for the module's own line, which names
+        the module's options. A role adds its wording here.
+    type: str
+    default: "{msg}"
+    version_added: 0.1.0
   health_retries:
     description:
       - Attempts at O(health_path) until it answers HTTP 200 (a fresh domain may answer 404 for a little while).
@@ -633,6 +640,7 @@ def argument_spec():
         process_source_repo=dict(type="str"),
         process_source_branch=dict(type="str"),
         process_source_image=dict(type="str"),
+        fail_msg=dict(type="str", default="{msg}"),
     )
     return spec
 
@@ -653,7 +661,7 @@ def main():
         resolved = release_settings(params)
         desired, from_file = compose_variables(params)
     except (PlanError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
+        bad_input(module, exc)
     module.no_log_values.update(str(value) for value in from_file.values() if value not in (None, ""))
     settings = resolved["settings"]
     result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings),
@@ -667,6 +675,11 @@ def main():
     # Drift is a signal: a CI job sees it as changed without a flag (sending nothing all the same).
     result["changed"] = result["drift"]["differs"]
     module.exit_json(**unmasked(module, result))
+
+
+def bad_input(module, exc):
+    """Fail with the one line of bad input, in the caller's wording (fail_msg)."""
+    module.fail_json(msg=module.params["fail_msg"].replace("{msg}", str(exc)))
 
 
 def as_read(variables: dict) -> dict:
@@ -690,7 +703,7 @@ def shared_drift(module, params: dict) -> dict:
     try:
         shared = shared_variables(params)
     except (PlanError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
+        bad_input(module, exc)
     current = as_read(params["current_shared_variables"])
     scope = compared_scope(params, None, current, shared)
     found = drift(current, shared, {}, {}, scope["sealed"], scope["remembered"])
@@ -702,7 +715,7 @@ def inputs_or_fail(module, params):
     try:
         inputs = check_inputs(params)
     except (PlanError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
+        bad_input(module, exc)
     module.no_log_values.update(str(value) for value in inputs["env_file_values"].values() if value not in (None, ""))
     module.no_log_values.difference_update(public_values(inputs["contract"]))
     return inputs

@@ -368,15 +368,15 @@ def test_the_production_inventory_deploys_with_its_example_vault(railway, tmp_pa
 
 @pytest.mark.parametrize("variables, expected", [
     ({"railway_variables": dict(VARIABLES, JWT_SECRET="too-short")}, "JWT_SECRET must be at least 32 characters"),
-    ({"railway_deploy_source": "commit", "railway_commit_sha": "abc123"}, "railway_commit_sha must be the full 40 character SHA"),
+    ({"railway_deploy_source": "commit", "railway_commit_sha": "abc123"}, "Bad input for the railway role: commit must be the full 40 character SHA"),
     ({"railway_settings_extra": {"replica": 2}}, "settings_extra has unknown settings replica"),
-    ({"railway_source_path": "/nonexistent/app"}, "railway_source_path /nonexistent/app is not a directory"),
+    ({"railway_source_path": "/nonexistent/app"}, "path /nonexistent/app is not a directory"),
     ({"railway_variables": dict(VARIABLES, HEALTH_TOKEN=Unsafe("${{shared.HEALTH_TOKEN}}"))},
      "variable HEALTH_TOKEN (health_details.token) is a Railway reference"),
     ({"railway_processes": [{"name": "report", "start_command": "node report.js", "cron_schedule": "*/2 * * * *"}]},
      "process report: cron schedule '*/2 * * * *' runs 2 minutes apart"),
     ({"railway_processes": [{"name": "worker", "start_command": "node worker.js"}], "railway_process_service": "{service}-jobs"},
-     "railway_process_service '{service}-jobs' must name each process's service with {process}"),
+     "process_service '{service}-jobs' must name each process's service with {process}"),
 ])
 def test_bad_input_fails_before_any_request(railway, variables, expected):
     run = railway.run(structured=False, **variables)

@@ -47,7 +47,7 @@ def find(source: str | None, directory: str | None) -> str | None:
         elif os.path.isfile(source):
             return source
         else:
-            raise ConfigFileError("railway_config_file_source %s is not a file; fix the path, or set it to '' to read "
+            raise ConfigFileError("config_file_source %s is not a file; fix the path, or set it to '' to read "
                                   "no railway.json" % source)
     for name in FILE_NAMES if directory else ():
         path = os.path.join(directory, name)
@@ -66,10 +66,10 @@ def load(path: str) -> dict:
         with open(path, "rb") as stream:
             document = tomllib.load(stream) if toml else json.loads(stream.read().decode("utf-8"))
     except (IOError, OSError) as exc:
-        raise ConfigFileError("%s cannot be read (%s); fix its permissions or railway_config_file_source" % (
+        raise ConfigFileError("%s cannot be read (%s); fix its permissions or config_file_source" % (
             path, exc.strerror or exc))
     except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError are ValueErrors
-        raise ConfigFileError("%s is not valid %s: %s; fix the file or set railway_config_file_source to ''" % (
+        raise ConfigFileError("%s is not valid %s: %s; fix the file or set config_file_source to ''" % (
             path, "TOML" if toml else "JSON", " ".join(str(exc).split())))
     if not isinstance(document, dict):
         raise ConfigFileError("%s must hold an object with build and deploy sections" % path)
@@ -99,7 +99,7 @@ def _section_settings(name: str, block, where: str, settings: dict, unset: list)
             try:
                 settings[setting.option] = typed(setting.option, value)
             except (TypeError, ValueError):
-                raise ConfigFileError("%s: %s%s.%s must be %s, not %r; fix the file or set railway_%s in the inventory"
+                raise ConfigFileError("%s: %s%s.%s must be %s, not %r; fix the file or set %s in settings"
                                       % (name, where, section, key, kind_text(setting.option), value, setting.option))
 
 

@@ -25,19 +25,19 @@ def check_inputs(params):
     """Everything a release needs, checked in the order a user fixes it; raises PlanError with one line.
 
     Returns {variables (secret values), settings, config_document, contract (env_contract's result), health_token,
-    env_file_values}. The messages name the railway role's variables, whose inputs these are.
+    env_file_values}. The messages name railway_release's options (a caller adds its own wording, fail_msg).
     """
     source, path = params["source"], params.get("path")
     if source == "commit" and not FULL_SHA.match(str(params.get("commit") or "")):
-        raise PlanError("railway_commit_sha must be the full 40 character SHA of the commit to deploy with "
-                        "railway_deploy_source=commit, not '%s'" % (params.get("commit") or ""))
+        raise PlanError("commit must be the full 40 character SHA of the commit to deploy with source=commit, "
+                        "not '%s'" % (params.get("commit") or ""))
     is_dir = bool(path) and os.path.isdir(path)
     if source == "upload" and not is_dir:
-        raise PlanError("railway_source_path %s is not a directory; point it at the app's source (the directory holding "
-                        "package.json), or deploy with railway_deploy_source=commit or redeploy." % path)
+        raise PlanError("path %s is not a directory; point it at the app's source (the directory holding "
+                        "package.json), or deploy with source=commit or redeploy." % path)
     profile = params.get("profile") or {}
     if is_dir and profile.get("failed"):
-        raise PlanError("%s (railway_source_path %s)" % (profile.get("msg") or "the app's profile cannot be read", path))
+        raise PlanError("%s (path %s)" % (profile.get("msg") or "the app's profile cannot be read", path))
     resolved = release_settings(params)
     settings = resolved["settings"]
     problem = settings_problem(settings)
@@ -49,7 +49,7 @@ def check_inputs(params):
     problem = unknown_sealed(params.get("sealed") or [], set(variables) | set(shared),
                              "variables of the service or the shared variables")
     if problem:
-        raise PlanError("railway_sealed_variables " + problem)
+        raise PlanError(problem)
     contract = validate(variables, params.get("extra") or [], allow_references=True,
                         contract=params.get("contract"))
     if contract.errors:
@@ -93,8 +93,8 @@ def release_settings(params: dict) -> dict:
 
 
 def config_file_path(params: dict) -> str | None:
-    """The app's railway.json / railway.toml to read: railway_config_file_source, else the one in the source
-    directory; never the railway.json this release writes (railway_config_file), which holds its own output."""
+    """The app's railway.json / railway.toml to read: config_file_source, else the one in the source
+    directory; never the railway.json this release writes (config_file), which holds its own output."""
     source = params.get("config_file_source")
     if source == "":
         return None
@@ -125,11 +125,11 @@ def unset_line(resolved: dict) -> str | None:
 
 
 def release_processes(params: dict, service: str, settings: dict) -> list[dict]:
-    """The process services of a release (railway_processes.process_specs), checked with its other inputs."""
+    """The process services of a release (processes.process_specs), checked with its other inputs."""
     processes = params.get("processes") or []
     if processes and params.get("config_file"):
-        raise PlanError("railway_config_file=true cannot go with the app's processes (%s): every service that gets the "
-                        "upload reads its railway.json, so each process would start as web; leave railway_config_file "
-                        "off (the settings go through Railway's API)" % ", ".join(str(p.get("name")) for p in processes))
+        raise PlanError("config_file cannot go with the app's processes (%s): every service that gets the upload "
+                        "reads its railway.json, so each process would start as web; leave config_file unset (the "
+                        "settings go through Railway's API)" % ", ".join(str(p.get("name")) for p in processes))
     return process_specs(processes, service, settings, params.get("process_service") or DEFAULT_SERVICE_NAME,
                          params.get("process_draining_seconds", DEFAULT_DRAINING_SECONDS))

@@ -42,11 +42,11 @@ def service_name(pattern: str, service: str, process: str) -> str:
     """The name of a process's service from ``pattern`` ({service} and {process}); PlanError when it cannot be one."""
     fields = set(field for dummy, field, dummy_spec, dummy_conversion in string.Formatter().parse(pattern or "") if field)
     if "process" not in fields or not fields <= set(("service", "process")):
-        raise PlanError("railway_process_service %r must name each process's service with {process} (and may use "
+        raise PlanError("process_service %r must name each process's service with {process} (and may use "
                         "{service}), e.g. %s" % (pattern, DEFAULT_SERVICE_NAME))
     name = pattern.format(service=service, process=process)
     if not _NAME.match(name):
-        raise PlanError("railway_process_service %r makes %r for process %s: a service name is letters, digits, '-' "
+        raise PlanError("process_service %r makes %r for process %s: a service name is letters, digits, '-' "
                         "and '_'" % (pattern, name, process))
     return name
 
@@ -78,19 +78,19 @@ def process_specs(processes: list[dict[str, Any]] | None, service: str, web_sett
     """
     specs, names = [], {}
     if draining_seconds is None or int(draining_seconds) < 0:
-        raise PlanError("railway_worker_draining_seconds must be zero or more, not %r" % (draining_seconds,))
+        raise PlanError("process_draining_seconds must be zero or more, not %r" % (draining_seconds,))
     for process in processes or []:
         name = str(process.get("name") or "")
         if not name or not process.get("start_command"):
-            raise PlanError("every process needs a name and a start_command, not %r: check railway_processes (or the "
+            raise PlanError("every process needs a name and a start_command, not %r: check processes (or the "
                             "profile's processes)" % (dict(process),))
         what = "process %s" % name
         schedule = process.get("cron_schedule")
         if schedule:
             problem = cron_problem(schedule)
             if problem:
-                raise PlanError("%s: cron schedule %r %s (backendops.yml processes, railway_profile_overrides or "
-                                "railway_processes)" % (what, schedule, problem))
+                raise PlanError("%s: cron schedule %r %s (the app profile's processes, or "
+                                "processes)" % (what, schedule, problem))
             if process.get("replicas") not in (None, 1):
                 raise PlanError("%s: a cron job runs as one replica on Railway, not %s" % (what, process["replicas"]))
         if process.get("replicas") is not None and int(process["replicas"]) < 1:
@@ -98,7 +98,7 @@ def process_specs(processes: list[dict[str, Any]] | None, service: str, web_sett
         target = service_name(pattern, service, name)
         if target.lower() in names or target.lower() == str(service).lower():
             raise PlanError("%s and %s would both be service %s: give the processes distinct names or change "
-                            "railway_process_service" % (what, names.get(target.lower(), "web"), target))
+                            "process_service" % (what, names.get(target.lower(), "web"), target))
         names[target.lower()] = what
         specs.append({"name": name, "kind": "cron" if schedule else "worker", "service": target,
                       "settings": process_settings(process, web_settings, int(draining_seconds))})

@@ -62,7 +62,7 @@ class Release(object):
     failure recover.
 
     The web service is deployed, waited for and verified first (its pre-deploy command migrates the database once);
-    then each worker and cron process's service gets the same source (``railway_processes``). ``options`` are
+    then each worker and cron process's service gets the same source (``processes``). ``options`` are
     railway_release's module options. ``run()`` returns the result, or raises ReleaseFailed with the one-line message
     (log tail, failure and rollback in its result). Variable values never enter the result.
     """

@@ -30,7 +30,7 @@ def scale_problem(service: str, wanted: dict, volume: bool) -> str | None:
     instances = total_replicas(wanted) or 1
     if volume and instances > 1:
         return ("service %s mounts a volume, and Railway runs a service with a volume as one instance, so it cannot run "
-                "%d (replicas/regions); set railway_replicas to 1 and railway_regions to one replica in all, or move the "
+                "%d (replicas/regions); set replicas to 1 and regions to one replica in all, or move the "
                 "data off the volume" % (service, instances))
     return None
 

@@ -30,12 +30,12 @@ def compose_variables(params):
             with open(params["env_file"]) as stream:
                 text = stream.read()
         except (IOError, OSError):
-            raise PlanError("railway_env_file %s is not a readable file; fix the path or unset railway_env_file."
+            raise PlanError("env_file %s is not a readable file; fix the path or leave env_file unset."
                             % params["env_file"])
         try:
             from_file = parse(text)
         except DotenvError as exc:
-            raise PlanError("railway_env_file %s cannot be read: %s" % (params["env_file"], exc))
+            raise PlanError("env_file %s cannot be read: %s" % (params["env_file"], exc))
     variables = service_variables([params.get("defaults") or {}, params["variables"] or {}, from_file],
                                   params.get("drop") or ())
     variables = dict((name, variable_text(name, value)) for name, value in variables.items())
@@ -46,11 +46,11 @@ def compose_variables(params):
 
 
 def shared_variables(params: dict) -> dict:
-    """The environment's shared variables to set (railway_shared_variables), as Railway stores them."""
+    """The environment's shared variables to set (shared_variables), as Railway stores them."""
     shared = dict((str(name), variable_text(name, value)) for name, value in (params.get("shared_variables") or {}).items())
     problem = bad_variable_names(shared)
     if problem:
-        raise PlanError("railway_shared_variables: " + problem)
+        raise PlanError("shared_variables: " + problem)
     return shared
 
 

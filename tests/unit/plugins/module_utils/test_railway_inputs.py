@@ -35,12 +35,12 @@ def test_good_inputs_give_the_variables_as_railway_stores_them(tmp_path):
 
 
 @pytest.mark.parametrize("changes, expected", [
-    ({"source": "commit", "commit": "abc123"}, "railway_commit_sha must be the full 40 character SHA"),
-    ({"path": "/nonexistent/app"}, "railway_source_path /nonexistent/app is not a directory"),
-    ({"profile": {"failed": True, "msg": "App profile: no package.json"}}, "App profile: no package.json (railway_source_path"),
+    ({"source": "commit", "commit": "abc123"}, "commit must be the full 40 character SHA"),
+    ({"path": "/nonexistent/app"}, "path /nonexistent/app is not a directory"),
+    ({"profile": {"failed": True, "msg": "App profile: no package.json"}}, "App profile: no package.json (path"),
     ({"settings_extra": {"replica": 2}}, "settings_extra has unknown settings replica"),
     ({"settings": {"healthcheck_path": "api/health"}}, "healthcheck_path must start with /"),
-    ({"env_file": "/nonexistent/production.env"}, "railway_env_file /nonexistent/production.env is not a readable file"),
+    ({"env_file": "/nonexistent/production.env"}, "env_file /nonexistent/production.env is not a readable file"),
     ({"variables": dict(SECRETS, PORT="eighty")}, "PORT"),
     ({"drop": ["REDIS_URL"]}, "REDIS_URL is required but not set"),
     ({"variables": dict(SECRETS, HEALTH_TOKEN="${{shared.HEALTH_TOKEN}}")}, "variable HEALTH_TOKEN (health_details.token) is a Railway reference"),
@@ -54,7 +54,7 @@ def test_bad_input_fails_with_one_line_naming_it(tmp_path, changes, expected):
 
 
 def test_the_commit_is_checked_first(tmp_path):
-    with pytest.raises(PlanError, match="railway_commit_sha"):
+    with pytest.raises(PlanError, match="commit must be"):
         ra.check_inputs(inputs(tmp_path, source="commit", commit="abc", path="/nonexistent", settings_extra={"x": 1}))
 
 
@@ -84,7 +84,7 @@ def test_the_processes_are_checked_with_the_other_inputs(tmp_path):
     checked = ra.check_inputs(inputs(tmp_path, service="api", processes=[worker], process_service="{service}-{process}",
                                      process_draining_seconds=90))
     assert [(spec["service"], spec["settings"]["draining_seconds"]) for spec in checked["processes"]] == [("api-worker", 90)]
-    with pytest.raises(PlanError, match="railway_config_file=true cannot go with the app's processes \\(worker\\)"):
+    with pytest.raises(PlanError, match="config_file cannot go with the app's processes \\(worker\\)"):
         ra.check_inputs(inputs(tmp_path, processes=[worker], config_file=str(tmp_path / "railway.json")))
     with pytest.raises(PlanError, match="process report: cron schedule '\\* \\* \\* \\* \\*' runs 1 minute apart"):
         ra.check_inputs(inputs(tmp_path, processes=[dict(worker, name="report", cron_schedule="* * * * *")]))

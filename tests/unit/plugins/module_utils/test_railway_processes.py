@@ -74,10 +74,10 @@ def test_the_service_name_pattern_and_draining_are_the_users():
 @pytest.mark.parametrize("processes, kwargs, expected", [
     ([dict(REPORT, cron_schedule="*/2 * * * *")], {}, "process report: cron schedule '*/2 * * * *' runs 2 minutes apart"),
     ([dict(REPORT, replicas=2)], {}, "process report: a cron job runs as one replica on Railway, not 2"),
-    ([WORKER], {"pattern": "{service}-jobs"}, "railway_process_service '{service}-jobs' must name each process's service with {process}"),
+    ([WORKER], {"pattern": "{service}-jobs"}, "process_service '{service}-jobs' must name each process's service with {process}"),
     ([WORKER], {"pattern": "{process}-{env}"}, "must name each process's service"),
     ([WORKER, dict(REPORT, name="worker")], {}, "process worker and process worker would both be service backend-worker"),
-    ([WORKER], {"draining_seconds": -1}, "railway_worker_draining_seconds must be zero or more"),
+    ([WORKER], {"draining_seconds": -1}, "process_draining_seconds must be zero or more"),
     ([{"name": "worker"}], {}, "every process needs a name and a start_command"),
 ])
 def test_process_input_railway_would_refuse_fails_in_one_line(processes, kwargs, expected):

@@ -125,7 +125,7 @@ def test_a_bad_file_fails_in_one_line_naming_it(tmp_path, text, message):
 
 
 def test_a_missing_custom_file_is_refused(tmp_path):
-    with pytest.raises(rcf.ConfigFileError, match="railway_config_file_source .* is not a file"):
+    with pytest.raises(rcf.ConfigFileError, match="config_file_source .* is not a file"):
         rcf.find(str(tmp_path / "nope.json"), None)
     assert rcf.find(None, str(tmp_path)) is None
 
