@@ -17,7 +17,7 @@ P7  the same with the deployment FAILED and every read of its events and logs an
     requests per operation                                                                  goal <= 10 s, <= 2 each
 
 Figures, not assertions. For comparison, the status polls that the polling fallback would send for a real
-3-minute deployment are simulated with the module's own waiter (railway_waiter.Waiter) on that phase plan.
+3-minute deployment are simulated with the module's own waiter (waiter.Waiter) on that phase plan.
 Run after `scripts/bootstrap`: .venv/bin/python benchmarks/railway_workflow.py [--runs 5]
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support import exit_without_the_test_toolchain, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from ansible_collections.backendops.stack.plugins.module_utils.waiter import Waiter  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from tools.railway_emulator.testing import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
 
 PHASE_SECONDS = 30.0

@@ -10,7 +10,7 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
+from ansible_collections.backendops.stack.plugins.module_utils.source_archive import SourceError, build_archive
 
 MODULE = "backendops.stack.source_sync"
 

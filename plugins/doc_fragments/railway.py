@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
 
-    # Connection, retry and target options of every railway_* module (plugins/module_utils/railway_module.py).
+    # Connection, retry and target options of every railway_* module (plugins/module_utils/railway/module.py).
     DOCUMENTATION = r"""
 options:
   api_url:
@@ -117,7 +117,7 @@ attributes:
       - backendops.stack.railway
 """
 
-    # Sealed variables, as railway_variables and railway_release manage them (plugins/module_utils/railway_sealed.py).
+    # Sealed variables, as railway_variables and railway_release manage them (plugins/module_utils/railway/sealed.py).
     SEALED = r"""
 options:
   sealed:

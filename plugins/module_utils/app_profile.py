@@ -136,8 +136,14 @@ def _health(app_file, overrides):
     if details:
         if not isinstance(details, dict) or not str(details.get("path", "")).startswith("/"):
             raise ProfileError("health details need a path that starts with /, e.g. {path: /api/health/details}")
+        unknown = sorted(set(details) - {"path", "token", "expect", "deployment_field"})
+        if unknown:
+            raise ProfileError("health details have unknown key(s) %s: use path, token, expect, deployment_field"
+                               % ", ".join(map(str, unknown)))
         details = {"path": details["path"], "token": details.get("token"),
-                   "expect": {str(key): str(value) for key, value in (details.get("expect") or {}).items()}}
+                   "expect": {str(key): str(value) for key, value in (details.get("expect") or {}).items()},
+                   # The field in which the view names the deployment that answers, if it does.
+                   "deployment_field": details.get("deployment_field")}
     # Without a path, any HTTP answer at / proves the app serves (a TCP connect alone does not).
     return {"path": path, "probe": "http" if path else "http-any", "details": details or None}
 

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Glob to regex translation shared by the ``.dockerignore`` matcher (build_context) and the ``.gitignore`` /
-``.railwayignore`` matcher (railway_source).
+``.railwayignore`` matcher (source_archive).
 
 Both dialects agree on ``*`` and ``?`` (never across a ``/``), ``\\`` escapes, ``[...]`` classes and ``**`` as a whole
 path segment (any depth). They differ in three places, chosen by ``gitignore``:

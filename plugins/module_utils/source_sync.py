@@ -4,7 +4,7 @@
 
 """The Docker host's copy of an app's source: its digest, and bringing it to the content of a packed archive.
 
-The controller packs the source with railway_source.build_archive (the rules of a Railway upload: ignore files
+The controller packs the source with source_archive.build_archive (the rules of a Railway upload: ignore files
 honoured; .git, node_modules, env files and keys never included). The host's copy holds exactly the archive's files,
 so packing the copy again gives the same digest: no stamp file is needed to tell whether it is up to date, and a
 copy edited on the host counts as changed.
@@ -18,7 +18,7 @@ import shutil
 import tarfile
 
 from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
-from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
+from ansible_collections.backendops.stack.plugins.module_utils.source_archive import SourceError, build_archive
 
 
 def tree_digest(path):

@@ -124,7 +124,9 @@ profile:
     health:
       description:
         - C(path) of the health check (or V(null)), C(probe) (V(http), or V(http-any) without a path - any HTTP answer
-          at C(/)) and the optional C(details) view.
+          at C(/)) and the optional C(details) view - its C(path), C(token) (the name of the variable holding its
+          bearer token), C(expect) (fields and the values they must show) and C(deployment_field) (the field naming
+          the deployment that answers, or V(null)).
       type: dict
     services:
       description: Whether the app needs C(postgres) and C(redis).

@@ -194,7 +194,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.backendops.stack.plugins.module_utils import docker_engine as engine
 from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
 from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerCli, last_lines
-from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import Waiter
+from ansible_collections.backendops.stack.plugins.module_utils.waiter import Waiter
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 # Keep the configuration files already on the host; never ask.

@@ -261,12 +261,10 @@ import os
 import shutil
 import socket
 import time
-import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.backendops.stack.plugins.module_utils import compose_file, local_stack
+from ansible_collections.backendops.stack.plugins.module_utils import compose_file, health, local_stack
 from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerCli, DockerError, last_lines
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
@@ -281,6 +279,8 @@ from ansible_collections.backendops.stack.plugins.module_utils.secret_values imp
 
 # Seconds between the two looks at the processes' containers.
 PROCESS_SETTLE_SECONDS = 3
+# Between two GETs of the health URL while the stack starts.
+HEALTH_POLL_SECONDS = 2
 
 
 class StackError(Exception):
@@ -306,13 +306,6 @@ def port_in_use(host, port):
             return True
     except OSError:
         return False
-
-
-def _get(url, headers=None, timeout=5):
-    # A direct request: the stack runs on this host, an HTTP proxy must not answer for it.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
-        return response.status, response.read()
 
 
 class Stack:
@@ -556,37 +549,28 @@ class Stack:
         files = "files in %s" % self.project_dir
         if not self.params["verify"]:
             return {"msg": "Stack %s (%s) is up: %s (not verified); %s" % (self.name, self.params["mode"], self.url, files)}
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        health = {"url": self.url + self.health_path if self.health_path else self.url}
-        last = "no answer"
-        while True:
-            try:
-                status = _get(health["url"])[0]
-                if status == 200 or not self.health_path:
-                    break
-                last = "HTTP %s" % status
-            except urllib.error.HTTPError as exc:
-                if not self.health_path:
-                    break  # any HTTP answer: the app serves
-                last = "HTTP %s" % exc.code
-            except (urllib.error.URLError, OSError) as exc:
-                last = str(getattr(exc, "reason", exc))
-            if time.monotonic() >= deadline:
-                raise StackError("Stack %s did not answer at %s within %s s: %s"
-                                 % (self.name, health["url"], self.params["wait_timeout"], last))
-            time.sleep(2)
+        url = self.url + self.health_path if self.health_path else self.url
+        # Without a health path any HTTP answer counts: the app serves. A direct request: the stack runs on this
+        # host, an HTTP proxy must not answer for it.
+        answer = health.wait_until_answers(url, self.params["wait_timeout"], HEALTH_POLL_SECONDS,
+                                           any_answer=not self.health_path, use_proxy=False)
+        if answer.get("failed"):
+            last = "HTTP %s" % answer["status"] if answer["status"] > 0 else answer.get("error", "no answer")
+            raise StackError("Stack %s did not answer at %s within %s s: %s"
+                             % (self.name, url, self.params["wait_timeout"], last))
+        result = {"url": url}
         details = (self.profile.get("health") or {}).get("details")
         shown = ""
         if details:
-            health.update(self.read_details(details))
-            shown = " (version %s, migrations %d)" % (health.get("version"), health.get("migrations"))
-        where = health["url"] if self.health_path else self.url + " (answers HTTP)"
+            result.update(self.read_details(details))
+            shown = " (version %s, migrations %d)" % (result.get("version"), result.get("migrations"))
+        where = url if self.health_path else self.url + " (answers HTTP)"
         self.migrations_applied()
         processes = self.processes_running()
-        health["processes"] = processes
+        result["processes"] = processes
         running = "; processes %s running" % ", ".join(processes) if len(processes) > 1 else ""
-        health["msg"] = "Stack %s (%s) is healthy: %s%s%s; %s" % (self.name, self.params["mode"], where, shown, running, files)
-        return {"health": health, "msg": health.pop("msg")}
+        return {"health": result, "msg": "Stack %s (%s) is healthy: %s%s%s; %s" % (
+            self.name, self.params["mode"], where, shown, running, files)}
 
     def migrations_applied(self):
         """No migration left pending: the migrate step's own report (Prisma's), read from its container's log."""
@@ -626,25 +610,12 @@ class Stack:
         return [compose_file.process_name(name) for name in names]
 
     def read_details(self, details):
-        url = self.url + details["path"]
         token = details.get("token")
-        headers = {"Authorization": "Bearer " + self.result.values.get(token, "")} if token else {}
-        try:
-            status, body = _get(url, headers, timeout=30)
-            view = json.loads(body.decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            raise StackError("%s answers HTTP %s, not 200" % (url, exc.code)) from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise StackError("%s cannot be read: %s" % (url, getattr(exc, "reason", exc))) from None
-        view = view if isinstance(view, dict) else {}
-        expect = details.get("expect") or {}
-        fields = {key: str(view.get(key, "?")) for key in expect}
-        if status != 200 or fields != expect:
-            raise StackError("%s answers but shows %s; expected %s." % (
-                url, ", ".join("%s=%s" % item for item in fields.items()), ", ".join("%s=%s" % item for item in expect.items())))
-        migrations = view.get("migrations")
-        return {"version": str(view.get("version", "?")), "migrations": len(migrations) if isinstance(migrations, list) else 0,
-                "details": fields}
+        found = health.read_details(self.url + details["path"], details, self.result.values.get(token, "") if token else None,
+                                    timeout=30, use_proxy=False)
+        if "problem" in found:
+            raise StackError(found["problem"])
+        return {"version": found["version"], "migrations": found["migrations"], "details": found["fields"]}
 
 
 def main():

@@ -120,8 +120,8 @@ api_requests:
   type: int
 """
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import (
     DATABASE_TEMPLATES,
     Provisioner,
     database_spec,

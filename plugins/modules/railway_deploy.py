@@ -345,8 +345,8 @@ api_requests:
   sample: 14
 """
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_deployer import Deployer
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.deployer import Deployer
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
 
 
 def main():

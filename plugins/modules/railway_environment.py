@@ -112,8 +112,8 @@ api_requests:
   type: int
 """
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import Provisioner, not_found_yet, refuse_project_token
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import Provisioner, not_found_yet, refuse_project_token
 
 
 def main():

@@ -204,13 +204,13 @@ api_requests:
   sample: 9
 """
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import (
     deployment_view,
     domain_list,
     instance_settings,
     log_messages,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
 
 
 def main():

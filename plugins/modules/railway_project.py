@@ -98,9 +98,9 @@ api_requests:
   type: int
 """
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import API_TOKEN_ENV
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import ACCOUNT, Provisioner, refuse_project_token
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import API_TOKEN_ENV
+from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import ACCOUNT, Provisioner, refuse_project_token
 
 
 def main():

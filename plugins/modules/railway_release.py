@@ -10,15 +10,14 @@ module: railway_release
 short_description: Plan, apply and verify a Railway release, or report its drift
 version_added: 0.2.0
 description:
-  - Computes, from the service as M(backendops.stack.railway_info) read it, what a release of the desired variables,
-    settings and source changes and whether it must deploy (O(action=plan)), or how Railway drifted from this
-    configuration (O(action=drift)). O(action=desired) only checks and types the settings. O(action=recover) names
-    the step of a failed release and composes its one-line message from the results of the release's tasks.
+  - Three actions - O(action=check) checks the inputs of a release, O(action=apply) runs it, O(action=drift)
+    reports how Railway drifted from this configuration, from the service as M(backendops.stack.railway_info) read it.
   - O(action=apply) runs a whole release over one Railway client - reads the service (IDs, settings, latest
     deployment, domain, variables) in one request, plans, sets the variables in one batched upsert with deploys
     skipped, sets the settings that differ, deploys (O(source)), waits as M(backendops.stack.railway_deploy) does,
-    verifies the health at the service's domain and, on failure, returns the log tail, rolls back when
-    O(rollback_on_failure) is set and fails with one line naming the step (RV(failure)). It uses the same code as
+    verifies the health at the service's domain (O(health_path), O(health_details)) and, on failure - a failed
+    deployment, or one that went live unhealthy - returns the log tail, rolls back when O(rollback_on_failure) is set
+    and fails with one line naming the step (RV(failure)). It uses the same code as
     M(backendops.stack.railway_variables), M(backendops.stack.railway_service) and M(backendops.stack.railway_deploy).
   - With O(processes), every worker and cron process of the app is a service of its own (O(process_service)), read
     with one request each, created when missing if O(provision_processes) is set (else the release fails before any
@@ -29,8 +28,8 @@ description:
     the release made live.
   - O(action=check) checks every input of a release before anything is read - the commit, the source directory and
     the app's profile, the settings, the env file, the variables against the environment contract and the health
-    token - and fails with one line naming the bad input (in the terms of the C(backendops.stack.railway) role).
-  - The other actions send nothing to Railway, so their result is the same in check mode; the connection options are
+    token - and fails with one line naming the bad input.
+  - O(action=check) and O(action=drift) send nothing to Railway, so their result is the same in check mode; the connection options are
     accepted so that they share the C(group/backendops.stack.railway) module defaults.
   - Railway's deployment statuses and the service setting fields are those of the collection's C(module_utils); the
     result names the deployment that serves.
@@ -63,17 +62,15 @@ attributes:
 options:
   action:
     description:
-      - V(desired) checks and types O(settings) and O(settings_extra) and returns RV(settings) and RV(config_document).
-      - V(plan) also compares with Railway and returns RV(plan) and RV(serving_deployment).
-      - V(drift) also compares with Railway and returns RV(drift); it reports C(changed) when anything drifted (a
-        signal for CI, though it changes nothing).
-      - V(recover) reads O(context) and returns RV(failure), RV(log_tail) and RV(message).
       - V(check) checks every input of a release (see the description) and returns RV(settings), RV(variable_names)
         and RV(port).
       - V(apply) reads, plans, applies, deploys, waits and verifies (see the description); it alone sends requests.
+      - V(drift) compares O(current_variables), O(current_settings) and O(current_shared_variables) with this
+        configuration and returns RV(drift); it reports C(changed) when anything drifted (a signal for CI, though it
+        changes nothing).
     type: str
-    choices: [desired, plan, drift, recover, check, apply]
-    default: plan
+    choices: [check, apply, drift]
+    default: check
   settings:
     description:
       - Service settings to manage, with the option names of M(backendops.stack.railway_service). Unset (V(null))
@@ -128,7 +125,7 @@ options:
     version_added: 0.1.0
   target:
     description:
-      - With O(action=plan) and O(action=drift), the IDs of the project, environment and service (C(project_id),
+      - With O(action=drift), the IDs of the project, environment and service (C(project_id),
         C(environment_id), C(service_id)) whose remembered digests of sealed values to compare with.
     type: dict
     default: {}
@@ -196,7 +193,7 @@ options:
     default: false
   verify_health:
     description:
-      - Verify O(health_path) and O(health_details_path) at the service's domain after the release.
+      - Verify O(health_path) and O(health_details) at the service's domain after the release.
     type: bool
     default: true
   health_url:
@@ -206,18 +203,46 @@ options:
     default: https://{domain}
   health_path:
     description:
-      - Path that must answer HTTP 200; an empty string skips it.
+      - Path that must answer HTTP 200, the app profile's C(health.path); an empty string skips it.
     type: str
-    default: /api/health
-  health_details_path:
+    default: ""
+  health_details:
     description:
-      - Path of the detailed health view (C(status), C(database), C(redis)), read with the bearer token
-        O(health_token) (or the C(HEALTH_TOKEN) variable).
-    type: str
+      - The app profile's detailed health view (C(health.details) of M(backendops.stack.app_profile)); without
+        O(health_details.path) it is not read.
+    type: dict
+    default: {}
+    version_added: 0.1.0
+    suboptions:
+      path:
+        description: Path of the view, read with a bearer token.
+        type: str
+      token:
+        description:
+          - Name of the variable of O(variables) whose value is the bearer token (unless O(health_token) is set). Its
+            value must be literal, not a Railway reference.
+        type: str
+      expect:
+        description: Fields the view must show, with their values.
+        type: dict
+        default: {}
+      deployment_field:
+        description:
+          - The field in which the view names the deployment that answers; when set, it must name the deployment of
+            this run.
+        type: str
   health_token:
     description:
-      - Bearer token of the detailed health view. B(Secret.)
+      - Bearer token of the detailed health view, instead of the value of the variable O(health_details.token).
+        B(Secret.)
     type: str
+  fail_msg:
+    description:
+      - The one line of bad input, found before any request; C({msg}) stands for the module's own line, which names
+        the module's options. A role adds its wording here.
+    type: str
+    default: "{msg}"
+    version_added: 0.1.0
   health_retries:
     description:
       - Attempts at O(health_path) until it answers HTTP 200 (a fresh domain may answer 404 for a little while).
@@ -239,17 +264,6 @@ options:
       - The service's settings on Railway (RV(backendops.stack.railway_info#module:services[].settings)).
     type: dict
     default: {}
-  latest_deployment:
-    description:
-      - The service's latest deployment (RV(backendops.stack.railway_info#module:services[].latest_deployment)),
-        V(null) when it was never deployed.
-    type: dict
-  deployments:
-    description:
-      - Recent deployments, newest first, to find the one that serves when the latest one does not.
-    type: list
-    elements: dict
-    default: []
   replace:
     description:
       - Whether variables on Railway that O(variables) does not name are removed.
@@ -284,10 +298,6 @@ options:
       - Image the service runs with O(source=image) or O(source=auto).
     type: str
     version_added: 0.1.0
-  source_digest:
-    description:
-      - Content hash of the source to upload (RV(backendops.stack.railway_deploy#module:source_digest)).
-    type: str
   commit:
     description:
       - Commit SHA to deploy with O(source=commit).
@@ -360,15 +370,6 @@ options:
       - Image new process services run, as the web service does.
     type: str
     version_added: 0.3.0
-  context:
-    description:
-      - With O(action=recover), what the failed release did, as the results of its tasks (none holds a secret) -
-        C(variables_result), C(service_result), C(deployment) (of M(backendops.stack.railway_deploy)), C(health),
-        C(health_now) (of M(ansible.builtin.uri)), C(failed_logs) (of M(backendops.stack.railway_info)), C(rollback),
-        C(failure_msg), and C(service), C(previous_deployment_id), C(pre_deploy_command), C(healthcheck_path),
-        C(health_url), C(health_path), C(deploy_timeout), C(rollback_on_failure).
-    type: dict
-    default: {}
 notes:
   - The rules are the ones M(backendops.stack.railway_variables) and M(backendops.stack.railway_service) compare
     with, so the plan says "no change" exactly when they would send nothing.
@@ -378,75 +379,81 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Read the app's profile
+  backendops.stack.app_profile:
+    source_dir: "{{ playbook_dir }}/app"
+  register: app
+
+- name: Release the service and verify its health as the profile says
+  backendops.stack.railway_release:
+    action: apply
+    service: backend
+    variables: "{{ backend_variables }}"
+    settings:
+      healthcheck_path: "{{ app.profile.health.path }}"
+    source: upload
+    path: "{{ playbook_dir }}/app"
+    health_path: "{{ app.profile.health.path }}"
+    health_details: "{{ app.profile.health.details or {} }}"
+  register: release
+
 - name: Read the service
   backendops.stack.railway_info:
     service: backend
     variable_values: unrendered
-    shared_variables: false
   register: current
   no_log: true
 
-- name: Plan the release
+- name: Report how Railway drifted from this configuration
   backendops.stack.railway_release:
+    action: drift
     variables: "{{ backend_variables }}"
     current_variables: "{{ current.services[0].variables }}"
     current_settings: "{{ current.services[0].settings }}"
-    latest_deployment: "{{ current.services[0].latest_deployment }}"
-    settings:
-      healthcheck_path: /api/health
-    source: redeploy
-  register: release
-
-- name: Show why it deploys
-  ansible.builtin.debug:
-    var: release.plan.deploy_reasons
+  register: drift
 """
 
 RETURN = r"""
 settings:
   description: The managed settings, typed like the options of M(backendops.stack.railway_service).
-  returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
+  returned: with O(action=check) and O(action=drift)
   type: dict
   sample: {healthcheck_path: /api/health, healthcheck_timeout: 120}
 settings_sources:
   description:
     - Where each setting's value comes from - V(inventory), V(profile) or the app's config file (its path in O(path)).
-  returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
+  returned: with O(action=check) and O(action=drift)
   type: dict
   sample: {healthcheck_path: railway.json, healthcheck_timeout: profile, replicas: inventory}
 config_file_unset:
   description: What the app's config file holds that Railway's API cannot set (not applied), as file keys.
-  returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
+  returned: with O(action=check) and O(action=drift)
   type: list
   elements: str
 config_document:
   description: The same settings as a C(railway.json) (config as code) document.
-  returned: with O(action=desired), O(action=check), O(action=plan) and O(action=drift)
+  returned: with O(action=check) and O(action=drift)
   type: dict
 plan:
   description:
     - Variable names to add, update and remove, settings that differ (C(before) and C(after)), the source wanted and
       serving, the ID of the serving deployment and the reasons to deploy (C(source_reasons), C(deploy_reasons)).
-  returned: when O(action=plan)
+  returned: when O(action=apply) read the service
   type: dict
 serving_deployment:
   description: The deployment that serves, V(null) if none does.
-  returned: when O(action=plan)
+  returned: when O(action=apply) read the service
   type: dict
 failure:
   description: The step that failed (C(step), and C(railway_step) for Railway's own step) and what happened (C(msg)).
-  returned: when O(action=recover), and when O(action=apply) fails after the read
+  returned: when O(action=apply) fails after the read
   type: dict
   sample: {step: deploy, railway_step: BUILD_IMAGE, msg: "The build failed, so the new deployment did not go live. Railway: ..."}
 log_tail:
   description: The log lines that explain the failure.
-  returned: when O(action=recover), and when O(action=apply) fails after the read
+  returned: when O(action=apply) fails after the read
   type: list
   elements: str
-message:
-  description: The message the failed run ends with, also naming what serves now and the rollback.
-  returned: when O(action=recover)
-  type: str
 api_requests:
   description: Number of HTTP requests sent to Railway; V(0) for every action but O(action=apply).
   returned: always
@@ -553,41 +560,30 @@ from ansible_collections.backendops.stack.plugins.module_utils.env_contract impo
     EXTRA_ARGUMENT_SPEC,
     public_values,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
-    Release,
-    ReleaseFailed,
-    check_inputs,
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayTarget
+from ansible_collections.backendops.stack.plugins.module_utils.railway.config_file import config_document
+from ansible_collections.backendops.stack.plugins.module_utils.railway.inputs import check_inputs, release_settings, unset_line
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RAILWAY_COMMON_ARGS, SEALED_ARGS, RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError, drift, setting_text
+from ansible_collections.backendops.stack.plugins.module_utils.railway.processes import spec_line
+from ansible_collections.backendops.stack.plugins.module_utils.railway.release import Release, ReleaseFailed
+from ansible_collections.backendops.stack.plugins.module_utils.railway.service_settings import needs_scale
+from ansible_collections.backendops.stack.plugins.module_utils.railway.variables import (
     compose_variables,
-    needs_scale,
-    release_settings,
-    unset_line,
     shared_variables,
     variable_scope,
-)
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayTarget
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RAILWAY_COMMON_ARGS, SEALED_ARGS, RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_processes import spec_line
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import (
-    PlanError,
-    config_document,
-    drift,
-    plan,
-    recovery,
-    serving_deployment,
-    setting_text,
-    variable_text,
 )
 
 
 SECRET_OPTIONS = ("variables", "current_variables", "defaults", "shared_variables", "current_shared_variables")
 NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-ACTIONS = ["desired", "plan", "drift", "recover", "check", "apply"]
+ACTIONS = ["check", "apply", "drift"]
 
 
 def argument_spec():
     spec = dict(RAILWAY_COMMON_ARGS)
     spec.update(
-        action=dict(type="str", default="plan", choices=ACTIONS),
+        action=dict(type="str", default="check", choices=ACTIONS),
         settings=dict(type="dict", default={}),
         settings_extra=dict(type="dict", default={}),
         profile_settings=dict(type="dict", default={}),
@@ -605,17 +601,13 @@ def argument_spec():
         profile=dict(type="dict", default={}),
         current_variables=dict(type="dict", default={}, no_log=True),
         current_settings=dict(type="dict", default={}),
-        latest_deployment=dict(type="dict"),
-        deployments=dict(type="list", elements="dict", default=[]),
         replace=dict(type="bool", default=False),
         source=dict(type="str", default="upload", choices=["auto", "upload", "commit", "redeploy", "repo", "image"]),
         repo=dict(type="str"),
         branch=dict(type="str"),
         image=dict(type="str"),
-        source_digest=dict(type="str"),
         commit=dict(type="str"),
         force=dict(type="bool", default=False),
-        context=dict(type="dict", default={}),
         service=dict(type="str"),
         path=dict(type="path"),
         upload_allow=dict(type="list", elements="str", default=[]),
@@ -626,8 +618,13 @@ def argument_spec():
         rollback_on_failure=dict(type="bool", default=False),
         verify_health=dict(type="bool", default=True),
         health_url=dict(type="str", default="https://{domain}"),
-        health_path=dict(type="str", default="/api/health"),
-        health_details_path=dict(type="str"),
+        health_path=dict(type="str", default=""),
+        health_details=dict(type="dict", default={}, options=dict(
+            path=dict(type="str"),
+            token=dict(type="str", no_log=False),
+            expect=dict(type="dict", default={}),
+            deployment_field=dict(type="str"),
+        )),
         health_token=dict(type="str", no_log=True),
         health_retries=dict(type="int", default=10),
         health_delay=dict(type="float", default=3.0),
@@ -643,6 +640,7 @@ def argument_spec():
         process_source_repo=dict(type="str"),
         process_source_branch=dict(type="str"),
         process_source_image=dict(type="str"),
+        fail_msg=dict(type="str", default="{msg}"),
     )
     return spec
 
@@ -656,43 +654,32 @@ def main():
         railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
                                                    if key not in RAILWAY_COMMON_ARGS))
         railway.run(apply_release)
-    if params["action"] == "recover":
-        module.exit_json(changed=False, api_requests=0, **recovery(params["context"]))
     if params["action"] == "check":
         module.exit_json(**checked(module, params))
+    # drift: compares what railway_info read with this configuration; sends nothing.
     try:
         resolved = release_settings(params)
-        desired = dict((str(name), variable_text(name, value)) for name, value in params["variables"].items())
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
+        desired, from_file = compose_variables(params)
+    except (PlanError, ValueError) as exc:
+        bad_input(module, exc)
+    module.no_log_values.update(str(value) for value in from_file.values() if value not in (None, ""))
     settings = resolved["settings"]
     result = dict(changed=False, api_requests=0, settings=settings, config_document=config_document(settings),
                   settings_sources=resolved["sources"], config_file_unset=resolved["config_file_unset"])
     current = as_read(params["current_variables"])
-    if params["action"] == "drift":
-        if params["defaults"] or params["env_file"]:
-            try:
-                desired, from_file = compose_variables(params)
-            except (PlanError, ValueError) as exc:
-                module.fail_json(msg=str(exc))
-            module.no_log_values.update(str(value) for value in from_file.values() if value not in (None, ""))
-        scope = compared_scope(params, "service_id", current, desired)
-        result["drift"] = drift(current, desired, params["current_settings"], settings, scope["sealed"], scope["remembered"])
-        if params["shared_variables"]:
-            shared = result["drift"]["shared"] = shared_drift(module, params)
-            result["drift"]["differs"] = result["drift"]["differs"] or bool(shared.get("removed") or shared.get("changed"))
-        # Drift is a signal: a CI job sees it as changed without a flag (sending nothing all the same).
-        result["changed"] = result["drift"]["differs"]
-    elif params["action"] == "plan":
-        serving = serving_deployment(params["latest_deployment"], params["deployments"])
-        scope = compared_scope(params, "service_id", current, desired)
-        result["serving_deployment"] = serving
-        result["plan"] = plan(current, desired, params["replace"], params["current_settings"], settings,
-                              params["latest_deployment"], serving, params["source"],
-                              source_digest=params["source_digest"], commit=params["commit"], force=params["force"],
-                              sources=resolved["sources"], sealed=scope["sealed"],
-                              remembered=scope["remembered"])
+    scope = compared_scope(params, "service_id", current, desired)
+    result["drift"] = drift(current, desired, params["current_settings"], settings, scope["sealed"], scope["remembered"])
+    if params["shared_variables"]:
+        shared = result["drift"]["shared"] = shared_drift(module, params)
+        result["drift"]["differs"] = result["drift"]["differs"] or bool(shared.get("removed") or shared.get("changed"))
+    # Drift is a signal: a CI job sees it as changed without a flag (sending nothing all the same).
+    result["changed"] = result["drift"]["differs"]
     module.exit_json(**unmasked(module, result))
+
+
+def bad_input(module, exc):
+    """Fail with the one line of bad input, in the caller's wording (fail_msg)."""
+    module.fail_json(msg=module.params["fail_msg"].replace("{msg}", str(exc)))
 
 
 def as_read(variables: dict) -> dict:
@@ -716,7 +703,7 @@ def shared_drift(module, params: dict) -> dict:
     try:
         shared = shared_variables(params)
     except (PlanError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
+        bad_input(module, exc)
     current = as_read(params["current_shared_variables"])
     scope = compared_scope(params, None, current, shared)
     found = drift(current, shared, {}, {}, scope["sealed"], scope["remembered"])
@@ -728,7 +715,7 @@ def inputs_or_fail(module, params):
     try:
         inputs = check_inputs(params)
     except (PlanError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
+        bad_input(module, exc)
     module.no_log_values.update(str(value) for value in inputs["env_file_values"].values() if value not in (None, ""))
     module.no_log_values.difference_update(public_values(inputs["contract"]))
     return inputs

@@ -300,18 +300,10 @@ api_requests:
   sample: 3
 """
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
-    apply_settings,
-    current_settings,
-    scale_problem,
-    settings_problem,
-    settings_result,
-)
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import normalize_setting
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, desired_settings
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import SETTING_NAMES
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import normalize_setting
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError, desired_settings
+from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import (
     Provisioner,
     ServiceSpec,
     delete_service,
@@ -319,6 +311,14 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_provision
     locate,
     not_found_yet,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.railway.service_settings import (
+    apply_settings,
+    current_settings,
+    scale_problem,
+    settings_result,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import SETTING_NAMES, settings_problem
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import argument_spec as settings_argument_spec
 
 PROVISIONING_OPTIONS = ("source_repo", "source_branch", "source_image", "volume_mount_path", "domain_port")
 
@@ -357,26 +357,8 @@ def validate(params):
 def main():
     argument_spec = dict(
         service=dict(type="str", required=True),
-        healthcheck_path=dict(type="str"),
-        healthcheck_timeout=dict(type="int"),
-        pre_deploy_command=dict(type="list", elements="str"),
-        start_command=dict(type="str"),
-        build_command=dict(type="str"),
-        root_directory=dict(type="str"),
-        dockerfile_path=dict(type="str"),
-        builder=dict(type="str", choices=["RAILPACK", "NIXPACKS", "HEROKU", "PAKETO"]),
-        restart_policy=dict(type="str", choices=["ON_FAILURE", "ALWAYS", "NEVER"]),
-        restart_policy_max_retries=dict(type="int"),
-        replicas=dict(type="int"),
-        regions=dict(type="dict"),
-        cpu_limit=dict(type="raw"),
-        memory_limit_gb=dict(type="raw"),
-        watch_patterns=dict(type="list", elements="str"),
-        overlap_seconds=dict(type="int"),
-        draining_seconds=dict(type="int"),
-        sleep_application=dict(type="bool"),
-        region=dict(type="str"),
-        cron_schedule=dict(type="str"),
+        # One option per setting of the table (railway.settings.SETTINGS).
+        **settings_argument_spec(),
         state=dict(type="str", choices=["present", "absent"]),
         source_repo=dict(type="str"),
         source_branch=dict(type="str"),

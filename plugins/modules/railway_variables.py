@@ -189,17 +189,14 @@ api_requests:
   sample: 4
 """
 
-# plan_changes and masked_diff stay importable from here, where callers and tests have found them.
-from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (  # pylint: disable=unused-import
+from ansible_collections.backendops.stack.plugins.module_utils.railway.module import SEALED_ARGS, RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import variable_text
+from ansible_collections.backendops.stack.plugins.module_utils.railway.variables import (
     bad_variable_names,
-    masked_diff,
-    plan_changes,
     sealed_memory,
     set_variables,
     unknown_sealed,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_module import SEALED_ARGS, RailwayModule
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import variable_text
 
 
 def main():

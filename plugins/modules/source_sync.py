@@ -124,7 +124,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError
+from ansible_collections.backendops.stack.plugins.module_utils.source_archive import SourceError
 from ansible_collections.backendops.stack.plugins.module_utils.source_sync import sync_tree, tree_digest
 
 

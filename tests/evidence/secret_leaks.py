@@ -34,7 +34,7 @@ from evidence.fault_matrix import EMULATOR_OPTIONS
 from evidence.railway_playbook import RailwayPlaybook
 from evidence.rows import Row
 from evidence.stack import LocalStack, copy_sample_backend
-from ansible_collections.backendops.stack.plugins.module_utils.railway_source import withheld_pattern
+from ansible_collections.backendops.stack.plugins.module_utils.source_archive import withheld_pattern
 from support import PlaybookRun, docker, real_home
 from tools.railway_emulator.testing import EmulatorProcess
 

@@ -27,7 +27,7 @@ import pytest
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import DEFAULT_API_URL, RailwayClient
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import DEFAULT_API_URL, RailwayClient
 from support import REPO_ROOT, VENV_BIN, ansible_env, run_playbook, write_play
 
 AWX_TOKEN = "fake-awx-oauth-token"

@@ -140,7 +140,7 @@ def test_a_missing_process_service_without_provisioning_fails_before_any_mutatio
     assert_clean_failure(run)
     assert run.counters["mutations"] == 0 and run.counters["uploads"] == 0
     assert run.failure == ("Nothing was deployed: step lookup: service backend-worker of process worker does not exist in project "
-                           "shop: set railway_provision=true to create it (from backend's source), or leave it out of railway_processes")
+                           "shop: set provision_processes=true to create it (from backend's source), or leave it out of processes")
     # With provisioning, check mode plans the service and sends nothing.
     planned = railway.run("--check", **COMMON)
     assert planned.rc == 0 and planned.counters["mutations"] == 0 and planned.counters["uploads"] == 0, planned.outcome.output[-3000:]

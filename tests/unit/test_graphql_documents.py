@@ -4,7 +4,7 @@
 """Every GraphQL document the collection sends validates against Railway's published schema.
 
 A document that fails here would fail against Railway too. The documents live in
-plugins/module_utils/railway_documents.py; the client refuses anything not registered there
+plugins/module_utils/railway/documents.py; the client refuses anything not registered there
 (tests/unit/plugins/module_utils/test_railway_client.py proves that), so this covers all of them.
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from graphql import OperationDefinitionNode, build_schema, parse, validate
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_documents
+from ansible_collections.backendops.stack.plugins.module_utils.railway import documents
 from support import railway_schema, railway_schema_what, require
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EMULATOR_SCHEMA = REPO_ROOT / "tools" / "railway_emulator" / "schema.graphql"
 
-DOCUMENTS = sorted(railway_documents.DOCUMENTS.items())
+DOCUMENTS = sorted(documents.DOCUMENTS.items())
 
 
 def _load(path):
@@ -40,11 +40,11 @@ def emulator_schema_fixture():
 
 
 def test_every_document_constant_is_registered():
-    constants = {name: value for name, value in vars(railway_documents).items()
-                 if isinstance(value, railway_documents.GraphQLDocument)}
+    constants = {name: value for name, value in vars(documents).items()
+                 if isinstance(value, documents.GraphQLDocument)}
     assert constants, "no documents found"
-    assert {doc.name for doc in constants.values()} == set(railway_documents.DOCUMENTS)
-    assert all(railway_documents.DOCUMENTS[doc.name] is doc for doc in constants.values())
+    assert {doc.name for doc in constants.values()} == set(documents.DOCUMENTS)
+    assert all(documents.DOCUMENTS[doc.name] is doc for doc in constants.values())
 
 
 @pytest.mark.parametrize("name, document", DOCUMENTS, ids=[name for name, _document in DOCUMENTS])

@@ -10,7 +10,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayClient
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayClient
 
 API_URL = "https://railway.test/graphql/v2"
 

@@ -58,7 +58,8 @@ def test_the_sample_backend_profile_is_what_the_stack_ran_before():
     assert profile["generate_command"] == "prisma generate"
     assert profile["services"] == {"postgres": True, "redis": True}
     assert profile["health"] == {"path": "/api/health", "probe": "http", "details": {
-        "path": "/api/health/details", "token": "HEALTH_TOKEN", "expect": {"database": "up", "redis": "up"}}}
+        "path": "/api/health/details", "token": "HEALTH_TOKEN", "expect": {"database": "up", "redis": "up"},
+        "deployment_field": "deploymentId"}}
     names = [variable["name"] for variable in profile["contract"]]
     assert names[:4] == ["NODE_ENV", "PORT", "DATABASE_URL", "REDIS_URL"]
     assert {"SUPABASE_URL", "SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN"} <= set(names)
@@ -77,6 +78,14 @@ def test_a_typescript_app_without_redis_gets_its_build_and_its_own_contract(tmp_
     assert set(contract) == {"NODE_ENV", "PORT", "DATABASE_URL", "API_KEY"}
     assert contract["API_KEY"]["secret"] and contract["API_KEY"]["required"]
     assert profile["source_roots"] == ["src"]
+
+
+def test_the_details_view_takes_a_deployment_field_and_refuses_unknown_keys(tmp_path):
+    details = {"path": "/status", "token": "STATUS_KEY", "expect": {"db": "ok"}, "deployment_field": "servedBy"}
+    profile = detect(str(ts_app(tmp_path / "app")), overrides={"health_details": details})
+    assert profile["health"]["details"] == details
+    message = one_line_error(ts_app(tmp_path / "other"), overrides={"health_details": dict(details, deployment="x")})
+    assert "health details have unknown key(s) deployment: use path, token, expect, deployment_field" in message
 
 
 def test_without_a_health_path_any_http_answer_counts_and_without_prisma_nothing_migrates(tmp_path):

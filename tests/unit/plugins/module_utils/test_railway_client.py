@@ -10,9 +10,9 @@ import pytest
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_client as rc
-from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as docs
-from ansible_collections.backendops.stack.plugins.module_utils.railway_provision import Place, Provisioner, database_spec, first_start
+from ansible_collections.backendops.stack.plugins.module_utils.railway import client as rc
+from ansible_collections.backendops.stack.plugins.module_utils.railway import documents as docs
+from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import Place, Provisioner, database_spec, first_start
 from railway_fakes import API_URL, FakeClock, data, graphql_error, make_client, reply
 
 PROJECT = {"id": "p-1", "name": "backendops-demo",

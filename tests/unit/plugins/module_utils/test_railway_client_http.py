@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_client as rc
+from ansible_collections.backendops.stack.plugins.module_utils.railway import client as rc
 
 
 class Behaviour:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_processes as rp
-from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import settings_problem
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError
+from ansible_collections.backendops.stack.plugins.module_utils.railway import processes as rp
+from ansible_collections.backendops.stack.plugins.module_utils.railway import settings as rs
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import settings_problem
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError
 
 WEB = {"build_command": "npx prisma generate", "start_command": "node src/server.js", "healthcheck_path": "/health",
        "pre_deploy_command": ["npx prisma migrate deploy"], "restart_policy": "ON_FAILURE", "restart_policy_max_retries": 5,
@@ -22,7 +23,7 @@ REPORT = {"name": "report", "start_command": "node src/report.js", "cron_schedul
     ("0 0 1 * *", 1440), ("58 23,0 * * *", 60), ("0,58 0,23 * * *", 2), ("0,58 0,23 1 * *", 58),
 ])
 def test_the_shortest_time_between_runs(schedule, gap):
-    assert rp.cron_gap(schedule) == gap
+    assert rs.cron_gap(schedule) == gap
 
 
 @pytest.mark.parametrize("schedule, expected", [
@@ -36,7 +37,7 @@ def test_the_shortest_time_between_runs(schedule, gap):
     ("0 0 0 * *", "its day of month field '0' is outside 1-31"),
 ])
 def test_schedules_railway_would_not_run_are_named_in_one_line(schedule, expected):
-    problem = rp.cron_problem(schedule)
+    problem = rs.cron_problem(schedule)
     assert expected in problem and "\n" not in problem
 
 
@@ -73,10 +74,10 @@ def test_the_service_name_pattern_and_draining_are_the_users():
 @pytest.mark.parametrize("processes, kwargs, expected", [
     ([dict(REPORT, cron_schedule="*/2 * * * *")], {}, "process report: cron schedule '*/2 * * * *' runs 2 minutes apart"),
     ([dict(REPORT, replicas=2)], {}, "process report: a cron job runs as one replica on Railway, not 2"),
-    ([WORKER], {"pattern": "{service}-jobs"}, "railway_process_service '{service}-jobs' must name each process's service with {process}"),
+    ([WORKER], {"pattern": "{service}-jobs"}, "process_service '{service}-jobs' must name each process's service with {process}"),
     ([WORKER], {"pattern": "{process}-{env}"}, "must name each process's service"),
     ([WORKER, dict(REPORT, name="worker")], {}, "process worker and process worker would both be service backend-worker"),
-    ([WORKER], {"draining_seconds": -1}, "railway_worker_draining_seconds must be zero or more"),
+    ([WORKER], {"draining_seconds": -1}, "process_draining_seconds must be zero or more"),
     ([{"name": "worker"}], {}, "every process needs a name and a start_command"),
 ])
 def test_process_input_railway_would_refuse_fails_in_one_line(processes, kwargs, expected):

@@ -1,143 +1,67 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""railway_release: typed settings, the plan and its reasons, drift, the serving deployment, failure messages."""
+"""railway.release: the one line of a failed release, from the deployer's outcome (failed, or live and unhealthy)."""
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_release as rr
+from ansible_collections.backendops.stack.plugins.module_utils.railway import release
 
-SERVING = {"id": "d1", "status": "SUCCESS", "meta": {"message": "sha256:abc"}}
-CURRENT_SETTINGS = {"healthcheck_path": "/api/health", "healthcheck_timeout": 120, "pre_deploy_command": None}
-
-
-def test_settings_are_typed_and_unset_ones_left_out():
-    settings = rr.desired_settings({"healthcheck_timeout": "300", "pre_deploy_command": "npx prisma migrate deploy",
-                                    "start_command": None}, {"sleep_application": "yes"})
-    assert settings == {"healthcheck_timeout": 300, "pre_deploy_command": ["npx prisma migrate deploy"],
-                        "sleep_application": True}
-
-
-def test_an_unknown_extra_setting_is_named_with_the_known_ones():
-    with pytest.raises(rr.PlanError, match="railway_settings_extra has unknown settings replica; known: build_command, builder,"):
-        rr.desired_settings({}, {"replica": 2})
-
-
-def test_the_config_document_keeps_numbers_and_drops_removed_settings():
-    document = rr.config_document({"healthcheck_timeout": 300, "start_command": "", "builder": "NIXPACKS", "replicas": 2})
-    assert document == {"$schema": rr.CONFIG_FILE_SCHEMA, "build": {"builder": "NIXPACKS"},
-                        "deploy": {"healthcheckTimeout": 300}}
-
-
-def test_an_unchanged_release_does_not_deploy():
-    plan = rr.plan({"A": "1"}, {"A": "1"}, False, CURRENT_SETTINGS, {"healthcheck_timeout": 120}, SERVING, SERVING,
-                   "upload", source_digest="abc")
-    assert plan["deploy_reasons"] == [] and not plan["variables"]["differs"] and plan["settings"] == {}
-    assert plan["previous_deployment_id"] == "d1"
-
-
-def test_the_plan_names_changes_and_reasons():
-    plan = rr.plan({"A": "1", "OLD": "x"}, {"A": "2", "B": "3"}, True, CURRENT_SETTINGS,
-                   {"healthcheck_timeout": 300, "healthcheck_path": ""}, SERVING, SERVING, "upload", source_digest="def")
-    assert plan["variables"] == {"added": ["B"], "updated": ["A"], "removed": ["OLD"], "count": 2, "differs": True,
-                                 "sealed": [], "to_seal": []}
-    assert plan["settings_text"] == ['healthcheck_path: "/api/health" -> null', "healthcheck_timeout: 120 -> 300"]
-    assert plan["source_reasons"] == ["the source (sha256:def) differs from the serving one (sha256:abc)"]
-    assert plan["deploy_reasons"][1:] == ["variables change", "settings change"]
-
-
-def test_a_failed_latest_deployment_deploys_and_an_older_one_serves():
-    latest = {"id": "d2", "status": "FAILED"}
-    serving = rr.serving_deployment(latest, [latest, {"id": "d0", "status": "CRASHED"}, SERVING])
-    assert serving is SERVING
-    plan = rr.plan({}, {}, False, {}, {}, latest, serving, "redeploy")
-    assert plan["source_reasons"] == ["its latest deployment d2 is FAILED, so the configuration on Railway is not what serves"]
-
-
-def test_drift_by_name_only():
-    drift = rr.drift({"A": "1", "EXTRA": "2"}, {"A": "9", "GONE": "3"}, CURRENT_SETTINGS, {"healthcheck_timeout": 60})
-    assert drift == {"added": ["EXTRA"], "removed": ["GONE"], "changed": ["A"], "settings": ["healthcheck_timeout"],
-                     "declared": 2, "on_railway": 2, "sealed": [], "sealed_new_here": [], "to_seal": [], "differs": True}
-    assert not rr.drift({"A": "1"}, {"A": "1"}, CURRENT_SETTINGS, {})["differs"]
-
-
-def test_a_sealed_variable_is_write_only():
-    # Railway lists a sealed variable without its value (null); only the digest of the last value sent tells.
-    current, desired = {"JWT": None, "A": "1"}, {"JWT": "new", "A": "1"}
-    assert rr.variable_changes(current, desired, False, remembered={"JWT": True}) == ([], [], [])
-    assert rr.variable_changes(current, desired, False, remembered={"JWT": False}) == ([], ["JWT"], [])
-    # Nothing remembered (first run on this machine): sent once, then remembered.
-    assert rr.variable_changes(current, desired, False) == ([], ["JWT"], [])
-    # Declared sealed, unsealed on Railway: updated with the same value, which seals it.
-    assert rr.variable_changes(current, desired, False, sealed=["A"], remembered={"JWT": True}) == ([], ["A"], [])
-
-
-def test_drift_never_calls_a_sealed_variable_changed():
-    current, declared = {"JWT": None, "KEY": None, "A": "1"}, {"JWT": "x", "KEY": "y", "A": "1"}
-    drift = rr.drift(current, declared, {}, {}, sealed=["A"], remembered={"JWT": True, "KEY": False})
-    assert (drift["changed"], drift["sealed"], drift["sealed_new_here"], drift["to_seal"]) == ([], ["JWT", "KEY"], ["KEY"], ["A"])
+SETTINGS = {"pre_deploy_command": ["npx prisma migrate deploy"], "healthcheck_path": "/healthz"}
+OPTIONS = {"health_path": "/healthz", "rollback_on_failure": False, "wait_timeout": 900}
 
 
 def test_a_failed_migration_keeps_the_previous_deployment():
-    context = {"service": "backend", "previous_deployment_id": "d1", "pre_deploy_command": ["npx prisma migrate deploy"],
-               "health_path": "/api/health", "health_now": {"status": 200},
-               "deployment": {"failed": True, "deployment_id": "d2", "status": "FAILED", "msg": "pre-deploy failed",
-                              "failed_step": {"step": "PRE_DEPLOY_COMMAND"}, "deploy_logs": ["migration error"]}}
-    result = rr.recovery(context)
-    assert result["failure"]["step"] == "deploy" and result["log_tail"] == ["migration error"]
-    assert result["message"] == ("The database migration step (pre-deploy command 'npx prisma migrate deploy') failed, so "
-                                 "the new deployment did not go live. Railway: pre-deploy failed. The previous deployment "
-                                 "d1 keeps serving (GET /api/health answers HTTP 200).")
+    deployment = {"failed": True, "deployment_id": "d2", "status": "FAILED", "msg": "pre-deploy failed",
+                  "failed_step": {"step": "PRE_DEPLOY_COMMAND"}, "log_tail": ["migration error"]}
+    told = release.deployment_failure(deployment, "d1", SETTINGS, OPTIONS, {"status": 200})
+    assert told["step"] == "deploy" and told["log_tail"] == ["migration error"]
+    assert told["msg"] == ("The database migration step (pre-deploy command 'npx prisma migrate deploy') failed, so "
+                           "the new deployment did not go live. Railway: pre-deploy failed. The previous deployment "
+                           "d1 keeps serving (GET /healthz answers HTTP 200).")
 
 
 def test_a_failure_of_an_unknown_step_names_the_deployment_and_the_rollback_decision_once():
     railway = ("Deployment d2 of service backend FAILED while BUILDING; its events, build logs, deploy logs could not be "
                "read (HTTP 503 (Service Unavailable)); deployment d1 is still active, so the service is unchanged (no "
                "rollback needed) [QUEUED -> BUILDING -> FAILED]")
-    context = {"service": "backend", "previous_deployment_id": "d1", "health_path": "/api/health",
-               "health_now": {"status": 200},
-               "deployment": {"failed": True, "deployment_id": "d2", "status": "FAILED", "msg": railway,
-                              "failed_step": {"status": "BUILDING"},
-                              "rollback": {"action": "not_needed", "active_deployment_id": "d1"}}}
-    result = rr.recovery(context)
-    assert result["log_tail"] == []
-    assert result["message"] == ("The new deployment did not go live. Railway: %s. GET /api/health answers HTTP 200."
-                                 % railway)
+    deployment = {"failed": True, "deployment_id": "d2", "status": "FAILED", "msg": railway,
+                  "failed_step": {"status": "BUILDING"}, "rollback": {"action": "not_needed", "active_deployment_id": "d1"}}
+    told = release.deployment_failure(deployment, "d1", SETTINGS, OPTIONS, {"status": 200})
+    assert told["log_tail"] == []
+    assert told["msg"] == "The new deployment did not go live. Railway: %s. GET /healthz answers HTTP 200." % railway
     # Without the health check's answer there is nothing to add to Railway's line.
-    del context["health_now"]
-    assert rr.recovery(context)["message"] == "The new deployment did not go live. Railway: %s." % railway
+    assert release.deployment_failure(deployment, "d1", SETTINGS, OPTIONS)["msg"] == (
+        "The new deployment did not go live. Railway: %s." % railway)
 
 
-def test_a_failed_health_check_rolls_back():
-    context = {"previous_deployment_id": "d1", "health_url": "https://x", "health_path": "/api/health",
-               "deployment": {"deployment_id": "d2", "status": "SUCCESS"},
-               "health": {"failed": True, "status": 503, "attempts": 3},
-               "rollback": {"deployment_id": "d3", "status": "SUCCESS", "serving": True},
-               "health_now": {"status": 200},
-               "failed_logs": {"services": [{"latest_deployment": {"deploy_logs": ["boom"]}}]}}
-    assert rr.recovery(context)["message"] == (
-        "Deployment d2 is live, but GET https://x/api/health answered HTTP 503 after 3 attempts. Rolled back to d1: new "
-        "deployment d3 is SUCCESS (GET /api/health answers HTTP 200). Last log line: boom")
+def test_an_unhealthy_deployment_is_the_deployers_line_with_what_serves_now():
+    line = ("Deployment d2 is live, but GET https://x/healthz answered HTTP 503 after 3 attempts; last deploy log line: "
+            "boom; rolled back to deployment d1 (new deployment d3 is SUCCESS)")
+    deployment = {"failed": True, "unhealthy": True, "deployment_id": "d2", "status": "SUCCESS", "msg": line,
+                  "log_tail": ["boom"], "rollback": {"action": "rolled_back", "deployment_id": "d3"}}
+    told = release.deployment_failure(deployment, "d1", SETTINGS, dict(OPTIONS, rollback_on_failure=True), {"status": 200})
+    assert told == {"step": "health", "railway_step": "", "log_tail": ["boom"],
+                    "msg": line + ". Now GET /healthz answers HTTP 200."}
+    kept = release.deployment_failure(dict(deployment, rollback=None), "d1", SETTINGS, OPTIONS, {"status": 503})
+    assert kept["msg"].endswith(". Rollback is off (rollback_on_failure=false): deployment d2 stays live.")
+    # The serving deployment of a run that deployed nothing is only explained.
+    serving = release.deployment_failure(dict(deployment, deployment_id=None), "d1", SETTINGS, OPTIONS)
+    assert serving["msg"].endswith(". Nothing was deployed by this run.")
 
 
-def test_service_variables_are_text_and_later_layers_win():
-    variables = rr.service_variables([{"DATABASE_URL": "ref", "PORT": 8080, "DEBUG": True}, {"PORT": None, "X": False},
-                                      {"DEBUG": "1"}], drop=["DATABASE_URL"])
-    assert variables == {"DEBUG": "1", "X": "false"}
+def test_a_deployment_that_did_not_finish_in_time_carries_on():
+    deployment = {"failed": True, "deployment_id": "d2", "status": "BUILDING", "timed_out": True, "msg": "still building"}
+    told = release.deployment_failure(deployment, None, SETTINGS, OPTIONS)
+    assert told["msg"].startswith("The deployment is still BUILDING after wait_timeout=900 s; it carries on in Railway")
 
 
-@pytest.mark.parametrize("key, step, what", [
-    ("configuration", "configuration", "step configuration (setting the variables and settings of backend, one request) failed: boom"),
-    ("variables_result", "variables", "step variables (setting the variables of backend) failed: boom"),
-    ("service_result", "settings", "step settings (configuring service backend) failed: boom"),
-    ("source_connection", "source", "step source (connecting service backend to its repository or image) failed: boom"),
+@pytest.mark.parametrize("step, what", [
+    ("configuration", "step configuration (setting the variables and settings of backend, one request) failed: boom"),
+    ("variables", "step variables (setting the variables of backend) failed: boom"),
+    ("settings", "step settings (configuring service backend) failed: boom; changed variables take effect"),
+    ("source", "step source (connecting service backend to its repository or image) failed: boom; changed variables"),
 ])
-def test_a_step_before_any_deployment_says_nothing_was_deployed_and_names_itself(key, step, what):
-    failure = rr.failed_step({"service": "backend", key: {"failed": True, "msg": "boom."}})
-    assert failure["step"] == step and failure["msg"].startswith("Nothing was deployed: " + what), failure["msg"]
-
-
-def test_shared_references_are_found_in_literal_values():
-    values = ["${{shared.FLAGS}}", "x-${{ shared.REGION }}-y", "${{Postgres.DATABASE_URL}}", None, "shared.NOT"]
-    assert rr.shared_references(values) == {"FLAGS", "REGION"}
+def test_a_step_before_any_deployment_says_nothing_was_deployed_and_names_itself(step, what):
+    assert release.step_failure(step, "backend", "boom.").startswith("Nothing was deployed: " + what)

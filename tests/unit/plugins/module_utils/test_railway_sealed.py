@@ -8,7 +8,7 @@ import hashlib
 import json
 import stat
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_sealed import SealedMemory, default_state_dir
+from ansible_collections.backendops.stack.plugins.module_utils.railway.sealed import SealedMemory, default_state_dir
 
 
 def test_digests_are_keyed_per_file_private_and_forget_removed_names(tmp_path):

@@ -8,16 +8,13 @@ import json
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_config_file as rcf
-from ansible_collections.backendops.stack.plugins.module_utils import railway_settings as rs
-from ansible_collections.backendops.stack.plugins.module_utils.railway_apply import (
-    check_inputs,
-    needs_scale,
-    release_settings,
-    scale_problem,
-    settings_problem,
-)
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError, config_document, drift
+from ansible_collections.backendops.stack.plugins.module_utils.railway import config_file as rcf
+from ansible_collections.backendops.stack.plugins.module_utils.railway import settings as rs
+from ansible_collections.backendops.stack.plugins.module_utils.railway.config_file import config_document
+from ansible_collections.backendops.stack.plugins.module_utils.railway.inputs import check_inputs, release_settings
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError, drift
+from ansible_collections.backendops.stack.plugins.module_utils.railway.service_settings import needs_scale, scale_problem
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import settings_problem
 
 # A railway.json like the one a backend kept before Railway stopped reading it.
 SEED_CONFIG = {
@@ -31,11 +28,20 @@ SEED_CONFIG = {
 
 def test_the_table_names_every_setting_once_with_its_api_field():
     assert len(rs.SETTING_NAMES) == len(set(rs.SETTING_NAMES)) == len(rs.SETTINGS)
-    assert dict(rs.SERVICE_SETTING_FIELDS)["regions"] == "multiRegionConfig"
+    assert rs.BY_OPTION["regions"].field == "multiRegionConfig"
     assert set(rs.SCALE_SETTINGS) == {"regions", "cpu_limit", "memory_limit_gb"}
     # A config file's path maps back to exactly one setting.
     paths = [setting.config_path for setting in rs.SETTINGS if setting.config_path]
     assert len(paths) == len(set(paths))
+
+
+def test_railway_services_options_derive_from_the_table():
+    spec = rs.argument_spec()
+    assert list(spec) == list(rs.SETTING_NAMES)
+    assert spec["builder"] == {"type": "str", "choices": ["RAILPACK", "NIXPACKS", "HEROKU", "PAKETO"]}
+    assert spec["pre_deploy_command"] == {"type": "list", "elements": "str"}
+    assert (spec["replicas"], spec["regions"], spec["cpu_limit"], spec["sleep_application"]) == (
+        {"type": "int"}, {"type": "dict"}, {"type": "raw"}, {"type": "bool"})
 
 
 @pytest.mark.parametrize("option, value, expected", [
@@ -119,7 +125,7 @@ def test_a_bad_file_fails_in_one_line_naming_it(tmp_path, text, message):
 
 
 def test_a_missing_custom_file_is_refused(tmp_path):
-    with pytest.raises(rcf.ConfigFileError, match="railway_config_file_source .* is not a file"):
+    with pytest.raises(rcf.ConfigFileError, match="config_file_source .* is not a file"):
         rcf.find(str(tmp_path / "nope.json"), None)
     assert rcf.find(None, str(tmp_path)) is None
 

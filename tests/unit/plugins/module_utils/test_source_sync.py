@@ -11,7 +11,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
+from ansible_collections.backendops.stack.plugins.module_utils.source_archive import SourceError, build_archive
 from ansible_collections.backendops.stack.plugins.module_utils.source_sync import sync_tree, tree_digest
 from support import write_tree as tree
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayTarget
-from ansible_collections.backendops.stack.plugins.module_utils import railway_deployer
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayTarget
+from ansible_collections.backendops.stack.plugins.module_utils.railway import deployer
 
 
 class Finished(Exception):
@@ -99,7 +99,7 @@ class ScriptedClient:
 def run(client, **params):
     railway = FakeRailway(client, **params)
     with pytest.raises(Finished) as info:
-        railway_deployer.Deployer(railway).run(railway)
+        deployer.Deployer(railway).run(railway)
     return info.value
 
 
@@ -135,6 +135,61 @@ def test_check_mode_sends_no_mutation():
     railway = FakeRailway(client)
     railway.check_mode = True
     with pytest.raises(Finished) as info:
-        railway_deployer.Deployer(railway).run(railway)
+        deployer.Deployer(railway).run(railway)
     assert not info.value.failed and info.value.result["changed"]
     assert [call[0] for call in client.calls] == ["service_instance"]
+
+
+# --- a deployment that goes live unhealthy: one more failed outcome of the deployer --------------------------------
+
+class LiveClient(ScriptedClient):
+    """B goes live (SUCCESS) and replaces A; only the release's verification finds it unhealthy."""
+
+    def __init__(self):
+        super().__init__()
+        self.statuses["B"] = "SUCCESS"
+
+    def redeploy(self, deployment_id):
+        self._record("redeploy", deployment_id)
+        self.active = "B"
+        return {"id": "B", "status": "QUEUED"}
+
+
+def verified(client, problem, **params):
+    """(deployments verified, the DeployFailed or the module's exit) of a deployment verified with ``problem``."""
+    railway = FakeRailway(client, **params)
+    checked = []
+
+    def verify(deployment_id):
+        checked.append(deployment_id)
+        return problem
+    if problem:
+        with pytest.raises(deployer.DeployFailed) as failed:
+            deployer.Deployer(railway, verify=verify).deploy()
+        return checked, failed.value
+    with pytest.raises(Finished) as finished:
+        deployer.Deployer(railway, verify=verify).run(railway)
+    return checked, finished.value
+
+
+def test_an_unhealthy_live_deployment_is_explained_and_rolled_back_like_a_failed_one():
+    client = LiveClient()
+    checked, failure = verified(client, "Deployment B is live, but GET https://x/health answered HTTP 503 after 2 attempts")
+    assert checked == ["B"]
+    assert failure.msg.startswith("Deployment B is live, but GET https://x/health answered HTTP 503 after 2 attempts; "
+                                  "last deploy log line: Process exited with code 1; rolled back to deployment A "
+                                  "(new deployment R is SUCCESS)"), failure.msg
+    assert failure.result["unhealthy"] and failure.result["log_tail"] == ["Error: Cannot find module", "Process exited with code 1"]
+    assert failure.result["rollback"]["action"] == "rolled_back" and ("rollback", "A") in client.calls
+
+
+def test_an_unhealthy_live_deployment_stays_without_rollback_on_failure():
+    client = LiveClient()
+    _checked, failure = verified(client, "unhealthy", rollback_on_failure=False)
+    assert failure.result["unhealthy"] and "rollback" not in failure.result
+    assert not [call for call in client.calls if call[0] == "rollback"]
+
+
+def test_a_healthy_live_deployment_succeeds():
+    checked, outcome = verified(LiveClient(), None)
+    assert checked == ["B"] and not outcome.failed and outcome.result["serving"]

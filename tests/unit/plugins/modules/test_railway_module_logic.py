@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_deployer
+from ansible_collections.backendops.stack.plugins.module_utils.railway import deployer, variables
 from ansible_collections.backendops.stack.plugins.modules import railway_service, railway_variables
 
 
@@ -28,26 +28,26 @@ CURRENT = {"KEEP": "1", "CHANGE": "old", "REF": "${{Postgres.DATABASE_URL}}", "E
 
 def test_plan_present_upserts_only_differences_and_keeps_references_literal():
     desired = {"KEEP": "1", "CHANGE": "new", "REF": "${{Postgres.DATABASE_URL}}", "NEW": "n"}
-    upserts, added, updated, removed = railway_variables.plan_changes(CURRENT, desired, "present", False)
+    upserts, added, updated, removed = variables.plan_changes(CURRENT, desired, "present", False)
     assert upserts == {"CHANGE": "new", "NEW": "n"}
     assert (added, updated, removed) == (["NEW"], ["CHANGE"], [])
 
 
 def test_plan_present_without_difference_changes_nothing():
-    assert railway_variables.plan_changes(CURRENT, dict(CURRENT), "present", True) == ({}, [], [], [])
+    assert variables.plan_changes(CURRENT, dict(CURRENT), "present", True) == ({}, [], [], [])
 
 
 def test_plan_replace_removes_unlisted_names():
-    removed = railway_variables.plan_changes(CURRENT, {"KEEP": "1"}, "present", True)[3]
+    removed = variables.plan_changes(CURRENT, {"KEEP": "1"}, "present", True)[3]
     assert removed == ["CHANGE", "EXTRA", "REF"]
 
 
 def test_plan_absent_removes_only_existing_names():
-    assert railway_variables.plan_changes(CURRENT, {"EXTRA": None, "GONE": None}, "absent", False) == ({}, [], [], ["EXTRA"])
+    assert variables.plan_changes(CURRENT, {"EXTRA": None, "GONE": None}, "absent", False) == ({}, [], [], ["EXTRA"])
 
 
 def test_diff_shows_names_and_never_values():
-    diff = railway_variables.masked_diff(CURRENT, ["NEW"], ["CHANGE"], ["EXTRA"])
+    diff = variables.masked_diff(CURRENT, ["NEW"], ["CHANGE"], ["EXTRA"])
     assert diff["before"] == {"KEEP": "********", "CHANGE": "********", "REF": "********", "EXTRA": "********"}
     assert diff["after"] == {"KEEP": "********", "CHANGE": "******** (changed)", "REF": "********", "NEW": "********"}
     text = repr(diff)
@@ -96,18 +96,18 @@ def deploy_params(**overrides):
     (dict(wait=False, rollback_on_failure=True), "rollback_on_failure needs wait=true"),
 ])
 def test_deploy_option_misuse_is_explained(overrides, message):
-    assert message in railway_deployer.check_options(deploy_params(**overrides))
+    assert message in deployer.check_options(deploy_params(**overrides))
 
 
 def test_deploy_options_that_fit_pass():
-    assert railway_deployer.check_options(deploy_params(source="commit", commit="0123456789abcdef0123456789ABCDEF01234567")) is None
-    assert railway_deployer.check_options(deploy_params(source="upload", path="/src", deployment_message="sha256:x")) is None
+    assert deployer.check_options(deploy_params(source="commit", commit="0123456789abcdef0123456789ABCDEF01234567")) is None
+    assert deployer.check_options(deploy_params(source="upload", path="/src", deployment_message="sha256:x")) is None
 
 
 def test_urls_get_a_scheme():
-    assert railway_deployer.https_url("x.up.railway.app") == "https://x.up.railway.app"
-    assert railway_deployer.https_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
-    assert railway_deployer.https_url(None) is None
+    assert deployer.https_url("x.up.railway.app") == "https://x.up.railway.app"
+    assert deployer.https_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
+    assert deployer.https_url(None) is None
 
 
 class _Done(Exception):
@@ -126,7 +126,7 @@ class _ServiceStub:
         self.result = None
 
     def resolve(self, service):
-        from ansible_collections.backendops.stack.plugins.module_utils.railway_client import RailwayTarget
+        from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayTarget
         return RailwayTarget({"id": "p", "name": "demo"}, {"id": "e", "name": "production"}, {"id": "s", "name": service}, [], [])
 
     def service_instance(self, environment_id, service_id):

@@ -1,12 +1,13 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""railway_waiter: deadline, capped backoff, reset on change, status classification."""
+"""waiter: deadline, capped backoff, reset on change; and railway.statuses' classification."""
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_waiter as rw
+from ansible_collections.backendops.stack.plugins.module_utils import waiter as rw
+from ansible_collections.backendops.stack.plugins.module_utils.railway import statuses as deployment_statuses
 from railway_fakes import FakeClock
 
 # Railway's DeploymentStatus enum (schema.graphql), all 13 values.
@@ -28,29 +29,30 @@ def scripted(values, clock=None):
 
 
 def test_every_railway_status_is_classified_exactly_once():
-    groups = [rw.IN_PROGRESS_STATUSES, rw.SUCCESS_STATUSES, rw.FAILURE_STATUSES, rw.ENDED_STATUSES]
-    assert rw.ALL_STATUSES == RAILWAY_STATUSES
+    groups = [deployment_statuses.IN_PROGRESS_STATUSES, deployment_statuses.SUCCESS_STATUSES,
+              deployment_statuses.FAILURE_STATUSES, deployment_statuses.ENDED_STATUSES]
+    assert deployment_statuses.ALL_STATUSES == RAILWAY_STATUSES
     assert sum(len(group) for group in groups) == len(RAILWAY_STATUSES)
-    assert {s for s in RAILWAY_STATUSES if rw.is_terminal(s)} == {"SUCCESS", "SLEEPING", "FAILED", "CRASHED",
-                                                                  "SKIPPED", "REMOVED", "REMOVING"}
-    assert set(rw.BLOCKED_REASONS) == {"WAITING", "NEEDS_APPROVAL"}
-    assert set(rw.ENDED_REASONS) == rw.ENDED_STATUSES
+    assert {s for s in RAILWAY_STATUSES if deployment_statuses.is_terminal(s)} == {
+        "SUCCESS", "SLEEPING", "FAILED", "CRASHED", "SKIPPED", "REMOVED", "REMOVING"}
+    assert set(deployment_statuses.BLOCKED_REASONS) == {"WAITING", "NEEDS_APPROVAL"}
+    assert set(deployment_statuses.ENDED_REASONS) == deployment_statuses.ENDED_STATUSES
 
 
 def test_unknown_statuses_keep_waiting():
-    assert not rw.is_terminal("SOMETHING_NEW")
+    assert not deployment_statuses.is_terminal("SOMETHING_NEW")
 
 
 def test_done_at_the_first_poll_does_not_sleep():
     waiter, clock = make_waiter(60)
-    result = waiter.wait(lambda: "SUCCESS", rw.is_terminal)
+    result = waiter.wait(lambda: "SUCCESS", deployment_statuses.is_terminal)
     assert (result.value, result.polls, result.timed_out, clock.sleeps) == ("SUCCESS", 1, False, [])
 
 
 def test_interval_grows_while_the_status_stays_and_is_capped():
     waiter, clock = make_waiter(1000, interval=2, max_interval=10, factor=2)
     poll = scripted(["BUILDING"] * 6 + ["SUCCESS"])
-    result = waiter.wait(poll, rw.is_terminal)
+    result = waiter.wait(poll, deployment_statuses.is_terminal)
     assert clock.sleeps == [2, 4, 8, 10, 10, 10]
     assert result.polls == 7 and result.elapsed == 44
 
@@ -59,7 +61,7 @@ def test_interval_starts_again_when_the_status_changes():
     waiter, clock = make_waiter(1000, interval=1, max_interval=30, factor=2)
     poll = scripted(["QUEUED", "QUEUED", "QUEUED", "BUILDING", "BUILDING", "SUCCESS"])
     changes = []
-    waiter.wait(poll, rw.is_terminal, on_change=lambda value, elapsed: changes.append((value, elapsed)))
+    waiter.wait(poll, deployment_statuses.is_terminal, on_change=lambda value, elapsed: changes.append((value, elapsed)))
     assert clock.sleeps == [1, 2, 4, 1, 2]
     assert changes == [("QUEUED", 0), ("BUILDING", 7), ("SUCCESS", 10)]
 
@@ -71,14 +73,14 @@ def test_a_long_build_costs_few_polls():
     def poll():
         # a 10 minute build, then success
         return "SUCCESS" if clock.now >= 600 else next(statuses)
-    result = waiter.wait(poll, rw.is_terminal)
+    result = waiter.wait(poll, deployment_statuses.is_terminal)
     assert result.value == "SUCCESS"
     assert result.polls <= 30
 
 
 def test_timeout_polls_once_more_at_the_deadline_and_reports_the_last_value():
     waiter, clock = make_waiter(10, interval=3, max_interval=3, factor=1)
-    result = waiter.wait(lambda: "BUILDING", rw.is_terminal)
+    result = waiter.wait(lambda: "BUILDING", deployment_statuses.is_terminal)
     assert result.timed_out and result.value == "BUILDING"
     assert clock.sleeps == [3, 3, 3, 1]  # the last sleep is cut to end at the deadline
     assert result.elapsed == 10 and result.polls == 5
@@ -88,7 +90,7 @@ def test_state_of_decides_what_counts_as_a_change():
     waiter, clock = make_waiter(100, interval=1, max_interval=8, factor=2)
     values = iter([{"status": "BUILDING", "n": i} for i in range(3)] + [{"status": "SUCCESS", "n": 9}])
     changes = []
-    waiter.wait(lambda: next(values), lambda v: rw.is_terminal(v["status"]),
+    waiter.wait(lambda: next(values), lambda v: deployment_statuses.is_terminal(v["status"]),
                 on_change=lambda v, e: changes.append(v["status"]), state_of=lambda v: v["status"])
     assert changes == ["BUILDING", "SUCCESS"]
     assert clock.sleeps == [1, 2, 4]

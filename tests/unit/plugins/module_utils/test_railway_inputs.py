@@ -1,14 +1,16 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""railway_apply: a release's inputs checked before any request, in the order a user fixes them; health answers."""
+"""railway.inputs: a release's inputs checked before any request, in the order a user fixes them; railway.source:
+what a release follows."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_apply as ra
-from ansible_collections.backendops.stack.plugins.module_utils.railway_release import PlanError
+from ansible_collections.backendops.stack.plugins.module_utils.railway import inputs as ra
+from ansible_collections.backendops.stack.plugins.module_utils.railway import source
+from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError
 
 SECRETS = {"SUPABASE_URL": "https://ref.supabase.co", "SUPABASE_ANON_KEY": "anon-key-0123456789",
            "JWT_SECRET": "jwt-secret-0123456789abcdef0123456789", "HEALTH_TOKEN": "health-token-42"}
@@ -19,7 +21,7 @@ DEFAULTS = {"NODE_ENV": "production", "PORT": 8080, "DATABASE_URL": "${{Postgres
 def inputs(tmp_path, **changes):
     params = dict(source="upload", path=str(tmp_path), commit=None, profile={}, settings={"healthcheck_path": "/api/health"},
                   settings_extra={}, env_file=None, defaults=DEFAULTS, variables=dict(SECRETS), drop=[], extra=[],
-                  contract=None, verify_health=True, health_details_path="/api/health/details", health_token=None)
+                  contract=None, verify_health=True, health_details={"path": "/api/health/details", "token": "HEALTH_TOKEN"}, health_token=None)
     params.update(changes)
     return params
 
@@ -33,15 +35,15 @@ def test_good_inputs_give_the_variables_as_railway_stores_them(tmp_path):
 
 
 @pytest.mark.parametrize("changes, expected", [
-    ({"source": "commit", "commit": "abc123"}, "railway_commit_sha must be the full 40 character SHA"),
-    ({"path": "/nonexistent/app"}, "railway_source_path /nonexistent/app is not a directory"),
-    ({"profile": {"failed": True, "msg": "App profile: no package.json"}}, "App profile: no package.json (railway_source_path"),
-    ({"settings_extra": {"replica": 2}}, "railway_settings_extra has unknown settings replica"),
+    ({"source": "commit", "commit": "abc123"}, "commit must be the full 40 character SHA"),
+    ({"path": "/nonexistent/app"}, "path /nonexistent/app is not a directory"),
+    ({"profile": {"failed": True, "msg": "App profile: no package.json"}}, "App profile: no package.json (path"),
+    ({"settings_extra": {"replica": 2}}, "settings_extra has unknown settings replica"),
     ({"settings": {"healthcheck_path": "api/health"}}, "healthcheck_path must start with /"),
-    ({"env_file": "/nonexistent/production.env"}, "railway_env_file /nonexistent/production.env is not a readable file"),
+    ({"env_file": "/nonexistent/production.env"}, "env_file /nonexistent/production.env is not a readable file"),
     ({"variables": dict(SECRETS, PORT="eighty")}, "PORT"),
     ({"drop": ["REDIS_URL"]}, "REDIS_URL is required but not set"),
-    ({"variables": dict(SECRETS, HEALTH_TOKEN="${{shared.HEALTH_TOKEN}}")}, "HEALTH_TOKEN is a Railway reference"),
+    ({"variables": dict(SECRETS, HEALTH_TOKEN="${{shared.HEALTH_TOKEN}}")}, "variable HEALTH_TOKEN (health_details.token) is a Railway reference"),
     ({"variables": {"bad-name": "x"}}, "bad variable name(s) 'bad-name'"),
 ])
 def test_bad_input_fails_with_one_line_naming_it(tmp_path, changes, expected):
@@ -52,7 +54,7 @@ def test_bad_input_fails_with_one_line_naming_it(tmp_path, changes, expected):
 
 
 def test_the_commit_is_checked_first(tmp_path):
-    with pytest.raises(PlanError, match="railway_commit_sha"):
+    with pytest.raises(PlanError, match="commit must be"):
         ra.check_inputs(inputs(tmp_path, source="commit", commit="abc", path="/nonexistent", settings_extra={"x": 1}))
 
 
@@ -65,20 +67,16 @@ def test_the_env_file_wins_and_a_drift_or_redeploy_needs_no_source(tmp_path):
     assert checked["health_token"] is None
 
 
-def test_the_detailed_health_view_must_be_ok_and_served_by_this_deployment():
-    url = "https://x/api/health/details"
-    assert ra.details_problem({"status": 200, "json": {"status": "ok", "deploymentId": "d1"}}, "d1", url) is None
-    assert "does not match the HEALTH_TOKEN" in ra.details_problem({"status": 401, "json": {}}, "d1", url)
-    assert "database=down" in ra.details_problem({"status": 200, "json": {"status": "ok", "database": "down"}}, None, url)
-    assert "served by deployment d0" in ra.details_problem({"status": 200, "json": {"status": "ok", "deploymentId": "d0"}},
-                                                           "d1", url)
-
-
-def test_a_health_path_that_never_answers_200_fails_after_its_attempts(monkeypatch):
-    answers = iter([{"status": 404, "json": {}}, {"status": 503, "json": {}}])
-    monkeypatch.setattr(ra, "http_get", lambda url, token=None, validate_certs=True: next(answers))
-    health = ra.wait_until_healthy("https://x/api/health", attempts=2, delay=0.01)
-    assert health["failed"] and health["status"] == 503 and health["attempts"] == 2
+def test_the_health_token_is_the_value_of_the_variable_the_profile_names_or_the_one_given(tmp_path):
+    details = {"path": "/healthz/full", "token": "STATUS_KEY"}
+    checked = ra.check_inputs(inputs(tmp_path, variables=dict(SECRETS, STATUS_KEY="status-key-0123"), health_details=details))
+    assert checked["health_token"] == "status-key-0123"
+    given = ra.check_inputs(inputs(tmp_path, health_details=details, health_token="from-the-vault"))
+    assert given["health_token"] == "from-the-vault"
+    with pytest.raises(PlanError, match="variable STATUS_KEY \\(health_details.token\\) is not set"):
+        ra.check_inputs(inputs(tmp_path, health_details=details))
+    # Without a details view no token is needed.
+    assert ra.check_inputs(inputs(tmp_path, health_details={}))["health_token"] is None
 
 
 def test_the_processes_are_checked_with_the_other_inputs(tmp_path):
@@ -86,7 +84,7 @@ def test_the_processes_are_checked_with_the_other_inputs(tmp_path):
     checked = ra.check_inputs(inputs(tmp_path, service="api", processes=[worker], process_service="{service}-{process}",
                                      process_draining_seconds=90))
     assert [(spec["service"], spec["settings"]["draining_seconds"]) for spec in checked["processes"]] == [("api-worker", 90)]
-    with pytest.raises(PlanError, match="railway_config_file=true cannot go with the app's processes \\(worker\\)"):
+    with pytest.raises(PlanError, match="config_file cannot go with the app's processes \\(worker\\)"):
         ra.check_inputs(inputs(tmp_path, processes=[worker], config_file=str(tmp_path / "railway.json")))
     with pytest.raises(PlanError, match="process report: cron schedule '\\* \\* \\* \\* \\*' runs 1 minute apart"):
         ra.check_inputs(inputs(tmp_path, processes=[dict(worker, name="report", cron_schedule="* * * * *")]))
@@ -118,10 +116,10 @@ def _instance(source=None, trigger=None):
     ({"source": "auto"}, _instance({"image": "ghcr.io/acme/shop:1"}), ("image", None)),
 ])
 def test_the_release_follows_the_source_the_service_is_connected_to_or_asked_to_be(options, instance, expected):
-    kind, connection = ra.source_to_follow(options, instance)
+    kind, connection = source.source_to_follow(options, instance)
     assert (kind, connection and connection["change"]) == expected
 
 
 def test_following_a_repository_needs_one():
     with pytest.raises(PlanError, match="source=repo needs repo"):
-        ra.source_to_follow({"source": "repo"}, _instance())
+        source.source_to_follow({"source": "repo"}, _instance())

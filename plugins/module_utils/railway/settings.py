@@ -3,13 +3,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The service settings the collection manages, in one table: option, API field, type, railway.json path, limits.
 
-railway_service's options, railway_info's settings, the release's plan and drift, the railway.json written and the
-railway.json / railway.toml read all derive from SETTINGS, so a setting is added in one place.
+railway_service's options (argument_spec), railway_info's settings, the release's plan and drift, the checks of the
+values (settings_problem), the railway.json written and the railway.json / railway.toml read all derive from
+SETTINGS, so a setting is added in one place.
 """
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
+from typing import Any
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -47,8 +50,6 @@ SETTINGS = (
 )
 BY_OPTION = dict((setting.option, setting) for setting in SETTINGS)
 SETTING_NAMES = tuple(setting.option for setting in SETTINGS)
-# (option, API field) of every setting, as railway_service and railway_info name them.
-SERVICE_SETTING_FIELDS = tuple((setting.option, setting.field) for setting in SETTINGS)
 # Settings read outside ServiceInstance (one more request, sent only when one of them is managed).
 SCALE_SETTINGS = tuple(setting.option for setting in SETTINGS if setting.read != "instance")
 # Values the API takes for the settings with choices (Builder and RestartPolicyType of Railway's schema).
@@ -56,8 +57,32 @@ CHOICES = {"builder": ("RAILPACK", "NIXPACKS", "HEROKU", "PAKETO"), "restart_pol
 # A railway.json file takes and gives numbers as numbers; memory is read back in bytes.
 BYTES_PER_GB = 1000 ** 3
 
+# Railway starts a cron job at most every 5 minutes (docs.railway.com/reference/cron-jobs), in UTC.
+CRON_MIN_INTERVAL = 5
+# Field name, lowest and highest value; Railway's docs give numbers only (no JAN or MON), day of week 0-6.
+CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 6))
+_CRON_ITEM = re.compile(r"^(\*|\d+(?:-\d+)?)(?:/(\d+))?$")
+MINUTES_A_DAY = 24 * 60
+
 _KIND_TEXT = {int: "a whole number", float: "a number", bool: "true or false", list: "a command or a list of commands",
               dict: "a mapping of region to replicas, e.g. {us-west2: 2}", str: "text"}
+
+
+# The argument spec type of each kind; limits are raw: a number, or '' to remove the limit.
+_OPTION_TYPES = {str: "str", int: "int", float: "raw", bool: "bool", list: "list", dict: "dict"}
+
+
+def argument_spec() -> dict:
+    """railway_service's options of the settings, from the table."""
+    spec = {}
+    for setting in SETTINGS:
+        option = {"type": _OPTION_TYPES[setting.kind]}
+        if setting.kind is list:
+            option["elements"] = "str"
+        if setting.option in CHOICES:
+            option["choices"] = list(CHOICES[setting.option])
+        spec[setting.option] = option
+    return spec
 
 
 def kind_text(option: str) -> str:
@@ -136,3 +161,95 @@ def layered(layers: list) -> tuple:
             if value is not None and option not in settings:
                 settings[option], sources[option] = value, name
     return settings, sources
+
+
+# --- values Railway takes --------------------------------------------------------------------------------------------
+
+def settings_problem(settings):
+    """Setting values Railway would reject less clearly; returns a message or None."""
+    path = settings.get("healthcheck_path")
+    if path and not path.startswith("/"):
+        return "healthcheck_path must start with /, for example /healthz, not %r" % path
+    for option, value in sorted(settings.items()):
+        setting = BY_OPTION.get(option)
+        if setting is None or value in (None, "", [], {}):
+            continue
+        if option in CHOICES and value not in CHOICES[option]:
+            return "%s must be one of %s, not %r" % (option, ", ".join(CHOICES[option]), value)
+        if setting.minimum is not None and value < setting.minimum:
+            least = "zero or more" if setting.minimum == 0 else "at least %d" % setting.minimum
+            return "%s must be %s, not %s" % (option, least, value)
+        if setting.kind is float and value <= 0:
+            return "%s must be more than 0, not %s" % (option, value)
+        if option == "regions" and any(replicas < 1 for replicas in value.values()):
+            return "regions must give each region at least 1 replica, not %s" % value
+    if settings.get("pre_deploy_command") and any(not str(part).strip() for part in settings["pre_deploy_command"]):
+        return "pre_deploy_command entries must not be empty; use an empty list to remove the command"
+    return cron_settings_problem(settings)
+
+
+def _cron_field(text: str, name: str, low: int, high: int) -> set[int]:
+    """The values of one cron field, or a ValueError naming what is wrong."""
+    values = set()
+    for item in text.split(","):
+        match = _CRON_ITEM.match(item)
+        if not match:
+            raise ValueError("its %s field %r is not *, a number, a range (a-b), a list (a,b) or a step (*/n)" % (name, text))
+        span, step = match.group(1), int(match.group(2)) if match.group(2) else 1
+        if span == "*":
+            first, last = low, high
+        else:
+            first, _dash, end = span.partition("-")
+            first, last = int(first), int(end) if end else (high if match.group(2) else int(first))
+        if not low <= first <= last <= high or step < 1:
+            raise ValueError("its %s field %r is outside %d-%d" % (name, text, low, high))
+        values.update(range(first, last + 1, step))
+    return values
+
+
+def cron_gap(schedule: str) -> int:
+    """The shortest time between two runs of ``schedule``, in minutes; ValueError for an expression that is not one.
+
+    Runs of one day are compared, and across midnight when the job runs every day.
+    """
+    fields = str(schedule or "").split()
+    if len(fields) != len(CRON_FIELDS):
+        raise ValueError("it has %d fields, not 5 (minute hour day-of-month month day-of-week)" % len(fields))
+    values = [_cron_field(text, name, low, high) for text, (name, low, high) in zip(fields, CRON_FIELDS)]
+    minutes, hours = values[0], values[1]
+    times = sorted(hour * 60 + minute for hour in hours for minute in minutes)
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    if fields[2] == "*" and fields[4] == "*" and fields[3] == "*":
+        gaps.append(times[0] + MINUTES_A_DAY - times[-1])
+    return min(gaps) if gaps else MINUTES_A_DAY
+
+
+def cron_problem(schedule: str) -> str | None:
+    """Why Railway would not run ``schedule`` as a cron job (a phrase to follow "cron schedule 'x' "), or None."""
+    try:
+        gap = cron_gap(schedule)
+    except ValueError as exc:
+        return "is not a five-field cron expression in UTC (%s), e.g. '*/15 * * * *'" % exc
+    if gap < CRON_MIN_INTERVAL:
+        return ("runs %d minute%s apart, and Railway starts a cron job at most every %d minutes: give it a schedule such "
+                "as '*/%d * * * *'" % (gap, "" if gap == 1 else "s", CRON_MIN_INTERVAL, CRON_MIN_INTERVAL))
+    return None
+
+
+def cron_settings_problem(settings: dict[str, Any]) -> str | None:
+    """Settings Railway's cron jobs cannot have, as one line (None when there are none).
+
+    A cron job runs to its end on schedule: it is not restarted (restart policy NEVER) and runs once (one replica).
+    """
+    schedule = settings.get("cron_schedule")
+    if not schedule:
+        return None
+    problem = cron_problem(schedule)
+    if problem:
+        return "cron_schedule %r %s" % (schedule, problem)
+    if settings.get("restart_policy") not in (None, "NEVER"):
+        return ("a cron job (cron_schedule %r) runs to its end on schedule, so its restart_policy must be NEVER, not %s"
+                % (schedule, settings["restart_policy"]))
+    if total_replicas(settings) not in (None, 1):
+        return "a cron job (cron_schedule %r) runs as one replica, not %s" % (schedule, total_replicas(settings))
+    return None

@@ -2,33 +2,36 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The deployer behind module railway_deploy: start a deployment, follow it to its outcome, explain a failure and
-roll back when asked. It drives the API through railway_client and waits with railway_waiter."""
+"""The deployer behind module railway_deploy and the Release: start a deployment, follow it to its outcome, verify it
+when asked, explain a failure (the one log-tail reader) and roll back when asked.
+
+A deployment that goes live but fails its verification (the release's health check) is one more failed outcome,
+told and rolled back like a failed build. It drives the API through the client and waits with the waiter.
+"""
 
 from __future__ import annotations
 
-import re
 import time
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import (
     RailwayClient,
     RailwayError,
     RailwaySubscriptionError,
     ReadBudget,
     log_messages,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_source import SourceError, build_archive
-from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.source import FULL_SHA
+from ansible_collections.backendops.stack.plugins.module_utils.source_archive import SourceError, build_archive
+from ansible_collections.backendops.stack.plugins.module_utils.railway.statuses import (
     BLOCKED_REASONS,
     ENDED_REASONS,
     FAILURE_STATUSES,
     IN_PROGRESS_STATUSES,
     SUCCESS_STATUSES,
-    Waiter,
     is_terminal,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.waiter import Waiter
 
-FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 # A failure's events and logs only explain an outcome already known: each read gets two attempts, all of them these
 # seconds together, so that a Railway that cannot answer them delays the failure by seconds, not minutes.
 DIAGNOSTIC_ATTEMPTS = 2
@@ -105,10 +108,12 @@ class Deployer(object):
 
     ``options`` are railway_deploy's options (its module parameters by default). A caller that already resolved the
     service or packed the source passes ``target`` and ``archive``, so nothing is looked up or packed twice.
-    ``deploy()`` returns the result or raises DeployFailed; ``run(railway)`` exits or fails the module with it.
+    ``verify(deployment_id)`` (optional) checks a deployment that went live and returns None, or the one line of why
+    it is not healthy. ``deploy()`` returns the result or raises DeployFailed; ``run(railway)`` exits or fails the
+    module with it. A failure's result holds ``log_tail``, the log lines that explain it.
     """
 
-    def __init__(self, railway, options=None, target=None, archive=None):
+    def __init__(self, railway, options=None, target=None, archive=None, verify=None):
         self.railway = railway
         self.client = railway.client
         self.params = dict(railway.params if options is None else options)
@@ -118,6 +123,8 @@ class Deployer(object):
         self.step = "lookup"
         self.target = target
         self.archive = archive
+        self.verify = verify
+        self.last_success = None
 
     def flagged(self):
         """The result with what its status means, so callers need not know Railway's status names."""
@@ -324,6 +331,9 @@ class Deployer(object):
                       "raise wait_timeout or check its logs" % (what, self.params["wait_timeout"], status, blocked, path))
         if status in SUCCESS_STATUSES:
             self.result["msg"] = "%s is %s after %s s [%s]" % (what, status, self.result["elapsed"], path)
+            problem = self.verify(deployment_id) if self.verify is not None else None
+            if problem:
+                self.unhealthy(deployment_id, problem, last_success)
             return self.flagged()
         if status in FAILURE_STATUSES:
             reason = self.collect_logs(deployment_id, events=True)
@@ -334,6 +344,15 @@ class Deployer(object):
             self.fail(message + " [%s]" % path)
         self.fail("%s ended as %s: %s; nothing new serves traffic [%s]" % (
             what, status, ENDED_REASONS.get(status, "Railway reports no further progress"), path))
+
+    def unhealthy(self, deployment_id, problem, last_success=None, roll_back=True):
+        """A live deployment that fails its verification: its log tail, the rollback when asked, one line.
+
+        ``roll_back=False`` for a deployment this run did not make (it is only explained)."""
+        message = problem + self.collect_logs(deployment_id, events=False)
+        if roll_back and self.params["rollback_on_failure"]:
+            message += "; " + self.roll_back(deployment_id, last_success)
+        self.fail(message, unhealthy=True)
 
     def _read(self, what, read, unreadable):
         """``read()``, or None with (what, error) kept in ``unreadable`` when Railway cannot answer it."""
@@ -380,6 +399,7 @@ class Deployer(object):
                 reason = " while %s" % during[-1]
         from_build = not deploy or (failed_step is not None and failed_step["step"] in BUILD_LOG_STEPS)
         tail = (build if from_build else deploy) or build
+        self.result["log_tail"] = tail
         if tail:
             reason += "; last %s log line: %s" % ("build" if tail is build else "deploy", tail[-1].strip())
         if unreadable:

@@ -1,7 +1,7 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""railway_source: which files go into the upload, and a deterministic tarball."""
+"""source_archive: which files go into the upload, and a deterministic tarball."""
 from __future__ import annotations
 
 import gzip
@@ -11,7 +11,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_source as rs
+from ansible_collections.backendops.stack.plugins.module_utils import source_archive as rs
 from support import write_tree as tree
 
 

@@ -16,8 +16,8 @@ import secrets
 import string
 from collections.abc import Callable
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as documents
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway import documents
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import (
     API_TOKEN_ENV,
     PROJECT_TOKEN,
     PROJECT_TOKEN_ENV,
@@ -27,6 +27,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway_client im
     RailwayError,
     RailwayNotFoundError,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.railway.source import repo_connection
 
 ACCOUNT = "account token"
 WORKSPACE = "workspace token"
@@ -71,8 +72,6 @@ DATABASE_TEMPLATES = {
     },
 }
 
-# Railway's deployment trigger needs a branch; a repository connected without one deploys its main branch.
-DEFAULT_BRANCH = "main"
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -272,31 +271,6 @@ class ServiceSpec(object):
         if self.source.get("image"):
             return "image %s" % self.source["image"]
         return "empty (deployed by upload)"
-
-
-def describe_connection(connected: dict, trigger: dict | None = None) -> str:
-    """What a service instance deploys from, as plans show it."""
-    if connected.get("repo"):
-        return "repo %s (branch %s)" % (connected["repo"], (trigger or {}).get("branch") or "-")
-    if connected.get("image"):
-        return "image %s" % connected["image"]
-    return "no source (uploads)"
-
-
-def repo_connection(connected: dict, trigger: dict | None, repo: str, branch: str | None = None) -> dict:
-    """{repo, branch, trigger_id, change}: ``repo``'s branch the instance is to deploy (on every push too) and, when
-    it does not yet, the connection to make as {before, after}, else change None.
-
-    A repository is connected with its branch (Railway's deployment trigger), so both are compared together; without
-    a branch given, the connected one stays, and a new connection gets DEFAULT_BRANCH.
-    """
-    trigger = trigger or {}
-    same_repo = connected.get("repo") == repo and trigger.get("repository") == repo
-    branch = branch or (trigger.get("branch") if same_repo else None) or DEFAULT_BRANCH
-    change = None
-    if not (same_repo and trigger.get("branch") == branch):
-        change = {"before": describe_connection(connected, trigger), "after": "repo %s (branch %s)" % (repo, branch)}
-    return {"repo": repo, "branch": branch, "trigger_id": trigger.get("id"), "change": change}
 
 
 def database_spec(kind: str, service: str | None = None, image: str | None = None) -> ServiceSpec:

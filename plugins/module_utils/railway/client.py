@@ -6,7 +6,7 @@
 
 Plain Python on top of ``requests`` and free of AnsibleModule, so it can be unit-tested with a fake transport
 and reused by other plugin types. Failures raise RailwayError subclasses whose text is a one-line message meant
-for people; the AnsibleModule glue (railway_module.py) turns them into fail_json.
+for people; the AnsibleModule glue (railway/module.py) turns them into fail_json.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ except ImportError:  # pragma: no cover - polling takes over
 else:
     HAS_WEBSOCKET = True
 
-from ansible_collections.backendops.stack.plugins.module_utils import railway_documents as documents
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway import documents
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import (
     SETTINGS,
     environment_settings,
     limits_settings,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import SUCCESS_STATUSES
+from ansible_collections.backendops.stack.plugins.module_utils.railway.statuses import SUCCESS_STATUSES
 
 DEFAULT_API_URL = "https://backboard.railway.com/graphql/v2"
 API_URL_ENV = "RAILWAY_API_URL"

@@ -1,10 +1,10 @@
 # Copyright (c) backendops.stack maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Railway release plan: desired settings, variable and setting differences, drift, and whether to deploy.
+"""The plan of a Railway release: desired settings, variable and setting differences, drift, and whether to deploy.
 
-Pure functions over what railway_info read; the railway_release module and the railway role's tasks call them, so
-the comparison rules live in one place (railway_variables and railway_service compare the same way).
+Pure functions over what was read; the Release, the drift report, railway_variables and railway_service compare with
+them, so the comparison rules live in one place.
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import (
     BY_OPTION,
     SETTING_NAMES,
-    SETTINGS,
-    api_value,
     kind_text,
     typed,
 )
-from ansible_collections.backendops.stack.plugins.module_utils.railway_waiter import IN_PROGRESS_STATUSES, SUCCESS_STATUSES
-
-CONFIG_FILE_SCHEMA = "https://railway.com/railway.schema.json"
-# Read from an app's file, never written: Railway's file format deprecated it for multiRegionConfig.
-READ_ONLY_CONFIG_PATHS = (("deploy", "numReplicas"),)
+from ansible_collections.backendops.stack.plugins.module_utils.railway.statuses import SUCCESS_STATUSES
 
 
 SHARED_REFERENCE = re.compile(r"\$\{\{\s*shared\.([A-Za-z0-9_]+)\s*\}\}")
@@ -37,10 +31,6 @@ class PlanError(ValueError):
 def is_serving(status):
     """Whether a deployment in this status serves the service (Railway's SUCCESS, or asleep after inactivity)."""
     return status in SUCCESS_STATUSES
-
-
-def is_in_progress(status):
-    return status in IN_PROGRESS_STATUSES
 
 
 def variable_text(name, value):
@@ -93,7 +83,7 @@ def desired_settings(settings, extra=None):
     wanted.update(extra or {})
     unknown = sorted(set(extra or {}) - set(SETTING_NAMES))
     if unknown:
-        raise PlanError("railway_settings_extra has unknown settings %s; known: %s"
+        raise PlanError("settings_extra has unknown settings %s; known: %s"
                         % (", ".join(unknown), ", ".join(sorted(SETTING_NAMES))))
     result = {}
     for option, value in wanted.items():
@@ -104,17 +94,6 @@ def desired_settings(settings, extra=None):
         except (TypeError, ValueError):
             raise PlanError("setting %s must be %s, not %r" % (option, kind_text(option), value))
     return result
-
-
-def config_document(settings):
-    """The same settings as a railway.json document; numbers stay numbers, as Railway's parser wants."""
-    document = {"$schema": CONFIG_FILE_SCHEMA, "build": {}, "deploy": {}}
-    for setting in SETTINGS:
-        value = settings.get(setting.option)
-        if setting.config_path and setting.config_path not in READ_ONLY_CONFIG_PATHS and value not in (None, "", [], {}):
-            section, field = setting.config_path
-            document[section][field] = api_value(setting.option, value)
-    return document
 
 
 def setting_changes(current, desired):
@@ -182,7 +161,7 @@ def plan(current_variables, desired_variables, replace, current_settings, settin
     wanted_source, serving_source = source_identity(source_kind, serving, source_digest, commit, connection)
     reasons = []
     if force:
-        reasons.append("railway_force_deploy is set")
+        reasons.append("force is set")
     if latest is None:
         reasons.append("the service was never deployed")
     elif not is_serving(latest.get("status")):
@@ -230,142 +209,6 @@ def drift(current_variables, declared_variables, current_settings, settings, sea
     }
     found["differs"] = any(found[kind] for kind in ("added", "removed", "changed", "settings"))
     return found
-
-
-# What a step of Railway's deployment means to the user, by the step Railway reports as failed.
-_RAILWAY_STEP_TEXT = {
-    "BUILD_IMAGE": "The build failed",
-    "CREATE_CONTAINER": "The new container did not start",
-}
-# Steps whose output is in the build log (Railway's health check too); the others log to the deploy log.
-_BUILD_LOG_STEPS = ("", "SNAPSHOT_CODE", "BUILD_IMAGE", "HEALTHCHECK")
-
-
-def _no_dot(text):
-    """The text without one final full stop, so sentences can be joined."""
-    text = str(text or "")
-    return text[:-1] if text.endswith(".") else text
-
-
-def _failed(result):
-    return bool(result) and bool(result.get("failed"))
-
-
-def _ran(result):
-    return result is not None and not result.get("skipped")
-
-
-def failed_step(context):
-    """{step, msg[, railway_step]}: which step of the release failed, from the results of its tasks (no secrets)."""
-    service = context.get("service")
-    variables, settings = context.get("variables_result") or {}, context.get("service_result") or {}
-    deployment, health = context.get("deployment") or {}, context.get("health") or {}
-    previous = context.get("previous_deployment_id")
-    configuration = context.get("configuration") or {}
-    if _failed(configuration):
-        return {"step": "configuration", "msg": "Nothing was deployed: step configuration (setting the variables and settings of "
-                "%s, one request) failed: %s" % (service, _no_dot(configuration.get("msg")))}
-    if _failed(variables):
-        return {"step": "variables", "msg": "Nothing was deployed: step variables (setting the variables of %s) failed: %s"
-                % (service, variables.get("msg"))}
-    if _failed(settings):
-        return {"step": "settings", "msg": "Nothing was deployed: step settings (configuring service %s) failed: %s; "
-                "changed variables take effect with the next deployment" % (service, _no_dot(settings.get("msg")))}
-    connection = context.get("source_connection") or {}
-    if _failed(connection):
-        return {"step": "source", "msg": "Nothing was deployed: step source (connecting service %s to its repository or image) "
-                "failed: %s; changed variables and settings take effect with the next deployment" % (service, _no_dot(connection.get("msg")))}
-    deployment_id = deployment.get("deployment_id")
-    if _failed(deployment) and deployment_id is None:
-        # Before a deployment existed (lookup, upload, start): the module's message names the step.
-        return {"step": deployment.get("step", "upload"), "msg": deployment.get("msg")}
-    if _failed(deployment):
-        step = (deployment.get("failed_step") or {}).get("step", "")
-        if step == "PRE_DEPLOY_COMMAND":
-            what = "The database migration step (pre-deploy command '%s') failed" % " && ".join(
-                context.get("pre_deploy_command") or ["?"])
-        elif step == "HEALTHCHECK":
-            what = "Railway's health check on %s failed" % context.get("healthcheck_path")
-        else:
-            what = _RAILWAY_STEP_TEXT.get(step)
-        if deployment.get("timed_out"):
-            what = ("The deployment is still %s after railway_deploy_timeout=%s s; it carries on in Railway and goes live "
-                    "if it succeeds" % (deployment.get("status", ""), context.get("deploy_timeout")))
-        elif deployment.get("in_progress"):
-            what = "Railway could not be asked about deployment %s (last status %s); it carries on in Railway" % (
-                deployment_id, deployment.get("status"))
-        elif what is None:
-            # Railway's line names the deployment and its status: said once.
-            what = "The new deployment did not go live"
-        else:
-            what += ", so the new deployment did not go live"
-        return {"step": "deploy", "railway_step": step, "msg": "%s. Railway: %s" % (what, deployment.get("msg"))}
-    live = deployment_id if deployment_id is not None else previous
-    if _failed(health):
-        status = health.get("status", -1)
-        answer = "HTTP %s" % status if isinstance(status, int) and status > 0 else (health.get("msg") or "nothing")
-        return {"step": "health", "msg": "Deployment %s is live, but GET %s%s answered %s after %s attempts" % (
-            live, context.get("health_url"), context.get("health_path"), answer, health.get("attempts") or 1)}
-    return {"step": "health", "msg": "Deployment %s is live, but its detailed health check failed: %s" % (
-        live, context.get("failure_msg") or "unknown error")}
-
-
-def log_tail(failure, deployment, failed_logs):
-    """The log lines that explain the failure: the deployment's build or deploy log, or the serving one's."""
-    if failure["step"] == "deploy":
-        logs = [deployment.get("build_logs") or [], deployment.get("deploy_logs") or []]
-        if failure.get("railway_step", "") not in _BUILD_LOG_STEPS:
-            logs.reverse()
-        return next((lines for lines in logs if lines), [])
-    if failure["step"] == "health":
-        services = (failed_logs or {}).get("services") or [{}]
-        return (services[0].get("latest_deployment") or {}).get("deploy_logs") or []
-    return []
-
-
-def failure_message(context, failure, tail):
-    """The one message the failed run ends with: what failed, what serves now, the rollback, the last log line."""
-    deployment, rollback = context.get("deployment") or {}, context.get("rollback")
-    health_now = context.get("health_now") or {}
-    previous = context.get("previous_deployment_id")
-    path = context.get("health_path")
-    message = _no_dot(failure["msg"]) + "."
-    answers = " (GET %s answers HTTP %s)" % (path, health_now["status"]) if "status" in health_now else ""
-    if failure["step"] == "deploy":
-        railway_rollback = deployment.get("rollback") or {}
-        active = railway_rollback.get("active_deployment_id", previous)
-        if railway_rollback.get("action") in ("rolled_back", "failed", "impossible"):
-            message += " Rollback: %s." % railway_rollback["action"]
-        elif railway_rollback.get("action") == "not_needed" and health_now.get("status", 200) == 200:
-            # Railway's line already says that the previous deployment still serves.
-            message += " GET %s answers HTTP %s." % (path, health_now["status"]) if answers else ""
-        elif previous and health_now.get("status", 200) == 200:
-            message += " The previous deployment %s keeps serving%s." % (active, answers)
-        elif previous:
-            message += " The previous deployment %s should keep serving, but GET %s answers HTTP %s." % (
-                active, path, health_now.get("status"))
-    elif failure["step"] == "health":
-        if _ran(rollback) and rollback.get("serving"):
-            message += " Rolled back to %s: new deployment %s is %s%s." % (
-                previous, rollback.get("deployment_id"), rollback.get("status"), answers)
-        elif _ran(rollback):
-            message += " The rollback to %s failed too: %s%s." % (previous, rollback.get("msg") or "no answer", answers)
-        elif "deployment_id" not in deployment:
-            message += " Nothing was deployed by this run."
-        elif not context.get("rollback_on_failure"):
-            message += " Rollback is off (railway_rollback_on_failure=false): deployment %s stays live." % deployment["deployment_id"]
-        else:
-            message += " There is no earlier deployment to roll back to."
-        if tail:
-            message += " Last log line: %s" % tail[-1]
-    return message
-
-
-def recovery(context):
-    """failure {step, msg, railway_step}, log_tail and message of a failed release."""
-    failure = failed_step(context)
-    tail = log_tail(failure, context.get("deployment") or {}, context.get("failed_logs"))
-    return {"failure": failure, "log_tail": tail, "message": failure_message(context, failure, tail)}
 
 
 def service_variables(layers, drop=()):

@@ -5,7 +5,8 @@
 
 Railway stopped reading these files on 2026-12-01, so what a team kept there would silently be lost; the release
 reads the file and sets the same settings through serviceInstanceUpdate. What the API cannot set is named, never
-dropped silently. The release modules run on the controller, where the role's Python reads the file.
+dropped silently. The release modules run on the controller, where the role's Python reads the file. The release can
+also write the settings it set as a railway.json (config_document, write), a record of them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ try:
 except ImportError:  # pragma: no cover - older controllers read railway.json only
     tomllib = None
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_settings import SETTINGS, kind_text, typed
+from ansible_collections.backendops.stack.plugins.module_utils.atomic_file import replace_file
+from ansible_collections.backendops.stack.plugins.module_utils.railway.settings import SETTINGS, api_value, kind_text, typed
 
+CONFIG_FILE_SCHEMA = "https://railway.com/railway.schema.json"
+# Read from an app's file, never written: Railway's file format deprecated it for multiRegionConfig.
+READ_ONLY_CONFIG_PATHS = (("deploy", "numReplicas"),)
 # The railway CLI prefers railway.toml over railway.json in the same directory.
 FILE_NAMES = ("railway.toml", "railway.json")
 # Keys of the file that carry no setting: the JSON schema's address and the per-environment blocks (read below).
@@ -42,7 +47,7 @@ def find(source: str | None, directory: str | None) -> str | None:
         elif os.path.isfile(source):
             return source
         else:
-            raise ConfigFileError("railway_config_file_source %s is not a file; fix the path, or set it to '' to read "
+            raise ConfigFileError("config_file_source %s is not a file; fix the path, or set it to '' to read "
                                   "no railway.json" % source)
     for name in FILE_NAMES if directory else ():
         path = os.path.join(directory, name)
@@ -61,10 +66,10 @@ def load(path: str) -> dict:
         with open(path, "rb") as stream:
             document = tomllib.load(stream) if toml else json.loads(stream.read().decode("utf-8"))
     except (IOError, OSError) as exc:
-        raise ConfigFileError("%s cannot be read (%s); fix its permissions or railway_config_file_source" % (
+        raise ConfigFileError("%s cannot be read (%s); fix its permissions or config_file_source" % (
             path, exc.strerror or exc))
     except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError are ValueErrors
-        raise ConfigFileError("%s is not valid %s: %s; fix the file or set railway_config_file_source to ''" % (
+        raise ConfigFileError("%s is not valid %s: %s; fix the file or set config_file_source to ''" % (
             path, "TOML" if toml else "JSON", " ".join(str(exc).split())))
     if not isinstance(document, dict):
         raise ConfigFileError("%s must hold an object with build and deploy sections" % path)
@@ -94,7 +99,7 @@ def _section_settings(name: str, block, where: str, settings: dict, unset: list)
             try:
                 settings[setting.option] = typed(setting.option, value)
             except (TypeError, ValueError):
-                raise ConfigFileError("%s: %s%s.%s must be %s, not %r; fix the file or set railway_%s in the inventory"
+                raise ConfigFileError("%s: %s%s.%s must be %s, not %r; fix the file or set %s in settings"
                                       % (name, where, section, key, kind_text(setting.option), value, setting.option))
 
 
@@ -113,3 +118,28 @@ def read(path: str, environment: str | None = None) -> tuple:
         unset += sorted(where + key for key in block if key not in ("build", "deploy"))
         _section_settings(path, block, where, settings, unset)
     return settings, unset
+
+
+def config_document(settings):
+    """The same settings as a railway.json document; numbers stay numbers, as Railway's parser wants."""
+    document = {"$schema": CONFIG_FILE_SCHEMA, "build": {}, "deploy": {}}
+    for setting in SETTINGS:
+        value = settings.get(setting.option)
+        if setting.config_path and setting.config_path not in READ_ONLY_CONFIG_PATHS and value not in (None, "", [], {}):
+            section, field = setting.config_path
+            document[section][field] = api_value(setting.option, value)
+    return document
+
+
+def write(path: str, document: dict, check_mode: bool) -> bool:
+    """Write railway.json when its content differs (atomically, mode 0644); True when it changed (or would)."""
+    content = json.dumps(document, indent=2) + "\n"
+    try:
+        with open(path) as existing:
+            if existing.read() == content:
+                return False
+    except OSError:
+        pass
+    if not check_mode:
+        replace_file(path, content.encode("utf-8"), 0o644)
+    return True

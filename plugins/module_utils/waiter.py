@@ -2,46 +2,22 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Polling with a deadline and capped backoff, and what Railway's deployment statuses mean.
+"""Waiting with a deadline and capped backoff: polling, or following a stream that may drop.
 
-No AnsibleModule here; time functions are injectable so tests run without sleeping.
+Generic (the Railway deployer and the health checker use it); no AnsibleModule here, and the clock and the sleep
+are injectable so tests run without sleeping.
 """
 
 from __future__ import annotations
 
 import time
 
-# Railway's DeploymentStatus enum, grouped by what a waiter must do with it.
-IN_PROGRESS_STATUSES = frozenset(("QUEUED", "INITIALIZING", "BUILDING", "DEPLOYING", "WAITING", "NEEDS_APPROVAL"))
-SUCCESS_STATUSES = frozenset(("SUCCESS", "SLEEPING"))
-FAILURE_STATUSES = frozenset(("FAILED", "CRASHED"))
-# The deployment ended without becoming active; waiting longer cannot change that.
-ENDED_STATUSES = frozenset(("SKIPPED", "REMOVED", "REMOVING"))
-ALL_STATUSES = IN_PROGRESS_STATUSES | SUCCESS_STATUSES | FAILURE_STATUSES | ENDED_STATUSES
-
-# Statuses where the deployment waits for something outside Railway's build pipeline.
-BLOCKED_REASONS = {
-    "WAITING": "waits for the repository's CI checks (GitHub check suites) to pass before building",
-    "NEEDS_APPROVAL": "waits for someone to approve it in the Railway dashboard or through the deploymentApprove API",
-}
-
-ENDED_REASONS = {
-    "SKIPPED": "Railway skipped it (no changed files matched the watch patterns, or a CI check failed)",
-    "REMOVED": "it was removed before it became active (superseded by a newer deployment or removed by hand)",
-    "REMOVING": "it is being removed before it became active (superseded by a newer deployment or removed by hand)",
-}
-
-
-def is_terminal(status):
-    """True when waiting longer cannot change the outcome; unknown statuses count as in progress."""
-    return status in SUCCESS_STATUSES or status in FAILURE_STATUSES or status in ENDED_STATUSES
-
 
 class WaitResult(object):
     """What a wait ended with: the last value, elapsed seconds, number of polls, timed out or not.
 
-    ``via`` is "subscription" when the subscription saw the outcome, else "polling"; ``fallback`` says why polling
-    took over from a subscription (None when it did not).
+    ``via`` is "subscription" when the stream saw the outcome, else "polling"; ``fallback`` says why polling
+    took over from a stream (None when it did not).
     """
 
     def __init__(self, value, elapsed, polls, timed_out, via="polling", fallback=None):

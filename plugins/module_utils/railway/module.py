@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.backendops.stack.plugins.module_utils.railway_client import (
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import (
     API_URL_ENV,
     DEFAULT_API_URL,
     HAS_REQUESTS,
