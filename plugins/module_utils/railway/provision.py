@@ -12,8 +12,6 @@ cannot see and the token's kind.
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Callable
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway import documents
@@ -28,6 +26,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.client im
     RailwayNotFoundError,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway.source import repo_connection
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import generate_secret
 
 ACCOUNT = "account token"
 WORKSPACE = "workspace token"
@@ -71,13 +70,6 @@ DATABASE_TEMPLATES = {
         },
     },
 }
-
-
-_ALPHABET = string.ascii_letters + string.digits
-
-
-def generate_secret(length=32):
-    return "".join(secrets.choice(_ALPHABET) for dummy in range(length))
 
 
 def _nodes(connection):
@@ -615,5 +607,5 @@ def locate(railway, provisioner, workspace=None):
 def not_found_yet(railway, what):
     """Outside check mode a missing project or environment is an error that says which task creates it."""
     if not railway.check_mode:
-        railway.fail("%s does not exist yet: create it first (backendops.stack.railway_project / railway_environment, or "
-                     "railway_provision=true in the role)" % what)
+        railway.fail("%s does not exist yet: create it first (backendops.stack.railway_provision, or "
+                     "backendops.stack.railway_project / railway_environment)" % what)

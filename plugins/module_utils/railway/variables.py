@@ -14,8 +14,8 @@ from ansible_collections.backendops.stack.plugins.module_utils.dotenv import Dot
 from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayTarget
 from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError, is_sealed, service_variables, variable_changes, variable_text
 from ansible_collections.backendops.stack.plugins.module_utils.railway.sealed import SealedMemory
+from ansible_collections.backendops.stack.plugins.module_utils.secret_values import masked
 
-MASK = "********"
 
 
 # Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
@@ -88,15 +88,8 @@ def sealed_memory(state_dir: str | None, target: RailwayTarget, current: dict, s
 
 def masked_diff(current, added, updated, removed):
     """Names with masked values; a changed value is marked so the diff shows a line for it."""
-    before = dict((name, MASK) for name in current)
-    after = dict(before)
-    for name in removed:
-        after.pop(name, None)
-    for name in added:
-        after[name] = MASK
-    for name in updated:
-        after[name] = MASK + " (changed)"
-    return {"before": before, "after": after}
+    kept = [name for name in current if name not in set(removed)]
+    return {"before": masked(current), "after": masked(kept + [name for name in added if name not in kept], changed=updated)}
 
 
 def variable_scope(state_dir: str | None, target: RailwayTarget, current: dict, desired: dict, sealed=None) -> dict:

@@ -54,3 +54,15 @@ def test_the_package_imports_downward_only():
 def test_generic_module_utils_never_import_the_railway_package():
     generic = [path.name for path in MODULE_UTILS.glob("*.py") if "module_utils.railway" in path.read_text()]
     assert generic == []
+
+
+def test_module_utils_never_import_modules_or_other_plugins():
+    """Modules use module_utils, never the reverse (docs/architecture.md)."""
+    upward = []
+    for path in MODULE_UTILS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("ansible_collections.backendops.stack.plugins.") \
+                    and not module.startswith("ansible_collections.backendops.stack.plugins.module_utils"):
+                upward.append((path.name, module))
+    assert upward == []
