@@ -135,7 +135,7 @@ def _health(app_file, overrides):
         raise ProfileError("health path %r must start with /, e.g. /healthz" % (path,))
     if details:
         if not isinstance(details, dict) or not str(details.get("path", "")).startswith("/"):
-            raise ProfileError("health details need a path that starts with /, e.g. {path: /api/health/details}")
+            raise ProfileError("health details need a path that starts with /, e.g. {path: /healthz/details}")
         unknown = sorted(set(details) - {"path", "token", "expect", "deployment_field"})
         if unknown:
             raise ProfileError("health details have unknown key(s) %s: use path, token, expect, deployment_field"

@@ -17,7 +17,6 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.sealed im
 from ansible_collections.backendops.stack.plugins.module_utils.secret_values import masked
 
 
-
 # Railway accepts any name, but a running app reads its environment through shells and libraries that do not.
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
