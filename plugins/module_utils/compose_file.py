@@ -355,3 +355,8 @@ def plan_services(config_hashes, containers, image_ids):
 def is_change(reasons):
     """A plan that only re-runs the one-shot migrate service changes nothing."""
     return any(service != MIGRATE or reason in ("configuration changed", "image changed") for service, reason in reasons)
+
+
+def started_services(services):
+    """The services a plain `docker compose up` starts, but the one-shot migrate: those without a Compose profile."""
+    return [name for name, service in services.items() if name != MIGRATE and not service.get("profiles")]

@@ -34,18 +34,28 @@ class DockerCli:
         self.module = module
         self.project_dir = project_dir
 
-    def run(self, *args, check: bool = True, env: dict[str, str] | None = None, timeout: int = 0):
-        """(rc, stdout, stderr) of `docker args...`; env is added to the environment, timeout (s) > 0 bounds the run."""
+    def run(self, *args, check: bool = True, env: dict[str, str] | None = None, timeout: int = 0,
+            data: bytes | None = None, binary: bool = False):
+        """(rc, stdout, stderr) of `docker args...`; env is added to the environment, timeout (s) > 0 bounds the run.
+
+        data goes to the command's standard input as it is; with binary, stdout is bytes (a database dump).
+        """
         argv = ["docker"] + list(args)
         limiter = self.module.get_bin_path("timeout", required=False) if timeout > 0 else None
         if limiter:
             argv = [limiter, str(timeout)] + argv
         try:
-            rc, out, err = self.module.run_command(argv, environ_update=env)
+            if data is None and not binary:
+                rc, out, err = self.module.run_command(argv, environ_update=env)
+            else:
+                rc, out, err = self.module.run_command(argv, environ_update=env, data=data, binary_data=True,
+                                                       encoding=None if binary else "utf-8")
         except OSError as exc:
             raise DockerError(no_engine(str(exc))) from None
+        if binary:
+            err = err.decode("utf-8", "replace")
         if check and rc != 0:
-            raise self.failure(args, rc, out, err)
+            raise self.failure(args, rc, out.decode("utf-8", "replace") if binary else out, err)
         return rc, out, err
 
     @staticmethod

@@ -8,6 +8,7 @@ Pure Python, used by the local_stack and stack_run modules.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from urllib.parse import quote
@@ -19,6 +20,8 @@ from ansible_collections.backendops.stack.plugins.module_utils.secret_values imp
 # Keys of the stack's .env: <SERVICE>__<name in /run/secrets>.
 SECRET_PREFIXES = ("BACKEND__", "POSTGRES__")
 SECRETS_FILE = ".env"
+# One JSON line per run that changed the stack (release_record).
+RELEASES_FILE = "releases.jsonl"
 _STACK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 
 
@@ -96,3 +99,65 @@ def migrations_pending(migrate_command, logs):
                 return None
             return "prisma %s did not report the database up to date" % step
     return None
+
+
+def migrations_digest(profile):
+    """sha256 of the app's Prisma migrations (each file's path and bytes), or of its schema for `db push`; None when
+    the profile names no Prisma schema (an own migrate command: what it would apply is not known)."""
+    schema = profile.get("prisma_schema")
+    if not schema or not profile.get("source_dir"):
+        return None
+    schema_path = os.path.join(profile["source_dir"], schema)
+    root = os.path.join(os.path.dirname(schema_path), "migrations")
+    paths = []
+    if os.path.isdir(root):
+        for directory, dirs, files in os.walk(root):
+            dirs.sort()
+            paths += [os.path.join(directory, name) for name in sorted(files)]
+    elif os.path.isfile(schema_path):
+        root, paths = os.path.dirname(schema_path), [schema_path]
+    else:
+        return None
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(os.path.relpath(path, root).encode("utf-8") + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.sha256(handle.read()).digest())
+    return "sha256:" + digest.hexdigest()
+
+
+# The outcomes of a record whose images served when its run ended.
+SERVING_OUTCOMES = ("released", "rolled back")
+
+
+def schema_may_change(digest, records):
+    """Whether the migrate step may change the schema: the migrations' digest differs from the one of the release
+    that serves (the last released or rolled-back record); unknown (None) counts as pending."""
+    serving = [record for record in records if record.get("outcome") in SERVING_OUTCOMES]
+    if digest is None:
+        return True
+    return not serving or serving[-1].get("migrations_digest") != digest
+
+
+_APPLYING_RE = re.compile(r"Applying migration `([^`]+)`")
+
+
+def applied_migrations(logs):
+    """The migrations Prisma's `migrate deploy` applied, by name, from its log."""
+    return _APPLYING_RE.findall(logs or "")
+
+
+def rollback_target(records):
+    """(serving record, the record to bring back) from the stack's records, or a one-line reason there is none.
+
+    The serving release is the last released or rolled-back record; the one brought back is the last such record
+    before it whose images differ (a re-run of the same images is not a version).
+    """
+    serving = [record for record in records if record.get("outcome") in SERVING_OUTCOMES and record.get("images")]
+    if not serving:
+        return None, None, "no release of this stack is recorded"
+    current = serving[-1]
+    for record in reversed(serving[:-1]):
+        if record["images"] != current["images"]:
+            return current, record, None
+    return current, None, "no earlier release with other images is recorded"

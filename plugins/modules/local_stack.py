@@ -19,6 +19,17 @@ description:
   - Compares the rendered services with the project's containers (Compose's configuration hash, the image, the state)
     and runs C(docker compose up --detach --wait) only when something is to change. Re-running the one-shot
     C(migrate) service alone is not a change.
+  - A release runs the C(migrate) service with the new image first, and recreates the backend and the processes only
+    once it succeeded; after a failed migration the previous containers keep serving.
+  - When the migrations may change the schema (the digest of the app's Prisma migrations differs from the serving
+    release's, or an own migrate command) and the database has data, it first takes a C(pg_dump) (custom format)
+    into C(backups/) of O(project_dir) (mode 0600, the last O(backups_keep) kept); a failed migration restores it,
+    and the failure line says so.
+  - One release per stack at a time - a lock file C(.release.lock) in O(project_dir) names its holder (host, user,
+    PID, start time); another run waits up to O(lock_timeout) seconds, then fails in one line naming it. A lock left
+    by a process that died is taken over with a warning.
+  - Each run that changes the stack appends one JSON line to C(releases.jsonl) in O(project_dir) (time, user, host,
+    images, migrations digest and migrations applied, backup, outcome); no secret goes in.
   - Waits for the backend's health path (or, without one, for any HTTP answer at C(/)), reads the detailed health
     view the app profile names with its token and checks its fields, checks that the migrate step reported no
     migration pending (Prisma's C(migrate deploy) and C(db push)) and that every process (web and workers) runs and
@@ -46,7 +57,7 @@ attributes:
         C(********), with C((changed)) after a value that changes.
   idempotent:
     support: partial
-    details: Idempotent for O(state=present), V(stopped) and V(absent); O(state=restarted) always restarts.
+    details: Idempotent for O(state=present), V(stopped) and V(absent); O(state=restarted), V(rolled_back) and V(restored) always act.
 options:
   name:
     description: Name of the stack, lowercase letters, digits, C(-) and C(_); the Compose project is C(backendops-<name>).
@@ -60,11 +71,15 @@ options:
     description:
       - V(present) writes the files, starts what differs and verifies health.
       - V(restarted) restarts the stack's containers (when its C(compose.yaml) exists) and verifies health.
+      - V(rolled_back) starts the images of the release before the serving one (from C(releases.jsonl)), without their
+        migrate step, and verifies health; when the release rolled back from took a backup before its migration, the
+        result names it and the command that restores it. The database is not rolled back by itself.
+      - V(restored) restores the database from the backup O(backup), the app's processes stopped meanwhile.
       - V(stopped) stops every running container of the stack; V(absent) removes them and the stack's network, and
         with O(remove_volumes), O(remove_files) and O(remove_images) its data, its files and the app's images. Neither
         reads O(profile), so a stack whose app no longer builds can always be stopped or removed.
     type: str
-    choices: [present, restarted, stopped, absent]
+    choices: [present, restarted, rolled_back, restored, stopped, absent]
     default: present
   validate_only:
     description: Only validate the stack's settings and environment contract; no Docker engine needed, nothing changes.
@@ -167,6 +182,18 @@ options:
     type: list
     elements: str
     default: []
+  lock_timeout:
+    description: Seconds to wait for another release of the stack (its lock) before failing.
+    type: int
+    default: 300
+  backups_keep:
+    description: How many database backups C(backups/) keeps; older ones are removed after a new one is taken.
+    type: int
+    default: 5
+  backup:
+    description: With O(state=restored), the backup to restore - V(latest) or a file name in C(backups/).
+    type: str
+    default: latest
 notes:
   - Every process of the profile besides web (C(processes) of kind V(worker)) runs as a service of its own from the
     backend's image, with the same variables and secrets, no published port and its own health check or none; a
@@ -254,6 +281,16 @@ health:
   type: dict
   sample: {url: "http://127.0.0.1:3000/api/health", version: "1.0.0", migrations: 2, details: {database: up},
            processes: [web, worker]}
+backup:
+  description: The database backup taken (or in check mode to be taken) before migrating, or restored; a file in C(backups/).
+  returned: when O(state=present) or V(restored)
+  type: str
+  sample: 20261206T183000Z.dump
+images:
+  description: The app's images by service that O(state=rolled_back) brought back.
+  returned: when O(state=rolled_back)
+  type: dict
+  sample: {backend: "backendops/dev-backend:3f2a9c1e", migrate: "backendops/dev-backend:3f2a9c1e-build"}
 """
 
 import json
@@ -263,8 +300,15 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.parameters import remove_values
 
-from ansible_collections.backendops.stack.plugins.module_utils import compose_file, health, local_stack
+from ansible_collections.backendops.stack.plugins.module_utils import (
+    compose_file,
+    health,
+    local_stack,
+    pg_backup,
+    release_record,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerCli, DockerError, last_lines
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import DotenvError
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import (
@@ -274,6 +318,8 @@ from ansible_collections.backendops.stack.plugins.module_utils.env_contract impo
     public_values,
     validate,
 )
+from ansible_collections.backendops.stack.plugins.module_utils.pg_backup import BackupError
+from ansible_collections.backendops.stack.plugins.module_utils.release_lock import LockError, ReleaseLock
 from ansible_collections.backendops.stack.plugins.module_utils.secret_values import hide_values
 
 
@@ -321,6 +367,9 @@ class Stack:
         self.health_path = self.params["health_path"] or (self.profile.get("health") or {}).get("path") or ""
         self.diffs = []
         self.files = []
+        self.releases_file = os.path.join(self.project_dir, local_stack.RELEASES_FILE)
+        # What the record of this run says; filled as the release goes.
+        self.release = dict(kind="release", images={}, migrations_digest=None, migrations=[], backup=None)
 
     # ---- the environment ----
 
@@ -373,11 +422,12 @@ class Stack:
                              "backend_port." % (self.params["backend_port"], self.params["bind_address"]))
         # PostgreSQL keeps the password of the volume's first start; a newly generated one would lock the backend out.
         volume = self.project_name + "_pgdata"
-        if (self.profile["services"].get("postgres") and "POSTGRES_PASSWORD" not in self.previous
-                and self.docker.volume_exists(volume)):
+        database = bool(self.profile["services"].get("postgres")) and self.docker.volume_exists(volume)
+        if database and "POSTGRES_PASSWORD" not in self.previous:
             raise StackError("Stack %s has a database volume (%s) but %s/.env with its password is gone. Restore that "
                              ".env, or start with an empty database: docker volume rm %s"
                              % (self.name, volume, self.project_dir, volume))
+        return database
 
     def wanted_files(self):
         return {compose_file.COMPOSE_FILE: (compose_file.compose_text(self.spec), 0o644),
@@ -456,8 +506,10 @@ class Stack:
 
     def present(self):
         containers = self.docker.containers(self.project_name)
-        self.refuse_unsafe_starts(containers)
+        database = self.refuse_unsafe_starts(containers)
         new_dir = self.plan_and_write_files()
+        self.release["images"] = self.images()
+        self.release["migrations_digest"] = local_stack.migrations_digest(self.profile)
         if self.module.check_mode and new_dir:
             # Compose cannot plan a project whose files are not written yet.
             return self.base_result(changed=True, files=self.files, services=[], started=False,
@@ -467,20 +519,112 @@ class Stack:
             reasons = [("stack", "files changed")]
         else:
             reasons = self.plan_services(containers)
-        started = False
-        if reasons and not self.module.check_mode:
-            self.up()
-            started = True
         changed = bool(self.files) or compose_file.is_change(reasons)
         services = ["%s: %s" % reason for reason in reasons]
+        backup = self.backup_to_take(database) if reasons else None
         if self.module.check_mode:
-            msg = "Stack %s: would %s" % (self.name, "; ".join(
-                (["write " + ", ".join(self.files)] if self.files else []) + (["start " + ", ".join(services)] if reasons else []))
-                or "change nothing")
-            return self.base_result(changed=changed, files=self.files, services=services, started=False, msg=msg)
-        out = self.base_result(changed=changed, files=self.files, services=services, started=started)
-        out.update(self.verified())
+            steps = ((["write " + ", ".join(self.files)] if self.files else [])
+                     + (["back up the database to %s/%s before migrating" % (pg_backup.BACKUP_DIR, backup)] if backup else [])
+                     + (["start " + ", ".join(services)] if reasons else []))
+            return self.base_result(changed=changed, files=self.files, services=services, started=False, backup=backup,
+                                    msg="Stack %s: would %s" % (self.name, "; ".join(steps) or "change nothing"))
+        try:
+            if reasons:
+                serving = any(service == "backend" and (container.get("State") or {}).get("Running")
+                              for service, _labels, container in compose_file.stack_containers(containers))
+                self.start(backup, serving)
+            out = self.base_result(changed=changed, files=self.files, services=services, started=bool(reasons),
+                                   backup=self.release["backup"])
+            out.update(self.verified())
+        except (StackError, DockerError, BackupError) as exc:
+            if changed:
+                self.record("restored" if self.release.get("restored") else "failed", str(exc))
+            raise
+        if changed:
+            self.record("released", out["msg"])
         return out
+
+    def images(self):
+        """The app's images this run deploys, by service (the record's `images`; what a rollback brings back)."""
+        images = {"backend": self.spec["backend_image"]}
+        if self.profile.get("migrate_command"):
+            images[compose_file.MIGRATE] = self.spec["migrate_image"] or self.spec["backend_image"]
+        return images
+
+    def backup_to_take(self, database):
+        """The name of the backup to take before migrating, or None: no data yet, or no migration pending."""
+        if not database or not self.profile.get("migrate_command"):
+            return None
+        if not local_stack.schema_may_change(self.release["migrations_digest"], self.records()):
+            return None
+        return pg_backup.backup_name()
+
+    def records(self):
+        return release_record.read(self.releases_file) if os.path.exists(self.releases_file) else []
+
+    def record(self, outcome, detail):
+        """One line in the stack's releases.jsonl; the detail with every secret value masked."""
+        fields = {key: value for key, value in self.release.items() if key in release_record.RECORD_FIELDS}
+        release_record.append(self.releases_file, release_record.new_record(
+            "local/" + self.name, outcome=outcome, detail=remove_values(detail, self.module.no_log_values), **fields))
+
+    def start(self, backup, serving):
+        """The migrate step first, with the new image; the backend and the processes only once it succeeded."""
+        definition = compose_file.compose_definition(self.spec)["services"]
+        if compose_file.MIGRATE not in definition:
+            self.up()
+            return
+        if "postgres" in definition:
+            self.up("postgres")
+        if backup:
+            self.take_backup(backup)
+        self.migrate(backup, serving)
+        # The migrate step ran: the rest starts without running it again.
+        self.up("--no-deps", *compose_file.started_services(definition))
+
+    def take_backup(self, name):
+        try:
+            pg_backup.dump(self.docker, self.service_container("postgres"), self.params["db_user"],
+                           self.params["db_name"], self.project_dir, name)
+        except (BackupError, OSError) as exc:
+            raise StackError("Stack %s: the database backup before migrating failed, so nothing was migrated or "
+                             "swapped: %s" % (self.name, exc)) from None
+        self.release["backup"] = name
+        pg_backup.prune(self.project_dir, self.params["backups_keep"])
+
+    def service_container(self, service):
+        ids = self.docker.compose("ps", "--all", "--quiet", service)[1].split()
+        if not ids:
+            raise StackError("Stack %s has no %s container" % (self.name, service))
+        return ids[0]
+
+    def migrate(self, backup, serving):
+        """Runs the migrate service to its end; a failure restores the backup and says so in one line."""
+        rc, out, err = self.docker.compose("up", "--detach", "--no-deps", "--pull", "never", "--no-build",
+                                           compose_file.MIGRATE, check=False)
+        why = last_lines(err or out)
+        if rc == 0:
+            rc = int(self.docker.run("wait", self.service_container(compose_file.MIGRATE))[1].strip() or 1)
+            why = "exit code %s" % rc
+        log_rc, logs, _log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", compose_file.MIGRATE,
+                                                     check=False)
+        self.release["migrations"] = local_stack.applied_migrations(logs if log_rc == 0 else "")
+        if rc == 0:
+            return
+        kept = "the previous containers keep serving" if serving else "the backend was not started"
+        restored = ""
+        if backup:
+            try:
+                pg_backup.restore(self.docker, self.service_container("postgres"), self.params["db_user"],
+                                  self.params["db_name"], self.project_dir, backup)
+                self.release["restored"] = True
+                restored = "; the database was restored from %s/%s, taken before the migration" % (
+                    pg_backup.BACKUP_DIR, backup)
+            except (BackupError, DockerError, OSError) as exc:
+                restored = ("; restoring the database from %s/%s failed too (%s): restore it with "
+                            "`make restore BACKUP=%s`" % (pg_backup.BACKUP_DIR, backup, exc, backup))
+        raise StackError("Stack %s: the migration failed (%s), so the new image was not swapped in and %s%s. %s"
+                         % (self.name, why, kept, restored, self.log_tail(compose_file.MIGRATE)))
 
     def restarted(self):
         if not os.path.exists(os.path.join(self.project_dir, compose_file.COMPOSE_FILE)):
@@ -501,6 +645,91 @@ class Stack:
         out = self.base_result(changed=True, started=not self.module.check_mode)
         out.update(self.verified() if not self.module.check_mode else {"msg": "Would restart stack %s" % self.name})
         return out
+
+    # ---- rolled_back and restored: from the stack's records and backups ----
+
+    def rolled_back(self):
+        """The previous recorded release's images, started without their migrate step; the database stays as it is."""
+        current, target, why = local_stack.rollback_target(self.records())
+        if target is None:
+            raise StackError("Stack %s cannot roll back: %s in %s" % (self.name, why, self.releases_file))
+        images = target["images"]
+        present = self.docker.image_ids(images.values())
+        missing = sorted(ref for ref in set(images.values()) if ref not in present)
+        if missing:
+            raise StackError("Stack %s cannot roll back to the release of %s: its image(s) %s are no longer on this "
+                             "host" % (self.name, target.get("time"), ", ".join(missing)))
+        self.spec.update(backend_image=images["backend"], migrate_image=images.get(compose_file.MIGRATE) or "")
+        # The database keeps the newer schema: its digest stays the one a next release compares with.
+        self.release.update(kind="rollback", images=images, migrations_digest=current.get("migrations_digest"))
+        self.plan_and_write_files()
+        backup = current.get("backup")
+        offer = (" The release rolled back from changed the schema; the backup taken before its migration is %s/%s: "
+                 "`make restore BACKUP=%s` brings that database back (its newer rows are lost)."
+                 % (pg_backup.BACKUP_DIR, backup, backup)) if backup else ""
+        what = "the release of %s (%s)" % (target.get("time"), images["backend"])
+        if self.module.check_mode:
+            return self.base_result(changed=True, files=self.files, started=False, images=images,
+                                    msg="Stack %s: would roll back to %s.%s" % (self.name, what, offer))
+        try:
+            self.up("--no-deps", *compose_file.started_services(compose_file.compose_definition(self.spec)["services"]))
+            out = self.base_result(changed=True, files=self.files, started=True, images=images)
+            out.update(self.verified())
+        except (StackError, DockerError) as exc:
+            self.record("failed", str(exc))
+            raise
+        out["msg"] = "Rolled back to %s. %s%s" % (what, out["msg"], offer)
+        self.record("rolled back", out["msg"])
+        return out
+
+    def restored(self):
+        """The database from a backup: the app's processes stopped meanwhile, started again after."""
+        try:
+            name = pg_backup.resolve(self.project_dir, self.params["backup"])
+        except BackupError as exc:
+            raise StackError("Stack %s: %s" % (self.name, exc)) from None
+        running = sorted(set(service for service, _labels, container in
+                             compose_file.stack_containers(self.docker.containers(self.project_name))
+                             if service and (container.get("State") or {}).get("Running")))
+        if "postgres" not in running:
+            raise StackError("Stack %s: its PostgreSQL does not run; start the stack first (`make restart`)" % self.name)
+        app = [service for service in running if service not in ("postgres", "redis")]
+        where = "%s/%s" % (pg_backup.BACKUP_DIR, name)
+        if self.module.check_mode:
+            return dict(changed=True, project_dir=self.project_dir, url=self.url, backup=name,
+                        msg="Stack %s: would restore the database from %s%s" % (
+                            self.name, where, ", with %s stopped meanwhile" % ", ".join(app) if app else ""))
+        if app:
+            self.docker.compose("stop", *app)
+        try:
+            pg_backup.restore(self.docker, self.service_container("postgres"), self.params["db_user"],
+                              self.params["db_name"], self.project_dir, name)
+        finally:
+            if app:
+                self.docker.compose("start", *app)
+        msg = "Stack %s: database %s restored from %s%s" % (
+            self.name, self.params["db_name"], where, "; %s started again" % ", ".join(app) if app else "")
+        self.release.update(kind="restore", backup=name)
+        self.record("restored", msg)
+        return dict(changed=True, project_dir=self.project_dir, url=self.url, backup=name, msg=msg)
+
+    def lock(self):
+        """The stack's release lock, held until the module ends (None in check mode or for a stack not there)."""
+        if self.module.check_mode:
+            return None
+        if self.params["state"] in ("stopped", "absent", "restored") and not os.path.isdir(self.project_dir):
+            return None
+        try:
+            os.makedirs(self.project_dir, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise StackError("cannot create the directory of stack %s, %s: %s"
+                             % (self.name, self.project_dir, exc.strerror or exc)) from None
+        lock = ReleaseLock(self.project_dir, self.params["lock_timeout"])
+        lock.acquire("stack %s" % self.name)
+        if lock.stale:
+            self.module.warn("Took over the release lock of stack %s from a run that ended without releasing it (%s)"
+                             % (self.name, lock.stale))
+        return lock
 
     # ---- stopped and absent: the stack's containers, volumes and files; never the app or its profile ----
 
@@ -623,7 +852,8 @@ def main():
         argument_spec=dict(
             name=dict(type="str", required=True),
             project_dir=dict(type="path", required=True),
-            state=dict(type="str", choices=["present", "restarted", "stopped", "absent"], default="present"),
+            state=dict(type="str", choices=["present", "restarted", "rolled_back", "restored", "stopped", "absent"],
+                       default="present"),
             validate_only=dict(type="bool", default=False),
             profile=dict(type="dict"),
             env=dict(type="dict", default={}, no_log=True),
@@ -651,26 +881,38 @@ def main():
             remove_volumes=dict(type="bool", default=False),
             remove_files=dict(type="bool", default=False),
             remove_images=dict(type="list", elements="str", default=[]),
+            lock_timeout=dict(type="int", default=300),
+            backups_keep=dict(type="int", default=5),
+            backup=dict(type="str", default="latest"),
         ),
-        required_if=[("state", "present", ["profile", "backend_image"]), ("state", "restarted", ["profile", "backend_image"])],
+        required_if=[("state", "present", ["profile", "backend_image"]), ("state", "restarted", ["profile", "backend_image"]),
+                     ("state", "rolled_back", ["profile"])],
         supports_check_mode=True,
     )
     stack = Stack(module)
+    state = module.params["state"]
+    lock = None
     try:
         check_settings(module.params)
-        if module.params["state"] in ("stopped", "absent"):
-            module.exit_json(**(stack.stopped() if module.params["state"] == "stopped" else stack.absent()))
+        if state in ("stopped", "absent", "restored"):
+            lock = stack.lock()
+            module.exit_json(**getattr(stack, state)())
         stack.environment()
         if module.params["validate_only"]:
             module.exit_json(**stack.base_result(changed=False, msg="Stack %s: settings and environment contract valid"
                                                  % stack.name))
-        result = stack.present() if module.params["state"] == "present" else stack.restarted()
-    except (StackError, DockerError) as exc:
+        lock = stack.lock()
+        result = getattr(stack, state)()
+        if stack.diffs:
+            result["diff"] = stack.diffs
+        module.exit_json(**result)
+    except (StackError, DockerError, BackupError, LockError) as exc:
         # Files already written (a start that failed) are a change.
         module.fail_json(msg=str(exc), changed=bool(stack.files) and not module.check_mode)
-    if stack.diffs:
-        result["diff"] = stack.diffs
-    module.exit_json(**result)
+    finally:
+        # exit_json and fail_json end the module by SystemExit: the lock is released on the way out.
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == "__main__":
