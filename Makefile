@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md), then the stack's everyday operations; the rest lives in scripts/.
-.PHONY: local test dev logs stop restart down run
+.PHONY: local test dev logs stop restart down run rollback restore
 
 local:  ## bring up the local stack with the sample backend (installs what it needs)
 	scripts/local
@@ -25,6 +25,12 @@ restart:  ## restart the stack and wait until it is healthy
 
 down:  ## remove the stack's containers and network (volumes, .env and images kept)
 	$(ANSIBLE) playbooks/local.yml -e compose_stack_state=absent $(ARGS)
+
+rollback:  ## bring back the previous release's images (the database stays as it is)
+	$(ANSIBLE) playbooks/local.yml -e compose_stack_state=rolled_back $(ARGS)
+
+restore:  ## restore the stack's database from its latest backup, or make restore BACKUP=20261206T183000Z.dump
+	$(ANSIBLE) playbooks/local.yml -e compose_stack_state=restored -e compose_stack_backup=$(or $(BACKUP),latest) $(ARGS)
 
 run:  ## a one-off command in the stack's context: make run CMD="npx prisma db seed"
 	$(ANSIBLE) playbooks/run.yml -e '{"compose_stack_run_command": "$(CMD)"}' $(ARGS)

@@ -10,11 +10,12 @@ line left in the file (cleared by a holder that ends normally) tells that it was
 from __future__ import annotations
 
 import fcntl
-import getpass
 import os
 import socket
 import time
 from datetime import datetime, timezone
+
+from ansible_collections.backendops.stack.plugins.module_utils.release_record import controller_user
 
 LOCK_FILE = ".release.lock"
 # Between two tries while another run holds the lock.
@@ -27,10 +28,7 @@ class LockError(Exception):
 
 def holder_line(now: datetime | None = None) -> str:
     """Who holds the lock: host, user, PID and start time (UTC)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
+    user = controller_user()
     started = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return "host %s, user %s, PID %d, started %s" % (socket.gethostname(), user, os.getpid(), started)
 

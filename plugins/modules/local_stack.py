@@ -560,7 +560,7 @@ class Stack:
         return pg_backup.backup_name()
 
     def records(self):
-        return release_record.read(self.releases_file) if os.path.exists(self.releases_file) else []
+        return release_record.read(self.releases_file)
 
     def record(self, outcome, detail):
         """One line in the stack's releases.jsonl; the detail with every secret value masked."""

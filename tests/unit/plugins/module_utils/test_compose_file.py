@@ -211,3 +211,10 @@ def test_one_off_commands_run_in_the_build_image_with_the_stacks_secrets():
     task = rendered()["services"]["task"]
     assert task["image"] == rendered()["services"]["migrate"]["image"] and task["profiles"] == ["task"]
     assert task["secrets"] == rendered()["services"]["backend"]["secrets"] and "command" not in task
+
+
+def test_the_services_started_after_the_migration_leave_out_migrate_and_the_on_demand_ones():
+    profile = dict(PROFILE, processes=[{"name": "worker", "kind": "worker", "command": "node worker.js"},
+                                       {"name": "nightly", "kind": "cron", "command": "node nightly.js"}])
+    services = compose_file.compose_definition(spec(profile=profile))["services"]
+    assert sorted(compose_file.started_services(services)) == ["backend", "postgres", "redis", "worker"]

@@ -49,3 +49,45 @@ def test_the_migrate_steps_own_report_says_whether_migrations_are_pending():
     assert "did not report" in local_stack.migrations_pending("prisma migrate deploy", "Error: P1001: Can't reach database")
     assert local_stack.migrations_pending("prisma db push --skip-generate", "Your database is now in sync with your Prisma schema") is None
     assert local_stack.migrations_pending("node scripts/migrate.js", "") is None  # not Prisma's: its exit code says it
+
+
+def test_the_migrations_digest_changes_with_a_new_migration_and_is_none_without_prisma(tmp_path):
+    (tmp_path / "prisma" / "migrations" / "1_init").mkdir(parents=True)
+    (tmp_path / "prisma" / "schema.prisma").write_text("model A {}")
+    (tmp_path / "prisma" / "migrations" / "1_init" / "migration.sql").write_text("CREATE TABLE a (id int);")
+    profile = {"source_dir": str(tmp_path), "prisma_schema": "prisma/schema.prisma"}
+    first = local_stack.migrations_digest(profile)
+    assert first.startswith("sha256:") and local_stack.migrations_digest(profile) == first
+    (tmp_path / "prisma" / "migrations" / "2_more").mkdir()
+    (tmp_path / "prisma" / "migrations" / "2_more" / "migration.sql").write_text("ALTER TABLE a ADD b int;")
+    assert local_stack.migrations_digest(profile) != first
+    assert local_stack.migrations_digest({"source_dir": str(tmp_path), "prisma_schema": None}) is None
+
+
+def test_the_schema_may_change_unless_the_serving_release_had_the_same_migrations():
+    released = {"outcome": "released", "migrations_digest": "sha256:a"}
+    assert local_stack.schema_may_change("sha256:a", [released]) is False
+    assert local_stack.schema_may_change("sha256:b", [released]) is True
+    # A failed or restored run did not change what serves.
+    assert local_stack.schema_may_change("sha256:a", [released, {"outcome": "restored", "migrations_digest": "sha256:b"}]) is False
+    assert local_stack.schema_may_change("sha256:a", []) is True  # no release recorded
+    assert local_stack.schema_may_change(None, [released]) is True  # an own migrate command: not known
+
+
+def test_the_applied_migrations_are_read_from_prismas_log():
+    log = "2 migrations found\nApplying migration `20261201_create_notes`\nApplying migration `20261202_add_tag`\n"
+    assert local_stack.applied_migrations(log) == ["20261201_create_notes", "20261202_add_tag"]
+    assert local_stack.applied_migrations("No pending migrations to apply.") == []
+
+
+def test_a_rollback_brings_back_the_last_release_before_the_serving_one_with_other_images():
+    one = {"outcome": "released", "images": {"backend": "app:1"}, "time": "t1"}
+    failed = {"outcome": "restored", "images": {"backend": "app:3"}}
+    rerun = {"outcome": "released", "images": {"backend": "app:1"}}
+    two = {"outcome": "released", "images": {"backend": "app:2"}, "backup": "b.dump"}
+    assert local_stack.rollback_target([one, failed, rerun, two]) == (two, rerun, None)
+    assert local_stack.rollback_target([one, rerun])[1:] == (None, "no earlier release with other images is recorded")
+    assert local_stack.rollback_target([failed])[1:] == (None, "no release of this stack is recorded")
+    # After a rollback the rolled-back-to release serves; a second rollback goes back from it.
+    back = {"outcome": "rolled back", "images": {"backend": "app:1"}}
+    assert local_stack.rollback_target([one, two, back]) == (back, two, None)
