@@ -81,21 +81,29 @@ def prune(project_dir: str, keep: int) -> list[str]:
     return removed
 
 
-def restore(docker, container: str, db_user: str, db_name: str, project_dir: str, name: str) -> None:
-    """The database as the dump has it: dropped (its connections closed), created again, then pg_restore.
+# Every schema of the database dropped at once, public created again (pg_dump never dumps its definition).
+EMPTY_DATABASE = r"""DO $$
+DECLARE ns record;
+BEGIN
+  FOR ns IN SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema' LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', ns.nspname);
+  END LOOP;
+  CREATE SCHEMA public;
+END $$"""
 
-    Dropping the whole database also removes what a failed migration created and the dump does not know, which
-    `pg_restore --clean` would leave behind.
+
+def restore(docker, container: str, db_user: str, db_name: str, project_dir: str, name: str) -> None:
+    """The database as the dump has it: every schema dropped, then pg_restore in one transaction.
+
+    Dropping the schemas also removes what a failed migration created and the dump does not know, which
+    `pg_restore --clean` would leave behind; the database itself stays, so the serving backend keeps its connections.
     """
     with open(os.path.join(project_dir, BACKUP_DIR, name), "rb") as handle:
         data = handle.read()
-    quoted = '"%s"' % db_name.replace('"', '""')
-    owner = '"%s"' % db_user.replace('"', '""')
     steps = [
-        ("psql", "--username", db_user, "--dbname", "postgres", "--set", "ON_ERROR_STOP=1", "--quiet",
-         "--command", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quoted,
-         "--command", "CREATE DATABASE %s OWNER %s" % (quoted, owner)),
-        ("pg_restore", "--username", db_user, "--dbname", db_name, "--exit-on-error", "--no-password"),
+        ("psql", "--username", db_user, "--dbname", db_name, "--set", "ON_ERROR_STOP=1", "--quiet",
+         "--command", EMPTY_DATABASE),
+        ("pg_restore", "--username", db_user, "--dbname", db_name, "--single-transaction", "--no-password"),
     ]
     for number, argv in enumerate(steps):
         rc, out, err = docker.run("exec", "--interactive", container, *argv, check=False,

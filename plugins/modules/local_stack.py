@@ -510,6 +510,7 @@ class Stack:
         new_dir = self.plan_and_write_files()
         self.release["images"] = self.images()
         self.release["migrations_digest"] = local_stack.migrations_digest(self.profile)
+        self.release["commit"] = self.source_commit()
         if self.module.check_mode and new_dir:
             # Compose cannot plan a project whose files are not written yet.
             return self.base_result(changed=True, files=self.files, services=[], started=False,
@@ -550,6 +551,14 @@ class Stack:
         if self.profile.get("migrate_command"):
             images[compose_file.MIGRATE] = self.spec["migrate_image"] or self.spec["backend_image"]
         return images
+
+    def source_commit(self):
+        """The app source's git commit when it is a checkout, else None."""
+        git = self.module.get_bin_path("git")
+        if not git or not self.profile.get("source_dir"):
+            return None
+        rc, out, _err = self.module.run_command([git, "-C", self.profile["source_dir"], "rev-parse", "HEAD"])
+        return out.strip() if rc == 0 and out.strip() else None
 
     def backup_to_take(self, database):
         """The name of the backup to take before migrating, or None: no data yet, or no migration pending."""

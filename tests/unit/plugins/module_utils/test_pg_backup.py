@@ -67,14 +67,14 @@ def test_a_failed_dump_writes_nothing_and_says_why(tmp_path):
     assert pg_backup.backups(str(tmp_path)) == []
 
 
-def test_the_restore_recreates_the_database_then_feeds_the_dump_to_pg_restore(tmp_path):
+def test_the_restore_empties_the_database_then_feeds_the_dump_to_pg_restore(tmp_path):
     make_backups(tmp_path, ["20261206T100000Z.dump"])
     docker = FakeDocker()
     pg_backup.restore(docker, "c1", "app", "app", str(tmp_path), "20261206T100000Z.dump")
-    (drop, no_data, _), (feed, data, _) = docker.calls
-    assert "psql" in drop and 'DROP DATABASE IF EXISTS "app" WITH (FORCE)' in drop and 'CREATE DATABASE "app" OWNER "app"' in drop
+    (drop, no_data, _binary), (feed, data, _binary_too) = docker.calls
+    assert "psql" in drop and pg_backup.EMPTY_DATABASE in drop and "DROP SCHEMA %I CASCADE" in pg_backup.EMPTY_DATABASE
     assert no_data is None
-    assert "pg_restore" in feed and data == b"PGDMP"
+    assert "pg_restore" in feed and "--single-transaction" in feed and data == b"PGDMP"
 
 
 def test_a_failed_restore_names_its_step(tmp_path):
