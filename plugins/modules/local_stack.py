@@ -370,6 +370,8 @@ class Stack:
         self.releases_file = os.path.join(self.project_dir, local_stack.RELEASES_FILE)
         # What the record of this run says; filled as the release goes.
         self.release = dict(kind="release", images={}, migrations_digest=None, migrations=[], backup=None)
+        # The stack's release lock while this run holds it (see lock()).
+        self.held = None
 
     # ---- the environment ----
 
@@ -507,6 +509,8 @@ class Stack:
     def present(self):
         containers = self.docker.containers(self.project_name)
         database = self.refuse_unsafe_starts(containers)
+        # After the refusals, which leave no directory behind; before anything is planned from the files.
+        self.lock(create=True)
         new_dir = self.plan_and_write_files()
         self.release["images"] = self.images()
         self.release["migrations_digest"] = local_stack.migrations_digest(self.profile)
@@ -722,12 +726,11 @@ class Stack:
         self.record("restored", msg)
         return dict(changed=True, project_dir=self.project_dir, url=self.url, backup=name, msg=msg)
 
-    def lock(self):
-        """The stack's release lock, held until the module ends (None in check mode or for a stack not there)."""
-        if self.module.check_mode:
-            return None
-        if self.params["state"] in ("stopped", "absent", "restored") and not os.path.isdir(self.project_dir):
-            return None
+    def lock(self, create=False):
+        """Takes the stack's release lock, held until the module ends (none in check mode, none for a stack whose
+        directory is not there unless create)."""
+        if self.module.check_mode or (not create and not os.path.isdir(self.project_dir)):
+            return
         try:
             os.makedirs(self.project_dir, mode=0o700, exist_ok=True)
         except OSError as exc:
@@ -735,10 +738,10 @@ class Stack:
                              % (self.name, self.project_dir, exc.strerror or exc)) from None
         lock = ReleaseLock(self.project_dir, self.params["lock_timeout"])
         lock.acquire("stack %s" % self.name)
+        self.held = lock
         if lock.stale:
             self.module.warn("Took over the release lock of stack %s from a run that ended without releasing it (%s)"
                              % (self.name, lock.stale))
-        return lock
 
     # ---- stopped and absent: the stack's containers, volumes and files; never the app or its profile ----
 
@@ -900,17 +903,17 @@ def main():
     )
     stack = Stack(module)
     state = module.params["state"]
-    lock = None
     try:
         check_settings(module.params)
         if state in ("stopped", "absent", "restored"):
-            lock = stack.lock()
+            stack.lock()
             module.exit_json(**getattr(stack, state)())
         stack.environment()
         if module.params["validate_only"]:
             module.exit_json(**stack.base_result(changed=False, msg="Stack %s: settings and environment contract valid"
                                                  % stack.name))
-        lock = stack.lock()
+        if state != "present":  # present takes it once its refusals passed
+            stack.lock()
         result = getattr(stack, state)()
         if stack.diffs:
             result["diff"] = stack.diffs
@@ -920,8 +923,8 @@ def main():
         module.fail_json(msg=str(exc), changed=bool(stack.files) and not module.check_mode)
     finally:
         # exit_json and fail_json end the module by SystemExit: the lock is released on the way out.
-        if lock is not None:
-            lock.release()
+        if stack.held is not None:
+            stack.held.release()
 
 
 if __name__ == "__main__":

@@ -25,10 +25,14 @@ class FakeModule:
     def __init__(self, project_dir, migrate_exit):
         self.params = dict(name="unit", project_dir=project_dir, bind_address="127.0.0.1", backend_port=3100,
                            profile=None, health_path="", db_user="app", db_name="app", backups_keep=5,
-                           wait_timeout=30, log_lines=5)
+                           wait_timeout=30, log_lines=5, lock_timeout=0)
         self.migrate_exit = migrate_exit
         self.commands = []
         self.no_log_values = set()
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
 
     def get_bin_path(self, *_args, **_kwargs):
         return None
@@ -93,3 +97,19 @@ def test_a_first_start_that_fails_its_migration_says_nothing_was_started(tmp_pat
     _fake, made = stack(tmp_path, migrate_exit=3)
     with pytest.raises(module.StackError, match="the backend was not started. Process migrate's last log lines"):
         made.start(None, serving=False)
+
+
+def test_the_lock_is_taken_in_the_stacks_directory_and_a_dead_holders_lock_is_taken_over_with_a_warning(tmp_path):
+    fake = FakeModule(str(tmp_path / "stack"), 0)
+    made = module.Stack(fake)
+    made.lock()  # no directory, none created: a stack that is not there has nothing to protect
+    assert made.held is None and not (tmp_path / "stack").exists()
+    made.lock(create=True)
+    assert made.held is not None and os.stat(tmp_path / "stack").st_mode & 0o777 == 0o700
+    with pytest.raises(module.LockError, match="Another release of stack unit is running"):
+        module.Stack(fake).lock()
+    made.held.release()
+    (tmp_path / "stack" / ".release.lock").write_text("host h, user u, PID 1, started 2026-12-06T18:00:00Z\n")
+    module.Stack(fake).lock()
+    assert fake.warnings == ["Took over the release lock of stack unit from a run that ended without releasing it "
+                             "(host h, user u, PID 1, started 2026-12-06T18:00:00Z)"]
