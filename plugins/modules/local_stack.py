@@ -579,7 +579,7 @@ class Stack:
         """One line in the stack's releases.jsonl; the detail with every secret value masked."""
         fields = {key: value for key, value in self.release.items() if key in release_record.RECORD_FIELDS}
         release_record.append(self.releases_file, release_record.new_record(
-            "local/" + self.name, outcome=outcome, detail=remove_values(detail, self.module.no_log_values), **fields))
+            self.name, outcome=outcome, detail=remove_values(detail, self.module.no_log_values), **fields))
 
     def start(self, backup, serving):
         """The migrate step first, with the new image; the backend and the processes only once it succeeded."""
