@@ -18,7 +18,7 @@ import pytest
 
 from ansible_collections.backendops.stack.plugins.module_utils.release_lock import ReleaseLock
 from evidence.stack import LocalStack
-from support import REPO_ROOT, docker, request_json
+from support import REPO_ROOT, docker, request_json, run_playbook
 
 API_KEY = "fixture-api-key-0123456789"
 MIGRATIONS = Path("prisma") / "migrations"
@@ -132,3 +132,5 @@ def test_a_rollback_answers_with_the_previous_release_and_names_the_backup_of_th
     assert backend_image(stack) == previous["images"]["backend"]
     assert request_json(f"{stack.url}/healthz")[0] == 200
     assert records(stack)[-1]["outcome"] == "rolled back"
+    listed = run_playbook("playbooks/releases.yml", "-e", json.dumps({"compose_stack_project_dir": str(stack.project_dir)}))
+    assert listed.rc == 0 and all(outcome in listed.output for outcome in ("released", "restored", "rolled back"))
