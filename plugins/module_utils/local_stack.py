@@ -140,11 +140,18 @@ def schema_may_change(digest, records):
 
 
 _APPLYING_RE = re.compile(r"Applying migration `([^`]+)`")
+# Prisma 6 lists them as a tree after "The following migration(s) have been applied:": "  \u2514\u2500 NAME/".
+_TREE_FOLDER_RE = re.compile(r"[\u2514\u251c]\u2500 ([^\s/]+)/[ \t]*$", re.M)
 
 
 def applied_migrations(logs):
     """The migrations Prisma's `migrate deploy` applied, by name, from its log."""
-    return _APPLYING_RE.findall(logs or "")
+    text = logs or ""
+    named = _APPLYING_RE.findall(text)
+    if named:
+        return named
+    _before, found, tree = text.partition("have been applied:")
+    return _TREE_FOLDER_RE.findall(tree) if found else []
 
 
 def rollback_target(records):

@@ -78,6 +78,9 @@ def test_the_applied_migrations_are_read_from_prismas_log():
     log = "2 migrations found\nApplying migration `20261201_create_notes`\nApplying migration `20261202_add_tag`\n"
     assert local_stack.applied_migrations(log) == ["20261201_create_notes", "20261202_add_tag"]
     assert local_stack.applied_migrations("No pending migrations to apply.") == []
+    prisma_6 = ("1 migration found in prisma/migrations\n\nThe following migration(s) have been applied:\n\nmigrations/\n"
+                "  \u2514\u2500 20261203000000_adds_a_tag/\n    \u2514\u2500 migration.sql\n\nAll migrations have been successfully applied.")
+    assert local_stack.applied_migrations(prisma_6) == ["20261203000000_adds_a_tag"]
 
 
 def test_a_rollback_brings_back_the_last_release_before_the_serving_one_with_other_images():
