@@ -126,6 +126,8 @@ def migrations_digest(profile):
     return "sha256:" + digest.hexdigest()
 
 
+# The services that hold the stack's data: a rollback keeps their images as they run.
+DATA_SERVICES = ("postgres", "redis")
 # The outcomes of a record whose images served when its run ended.
 SERVING_OUTCOMES = ("released", "rolled back")
 
@@ -158,13 +160,17 @@ def rollback_target(records):
     """(serving record, the record to bring back) from the stack's records, or a one-line reason there is none.
 
     The serving release is the last released or rolled-back record; the one brought back is the last such record
-    before it whose images differ (a re-run of the same images is not a version).
+    before it whose app images differ (a re-run of the same images is not a version).
     """
+
+    def app_images(record):
+        return {service: ref for service, ref in record["images"].items() if service not in DATA_SERVICES}
+
     serving = [record for record in records if record.get("outcome") in SERVING_OUTCOMES and record.get("images")]
     if not serving:
         return None, None, "no release of this stack is recorded"
     current = serving[-1]
     for record in reversed(serving[:-1]):
-        if record["images"] != current["images"]:
+        if app_images(record) != app_images(current):
             return current, record, None
     return current, None, "no earlier release with other images is recorded"

@@ -554,6 +554,9 @@ class Stack:
         images = {"backend": self.spec["backend_image"]}
         if self.profile.get("migrate_command"):
             images[compose_file.MIGRATE] = self.spec["migrate_image"] or self.spec["backend_image"]
+        for service in local_stack.DATA_SERVICES:
+            if self.profile["services"].get(service):
+                images[service] = self.spec[service + "_image"]
         return images
 
     def source_commit(self):
@@ -666,13 +669,19 @@ class Stack:
         current, target, why = local_stack.rollback_target(self.records())
         if target is None:
             raise StackError("Stack %s cannot roll back: %s in %s" % (self.name, why, self.releases_file))
-        images = target["images"]
+        # The app's images of that release; PostgreSQL and Redis stay as they run (the playbook builds no image here).
+        running = {service: (container.get("Config") or {}).get("Image") for service, _labels, container in
+                   compose_file.stack_containers(self.docker.containers(self.project_name))}
+        images = dict(target["images"], **{service: current["images"].get(service) or running.get(service)
+                                            for service in local_stack.DATA_SERVICES
+                                            if self.profile["services"].get(service)})
         present = self.docker.image_ids(images.values())
         missing = sorted(ref for ref in set(images.values()) if ref not in present)
         if missing:
             raise StackError("Stack %s cannot roll back to the release of %s: its image(s) %s are no longer on this "
                              "host" % (self.name, target.get("time"), ", ".join(missing)))
-        self.spec.update(backend_image=images["backend"], migrate_image=images.get(compose_file.MIGRATE) or "")
+        self.spec.update(backend_image=images["backend"], migrate_image=images.get(compose_file.MIGRATE) or "",
+                         **{service + "_image": ref for service, ref in images.items() if service in local_stack.DATA_SERVICES})
         # The database keeps the newer schema: its digest stays the one a next release compares with.
         self.release.update(kind="rollback", images=images, migrations_digest=current.get("migrations_digest"))
         self.plan_and_write_files()

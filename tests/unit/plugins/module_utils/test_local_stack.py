@@ -92,5 +92,8 @@ def test_a_rollback_brings_back_the_last_release_before_the_serving_one_with_oth
     assert local_stack.rollback_target([one, rerun])[1:] == (None, "no earlier release with other images is recorded")
     assert local_stack.rollback_target([failed])[1:] == (None, "no release of this stack is recorded")
     # After a rollback the rolled-back-to release serves; a second rollback goes back from it.
+    # Only the app's images make a version: a release that changed PostgreSQL's image alone is not one.
+    postgres = {"outcome": "released", "images": {"backend": "app:2", "postgres": "postgres:15.9"}}
+    assert local_stack.rollback_target([one, two, postgres]) == (postgres, one, None)
     back = {"outcome": "rolled back", "images": {"backend": "app:1"}}
     assert local_stack.rollback_target([one, two, back]) == (back, two, None)
