@@ -84,5 +84,9 @@ class DockerCli:
                 found[ref] = out.strip()
         return found
 
+    def image_config(self, ref: str) -> dict:
+        """The image's Config (Entrypoint, Cmd, WorkingDir, ...) as `docker image inspect` has it."""
+        return json.loads(self.run("image", "inspect", "--format", "{{json .Config}}", ref)[1]) or {}
+
     def volume_exists(self, name: str) -> bool:
         return self.run("volume", "inspect", name, check=False)[0] == 0

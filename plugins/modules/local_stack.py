@@ -682,6 +682,13 @@ class Stack:
                              "host" % (self.name, target.get("time"), ", ".join(missing)))
         self.spec.update(backend_image=images["backend"], migrate_image=images.get(compose_file.MIGRATE) or "",
                          **{service + "_image": ref for service, ref in images.items() if service in local_stack.DATA_SERVICES})
+        if not self.params["entrypoint"] and not self.params["command"]:
+            # The playbook built nothing, so the image's own entrypoint and command come from the image itself
+            # (the profile's start command first, as app_image gives it for prod).
+            config = self.docker.image_config(images["backend"])
+            start = self.profile.get("start_command") if self.params["mode"] == "prod" else None
+            self.spec.update(entrypoint=config.get("Entrypoint") or [], workdir=config.get("WorkingDir") or "/app",
+                             command=["sh", "-c", "exec " + start] if start else config.get("Cmd") or [])
         # The database keeps the newer schema: its digest stays the one a next release compares with.
         self.release.update(kind="rollback", images=images, migrations_digest=current.get("migrations_digest"))
         self.plan_and_write_files()
