@@ -672,9 +672,9 @@ class Stack:
         # The app's images of that release; PostgreSQL and Redis stay as they run (the playbook builds no image here).
         running = {service: (container.get("Config") or {}).get("Image") for service, _labels, container in
                    compose_file.stack_containers(self.docker.containers(self.project_name))}
-        images = dict(target["images"], **{service: current["images"].get(service) or running.get(service)
-                                            for service in local_stack.DATA_SERVICES
-                                            if self.profile["services"].get(service)})
+        kept = {service: current["images"].get(service) or running.get(service)
+                for service in local_stack.DATA_SERVICES if self.profile["services"].get(service)}
+        images = dict(target["images"], **kept)
         present = self.docker.image_ids(images.values())
         missing = sorted(ref for ref in set(images.values()) if ref not in present)
         if missing:
