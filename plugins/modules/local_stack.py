@@ -72,8 +72,10 @@ options:
       - V(present) writes the files, starts what differs and verifies health.
       - V(restarted) restarts the stack's containers (when its C(compose.yaml) exists) and verifies health.
       - V(rolled_back) starts the images of the release before the serving one (from C(releases.jsonl)), without their
-        migrate step, and verifies health; when the release rolled back from took a backup before its migration, the
-        result names it and the command that restores it. The database is not rolled back by itself.
+        migrate step (PostgreSQL and Redis keep the images they run; the image's own entrypoint and command unless
+        O(entrypoint) or O(command) are given), and verifies health; when the release rolled back from took a backup
+        before its migration, the result names it and the command that restores it. The database is not rolled back
+        by itself.
       - V(restored) restores the database from the backup O(backup), the app's processes stopped meanwhile.
       - V(stopped) stops every running container of the stack; V(absent) removes them and the stack's network, and
         with O(remove_volumes), O(remove_files) and O(remove_images) its data, its files and the app's images. Neither
