@@ -597,8 +597,10 @@ class Stack:
         if backup:
             self.take_backup(backup)
         self.migrate(backup, serving)
-        # The migrate step ran: the rest starts without running it again.
-        self.up("--no-deps", *compose_file.started_services(definition))
+        # The whole project, as Compose hashes its services' configuration with their dependencies (a subset with
+        # --no-deps would hash otherwise, and the next run would see a change); migrate runs once more, finding
+        # nothing to apply.
+        self.up()
 
     def take_backup(self, name):
         try:
@@ -618,8 +620,9 @@ class Stack:
 
     def migrate(self, backup, serving):
         """Runs the migrate service to its end; a failure restores the backup and says so in one line."""
-        rc, out, err = self.docker.compose("up", "--detach", "--no-deps", "--pull", "never", "--no-build",
-                                           compose_file.MIGRATE, check=False)
+        # With its dependency (PostgreSQL, healthy already): Compose hashes the service with its depends_on.
+        rc, out, err = self.docker.compose("up", "--detach", "--pull", "never", "--no-build", compose_file.MIGRATE,
+                                           check=False)
         why = last_lines(err or out)
         if rc == 0:
             rc = int(self.docker.run("wait", self.service_container(compose_file.MIGRATE))[1].strip() or 1)

@@ -84,11 +84,12 @@ def test_a_failed_migration_restores_the_backup_and_never_touches_the_backend(tm
     assert os.stat(dump).st_mode & 0o777 == 0o600
 
 
-def test_after_a_migration_that_succeeded_the_rest_starts_without_running_it_again(tmp_path):
+def test_after_a_migration_that_succeeded_the_whole_project_comes_up(tmp_path):
     fake, made = stack(tmp_path, migrate_exit=0)
     made.start(None, serving=True)
-    last = ups(fake)[-1]
-    assert "--no-deps" in last and "backend" in last and "redis" in last and "migrate" not in last and "task" not in last
+    # Last the whole project (no service named): Compose hashes each service with its dependencies.
+    assert [args[-1] for args in ups(fake)] == ["postgres", "migrate", "--no-build"]
+    assert not any("--no-deps" in args for args in ups(fake))
     assert not any("pg_dump" in args for args in fake.commands)  # no backup asked: none taken
     assert made.release["migrations"] == ["2_more"] and made.release["backup"] is None
 
