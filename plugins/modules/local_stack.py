@@ -717,7 +717,7 @@ class Stack:
         return out
 
     def restored(self):
-        """The database from a backup: the app's processes stopped meanwhile, started again after."""
+        """The database from a backup: the app's processes stopped meanwhile, started again after (healthy)."""
         try:
             name = pg_backup.resolve(self.project_dir, self.params["backup"])
         except BackupError as exc:
@@ -740,7 +740,8 @@ class Stack:
                               self.params["db_name"], self.project_dir, name)
         finally:
             if app:
-                self.docker.compose("start", *app)
+                # Started again as they were (no migrate step), and waited for until healthy.
+                self.up("--no-recreate", "--no-deps", *app)
         msg = "Stack %s: database %s restored from %s%s" % (
             self.name, self.params["db_name"], where, "; %s started again" % ", ".join(app) if app else "")
         self.release.update(kind="restore", backup=name)

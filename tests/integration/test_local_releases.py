@@ -6,7 +6,8 @@
 A second migration that fails half-way (it deletes every row, commits, then fails) leaves the rows there, the
 previous backend serving, a 0600 dump and a record saying "restored"; a run without a new migration takes no backup;
 a second release waits for the first one's lock and then fails naming it; a rollback answers with the previous
-release's images, healthy, and names the backup taken before the newer release's migration.
+release's images, healthy, and names the backup taken before the newer release's migration, which the documented
+restore (`compose_stack_state=restored`) brings back.
 """
 from __future__ import annotations
 
@@ -73,6 +74,7 @@ def test_a_migration_failing_half_way_restores_the_rows_and_the_previous_backend
     assert first["outcome"] == "released" and first["backup"] is None  # a new database: nothing to back up
     ids = [request_json(f"{stack.url}/api/notes", "POST", {"text": f"row {n}"}, {"x-api-key": API_KEY})[1]["id"]
            for n in range(3)]
+    stack.note_ids = ids  # read again after the hand restore
     broken = add_migration(stack, "20261202000000_breaks_half_way", BREAKS_HALF_WAY)
     try:
         planned = stack.local_yml("--check")
@@ -132,5 +134,14 @@ def test_a_rollback_answers_with_the_previous_release_and_names_the_backup_of_th
     assert backend_image(stack) == previous["images"]["backend"]
     assert request_json(f"{stack.url}/healthz")[0] == 200
     assert records(stack)[-1]["outcome"] == "rolled back"
+
+    # The restore by hand it offers: the database as it was before the newer release's migration.
+    restored = stack.local_yml(compose_stack_state="restored", compose_stack_backup=newer["backup"])
+    assert f"restored from backups/{newer['backup']}" in said(restored)
+    columns = stack.compose("exec", "-T", "postgres", "psql", "-U", "app", "-d", "app", "-tAc",
+                            "SELECT column_name FROM information_schema.columns WHERE table_name = 'notes'").stdout.split()
+    assert "tag" not in columns and "text" in columns
+    assert note_texts(stack, stack.note_ids) == ["row 0", "row 1", "row 2"]
+    assert records(stack)[-1]["outcome"] == "restored" and records(stack)[-1]["kind"] == "restore"
     listed = run_playbook("playbooks/releases.yml", "-e", json.dumps({"compose_stack_project_dir": str(stack.project_dir)}))
     assert listed.rc == 0 and all(outcome in listed.output for outcome in ("released", "restored", "rolled back"))
