@@ -11,6 +11,7 @@ recover). Each floor imports only the floors below it:
    service_settings  the settings step (railway_service applies it alone)
    processes         the worker and cron process services
    provision         what is missing, created (railway_provision, railway_project, ...)
+   backups           the database's backup before a migration, its restore, and backup schedules
 2. source            what a release deploys from: upload, commit, a followed repository or image
    config_file       the app's railway.json / railway.toml read, and railway.json written
    sealed            digests of sealed values sent last

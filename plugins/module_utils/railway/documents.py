@@ -352,7 +352,7 @@ query EnvironmentResources($id: String!) {
         }
       }
     }
-    volumeInstances { edges { node { mountPath serviceId volume { id name } } } }
+    volumeInstances { edges { node { id mountPath serviceId volume { id name } } } }
     variables { edges { node { name serviceId } } }
     deploymentTriggers { edges { node { id serviceId repository branch } } }
   }
@@ -420,3 +420,54 @@ mutation EnvironmentDelete($id: String!) {
   environmentDelete(id: $id)
 }
 """, retry_safe=False)
+
+# --- Volume backups ----------------------------------------------------------------------------------------------------
+
+# The volume instances of an environment: which service mounts which (the database's volume is backed up).
+VOLUME_INSTANCES_QUERY = _register("VolumeInstances", """
+query VolumeInstances($id: String!) {
+  environment(id: $id) {
+    volumeInstances { edges { node { id mountPath service { id name } volume { id name } } } }
+  }
+}
+""")
+
+# A second request would take a second backup: no blind repeat.
+VOLUME_BACKUP_CREATE_MUTATION = _register("VolumeInstanceBackupCreate", """
+mutation VolumeInstanceBackupCreate($volumeInstanceId: String!, $name: String) {
+  volumeInstanceBackupCreate(volumeInstanceId: $volumeInstanceId, name: $name) { workflowId }
+}
+""", retry_safe=False)
+
+VOLUME_BACKUP_LIST_QUERY = _register("VolumeInstanceBackupList", """
+query VolumeInstanceBackupList($volumeInstanceId: String!) {
+  volumeInstanceBackupList(volumeInstanceId: $volumeInstanceId) { id name createdAt }
+}
+""")
+
+VOLUME_BACKUP_RESTORE_MUTATION = _register("VolumeInstanceBackupRestore", """
+mutation VolumeInstanceBackupRestore($volumeInstanceId: String!, $volumeInstanceBackupId: String!) {
+  volumeInstanceBackupRestore(volumeInstanceId: $volumeInstanceId, volumeInstanceBackupId: $volumeInstanceBackupId) {
+    workflowId
+  }
+}
+""", retry_safe=False)
+
+WORKFLOW_STATUS_QUERY = _register("WorkflowStatus", """
+query WorkflowStatus($workflowId: String!) {
+  workflowStatus(workflowId: $workflowId) { status error }
+}
+""")
+
+# Setting the same kinds again changes nothing: safe to repeat.
+VOLUME_BACKUP_SCHEDULE_UPDATE_MUTATION = _register("VolumeInstanceBackupScheduleUpdate", """
+mutation VolumeInstanceBackupScheduleUpdate($volumeInstanceId: String!, $kinds: [VolumeInstanceBackupScheduleKind!]!) {
+  volumeInstanceBackupScheduleUpdate(volumeInstanceId: $volumeInstanceId, kinds: $kinds)
+}
+""")
+
+VOLUME_BACKUP_SCHEDULE_LIST_QUERY = _register("VolumeInstanceBackupScheduleList", """
+query VolumeInstanceBackupScheduleList($volumeInstanceId: String!) {
+  volumeInstanceBackupScheduleList(volumeInstanceId: $volumeInstanceId) { kind }
+}
+""")
