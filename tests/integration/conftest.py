@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 ENGINE_FREE = {
     "test_bad_input", "test_emulator", "test_execution_environment", "test_fault_matrix", "test_railway_accounts",
     "test_railway_modules", "test_railway_playbook", "test_railway_playbook_processes", "test_railway_provisioning",
-    "test_railway_sealed_variables", "test_railway_settings_playbook", "test_session_home", "test_source_sync_playbook",
+    "test_railway_sealed_variables", "test_railway_settings_playbook", "test_releases_playbook", "test_session_home",
+    "test_source_sync_playbook",
 }
 ENGINE_GROUP = "engine"
 
