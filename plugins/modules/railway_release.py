@@ -191,6 +191,44 @@ options:
       - When the deployment fails, or goes live but fails the health verification, make the previous one serve again.
     type: bool
     default: false
+  database_service:
+    description:
+      - The PostgreSQL service whose volume is backed up before a release migrates its database.
+    type: str
+    default: Postgres
+  migrations_dir:
+    description:
+      - The app's migrations directory, relative to O(path). Its digest, compared with the last successful release's
+        in O(record_file), says whether migrations are pending.
+      - When the pre-deploy command migrates (its text has C(migrat)) and migrations are pending (or their digest is
+        unknown), the release backs up the volume of O(database_service) first (C(volumeInstanceBackupCreate), waited
+        for through C(workflowStatus)) and names the backup in the plan and the result.
+    type: str
+  restore_on_migration_failure:
+    description:
+      - When the pre-deploy migration fails after a backup, restore the backup (C(volumeInstanceBackupRestore), wait,
+        then commit the staged restore, which redeploys the database). When false the failure line gives
+        O(restore_command) with the backup's ID.
+    type: bool
+    default: false
+  restore_command:
+    description:
+      - The command that restores a backup by hand, printed after a failed migration; C({backup}) is the backup's ID.
+    type: str
+    default: ansible-playbook playbooks/railway.yml -e railway_mode=restore -e railway_restore_backup={backup}
+  wait_for_foreign:
+    description:
+      - When another deployment of the service is queued, initializing, building or deploying (not started by this
+        run), wait for it to end (up to O(wait_timeout)) instead of refusing to start. Refused, nothing is sent and
+        the line names that deployment and who or what started it.
+    type: bool
+    default: false
+  record_file:
+    description:
+      - Append this run to the release record in this file (one JSON line, created 0600) when it changed something,
+        with the deployment IDs, commit, migrations digest, backup ID and outcome; never a variable's value.
+      - Its last successful release's migrations digest decides whether migrations are pending.
+    type: path
   verify_health:
     description:
       - Verify O(health_path) and O(health_details) at the service's domain after the release.
@@ -414,6 +452,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+backup:
+  description:
+    - The backup of the database's volume taken before migrating (C(id), C(name), C(volume), C(workflow_id)), and
+      C(restore) when it was restored after the migration failed.
+  returned: when O(action=apply) backed up the database
+  type: dict
+  sample: {id: 0b5c..., name: backendops before migrating 3f2a9c1d0e4b, volume: volume postgres-volume of Postgres}
+record_file:
+  description: The file this run was recorded in.
+  returned: when O(action=apply) changed something and O(record_file) is set
+  type: str
+foreign_deployments:
+  description: The deployments of the service under way that made the release refuse to start, with C(started_by).
+  returned: when the release was refused for them
+  type: list
+  elements: dict
 settings:
   description: The managed settings, typed like the options of M(backendops.stack.railway_service).
   returned: with O(action=check) and O(action=drift)
@@ -616,6 +670,13 @@ def argument_spec():
         poll_interval=dict(type="float", default=2.0),
         log_lines=dict(type="int", default=40),
         rollback_on_failure=dict(type="bool", default=False),
+        database_service=dict(type="str", default="Postgres"),
+        migrations_dir=dict(type="str"),
+        restore_on_migration_failure=dict(type="bool", default=False),
+        restore_command=dict(type="str", default="ansible-playbook playbooks/railway.yml -e railway_mode=restore "
+                                                 "-e railway_restore_backup={backup}"),
+        wait_for_foreign=dict(type="bool", default=False),
+        record_file=dict(type="path"),
         verify_health=dict(type="bool", default=True),
         health_url=dict(type="str", default="https://{domain}"),
         health_path=dict(type="str", default=""),

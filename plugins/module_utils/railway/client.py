@@ -624,6 +624,12 @@ class RailwayClient(object):
         data = self.execute(documents.DEPLOYMENTS_QUERY, {"input": selector, "first": first})
         return _nodes(data["deployments"])
 
+    def active_deployments(self, project_id: str, environment_id: str, service_id: str, statuses) -> list[dict]:
+        """The service's deployments in ``statuses``, newest first, with their creator and meta."""
+        selector = {"projectId": project_id, "environmentId": environment_id, "serviceId": service_id,
+                    "status": {"in": sorted(statuses)}}
+        return _nodes(self.execute(documents.ACTIVE_DEPLOYMENTS_QUERY, {"input": selector, "first": 10})["deployments"])
+
     def volume_instances(self, environment_id: str) -> list[dict]:
         return _nodes(self.execute(documents.VOLUME_INSTANCES_QUERY, {"id": environment_id})["environment"]["volumeInstances"])
 

@@ -190,6 +190,15 @@ query Deployments($input: DeploymentListInput!, $first: Int) {
 }
 """ + _DEPLOYMENT_FIELDS)
 
+# A release's lock: the service's deployments still under way, with who or what started them.
+ACTIVE_DEPLOYMENTS_QUERY = _register("ActiveDeployments", """
+query ActiveDeployments($input: DeploymentListInput!, $first: Int) {
+  deployments(input: $input, first: $first) {
+    edges { node { id status createdAt meta creator { name email } } }
+  }
+}
+""")
+
 # The wait for a deployment: Railway pushes every change over WebSocket (graphql-transport-ws), like its CLI does;
 # polling DEPLOYMENT_QUERY takes over when the socket cannot be opened or drops.
 DEPLOYMENT_SUBSCRIPTION = _register("DeploymentUpdates", """

@@ -1,0 +1,104 @@
+# Copyright (c) backendops.stack maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The database's backup before a migration, the lock and the record entry: the pure parts and the client calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.backendops.stack.plugins.module_utils.railway import guards
+from ansible_collections.backendops.stack.plugins.module_utils.railway.backups import (
+    BackupFailed,
+    DatabaseVolume,
+    backup_reason,
+    is_migrate_command,
+    migrations_digest,
+    restore_command,
+)
+from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayTarget
+from tests.unit.plugins.module_utils.railway_fakes import data, make_client
+
+VOLUMES = data(environment={"volumeInstances": {"edges": [
+    {"node": {"id": "vi-1", "mountPath": "/data", "service": {"id": "s-r", "name": "Redis"}, "volume": {"id": "v-1", "name": "redis-volume"}}},
+    {"node": {"id": "vi-2", "mountPath": "/var/lib/postgresql/data", "service": {"id": "s-p", "name": "Postgres"},
+              "volume": {"id": "v-2", "name": "postgres-volume"}}}]}})
+
+
+def test_a_migrate_command_is_recognised_in_either_form():
+    assert is_migrate_command(["npx prisma migrate deploy"])
+    assert is_migrate_command("bin/rails db:migrate")
+    assert not is_migrate_command(["node scripts/warm-cache.js"])
+    assert not is_migrate_command(None)
+
+
+def test_the_migrations_digest_follows_names_and_contents(tmp_path):
+    assert migrations_digest(str(tmp_path / "missing")) is None
+    (tmp_path / "001_init").mkdir()
+    (tmp_path / "001_init" / "migration.sql").write_text("CREATE TABLE a (id int);")
+    first = migrations_digest(str(tmp_path))
+    assert first == migrations_digest(str(tmp_path))
+    (tmp_path / "002_b").mkdir()
+    (tmp_path / "002_b" / "migration.sql").write_text("CREATE TABLE b (id int);")
+    second = migrations_digest(str(tmp_path))
+    assert second != first
+    (tmp_path / "002_b" / "migration.sql").write_text("CREATE TABLE b (id bigint);")
+    assert migrations_digest(str(tmp_path)) not in (first, second)
+
+
+def test_a_backup_only_when_the_release_migrates_with_pending_migrations():
+    migrate = ["npx prisma migrate deploy"]
+    assert backup_reason(migrate, True, "a" * 64, "a" * 64) is None
+    assert backup_reason(migrate, False, "a" * 64, "b" * 64) is None
+    assert backup_reason(["node start"], True, "a" * 64, "b" * 64) is None
+    assert "digest bbbbbbbbbbbb -> aaaaaaaaaaaa" in backup_reason(migrate, True, "a" * 64, "b" * 64)
+    assert "no successful release" in backup_reason(migrate, True, "a" * 64, None)
+    assert "not on the controller" in backup_reason(migrate, True, None, "b" * 64)
+    assert restore_command("x -e railway_restore_backup={backup}", "bk-1") == "x -e railway_restore_backup=bk-1"
+
+
+def test_back_up_waits_for_the_workflow_and_finds_the_backup_by_name():
+    client, adapter, _clock = make_client([
+        VOLUMES, data(volumeInstanceBackupCreate={"workflowId": "w-1"}),
+        data(workflowStatus={"status": "Running", "error": None}), data(workflowStatus={"status": "Complete", "error": None}),
+        data(volumeInstanceBackupList=[{"id": "bk-2", "name": "before x", "createdAt": "t"}, {"id": "bk-1", "name": "old", "createdAt": "t"}]),
+        data(volumeInstanceBackupRestore={"workflowId": "w-2"}), data(workflowStatus={"status": "Complete", "error": None}),
+        data(environmentPatchCommitStaged="c-1")])
+    database = DatabaseVolume(client, "e", "Postgres", timeout=60, interval=0.01, sleep=lambda seconds: None)
+    assert database.find()["id"] == "vi-2"
+    backup = database.back_up("before x")
+    assert backup == {"id": "bk-2", "name": "before x", "workflow_id": "w-1", "volume_instance_id": "vi-2",
+                      "volume": "volume postgres-volume of Postgres"}
+    assert database.restore("bk-2", "restore")["backup_id"] == "bk-2"
+    sent = [entry["json"]["operationName"] for entry in adapter.sent]
+    assert sent == ["VolumeInstances", "VolumeInstanceBackupCreate", "WorkflowStatus", "WorkflowStatus", "VolumeInstanceBackupList",
+                    "VolumeInstanceBackupRestore", "WorkflowStatus", "EnvironmentPatchCommitStaged"]
+    assert adapter.sent[-1]["json"]["variables"] == {"environmentId": "e", "commitMessage": "restore", "skipDeploys": False}
+
+
+def test_a_failed_backup_workflow_is_one_line():
+    client, _adapter, _clock = make_client([VOLUMES, data(volumeInstanceBackupCreate={"workflowId": "w-1"}),
+                                            data(workflowStatus={"status": "Error", "error": "disk full"})])
+    database = DatabaseVolume(client, "e", "Postgres", timeout=60, interval=0.01, sleep=lambda seconds: None)
+    database.find()
+    with pytest.raises(BackupFailed, match="The backup of volume postgres-volume of Postgres ended Error: disk full"):
+        database.back_up("before")
+
+
+def test_a_foreign_deployment_is_named_with_who_started_it():
+    deployment = {"id": "d-9", "status": "BUILDING", "createdAt": "2026-12-06T18:00:00Z",
+                  "creator": {"name": "Ada", "email": "ada@example.com"}, "meta": {"reason": "deploy", "commitHash": "f" * 40}}
+    line = guards.foreign_line("backend", deployment)
+    assert line.startswith("Nothing was sent: deployment d-9 of service backend is BUILDING")
+    assert "started by Ada <ada@example.com> (reason deploy, commit ffffffffffff)" in line
+    assert "wait_for_foreign=true" in line
+    assert guards.started_by({"meta": {"reason": "redeploy"}}) == "reason redeploy"
+    assert guards.started_by({}) == "no creator Railway names (an automatic deployment)"
+
+
+def test_the_record_entry_holds_ids_and_digests_only():
+    target = RailwayTarget({"id": "p", "name": "shop"}, {"id": "e", "name": "production"}, {"id": "s", "name": "backend"}, [], [])
+    entry = guards.record_entry(target, {"backend": "d-1"}, "sha", None, "m" * 64, "bk-1", "restored", "step deploy")
+    assert entry == {"kind": "railway", "deployments": {"backend": "d-1"}, "source_digest": "sha", "migrations_digest": "m" * 64,
+                     "backup": "bk-1", "outcome": "restored", "detail": "step deploy"}
+    assert guards.record_target(target) == "shop/production"
