@@ -68,8 +68,13 @@ options:
       - V(drift) compares O(current_variables), O(current_settings) and O(current_shared_variables) with this
         configuration and returns RV(drift); it reports C(changed) when anything drifted (a signal for CI, though it
         changes nothing).
+      - V(restore) restores O(backup_id) into the volume of O(database_service), waits, and commits the staged restore
+        (Railway redeploys the database); it is recorded in O(record_file) when set.
+      - V(rollback) rolls each service of the last release recorded in O(record_file) back to the deployment that
+        served before it (C(deploymentRollback)); it refuses in one line, sending nothing, when that deployment is
+        outside Railway's retention window (C(canRollback) false). The record says what happened.
     type: str
-    choices: [check, apply, drift]
+    choices: [check, apply, drift, restore, rollback]
     default: check
   settings:
     description:
@@ -223,6 +228,11 @@ options:
         the line names that deployment and who or what started it.
     type: bool
     default: false
+  backup_id:
+    description:
+      - With O(action=restore), the backup of O(database_service)'s volume to restore (its ID, as a failed migration's
+        line names it).
+    type: str
   record_file:
     description:
       - Append this run to the release record in this file (one JSON line, created 0600) when it changed something,
@@ -620,7 +630,12 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.inputs im
 from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RAILWAY_COMMON_ARGS, SEALED_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError, drift, setting_text
 from ansible_collections.backendops.stack.plugins.module_utils.railway.processes import spec_line
-from ansible_collections.backendops.stack.plugins.module_utils.railway.release import Release, ReleaseFailed
+from ansible_collections.backendops.stack.plugins.module_utils.railway.release import (
+    Release,
+    ReleaseFailed,
+    restore_by_hand,
+    roll_back_last,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway.service_settings import needs_scale
 from ansible_collections.backendops.stack.plugins.module_utils.railway.variables import (
     compose_variables,
@@ -631,7 +646,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.variables
 
 SECRET_OPTIONS = ("variables", "current_variables", "defaults", "shared_variables", "current_shared_variables")
 NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-ACTIONS = ["check", "apply", "drift"]
+ACTIONS = ["check", "apply", "drift", "restore", "rollback"]
 
 
 def argument_spec():
@@ -677,6 +692,7 @@ def argument_spec():
                                                  "-e railway_restore_backup={backup}"),
         wait_for_foreign=dict(type="bool", default=False),
         record_file=dict(type="path"),
+        backup_id=dict(type="str"),
         verify_health=dict(type="bool", default=True),
         health_url=dict(type="str", default="https://{domain}"),
         health_path=dict(type="str", default=""),
@@ -708,13 +724,18 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("action", "apply", ("service",))])
+                           required_if=[("action", "apply", ("service",)), ("action", "restore", ("backup_id",)),
+                                        ("action", "rollback", ("record_file",))])
     params = module.params
     if params["action"] == "apply":
         # Only apply sends requests: it alone needs a token, the requests library and the client.
         railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
                                                    if key not in RAILWAY_COMMON_ARGS))
         railway.run(apply_release)
+    if params["action"] in ("restore", "rollback"):
+        railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
+                                                   if key not in RAILWAY_COMMON_ARGS))
+        railway.run(by_hand)
     if params["action"] == "check":
         module.exit_json(**checked(module, params))
     # drift: compares what railway_info read with this configuration; sends nothing.
@@ -808,6 +829,16 @@ def apply_release(railway):
     except ReleaseFailed as failure:
         railway.fail(failure.msg, **failure.result)
     railway.exit(released=True, **result)
+
+
+def by_hand(railway):
+    """action=restore (a backup into the database's volume) or action=rollback (the last recorded release)."""
+    action = restore_by_hand if railway.params["action"] == "restore" else roll_back_last
+    try:
+        result = action(railway, railway.params)
+    except ReleaseFailed as failure:
+        railway.fail(failure.msg, **failure.result)
+    railway.exit(**result)
 
 
 def unmasked(module, result):

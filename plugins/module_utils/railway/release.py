@@ -864,3 +864,92 @@ def deployment_failure(deployment: dict, previous: str | None, settings: dict, o
         message += " The previous deployment %s should keep serving, but GET %s answers %s." % (
             rollback.get("active_deployment_id", previous), path, health.answer_text(now))
     return {"step": "deploy", "railway_step": step, "msg": message, "log_tail": tail}
+
+
+# --- by hand: restore a backup, roll back the last recorded release ---------------------------------------------------
+
+def restore_by_hand(railway, options) -> dict:
+    """Restore backup ``backup_id`` into the volume of ``database_service``, wait, commit; record it. One line on failure."""
+    target = railway.resolve()
+    database = DatabaseVolume(railway.client, target.environment_id, options["database_service"],
+                              timeout=options["wait_timeout"], interval=options["poll_interval"])
+    if database.find() is None:
+        raise ReleaseFailed("Nothing was restored: service %s has no volume in environment %s" % (
+            options["database_service"], target.environment["name"]), {"changed": False})
+    what = "restore backup %s into %s" % (options["backup_id"], database.describe())
+    if railway.check_mode:
+        return {"changed": True, "msg": "Check mode: nothing was sent; a run would %s" % what}
+    try:
+        restored = database.restore(options["backup_id"], "backendops: %s by hand" % what)
+    except BackupFailed as exc:
+        raise ReleaseFailed(str(exc), {"changed": True}) from None
+    result = {"changed": True, "restore": restored, "msg": "Restored backup %s into %s; Railway redeploys %s with it"
+              % (options["backup_id"], database.describe(), options["database_service"])}
+    record_by_hand(options, target, {}, options["backup_id"], "restored", "restore by hand", result)
+    return result
+
+
+def previous_successful(deployments: list[dict], recorded_id: str) -> dict | None:
+    """The deployment that served before ``recorded_id`` (newest first list): the first older one that succeeded."""
+    ids = [deployment.get("id") for deployment in deployments]
+    older = deployments[ids.index(recorded_id) + 1:] if recorded_id in ids else []
+    return next((d for d in older if d.get("status") in ("SUCCESS", "SLEEPING", "REMOVED")), None)
+
+
+def rollback_line(service: str, recorded_id: str, previous: dict | None) -> str | None:
+    """Why ``service`` cannot be rolled back to ``previous``, or None when it can."""
+    if previous is None:
+        return "service %s has no successful deployment before %s to roll back to" % (service, recorded_id)
+    if previous.get("status") in ("SUCCESS", "SLEEPING"):
+        return None
+    if not previous.get("canRollback"):
+        return ("deployment %s of service %s is outside Railway's rollback retention window (canRollback is false)"
+                % (previous["id"], service))
+    return None
+
+
+def roll_back_last(railway, options) -> dict:
+    """Roll each service of the last recorded release back to the deployment that served before it; record it."""
+    path = options.get("record_file")
+    last = release_record.last(path, "released") if path else None
+    if not last or not last.get("deployments"):
+        raise ReleaseFailed("Nothing was rolled back: %s holds no successful release" % (path or "no record_file"),
+                            {"changed": False})
+    steps, target = [], None
+    for service, recorded_id in sorted(last["deployments"].items()):
+        target = railway.resolve(service)
+        previous = previous_successful(railway.client.deployments(target.project_id, target.environment_id,
+                                                                   target.service_id, first=20), recorded_id)
+        problem = rollback_line(service, recorded_id, previous)
+        if problem:
+            raise ReleaseFailed("Nothing was rolled back: %s" % problem, {"changed": False})
+        steps.append((service, target, recorded_id, previous))
+    if railway.check_mode:
+        return {"changed": True, "msg": "Check mode: nothing was sent; a run would roll back %s" % "; ".join(
+            "%s from %s to %s" % (service, recorded, previous["id"]) for service, dummy, recorded, previous in steps
+            if previous["status"] == "REMOVED")}
+    done, deployments = [], {}
+    for service, service_target, recorded_id, previous in steps:
+        if previous["status"] != "REMOVED":
+            done.append("%s: deployment %s already serves" % (service, previous["id"]))
+            continue
+        try:
+            outcome = Deployer(railway, deployment_options_for_rollback(options, service_target, previous["id"]),
+                               target=service_target).deploy()
+        except (DeployFailed, RailwayError) as exc:
+            raise ReleaseFailed("The rollback of %s to %s failed: %s" % (service, previous["id"], getattr(exc, "msg", exc)),
+                                {"changed": True}) from None
+        deployments[service] = outcome["deployment_id"]
+        done.append("%s rolled back to %s (new deployment %s)" % (service, previous["id"], outcome["deployment_id"]))
+    result = {"changed": bool(deployments), "rollbacks": deployments, "msg": "Rollback: %s" % "; ".join(done)}
+    if deployments:
+        record_by_hand(options, target, deployments, None, "rolled back", "rollback of the release of %s" % last.get("time"), result)
+    return result
+
+
+def record_by_hand(options, target, deployments, backup, outcome, detail, result):
+    if options.get("record_file"):
+        release_record.append(options["record_file"], release_record.new_record(
+            guards.record_target(target), **guards.record_entry(target, deployments, backup=backup, outcome=outcome,
+                                                                 detail=detail)))
+        result["record_file"] = options["record_file"]
