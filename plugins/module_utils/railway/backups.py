@@ -120,3 +120,23 @@ class DatabaseVolume(object):
         except RailwayError as exc:
             raise BackupFailed("The restore of backup %s into %s failed: %s" % (backup_id, self.describe(), exc)) from None
         return {"backup_id": backup_id, "workflow_id": workflow_id, "volume": self.describe()}
+
+
+def ensure_backup_schedules(client, environment_id: str | None, service_name: str, kinds, check_mode: bool) -> dict:
+    """The database volume's backup schedules set to ``kinds`` (only when they differ): {changed, before, after, line}."""
+    wanted = [kind for kind in SCHEDULE_KINDS if kind in kinds]
+    database = DatabaseVolume(client, environment_id, service_name) if environment_id else None
+    instance = database.find() if database else None
+    if instance is None:
+        if check_mode:
+            # Its volume is still to be created: a run sets them once it exists.
+            return {"changed": bool(wanted), "before": None, "after": wanted,
+                    "line": "backup schedules of %s: %s" % (service_name, ", ".join(wanted) or "none")}
+        raise BackupFailed("service %s has no volume in this environment, so it has no backups to schedule" % service_name)
+    before = [kind for kind in SCHEDULE_KINDS if kind in client.backup_schedules(instance["id"])]
+    if before == wanted:
+        return {"changed": False, "before": before, "after": wanted}
+    if not check_mode:
+        client.set_backup_schedules(instance["id"], wanted)
+    return {"changed": True, "before": before, "after": wanted, "line": "backup schedules of %s: %s -> %s" % (
+        service_name, ", ".join(before) or "none", ", ".join(wanted) or "none")}

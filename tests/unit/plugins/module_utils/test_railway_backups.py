@@ -12,11 +12,13 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.backups i
     BackupFailed,
     DatabaseVolume,
     backup_reason,
+    ensure_backup_schedules,
     is_migrate_command,
     migrations_digest,
     restore_command,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayTarget
+from ansible_collections.backendops.stack.plugins.module_utils.railway.release import previous_successful, rollback_line
 from tests.unit.plugins.module_utils.railway_fakes import data, make_client
 
 VOLUMES = data(environment={"volumeInstances": {"edges": [
@@ -102,3 +104,30 @@ def test_the_record_entry_holds_ids_and_digests_only():
     assert entry == {"kind": "railway", "deployments": {"backend": "d-1"}, "source_digest": "sha", "migrations_digest": "m" * 64,
                      "backup": "bk-1", "outcome": "restored", "detail": "step deploy"}
     assert guards.record_target(target) == "shop/production"
+
+
+def test_backup_schedules_are_set_only_when_they_differ_and_planned_in_check_mode():
+    client, adapter, _clock = make_client([
+        VOLUMES, data(volumeInstanceBackupScheduleList=[{"kind": "WEEKLY"}, {"kind": "DAILY"}]),
+        VOLUMES, data(volumeInstanceBackupScheduleList=[{"kind": "DAILY"}]), data(volumeInstanceBackupScheduleUpdate=True),
+        VOLUMES, data(volumeInstanceBackupScheduleList=[{"kind": "DAILY"}])])
+    assert ensure_backup_schedules(client, "e", "Postgres", ["DAILY", "WEEKLY"], False)["changed"] is False
+    changed = ensure_backup_schedules(client, "e", "Postgres", ["MONTHLY", "DAILY"], False)
+    assert changed["line"] == "backup schedules of Postgres: DAILY -> DAILY, MONTHLY"
+    assert adapter.sent[4]["json"]["variables"] == {"volumeInstanceId": "vi-2", "kinds": ["DAILY", "MONTHLY"]}
+    planned = ensure_backup_schedules(client, "e", "Postgres", [], True)
+    assert (planned["changed"], planned["line"]) == (True, "backup schedules of Postgres: DAILY -> none")
+    assert len(adapter.sent) == 7
+    assert ensure_backup_schedules(client, None, "Postgres", ["DAILY"], True)["line"] == "backup schedules of Postgres: DAILY"
+
+
+def test_rollback_goes_to_the_deployment_that_served_before_and_refuses_outside_retention():
+    newest_first = [{"id": "d-3", "status": "SUCCESS"}, {"id": "d-2", "status": "FAILED"},
+                    {"id": "d-1", "status": "REMOVED", "canRollback": True}, {"id": "d-0", "status": "REMOVED", "canRollback": False}]
+    assert previous_successful(newest_first, "d-3")["id"] == "d-1"
+    assert rollback_line("backend", "d-3", newest_first[2]) is None
+    assert previous_successful(newest_first, "d-1")["id"] == "d-0"
+    assert rollback_line("backend", "d-1", newest_first[3]) == (
+        "deployment d-0 of service backend is outside Railway's rollback retention window (canRollback is false)")
+    assert previous_successful(newest_first, "d-0") is None
+    assert "no successful deployment before d-0" in rollback_line("backend", "d-0", None)
