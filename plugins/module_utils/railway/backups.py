@@ -133,7 +133,8 @@ def ensure_backup_schedules(client, environment_id: str | None, service_name: st
             return {"changed": bool(wanted), "before": None, "after": wanted,
                     "line": "backup schedules of %s: %s" % (service_name, ", ".join(wanted) or "none")}
         raise BackupFailed("service %s has no volume in this environment, so it has no backups to schedule" % service_name)
-    before = [kind for kind in SCHEDULE_KINDS if kind in client.backup_schedules(instance["id"])]
+    found = client.backup_schedules(instance["id"])
+    before = [kind for kind in SCHEDULE_KINDS if kind in found]
     if before == wanted:
         return {"changed": False, "before": before, "after": wanted}
     if not check_mode:

@@ -21,10 +21,15 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.client im
 from ansible_collections.backendops.stack.plugins.module_utils.railway.release import previous_successful, rollback_line
 from tests.unit.plugins.module_utils.railway_fakes import data, make_client
 
-VOLUMES = data(environment={"volumeInstances": {"edges": [
-    {"node": {"id": "vi-1", "mountPath": "/data", "service": {"id": "s-r", "name": "Redis"}, "volume": {"id": "v-1", "name": "redis-volume"}}},
-    {"node": {"id": "vi-2", "mountPath": "/var/lib/postgresql/data", "service": {"id": "s-p", "name": "Postgres"},
-              "volume": {"id": "v-2", "name": "postgres-volume"}}}]}})
+
+def volumes():
+    """A fresh answer each time (an answer is read once)."""
+    return data(environment={"volumeInstances": {"edges": [
+        {"node": {"id": "vi-1", "mountPath": "/data", "service": {"id": "s-r", "name": "Redis"},
+                  "volume": {"id": "v-1", "name": "redis-volume"}}},
+        {"node": {"id": "vi-2", "mountPath": "/var/lib/postgresql/data", "service": {"id": "s-p", "name": "Postgres"},
+                  "volume": {"id": "v-2", "name": "postgres-volume"}}}]}})
+
 
 
 def test_a_migrate_command_is_recognised_in_either_form():
@@ -61,7 +66,7 @@ def test_a_backup_only_when_the_release_migrates_with_pending_migrations():
 
 def test_back_up_waits_for_the_workflow_and_finds_the_backup_by_name():
     client, adapter, _clock = make_client([
-        VOLUMES, data(volumeInstanceBackupCreate={"workflowId": "w-1"}),
+        volumes(), data(volumeInstanceBackupCreate={"workflowId": "w-1"}),
         data(workflowStatus={"status": "Running", "error": None}), data(workflowStatus={"status": "Complete", "error": None}),
         data(volumeInstanceBackupList=[{"id": "bk-2", "name": "before x", "createdAt": "t"}, {"id": "bk-1", "name": "old", "createdAt": "t"}]),
         data(volumeInstanceBackupRestore={"workflowId": "w-2"}), data(workflowStatus={"status": "Complete", "error": None}),
@@ -79,7 +84,7 @@ def test_back_up_waits_for_the_workflow_and_finds_the_backup_by_name():
 
 
 def test_a_failed_backup_workflow_is_one_line():
-    client, _adapter, _clock = make_client([VOLUMES, data(volumeInstanceBackupCreate={"workflowId": "w-1"}),
+    client, _adapter, _clock = make_client([volumes(), data(volumeInstanceBackupCreate={"workflowId": "w-1"}),
                                             data(workflowStatus={"status": "Error", "error": "disk full"})])
     database = DatabaseVolume(client, "e", "Postgres", timeout=60, interval=0.01, sleep=lambda seconds: None)
     database.find()
@@ -108,9 +113,9 @@ def test_the_record_entry_holds_ids_and_digests_only():
 
 def test_backup_schedules_are_set_only_when_they_differ_and_planned_in_check_mode():
     client, adapter, _clock = make_client([
-        VOLUMES, data(volumeInstanceBackupScheduleList=[{"kind": "WEEKLY"}, {"kind": "DAILY"}]),
-        VOLUMES, data(volumeInstanceBackupScheduleList=[{"kind": "DAILY"}]), data(volumeInstanceBackupScheduleUpdate=True),
-        VOLUMES, data(volumeInstanceBackupScheduleList=[{"kind": "DAILY"}])])
+        volumes(), data(volumeInstanceBackupScheduleList=[{"kind": "WEEKLY"}, {"kind": "DAILY"}]),
+        volumes(), data(volumeInstanceBackupScheduleList=[{"kind": "DAILY"}]), data(volumeInstanceBackupScheduleUpdate=True),
+        volumes(), data(volumeInstanceBackupScheduleList=[{"kind": "DAILY"}])])
     assert ensure_backup_schedules(client, "e", "Postgres", ["DAILY", "WEEKLY"], False)["changed"] is False
     changed = ensure_backup_schedules(client, "e", "Postgres", ["MONTHLY", "DAILY"], False)
     assert changed["line"] == "backup schedules of Postgres: DAILY -> DAILY, MONTHLY"
