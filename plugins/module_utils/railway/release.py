@@ -10,6 +10,7 @@ the client, documents and statuses at the bottom (see the package's __init__).
 
 from __future__ import annotations
 
+import datetime
 import os
 
 from ansible_collections.backendops.stack.plugins.module_utils import health, release_record
@@ -219,7 +220,9 @@ class Release(object):
     def back_up(self):
         """The backup before migrating; its failure ends the release before anything changed."""
         digest = self.migrations_digest
-        name = "backendops before migrating %s" % (digest[:12] if digest else "(digest unknown)")
+        # Unique, so that the backup is found by its name in the volume's list.
+        name = "backendops before migrating %s at %s" % (digest[:12] if digest else "(digest unknown)",
+                                                         datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
         try:
             self.result["backup"] = self.database.back_up(name)
         except BackupFailed as exc:
