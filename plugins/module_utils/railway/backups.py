@@ -65,7 +65,7 @@ class BackupFailed(Exception):
     """A backup or restore did not complete; the message says which and why."""
 
 
-class DatabaseVolume(object):
+class DatabaseVolume:
     """The volume instance of one database service in one environment, its backups and their restore."""
 
     def __init__(self, client, environment_id: str, service_name: str, timeout: float = 600, interval: float = 2.0,
