@@ -136,7 +136,7 @@ class RailwaySubscriptionError(RailwayError):
     """A subscription socket could not be opened, was refused or dropped; the caller polls instead."""
 
 
-class ReadBudget(object):
+class ReadBudget:
     """A hard limit for optional reads (a failure's events and logs): at most ``attempts`` attempts each, none after
     ``deadline`` (on the client's clock). Their answer explains an outcome already known, so it must not hold the run."""
 
@@ -217,7 +217,7 @@ def _body_excerpt(text, limit=160):
     return text
 
 
-class RailwayClient(object):
+class RailwayClient:
     """Talks to Railway's public GraphQL API (or a compatible emulator).
 
     ``request_count`` counts every HTTP request sent, retries included.
@@ -712,7 +712,7 @@ class RailwayClient(object):
         return body
 
 
-class RailwayTarget(object):
+class RailwayTarget:
     """Resolved IDs and names; ``environments``/``services`` list what exists in the project."""
 
     def __init__(self, project, environment, service, environments, services):

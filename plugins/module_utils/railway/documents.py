@@ -13,7 +13,7 @@ from __future__ import annotations
 DOCUMENTS = {}
 
 
-class GraphQLDocument(object):
+class GraphQLDocument:
     """A named GraphQL operation.
 
     ``retry_safe`` says whether the operation may be sent again after an ambiguous failure (connection lost after

@@ -67,7 +67,7 @@ class ReleaseFailed(DeployFailed):
     """The release failed: ``msg`` is its one line; ``result`` holds the failure, the log tail and the rollback."""
 
 
-class Release(object):
+class Release:
     """One release of a service and its processes: read, plan, set variables and settings, deploy, wait, verify; on
     failure recover.
 
