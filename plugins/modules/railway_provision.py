@@ -84,8 +84,7 @@ options:
         type: str
       backup_schedules:
         description:
-          - The backup schedules of the database's volume (C(volumeInstanceBackupScheduleUpdate)); V([]) turns them off.
-            Left out, they are left as they are. Set only when they differ; check mode plans them.
+          - As O(backendops.stack.railway_database#module:backup_schedules), after the database exists.
         type: list
         elements: str
         choices: [DAILY, WEEKLY, MONTHLY]
