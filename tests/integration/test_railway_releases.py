@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from test_railway_playbook import RailwayPlaybook, assert_clean_failure, source_fixture  # noqa: F401  # pylint: disable=unused-import
+from test_railway_playbook import SECRETS, RailwayPlaybook, assert_clean_failure, source_fixture  # noqa: F401  # pylint: disable=unused-import
 from test_railway_settings_playbook import attach_volume, graphql
 from tools.railway_emulator.clock import parse_time
 
@@ -129,5 +129,5 @@ def test_lock_restore_by_hand_and_rollback_of_the_last_release(railway, emulator
     assert rollback.counters["mutation_fields"] == {"deploymentRollback": 1}
     now = railway.deployments()[-1]
     assert now["status"] == "SUCCESS" and now["meta"]["rollbackDeploymentId"] == serving
-    assert railway.app("api/health/details", "emu-health-token").json()["deploymentId"] == now["id"]
+    assert railway.app("api/health/details", SECRETS["HEALTH_TOKEN"]).json()["deploymentId"] == now["id"]
     assert records(record)[-1]["outcome"] == "rolled back"
