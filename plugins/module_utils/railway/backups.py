@@ -44,9 +44,11 @@ def migrations_digest(directory: str | None) -> str | None:
     return digest.hexdigest()
 
 
-def backup_reason(pre_deploy_command, deploys: bool, digest: str | None, last_digest: str | None) -> str | None:
-    """Why this release backs the database up before migrating, or None when it does not."""
-    if not deploys or not is_migrate_command(pre_deploy_command):
+def backup_reason(pre_deploy_command, deploys: bool, digest: str | None, last_digest: str | None,
+                  served: bool = True) -> str | None:
+    """Why this release backs the database up before migrating, or None when it does not. ``served``: a deployment of
+    the service served before (else its migrations never ran: the app has no data there yet)."""
+    if not deploys or not served or not is_migrate_command(pre_deploy_command):
         return None
     if digest is None:
         return "the migrations of the deployed source are not on the controller, so they may be pending"

@@ -195,7 +195,7 @@ class Release:
         last = release_record.last(options["record_file"], "released") if options.get("record_file") else None
         command = self.settings.get("pre_deploy_command") or current_settings.get("pre_deploy_command")
         reason = backup_reason(command, bool(the_plan["deploy_reasons"]), self.migrations_digest,
-                               (last or {}).get("migrations_digest"))
+                               (last or {}).get("migrations_digest"), served=the_plan["previous_deployment_id"] is not None)
         the_plan["migrations_digest"] = self.migrations_digest
         if reason is None:
             the_plan["backup"] = None

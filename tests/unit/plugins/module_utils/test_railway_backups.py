@@ -58,6 +58,8 @@ def test_a_backup_only_when_the_release_migrates_with_pending_migrations():
     assert backup_reason(migrate, True, "a" * 64, "a" * 64) is None
     assert backup_reason(migrate, False, "a" * 64, "b" * 64) is None
     assert backup_reason(["node start"], True, "a" * 64, "b" * 64) is None
+    # Never deployed: its migrations never ran, so the database holds nothing of the app yet.
+    assert backup_reason(migrate, True, "a" * 64, None, served=False) is None
     assert "digest bbbbbbbbbbbb -> aaaaaaaaaaaa" in backup_reason(migrate, True, "a" * 64, "b" * 64)
     assert "no successful release" in backup_reason(migrate, True, "a" * 64, None)
     assert "not on the controller" in backup_reason(migrate, True, None, "b" * 64)
