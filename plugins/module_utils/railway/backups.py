@@ -97,8 +97,8 @@ class DatabaseVolume:
         if result.timed_out:
             raise BackupFailed("%s is still running after %d s (workflow %s)" % (what, self.waiter.timeout, workflow_id))
         if status.get("status") != "Complete":
-            raise BackupFailed("%s ended %s%s (workflow %s)" % (what, status.get("status"),
-                                                               ": %s" % status["error"] if status.get("error") else "", workflow_id))
+            error = ": %s" % status["error"] if status.get("error") else ""
+            raise BackupFailed("%s ended %s%s (workflow %s)" % (what, status.get("status"), error, workflow_id))
 
     def back_up(self, name: str) -> dict:
         """Take a backup named ``name`` and wait for it; {id, name, workflow_id, volume_instance_id, volume}."""

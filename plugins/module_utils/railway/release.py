@@ -921,8 +921,8 @@ def roll_back_last(railway, options) -> dict:
     steps, target = [], None
     for service, recorded_id in sorted(last["deployments"].items()):
         target = railway.resolve(service)
-        previous = previous_successful(railway.client.deployments(target.project_id, target.environment_id,
-                                                                   target.service_id, first=20), recorded_id)
+        history = railway.client.deployments(target.project_id, target.environment_id, target.service_id, first=20)
+        previous = previous_successful(history, recorded_id)
         problem = rollback_line(service, recorded_id, previous)
         if problem:
             raise ReleaseFailed("Nothing was rolled back: %s" % problem, {"changed": False})
@@ -952,7 +952,6 @@ def roll_back_last(railway, options) -> dict:
 
 def record_by_hand(options, target, deployments, backup, outcome, detail, result):
     if options.get("record_file"):
-        release_record.append(options["record_file"], release_record.new_record(
-            guards.record_target(target), **guards.record_entry(target, deployments, backup=backup, outcome=outcome,
-                                                                 detail=detail)))
+        entry = guards.record_entry(target, deployments, backup=backup, outcome=outcome, detail=detail)
+        release_record.append(options["record_file"], release_record.new_record(guards.record_target(target), **entry))
         result["record_file"] = options["record_file"]

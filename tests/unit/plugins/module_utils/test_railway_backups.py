@@ -31,7 +31,6 @@ def volumes():
                   "volume": {"id": "v-2", "name": "postgres-volume"}}}]}})
 
 
-
 def test_a_migrate_command_is_recognised_in_either_form():
     assert is_migrate_command(["npx prisma migrate deploy"])
     assert is_migrate_command("bin/rails db:migrate")
