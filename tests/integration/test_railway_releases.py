@@ -41,6 +41,11 @@ def add_broken_migration(source):
 def test_backup_before_migrating_restore_after_a_failure_and_none_without_a_pending_migration(railway, emulator, source, tmp_path):
     record = tmp_path / "data" / "releases.jsonl"
     common = {"railway_source_path": str(source), "railway_record_file": str(record)}
+    planned = railway.run("--check", **common)
+    assert planned.rc == 0 and planned.counters["mutations"] == 0, planned.outcome.output[-3000:]
+    assert any(line.startswith("backup: would back up volume postgres-volume of Postgres before migrating, because no "
+                               "successful release") for line in planned.plan)
+    assert not record.exists()
     first = railway.run(**common)
     assert first.rc == 0, first.outcome.output[-3000:]
     # No release recorded yet: the first migrating release backs up, names it in the plan, and records it.
@@ -83,6 +88,15 @@ def test_backup_before_migrating_restore_after_a_failure_and_none_without_a_pend
     assert again.rc == 0, again.outcome.output[-3000:]
     assert "volumeInstanceBackupCreate" not in again.counters["mutation_fields"]
     assert not any(line.startswith("backup:") for line in again.plan)
+
+    # A backup that fails ends the release before anything changed.
+    add_broken_migration(source)
+    emulator.inject("backup_fail", message="snapshot quota reached")
+    unsafe = railway.run(**common)
+    assert_clean_failure(unsafe)
+    assert unsafe.failure.startswith("Nothing was changed: step backup (backing up the database before migrating) failed: "
+                                     "The backup of volume postgres-volume of Postgres ended Error: snapshot quota reached")
+    assert unsafe.counters["mutation_fields"] == {"volumeInstanceBackupCreate": 1} and unsafe.counters["uploads"] == 0
 
 
 def test_lock_restore_by_hand_and_rollback_of_the_last_release(railway, emulator, source, tmp_path):

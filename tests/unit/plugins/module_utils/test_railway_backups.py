@@ -137,3 +137,11 @@ def test_rollback_goes_to_the_deployment_that_served_before_and_refuses_outside_
         "deployment d-0 of service backend is outside Railway's rollback retention window (canRollback is false)")
     assert previous_successful(newest_first, "d-0") is None
     assert "no successful deployment before d-0" in rollback_line("backend", "d-0", None)
+
+
+def test_waiting_for_a_foreign_deployment_polls_it_until_it_ends():
+    client, adapter, _clock = make_client([data(deployment={"id": "d-9", "status": "BUILDING"}),
+                                           data(deployment={"id": "d-9", "status": "SUCCESS"})])
+    [ended] = guards.wait_for_foreign(client, [{"id": "d-9", "status": "BUILDING"}], timeout=60, interval=0.01)
+    assert (ended["status"], ended["timed_out"]) == ("SUCCESS", False)
+    assert [entry["json"]["operationName"] for entry in adapter.sent] == ["Deployment", "Deployment"]
