@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # What each attribute means, once; a module adds its support level and, under details, what it does.
     DOCUMENTATION = r"""

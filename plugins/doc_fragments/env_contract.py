@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # The app's contract and its own extra variable definitions, shared by env_contract and env_file
     # (CONTRACT_ARGUMENT_SPEC and EXTRA_ARGUMENT_SPEC in plugins/module_utils/env_contract.py).

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # Connection, retry and target options of every railway_* module (plugins/module_utils/railway/module.py).
     DOCUMENTATION = r"""

@@ -16,9 +16,13 @@ class DockerError(Exception):
     """A docker command failed in an expected way; the message is one line."""
 
 
-def last_lines(text: str | None, count: int = 3) -> str:
+def without_escapes(text: str | None) -> str:
     # Compose's progress output and logs carry terminal escapes even with --no-color.
-    lines = [line.strip() for line in _ANSI_RE.sub("", text or "").splitlines() if line.strip()]
+    return _ANSI_RE.sub("", text or "")
+
+
+def last_lines(text: str | None, count: int = 3) -> str:
+    lines = [line.strip() for line in without_escapes(text).splitlines() if line.strip()]
     return " | ".join(lines[-count:]) or "no output"
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.error import HTTPError, URLError
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.backendops.stack.plugins.module_utils.waiter import Waiter

@@ -45,7 +45,7 @@ class SourceError(Exception):
     """The source directory cannot be packed."""
 
 
-class IgnoreRule(object):
+class IgnoreRule:
     __slots__ = ("pattern", "regex", "negate", "directory_only")
 
     def __init__(self, pattern, regex, negate, directory_only):
@@ -80,7 +80,7 @@ def parse_ignore_file(text):
     return rules
 
 
-class IgnoreMatcher(object):
+class IgnoreMatcher:
     """Rule sets of the ignore files found from the root down to a directory."""
 
     def __init__(self, levels=()):
@@ -214,7 +214,7 @@ def collect(root, allow=()):
     return sorted(files), sorted(withheld, key=lambda entry: entry["path"])
 
 
-class _HashingWriter(object):
+class _HashingWriter:
     """File-like object that hashes what tarfile writes and passes it on to the gzip stream."""
 
     def __init__(self, target):
@@ -229,7 +229,7 @@ class _HashingWriter(object):
         return self.target.tell()
 
 
-class SourceArchive(object):
+class SourceArchive:
     """The packed source: gzip bytes, sha256 of the tar stream, file names, what was withheld for safety."""
 
     def __init__(self, data, digest, files, withheld=()):

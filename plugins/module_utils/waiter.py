@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 
-class WaitResult(object):
+class WaitResult:
     """What a wait ended with: the last value, elapsed seconds, number of polls, timed out or not.
 
     ``via`` is "subscription" when the stream saw the outcome, else "polling"; ``fallback`` says why polling
@@ -29,7 +29,7 @@ class WaitResult(object):
         self.fallback = fallback
 
 
-class _Progress(object):
+class _Progress:
     """The last state seen and the change callback, shared by a subscription and the polling that may follow it."""
 
     _NOTHING = object()
@@ -54,7 +54,7 @@ class _Progress(object):
         return not first
 
 
-class Waiter(object):
+class Waiter:
     """Wait until a condition holds or a deadline passes: follow a subscription, or poll.
 
     Polling: the interval starts at ``interval`` and grows by ``factor`` while the observed state stays the same,

@@ -58,6 +58,13 @@ options:
     description:
       - Image to run instead of the template's (V(ghcr.io/railwayapp-templates/postgres-ssl:17), V(redis:8.2.1)).
     type: str
+  backup_schedules:
+    description:
+      - The backup schedules of the database's volume (C(volumeInstanceBackupScheduleUpdate)); V([]) turns them off.
+        Left out, they are left as they are. Set only when they differ; check mode plans them.
+    type: list
+    elements: str
+    choices: [DAILY, WEEKLY, MONTHLY]
   workspace:
     description:
       - Name or ID of the workspace of O(project), as in M(backendops.stack.railway_project).
@@ -121,6 +128,11 @@ api_requests:
 """
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
+from ansible_collections.backendops.stack.plugins.module_utils.railway.backups import (
+    SCHEDULE_KINDS,
+    BackupFailed,
+    ensure_backup_schedules,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import (
     DATABASE_TEMPLATES,
     Provisioner,
@@ -137,6 +149,7 @@ def main():
         service=dict(type="str"),
         image=dict(type="str"),
         workspace=dict(type="str"),
+        backup_schedules=dict(type="list", elements="str", choices=list(SCHEDULE_KINDS)),
     )
     railway = RailwayModule(argument_spec=argument_spec)
     railway.run(manage_database)
@@ -154,6 +167,13 @@ def manage_database(railway):
     outcome = ensure_service(railway, provisioner, project, environment, spec)
     for warning in outcome["warnings"]:
         railway.warn(warning)
+    if params["backup_schedules"] is not None:
+        try:
+            schedules = ensure_backup_schedules(railway.client, (environment or {}).get("id"), spec.name,
+                                                params["backup_schedules"], railway.check_mode)
+        except BackupFailed as exc:
+            railway.fail(str(exc))
+        outcome["planned"] += [schedules["line"]] if schedules["changed"] else []
     result = dict(changed=bool(outcome["planned"]), planned=outcome["planned"], service=outcome["service"],
                   volume=outcome["volume"], variable_names=outcome["variable_names"])
     if railway.diff_mode:

@@ -82,6 +82,12 @@ options:
         description:
           - Image to run instead of the template's.
         type: str
+      backup_schedules:
+        description:
+          - As O(backendops.stack.railway_database#module:backup_schedules), after the database exists.
+        type: list
+        elements: str
+        choices: [DAILY, WEEKLY, MONTHLY]
   workspace:
     description:
       - Name or ID of the workspace a new project is created in, as in M(backendops.stack.railway_project).
@@ -171,6 +177,11 @@ api_requests:
   type: int
 """
 
+from ansible_collections.backendops.stack.plugins.module_utils.railway.backups import (
+    SCHEDULE_KINDS,
+    BackupFailed,
+    ensure_backup_schedules,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway.provision import (
     DATABASE_TEMPLATES,
@@ -191,6 +202,7 @@ def main():
             kind=dict(type="str", choices=sorted(DATABASE_TEMPLATES), required=True),
             service=dict(type="str"),
             image=dict(type="str"),
+            backup_schedules=dict(type="list", elements="str", choices=list(SCHEDULE_KINDS)),
         )),
         workspace=dict(type="str"),
         source_environment=dict(type="str"),
@@ -209,6 +221,17 @@ def provision_all(railway):
     app = ServiceSpec(params["service"], source={"repo": params["source_repo"], "image": params["source_image"]},
                       branch=params["source_branch"], domain_port=params["domain_port"])
     result = provision(railway, params["workspace"], databases, app, params["source_environment"], params["ephemeral"])
+    for database in params["databases"]:
+        if database["backup_schedules"] is None:
+            continue
+        try:
+            schedules = ensure_backup_schedules(railway.client, result["environment"]["id"],
+                                                database_spec(database["kind"], database["service"]).name,
+                                                database["backup_schedules"], railway.check_mode)
+        except BackupFailed as exc:
+            railway.fail(str(exc))
+        if schedules["changed"]:
+            result.update(changed=True, planned=result["planned"] + [schedules["line"]])
     for warning in result.pop("warnings"):
         railway.warn(warning)
     if railway.diff_mode:

@@ -68,8 +68,13 @@ options:
       - V(drift) compares O(current_variables), O(current_settings) and O(current_shared_variables) with this
         configuration and returns RV(drift); it reports C(changed) when anything drifted (a signal for CI, though it
         changes nothing).
+      - V(restore) restores O(backup_id) into the volume of O(database_service), waits, and commits the staged restore
+        (Railway redeploys the database); it is recorded in O(record_file) when set.
+      - V(rollback) rolls each service of the last release recorded in O(record_file) back to the deployment that
+        served before it (C(deploymentRollback)); it refuses in one line, sending nothing, when that deployment is
+        outside Railway's retention window (C(canRollback) false). The record says what happened.
     type: str
-    choices: [check, apply, drift]
+    choices: [check, apply, drift, restore, rollback]
     default: check
   settings:
     description:
@@ -191,6 +196,49 @@ options:
       - When the deployment fails, or goes live but fails the health verification, make the previous one serve again.
     type: bool
     default: false
+  database_service:
+    description:
+      - The PostgreSQL service whose volume is backed up before a release migrates its database.
+    type: str
+    default: Postgres
+  migrations_dir:
+    description:
+      - The app's migrations directory, relative to O(path). Its digest, compared with the last successful release's
+        in O(record_file), says whether migrations are pending.
+      - When the pre-deploy command migrates (its text has C(migrat)) and migrations are pending (or their digest is
+        unknown), the release backs up the volume of O(database_service) first (C(volumeInstanceBackupCreate), waited
+        for through C(workflowStatus)) and names the backup in the plan and the result.
+    type: str
+  restore_on_migration_failure:
+    description:
+      - When the pre-deploy migration fails after a backup, restore the backup (C(volumeInstanceBackupRestore), wait,
+        then commit the staged restore, which redeploys the database). When false the failure line gives
+        O(restore_command) with the backup's ID.
+    type: bool
+    default: false
+  restore_command:
+    description:
+      - The command that restores a backup by hand, printed after a failed migration; C({backup}) is the backup's ID.
+    type: str
+    default: ansible-playbook playbooks/railway.yml -e railway_mode=restore -e railway_restore_backup={backup}
+  wait_for_foreign:
+    description:
+      - When another deployment of the service is queued, initializing, building or deploying (not started by this
+        run), wait for it to end (up to O(wait_timeout)) instead of refusing to start. Refused, nothing is sent and
+        the line names that deployment and who or what started it.
+    type: bool
+    default: false
+  backup_id:
+    description:
+      - With O(action=restore), the backup of O(database_service)'s volume to restore (its ID, as a failed migration's
+        line names it).
+    type: str
+  record_file:
+    description:
+      - Append this run to the release record in this file (one JSON line, created 0600) when it changed something,
+        with the deployment IDs, commit, migrations digest, backup ID and outcome; never a variable's value.
+      - Its last successful release's migrations digest decides whether migrations are pending.
+    type: path
   verify_health:
     description:
       - Verify O(health_path) and O(health_details) at the service's domain after the release.
@@ -414,6 +462,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+backup:
+  description:
+    - The backup of the database's volume taken before migrating (C(id), C(name), C(volume), C(workflow_id)), and
+      C(restore) when it was restored after the migration failed.
+  returned: when O(action=apply) backed up the database
+  type: dict
+  sample: {id: 0b5c..., name: backendops before migrating 3f2a9c1d0e4b, volume: volume postgres-volume of Postgres}
+record_file:
+  description: The file this run was recorded in.
+  returned: when O(action=apply) changed something and O(record_file) is set
+  type: str
+foreign_deployments:
+  description: The deployments of the service under way that made the release refuse to start, with C(started_by).
+  returned: when the release was refused for them
+  type: list
+  elements: dict
 settings:
   description: The managed settings, typed like the options of M(backendops.stack.railway_service).
   returned: with O(action=check) and O(action=drift)
@@ -566,7 +630,12 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.inputs im
 from ansible_collections.backendops.stack.plugins.module_utils.railway.module import RAILWAY_COMMON_ARGS, SEALED_ARGS, RailwayModule
 from ansible_collections.backendops.stack.plugins.module_utils.railway.plan import PlanError, drift, setting_text
 from ansible_collections.backendops.stack.plugins.module_utils.railway.processes import spec_line
-from ansible_collections.backendops.stack.plugins.module_utils.railway.release import Release, ReleaseFailed
+from ansible_collections.backendops.stack.plugins.module_utils.railway.release import (
+    Release,
+    ReleaseFailed,
+    restore_by_hand,
+    roll_back_last,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway.service_settings import needs_scale
 from ansible_collections.backendops.stack.plugins.module_utils.railway.variables import (
     compose_variables,
@@ -577,7 +646,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.variables
 
 SECRET_OPTIONS = ("variables", "current_variables", "defaults", "shared_variables", "current_shared_variables")
 NO_LOG_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-ACTIONS = ["check", "apply", "drift"]
+ACTIONS = ["check", "apply", "drift", "restore", "rollback"]
 
 
 def argument_spec():
@@ -616,6 +685,14 @@ def argument_spec():
         poll_interval=dict(type="float", default=2.0),
         log_lines=dict(type="int", default=40),
         rollback_on_failure=dict(type="bool", default=False),
+        database_service=dict(type="str", default="Postgres"),
+        migrations_dir=dict(type="str"),
+        restore_on_migration_failure=dict(type="bool", default=False),
+        restore_command=dict(type="str", default="ansible-playbook playbooks/railway.yml -e railway_mode=restore "
+                                                 "-e railway_restore_backup={backup}"),
+        wait_for_foreign=dict(type="bool", default=False),
+        record_file=dict(type="path"),
+        backup_id=dict(type="str"),
         verify_health=dict(type="bool", default=True),
         health_url=dict(type="str", default="https://{domain}"),
         health_path=dict(type="str", default=""),
@@ -647,13 +724,18 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("action", "apply", ("service",))])
+                           required_if=[("action", "apply", ("service",)), ("action", "restore", ("backup_id",)),
+                                        ("action", "rollback", ("record_file",))])
     params = module.params
     if params["action"] == "apply":
         # Only apply sends requests: it alone needs a token, the requests library and the client.
         railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
                                                    if key not in RAILWAY_COMMON_ARGS))
         railway.run(apply_release)
+    if params["action"] in ("restore", "rollback"):
+        railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
+                                                   if key not in RAILWAY_COMMON_ARGS))
+        railway.run(by_hand)
     if params["action"] == "check":
         module.exit_json(**checked(module, params))
     # drift: compares what railway_info read with this configuration; sends nothing.
@@ -747,6 +829,16 @@ def apply_release(railway):
     except ReleaseFailed as failure:
         railway.fail(failure.msg, **failure.result)
     railway.exit(released=True, **result)
+
+
+def by_hand(railway):
+    """action=restore (a backup into the database's volume) or action=rollback (the last recorded release)."""
+    action = restore_by_hand if railway.params["action"] == "restore" else roll_back_last
+    try:
+        result = action(railway, railway.params)
+    except ReleaseFailed as failure:
+        railway.fail(failure.msg, **failure.result)
+    railway.exit(**result)
 
 
 def unmasked(module, result):

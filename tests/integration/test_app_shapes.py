@@ -14,6 +14,7 @@ test_app_profile_checks.py's.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -113,6 +114,11 @@ def test_a_worker_processes_jobs_a_cron_job_runs_on_demand_and_a_dying_worker_fa
         oneoff = run_playbook("playbooks/run.yml", "-e", json.dumps({"compose_stack_name": stack.name,
                                                                      "compose_stack_run_command": "npx prisma migrate status"}))
         assert oneoff.rc == 0 and "Database schema is up to date" in oneoff.stdout, oneoff.output[-3000:]
+        # `make logs`: the last lines of every process, through local_stack_info.
+        logs = run_playbook("playbooks/logs.yml", "-e", json.dumps({"compose_stack_name": stack.name,
+                                                                    "compose_stack_log_lines": 5}))
+        assert logs.rc == 0 and logs.recap()["changed"] == 0, logs.output[-3000:]
+        assert re.search(r"worker-1\s+\|", logs.stdout) and re.search(r"backend-1\s+\|", logs.stdout), logs.stdout[-3000:]
 
         dying = {"app_image_profile_overrides": {"processes": {"worker": "node -e \"console.error('no queue'); process.exit(3)\""}}}
         failed = stack.local_yml(check=False, **dying)

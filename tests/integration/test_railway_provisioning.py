@@ -114,10 +114,12 @@ def test_one_run_from_an_empty_workspace_and_a_rerun_stay_within_their_request_b
               "railway_redis_service": "Cache", "railway_health_token": "canary-health-token-3c8e1f"}
     run = railway.run(**common)
     assert run.rc == 0, run.outcome.output[-3000:]
-    assert run.counters["requests"] <= 12, " ".join("%s=%s" % item for item in sorted(run.counters["by_operation"].items()))
+    # 12, and the lock's read of the service's deployments under way.
+    assert run.counters["requests"] <= 13, " ".join("%s=%s" % item for item in sorted(run.counters["by_operation"].items()))
     again = railway.run(**common)
     assert again.rc == 0 and again.counters["mutations"] == 0, again.outcome.output[-3000:]
-    assert again.counters["requests"] <= 3, (again.counters["requests"], again.counters["by_operation"])
+    # 3, and the lock's read of the service's deployments under way.
+    assert again.counters["requests"] <= 4, (again.counters["requests"], again.counters["by_operation"])
     state = empty.state()
     services = {s["name"]: s["id"] for s in state["services"]}
     assert sorted(services) == ["Cache", "Db", "backend"]

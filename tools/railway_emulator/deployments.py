@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tools.railway_emulator import narration
+from tools.railway_emulator import backups, narration
 from tools.railway_emulator.errors import RailwayError
 from tools.railway_emulator.faults import FaultBoard
 from tools.railway_emulator.model import INSTANCE_DEFAULTS, Deployment, ServiceInstance, Stage
@@ -143,6 +143,9 @@ class DeploymentEngine:
     def _finish_stage(self, deployment: Deployment, at: float) -> None:
         stage = deployment.current_stage
         narration.stage_finished(deployment, stage, at)
+        if stage.name == "PRE_DEPLOY":
+            failed = (deployment.fault or {}).get("params", {}).get("migration", narration.DEFAULT_MIGRATION)
+            backups.migrate(self.store, deployment, failed if stage.outcome != "ok" else None)
         if stage.outcome != "ok":
             self._stop(deployment, stage.outcome, at)
             return

@@ -16,6 +16,9 @@ DEPLOYMENT_FAULTS = frozenset({
     "predeploy_fail", "healthcheck_fail", "app_unhealthy",
 })
 
+# Consumed by the next backup workflow (volumeInstanceBackupCreate): it ends in Error.
+BACKUP_FAULTS = frozenset({"backup_fail"})
+
 # Consumed per WebSocket connection (subscriptions): the upgrade is refused, or the socket is cut after ``after``
 # "next" messages. Request faults do not apply to WebSocket upgrades.
 SOCKET_FAULTS = frozenset({"ws_refuse", "ws_drop"})
@@ -42,6 +45,7 @@ _KIND_PARAMS: dict[str, frozenset[str]] = {
     "deploy_crash": frozenset({"service", "message"}),
     "deploy_waiting": frozenset({"service", "seconds"}),
     "predeploy_fail": frozenset({"service", "migration"}),
+    "backup_fail": frozenset({"message"}),
     "ws_refuse": frozenset({"status"}),
     "ws_drop": frozenset({"after"}),
 }
@@ -119,6 +123,9 @@ class FaultBoard:
 
     def take_deployment_fault(self, service_id: str, service_name: str) -> Fault | None:
         return self._take(lambda f: f.kind in DEPLOYMENT_FAULTS and f.params.get("service") in (None, service_id, service_name))
+
+    def take_backup_fault(self) -> Fault | None:
+        return self._take(lambda f: f.kind in BACKUP_FAULTS)
 
     def _take(self, matches) -> Fault | None:
         with self._lock:

@@ -109,6 +109,9 @@ class Environment:
     copied_in_background: bool = False
     # The patch staged by environmentStageChanges, applied by environmentPatchCommitStaged.
     staged_patch: dict[str, Any] | None = None
+    # A restored backup waiting to be applied ({"volumeInstanceId", "backupId"}): a completed restore workflow stages
+    # it, environmentPatchCommitStaged applies it.
+    staged_restore: dict[str, Any] | None = None
 
 
 @dataclass
@@ -179,6 +182,36 @@ class VolumeInstance:
     mount_path: str
     created_at: float
     size_mb: int = 5000
+    # What the database on the volume holds, as far as a test needs to see it: the migrations applied to it (a
+    # pre-deploy step adds those of the deployed source; one failing half-way leaves its part applied).
+    data: dict[str, Any] = field(default_factory=lambda: {"migrations": []})
+    # volumeInstanceBackupScheduleUpdate's kinds (DAILY, WEEKLY, MONTHLY).
+    backup_schedules: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VolumeInstanceBackup:
+    """A backup of a volume instance: a copy of its data when it was asked for, listed once its workflow completed."""
+
+    id: str
+    volume_instance_id: str
+    name: str
+    created_at: float
+    data: dict[str, Any]
+    creator_id: str | None = None
+
+
+@dataclass
+class Workflow:
+    """A backup's or a restore's workflow: Running until ``done_at`` on the emulated clock, then Complete or Error."""
+
+    id: str
+    kind: str
+    volume_instance_id: str
+    backup_id: str
+    done_at: float
+    error: str | None = None
+    settled: bool = False
 
 
 @dataclass
@@ -262,6 +295,8 @@ class State:
     domains: list[Domain] = field(default_factory=list)
     volumes: list[Volume] = field(default_factory=list)
     volume_instances: list[VolumeInstance] = field(default_factory=list)
+    backups: list[VolumeInstanceBackup] = field(default_factory=list)
+    workflows: list[Workflow] = field(default_factory=list)
     # Feeds deterministic ids, so a reset replays the same ids for the same calls.
     sequence: int = 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tools.railway_emulator import cron, scale
+from tools.railway_emulator import backups, cron, scale
 from tools.railway_emulator.clock import parse_time
 from tools.railway_emulator.context import Context
 from tools.railway_emulator.errors import NOT_AUTHORIZED, PROJECT_TOKEN_NOT_FOUND, RailwayError
@@ -159,7 +159,7 @@ class QueryRoot:
             self.ctx.instance(environment_id, service_id)
 
 
-class Root(ProvisioningMutations, QueryRoot):
+class Root(backups.BackupResolvers, ProvisioningMutations, QueryRoot):
     """Root value for both operation types: graphql-core resolves mutation fields on the same root object."""
 
     # -- variables ---------------------------------------------------------------------------------------
@@ -214,6 +214,10 @@ class Root(ProvisioningMutations, QueryRoot):
     def environmentPatchCommitStaged(self, _info, environmentId: str, commitMessage: str | None = None,  # pylint: disable=unused-argument
                                      skipDeploys: bool | None = None) -> str:
         environment = self.ctx.environment(environmentId)
+        backups.settle_workflows(self.ctx.store, self.ctx.now)
+        restored = backups.apply_staged_restore(self.ctx.store, environment)
+        if restored is not None and restored.service_id and not skipDeploys:
+            self._deploy(self.ctx.store.instance(environment.id, restored.service_id), reason="volumeRestore", required=False)
         patch, environment.staged_patch = environment.staged_patch or {}, None
         scopes = [(service_id, entry.get("variables") or {}) for service_id, entry in (patch.get("services") or {}).items()]
         scopes.append((None, patch.get("sharedVariables") or {}))

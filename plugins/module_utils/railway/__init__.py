@@ -7,10 +7,12 @@ recover). Each floor imports only the floors below it:
 5. release           the Release, and the one line of a failed release
 4. deployer          start, follow, verify, explain (the one log-tail reader) and roll back one deployment
    inputs            a release's inputs, checked before any request
+   guards            the lock (no release over a foreign deployment under way) and the release's record entry
 3. variables         the variables step (railway_variables applies it alone)
    service_settings  the settings step (railway_service applies it alone)
    processes         the worker and cron process services
    provision         what is missing, created (railway_provision, railway_project, ...)
+   backups           the database's backup before a migration, its restore, and backup schedules
 2. source            what a release deploys from: upload, commit, a followed repository or image
    config_file       the app's railway.json / railway.toml read, and railway.json written
    sealed            digests of sealed values sent last

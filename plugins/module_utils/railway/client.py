@@ -136,7 +136,7 @@ class RailwaySubscriptionError(RailwayError):
     """A subscription socket could not be opened, was refused or dropped; the caller polls instead."""
 
 
-class ReadBudget(object):
+class ReadBudget:
     """A hard limit for optional reads (a failure's events and logs): at most ``attempts`` attempts each, none after
     ``deadline`` (on the client's clock). Their answer explains an outcome already known, so it must not hold the run."""
 
@@ -217,7 +217,7 @@ def _body_excerpt(text, limit=160):
     return text
 
 
-class RailwayClient(object):
+class RailwayClient:
     """Talks to Railway's public GraphQL API (or a compatible emulator).
 
     ``request_count`` counts every HTTP request sent, retries included.
@@ -624,6 +624,44 @@ class RailwayClient(object):
         data = self.execute(documents.DEPLOYMENTS_QUERY, {"input": selector, "first": first})
         return _nodes(data["deployments"])
 
+    def active_deployments(self, project_id: str, environment_id: str, service_id: str, statuses) -> list[dict]:
+        """The service's deployments in ``statuses``, newest first, with their creator and meta."""
+        selector = {"projectId": project_id, "environmentId": environment_id, "serviceId": service_id,
+                    "status": {"in": sorted(statuses)}}
+        return _nodes(self.execute(documents.ACTIVE_DEPLOYMENTS_QUERY, {"input": selector, "first": 10})["deployments"])
+
+    def volume_instances(self, environment_id: str) -> list[dict]:
+        return _nodes(self.execute(documents.VOLUME_INSTANCES_QUERY, {"id": environment_id})["environment"]["volumeInstances"])
+
+    def create_backup(self, volume_instance_id: str, name: str) -> str:
+        """Start a backup of the volume instance; return its workflow's ID."""
+        return self.execute(documents.VOLUME_BACKUP_CREATE_MUTATION, {"volumeInstanceId": volume_instance_id, "name": name}
+                            )["volumeInstanceBackupCreate"]["workflowId"]
+
+    def backups(self, volume_instance_id: str) -> list[dict]:
+        return self.execute(documents.VOLUME_BACKUP_LIST_QUERY, {"volumeInstanceId": volume_instance_id})["volumeInstanceBackupList"]
+
+    def restore_backup(self, volume_instance_id: str, backup_id: str) -> str:
+        """Start restoring the backup into the volume instance; return its workflow's ID."""
+        return self.execute(documents.VOLUME_BACKUP_RESTORE_MUTATION, {
+            "volumeInstanceId": volume_instance_id, "volumeInstanceBackupId": backup_id})["volumeInstanceBackupRestore"]["workflowId"]
+
+    def workflow_status(self, workflow_id: str) -> dict:
+        """{status: Complete | Error | NotFound | Running, error}."""
+        return self.execute(documents.WORKFLOW_STATUS_QUERY, {"workflowId": workflow_id})["workflowStatus"]
+
+    def commit_staged(self, environment_id: str, message: str, skip_deploys: bool = False) -> str:
+        return self.execute(documents.ENVIRONMENT_PATCH_COMMIT_STAGED_MUTATION, {
+            "environmentId": environment_id, "commitMessage": message, "skipDeploys": skip_deploys})["environmentPatchCommitStaged"]
+
+    def backup_schedules(self, volume_instance_id: str) -> list[str]:
+        return [entry["kind"] for entry in self.execute(documents.VOLUME_BACKUP_SCHEDULE_LIST_QUERY, {
+            "volumeInstanceId": volume_instance_id})["volumeInstanceBackupScheduleList"]]
+
+    def set_backup_schedules(self, volume_instance_id: str, kinds: list[str]) -> bool:
+        return self.execute(documents.VOLUME_BACKUP_SCHEDULE_UPDATE_MUTATION, {
+            "volumeInstanceId": volume_instance_id, "kinds": list(kinds)})["volumeInstanceBackupScheduleUpdate"]
+
     def deployment_events(self, deployment_id, first=100, budget=None):
         return _nodes(self.execute(documents.DEPLOYMENT_EVENTS_QUERY, {"id": deployment_id, "first": first},
                                    budget=budget)["deploymentEvents"])
@@ -674,7 +712,7 @@ class RailwayClient(object):
         return body
 
 
-class RailwayTarget(object):
+class RailwayTarget:
     """Resolved IDs and names; ``environments``/``services`` list what exists in the project."""
 
     def __init__(self, project, environment, service, environments, services):

@@ -103,7 +103,7 @@ class DeployFailed(Exception):
         self.result = result
 
 
-class Deployer(object):
+class Deployer:
     """Start, follow and explain one deployment; ``run()`` returns the result or raises DeployFailed.
 
     ``options`` are railway_deploy's options (its module parameters by default). A caller that already resolved the

@@ -13,7 +13,7 @@ from __future__ import annotations
 DOCUMENTS = {}
 
 
-class GraphQLDocument(object):
+class GraphQLDocument:
     """A named GraphQL operation.
 
     ``retry_safe`` says whether the operation may be sent again after an ambiguous failure (connection lost after
@@ -190,6 +190,15 @@ query Deployments($input: DeploymentListInput!, $first: Int) {
 }
 """ + _DEPLOYMENT_FIELDS)
 
+# A release's lock: the service's deployments still under way, with who or what started them.
+ACTIVE_DEPLOYMENTS_QUERY = _register("ActiveDeployments", """
+query ActiveDeployments($input: DeploymentListInput!, $first: Int) {
+  deployments(input: $input, first: $first) {
+    edges { node { id status createdAt meta creator { name email } } }
+  }
+}
+""")
+
 # The wait for a deployment: Railway pushes every change over WebSocket (graphql-transport-ws), like its CLI does;
 # polling DEPLOYMENT_QUERY takes over when the socket cannot be opened or drops.
 DEPLOYMENT_SUBSCRIPTION = _register("DeploymentUpdates", """
@@ -352,7 +361,7 @@ query EnvironmentResources($id: String!) {
         }
       }
     }
-    volumeInstances { edges { node { mountPath serviceId volume { id name } } } }
+    volumeInstances { edges { node { id mountPath serviceId volume { id name } } } }
     variables { edges { node { name serviceId } } }
     deploymentTriggers { edges { node { id serviceId repository branch } } }
   }
@@ -420,3 +429,54 @@ mutation EnvironmentDelete($id: String!) {
   environmentDelete(id: $id)
 }
 """, retry_safe=False)
+
+# --- Volume backups ----------------------------------------------------------------------------------------------------
+
+# The volume instances of an environment: which service mounts which (the database's volume is backed up).
+VOLUME_INSTANCES_QUERY = _register("VolumeInstances", """
+query VolumeInstances($id: String!) {
+  environment(id: $id) {
+    volumeInstances { edges { node { id mountPath service { id name } volume { id name } } } }
+  }
+}
+""")
+
+# A second request would take a second backup: no blind repeat.
+VOLUME_BACKUP_CREATE_MUTATION = _register("VolumeInstanceBackupCreate", """
+mutation VolumeInstanceBackupCreate($volumeInstanceId: String!, $name: String) {
+  volumeInstanceBackupCreate(volumeInstanceId: $volumeInstanceId, name: $name) { workflowId }
+}
+""", retry_safe=False)
+
+VOLUME_BACKUP_LIST_QUERY = _register("VolumeInstanceBackupList", """
+query VolumeInstanceBackupList($volumeInstanceId: String!) {
+  volumeInstanceBackupList(volumeInstanceId: $volumeInstanceId) { id name createdAt }
+}
+""")
+
+VOLUME_BACKUP_RESTORE_MUTATION = _register("VolumeInstanceBackupRestore", """
+mutation VolumeInstanceBackupRestore($volumeInstanceId: String!, $volumeInstanceBackupId: String!) {
+  volumeInstanceBackupRestore(volumeInstanceId: $volumeInstanceId, volumeInstanceBackupId: $volumeInstanceBackupId) {
+    workflowId
+  }
+}
+""", retry_safe=False)
+
+WORKFLOW_STATUS_QUERY = _register("WorkflowStatus", """
+query WorkflowStatus($workflowId: String!) {
+  workflowStatus(workflowId: $workflowId) { status error }
+}
+""")
+
+# Setting the same kinds again changes nothing: safe to repeat.
+VOLUME_BACKUP_SCHEDULE_UPDATE_MUTATION = _register("VolumeInstanceBackupScheduleUpdate", """
+mutation VolumeInstanceBackupScheduleUpdate($volumeInstanceId: String!, $kinds: [VolumeInstanceBackupScheduleKind!]!) {
+  volumeInstanceBackupScheduleUpdate(volumeInstanceId: $volumeInstanceId, kinds: $kinds)
+}
+""")
+
+VOLUME_BACKUP_SCHEDULE_LIST_QUERY = _register("VolumeInstanceBackupScheduleList", """
+query VolumeInstanceBackupScheduleList($volumeInstanceId: String!) {
+  volumeInstanceBackupScheduleList(volumeInstanceId: $volumeInstanceId) { kind }
+}
+""")

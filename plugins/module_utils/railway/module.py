@@ -45,7 +45,7 @@ SEALED_ARGS = dict(
 )
 
 
-class RailwayModule(object):
+class RailwayModule:
     """An AnsibleModule with the common Railway options and a ready RailwayClient.
 
     ``run(main)`` calls ``main(self)`` and turns expected RailwayErrors into a one-line ``fail_json``, never a

@@ -92,7 +92,7 @@ def _one_named(kind, wanted, candidates, where):
     return named[0] if named else None
 
 
-class ProjectState(object):
+class ProjectState:
     """A project as found (``exists``) or as it would be created in check mode (no IDs)."""
 
     def __init__(self, info, workspace=None):
@@ -126,7 +126,7 @@ class ProjectState(object):
         return _one_named("service", wanted, self.services, "project %r" % self.name)
 
 
-class Provisioner(object):
+class Provisioner:
     def __init__(self, client):
         self.client = client
         self.token = PROJECT if client.token_kind == PROJECT_TOKEN else None
@@ -234,7 +234,7 @@ class Provisioner(object):
         return found
 
 
-class ServiceSpec(object):
+class ServiceSpec:
     """What a service should be: source, variables (literal and generated once), volume, domain, start command."""
 
     def __init__(self, name, source=None, branch=None, variables=None, generated=None, mount_path=None, domain_port=None,
@@ -280,7 +280,7 @@ def refuse_project_token(client, what: str) -> None:
                                  "(%s) can only deploy, so nothing was changed" % (API_TOKEN_ENV, what, PROJECT_TOKEN_ENV))
 
 
-class Steps(object):
+class Steps:
     """A plan: lines that say what changes and the actions that change it, run in order by apply() only."""
 
     def __init__(self, client):
@@ -302,7 +302,7 @@ class Steps(object):
                 action()
 
 
-class Place(object):
+class Place:
     """The project and environment provisioning acts in; a step that creates one fills in its ID."""
 
     def __init__(self, project: dict, environment: dict):
@@ -310,7 +310,7 @@ class Place(object):
         self.environment = environment
 
 
-class ServiceOutcome(object):
+class ServiceOutcome:
     """What is known of a service after planning, completed by the steps that create its parts."""
 
     def __init__(self, spec: ServiceSpec, current: dict | None, variable_names):

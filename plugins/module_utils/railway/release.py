@@ -10,8 +10,18 @@ the client, documents and statuses at the bottom (see the package's __init__).
 
 from __future__ import annotations
 
-from ansible_collections.backendops.stack.plugins.module_utils import health
-from ansible_collections.backendops.stack.plugins.module_utils.railway import config_file
+import datetime
+import os
+
+from ansible_collections.backendops.stack.plugins.module_utils import health, release_record
+from ansible_collections.backendops.stack.plugins.module_utils.railway import config_file, guards
+from ansible_collections.backendops.stack.plugins.module_utils.railway.backups import (
+    BackupFailed,
+    DatabaseVolume,
+    backup_reason,
+    migrations_digest,
+    restore_command,
+)
 from ansible_collections.backendops.stack.plugins.module_utils.railway.client import (
     RailwayError,
     RailwayTarget,
@@ -57,7 +67,7 @@ class ReleaseFailed(DeployFailed):
     """The release failed: ``msg`` is its one line; ``result`` holds the failure, the log tail and the rollback."""
 
 
-class Release(object):
+class Release:
     """One release of a service and its processes: read, plan, set variables and settings, deploy, wait, verify; on
     failure recover.
 
@@ -90,13 +100,42 @@ class Release(object):
         self.previous_deployment_id = None
         self.domain = None
         self.health_url = None
+        # The database volume backed up before migrating (None: no backup planned), and the migrations' digest.
+        self.database = None
+        self.migrations_digest = None
+        self.restored = False
 
     def stop(self, msg, **extra):
         self.result.update(extra)
         self.publish_processes()
         # The message of a step that went through gives way to the one line of the failure.
         self.result.pop("msg", None)
+        if self.result.get("changed") or self.result.get("backup"):
+            self.record("restored" if self.restored else "failed", detail=msg)
         raise ReleaseFailed(msg, self.result)
+
+    def record(self, outcome, detail=None):
+        """Append this run to the release record (record_file); only a run that changed something is recorded."""
+        path = self.options.get("record_file")
+        if not path or self.railway.check_mode or self.target is None:
+            return
+        deployments = {}
+        if (self.result.get("deployment") or {}).get("deployment_id"):
+            deployments[self.target.service["name"]] = self.result["deployment"]["deployment_id"]
+        for process in self.processes:
+            if (process.get("deployment") or {}).get("deployment_id"):
+                deployments[process["service"]] = process["deployment"]["deployment_id"]
+        failure = self.result.get("failure") or {}
+        entry = guards.record_entry(self.target, deployments, self.result.get("source_digest"), self.options.get("commit"),
+                                    self.migrations_digest, (self.result.get("backup") or {}).get("id"), outcome,
+                                    # The step, never the message: a log tail could hold anything the app printed.
+                                    detail and "; ".join("%s %s" % (key, failure[key]) for key in ("step", "railway_step")
+                                                         if failure.get(key)) or None)
+        try:
+            release_record.append(path, release_record.new_record(guards.record_target(self.target), **entry))
+            self.result["record_file"] = path
+        except (OSError, release_record.RecordError) as exc:
+            self.railway.warn("The release was not recorded in %s: %s" % (path, exc))
 
     # --- read and plan -----------------------------------------------------------------------------------------------
 
@@ -105,6 +144,7 @@ class Release(object):
         try:
             # The project's services are listed too when processes need their services found by name.
             self.target = target = self.railway.resolve(options["service"], list_services=bool(options.get("processes")))
+            self.lock(target)
             instance, current = self.client.service_state(target.project_id, target.environment_id, target.service_id,
                                                           unrendered=True)
             latest, history = self.deployments_of(target, instance)
@@ -130,6 +170,79 @@ class Release(object):
         self.result["target"] = dict(target.as_dict(), domain=self.domain,
                                      url="https://" + self.domain if self.domain else None)
         return current, settings, latest, history
+
+    def lock(self, target):
+        """Refuse (or wait, with wait_for_foreign) while another deployment of the service is under way."""
+        foreign = guards.foreign_deployments(self.client, target)
+        if not foreign:
+            return
+        if not self.options.get("wait_for_foreign"):
+            self.stop(guards.foreign_line(target.service["name"], foreign[0]), step="lock",
+                      foreign_deployments=[dict(d, started_by=guards.started_by(d)) for d in foreign])
+        ended = guards.wait_for_foreign(self.client, foreign, self.options["wait_timeout"], self.options["poll_interval"])
+        self.result["waited_for"] = [{"id": d["id"], "status": d.get("status")} for d in ended]
+        late = [d for d in ended if d["timed_out"]]
+        if late:
+            self.stop("Nothing was sent: deployment %s of service %s is still %s after wait_timeout=%s s"
+                      % (late[0]["id"], target.service["name"], late[0].get("status"), self.options["wait_timeout"]),
+                      step="lock")
+
+    def plan_backup(self, the_plan, current_settings):
+        """Whether the database is backed up before this release migrates it; the plan names the volume."""
+        options, target = self.options, self.target
+        if options.get("path") and options.get("migrations_dir"):
+            self.migrations_digest = migrations_digest(os.path.join(options["path"], options["migrations_dir"]))
+        last = release_record.last(options["record_file"], "released") if options.get("record_file") else None
+        command = self.settings.get("pre_deploy_command") or current_settings.get("pre_deploy_command")
+        reason = backup_reason(command, bool(the_plan["deploy_reasons"]), self.migrations_digest,
+                               (last or {}).get("migrations_digest"), served=the_plan["previous_deployment_id"] is not None)
+        the_plan["migrations_digest"] = self.migrations_digest
+        if reason is None:
+            the_plan["backup"] = None
+            return
+        database = DatabaseVolume(self.client, target.environment_id, options["database_service"],
+                                  timeout=options["wait_timeout"], interval=options["poll_interval"])
+        try:
+            found = database.find()
+        except RailwayError as exc:
+            self.stop("Nothing was deployed: step lookup (finding the volume of %s) failed: %s"
+                      % (options["database_service"], exc), step="lookup", **exc.details)
+        if found is None:
+            the_plan["backup"] = {"volume": None, "reason": reason}
+            self.notes.append("backup: none, service %s has no volume in environment %s, though %s"
+                              % (options["database_service"], target.environment["name"], reason))
+            return
+        self.database = database
+        the_plan["backup"] = {"volume": database.describe(), "reason": reason}
+        self.notes.append("backup: %s %s before migrating, because %s" % (
+            "would back up" if self.railway.check_mode else "back up", database.describe(), reason))
+
+    def back_up(self):
+        """The backup before migrating; its failure ends the release before anything changed."""
+        digest = self.migrations_digest
+        # Unique, so that the backup is found by its name in the volume's list.
+        name = "backendops before migrating %s at %s" % (digest[:12] if digest else "(digest unknown)",
+                                                         datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        try:
+            self.result["backup"] = self.database.back_up(name)
+        except BackupFailed as exc:
+            self.stop("Nothing was changed: step backup (backing up the database before migrating) failed: %s" % exc,
+                      step="backup")
+
+    def after_failed_migration(self, deployment_id) -> str:
+        """What happens to the database after a migration failed: restored (restore_on_migration_failure) or how to."""
+        backup = self.result["backup"]
+        command = restore_command(self.options["restore_command"], backup["id"])
+        if not self.options.get("restore_on_migration_failure"):
+            return (" The database may be half migrated: restore backup %s (taken before migrating) with: %s"
+                    % (backup["id"], command))
+        try:
+            backup["restore"] = self.database.restore(backup["id"], "backendops: restore %s after the failed migration "
+                                                      "of deployment %s" % (backup["id"], deployment_id))
+        except BackupFailed as exc:
+            return " The database may be half migrated: %s; restore it with: %s" % (exc, command)
+        self.restored = True
+        return " The database was restored from backup %s (taken before migrating)." % backup["id"]
 
     def scope(self, target: RailwayTarget, current: dict, desired: dict) -> dict:
         return variable_scope(self.options.get("sealed_state_dir"), target, current, desired, self.options.get("sealed"))
@@ -332,6 +445,7 @@ class Release(object):
                         sealed=service["sealed"], remembered=service["remembered"])
         the_plan["shared_variables"] = self.plan_shared(the_plan)
         self.plan_processes(the_plan)
+        self.plan_backup(the_plan, current_settings)
         self.previous_deployment_id = the_plan["previous_deployment_id"]
         self.result.update(plan=the_plan, plan_text=self.plan_lines(the_plan), serving_deployment=serving)
         if self.railway.diff_mode:
@@ -345,6 +459,8 @@ class Release(object):
             self.recover(failure)
         self.deploy_processes(archive)
         self.publish_processes()
+        if self.result["changed"]:
+            self.record("released")
         return self.result
 
     def check_mode_outcome(self, the_plan):
@@ -352,8 +468,9 @@ class Release(object):
         shared = (the_plan["shared_variables"] or {}).get("differs")
         if not self.processes:
             self.result["changed"] = bool(the_plan["deploy_reasons"] or shared)
-            self.result["msg"] = "Check mode: nothing was sent; a run would %s%sdeploy %s" % (
-                "set shared variables and " if shared else "", "" if the_plan["deploy_reasons"] else "not ", web)
+            self.result["msg"] = "Check mode: nothing was sent; a run would %s%s%sdeploy %s" % (
+                self.backup_words(the_plan), "set shared variables and " if shared else "",
+                "" if the_plan["deploy_reasons"] else "not ", web)
             return
         created = [p["service"] for p in self.processes if p["target"].service_id is None]
         deployed = [web] if the_plan["deploy_reasons"] else []
@@ -361,14 +478,21 @@ class Release(object):
         actions = (["set shared variables"] if shared else []) + (["create " + ", ".join(created)] if created else [])
         actions += ["deploy " + ", ".join(deployed)] if deployed else []
         self.result["changed"] = bool(actions)
-        self.result["msg"] = "Check mode: nothing was sent; a run would %s" % (
-            " and ".join(actions) or "deploy neither %s nor its processes" % web)
+        self.result["msg"] = "Check mode: nothing was sent; a run would %s%s" % (
+            self.backup_words(the_plan), " and ".join(actions) or "deploy neither %s nor its processes" % web)
         self.publish_processes()
+
+    @staticmethod
+    def backup_words(the_plan) -> str:
+        volume = (the_plan.get("backup") or {}).get("volume")
+        return "back up %s before migrating, then " % volume if volume else ""
 
     def apply(self, the_plan, current, current_settings, archive):
         target = self.target
         variables = settings = None
         pending = {}
+        if self.database is not None:
+            self.back_up()
         shared_changed = self.apply_shared(the_plan)
         if the_plan["variables"]["differs"]:
             variables = self.step("variables_result", "variables",
@@ -633,6 +757,8 @@ class Release(object):
             now = health.get(self.health_url + (options["health_path"] or ""),
                              validate_certs=self.railway.params["validate_certs"])
         told = deployment_failure(deployment, self.previous_deployment_id, self.settings, options, now)
+        if self.result.get("backup") and told["railway_step"] == "PRE_DEPLOY_COMMAND":
+            told["msg"] += self.after_failed_migration(deployment.get("deployment_id"))
         self.result["changed"] = bool(deployment.get("deployment_id")) or self.result["changed"]
         self.fail(told["msg"], told)
 
@@ -741,3 +867,91 @@ def deployment_failure(deployment: dict, previous: str | None, settings: dict, o
         message += " The previous deployment %s should keep serving, but GET %s answers %s." % (
             rollback.get("active_deployment_id", previous), path, health.answer_text(now))
     return {"step": "deploy", "railway_step": step, "msg": message, "log_tail": tail}
+
+
+# --- by hand: restore a backup, roll back the last recorded release ---------------------------------------------------
+
+def restore_by_hand(railway, options) -> dict:
+    """Restore backup ``backup_id`` into the volume of ``database_service``, wait, commit; record it. One line on failure."""
+    target = railway.resolve()
+    database = DatabaseVolume(railway.client, target.environment_id, options["database_service"],
+                              timeout=options["wait_timeout"], interval=options["poll_interval"])
+    if database.find() is None:
+        raise ReleaseFailed("Nothing was restored: service %s has no volume in environment %s" % (
+            options["database_service"], target.environment["name"]), {"changed": False})
+    what = "restore backup %s into %s" % (options["backup_id"], database.describe())
+    if railway.check_mode:
+        return {"changed": True, "msg": "Check mode: nothing was sent; a run would %s" % what}
+    try:
+        restored = database.restore(options["backup_id"], "backendops: %s by hand" % what)
+    except BackupFailed as exc:
+        raise ReleaseFailed(str(exc), {"changed": True}) from None
+    result = {"changed": True, "restore": restored, "msg": "Restored backup %s into %s; Railway redeploys %s with it"
+              % (options["backup_id"], database.describe(), options["database_service"])}
+    record_by_hand(options, target, {}, options["backup_id"], "restored", "restore by hand", result)
+    return result
+
+
+def previous_successful(deployments: list[dict], recorded_id: str) -> dict | None:
+    """The deployment that served before ``recorded_id`` (newest first list): the first older one that succeeded."""
+    ids = [deployment.get("id") for deployment in deployments]
+    older = deployments[ids.index(recorded_id) + 1:] if recorded_id in ids else []
+    return next((d for d in older if d.get("status") in ("SUCCESS", "SLEEPING", "REMOVED")), None)
+
+
+def rollback_line(service: str, recorded_id: str, previous: dict | None) -> str | None:
+    """Why ``service`` cannot be rolled back to ``previous``, or None when it can."""
+    if previous is None:
+        return "service %s has no successful deployment before %s to roll back to" % (service, recorded_id)
+    if previous.get("status") in ("SUCCESS", "SLEEPING"):
+        return None
+    if not previous.get("canRollback"):
+        return ("deployment %s of service %s is outside Railway's rollback retention window (canRollback is false)"
+                % (previous["id"], service))
+    return None
+
+
+def roll_back_last(railway, options) -> dict:
+    """Roll each service of the last recorded release back to the deployment that served before it; record it."""
+    path = options.get("record_file")
+    last = release_record.last(path, "released") if path else None
+    if not last or not last.get("deployments"):
+        raise ReleaseFailed("Nothing was rolled back: %s holds no successful release" % (path or "no record_file"),
+                            {"changed": False})
+    steps, target = [], None
+    for service, recorded_id in sorted(last["deployments"].items()):
+        target = railway.resolve(service)
+        history = railway.client.deployments(target.project_id, target.environment_id, target.service_id, first=20)
+        previous = previous_successful(history, recorded_id)
+        problem = rollback_line(service, recorded_id, previous)
+        if problem:
+            raise ReleaseFailed("Nothing was rolled back: %s" % problem, {"changed": False})
+        steps.append((service, target, recorded_id, previous))
+    if railway.check_mode:
+        return {"changed": True, "msg": "Check mode: nothing was sent; a run would roll back %s" % "; ".join(
+            "%s from %s to %s" % (service, recorded, previous["id"]) for service, dummy, recorded, previous in steps
+            if previous["status"] == "REMOVED")}
+    done, deployments = [], {}
+    for service, service_target, recorded_id, previous in steps:
+        if previous["status"] != "REMOVED":
+            done.append("%s: deployment %s already serves" % (service, previous["id"]))
+            continue
+        try:
+            outcome = Deployer(railway, deployment_options_for_rollback(options, service_target, previous["id"]),
+                               target=service_target).deploy()
+        except (DeployFailed, RailwayError) as exc:
+            raise ReleaseFailed("The rollback of %s to %s failed: %s" % (service, previous["id"], getattr(exc, "msg", exc)),
+                                {"changed": True}) from None
+        deployments[service] = outcome["deployment_id"]
+        done.append("%s rolled back to %s (new deployment %s)" % (service, previous["id"], outcome["deployment_id"]))
+    result = {"changed": bool(deployments), "rollbacks": deployments, "msg": "Rollback: %s" % "; ".join(done)}
+    if deployments:
+        record_by_hand(options, target, deployments, None, "rolled back", "rollback of the release of %s" % last.get("time"), result)
+    return result
+
+
+def record_by_hand(options, target, deployments, backup, outcome, detail, result):
+    if options.get("record_file"):
+        entry = guards.record_entry(target, deployments, backup=backup, outcome=outcome, detail=detail)
+        release_record.append(options["record_file"], release_record.new_record(guards.record_target(target), **entry))
+        result["record_file"] = options["record_file"]

@@ -35,7 +35,7 @@ def _safe(part: str) -> str:
     return "".join(character if character.isalnum() or character in "-_" else "_" for character in str(part))
 
 
-class SealedMemory(object):
+class SealedMemory:
     """The digests of one scope's sealed variables: compare before a run, remember after one."""
 
     def __init__(self, directory: str | None, project_id: str, environment_id: str, service_id: str | None) -> None:

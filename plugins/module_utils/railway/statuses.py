@@ -14,6 +14,9 @@ FAILURE_STATUSES = frozenset(("FAILED", "CRASHED"))
 ENDED_STATUSES = frozenset(("SKIPPED", "REMOVED", "REMOVING"))
 ALL_STATUSES = IN_PROGRESS_STATUSES | SUCCESS_STATUSES | FAILURE_STATUSES | ENDED_STATUSES
 
+# A deployment under way in Railway's pipeline: a release of the same service waits for it or refuses to start.
+UNDER_WAY_STATUSES = frozenset(("QUEUED", "INITIALIZING", "BUILDING", "DEPLOYING"))
+
 # Statuses where the deployment waits for something outside Railway's build pipeline.
 BLOCKED_REASONS = {
     "WAITING": "waits for the repository's CI checks (GitHub check suites) to pass before building",

@@ -608,9 +608,18 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
             "ServiceScale": {"serviceInstanceLimitOverride": None, "environment": {
                 "config": {}, "volumeInstances": {"edges": []}}},
             "ServiceInstanceLimitsUpdate": {"serviceInstanceLimitsUpdate": True},
+            # The lock, and the database's backups.
+            "ActiveDeployments": {"deployments": {"edges": []}},
+            "VolumeInstances": {"environment": {"volumeInstances": {"edges": []}}},
+            "VolumeInstanceBackupCreate": {"volumeInstanceBackupCreate": {"workflowId": "w-1"}},
+            "VolumeInstanceBackupList": {"volumeInstanceBackupList": []},
+            "VolumeInstanceBackupRestore": {"volumeInstanceBackupRestore": {"workflowId": "w-2"}},
+            "WorkflowStatus": {"workflowStatus": {"status": "Complete", "error": None}},
+            "VolumeInstanceBackupScheduleUpdate": {"volumeInstanceBackupScheduleUpdate": True},
+            "VolumeInstanceBackupScheduleList": {"volumeInstanceBackupScheduleList": [{"kind": "DAILY"}]},
         }[payload["operationName"]])
 
-    client, adapter, _clock = make_client([answer] * 40)
+    client, adapter, _clock = make_client([answer] * 50)
     client.resolve("backendops-demo", "production", "backend")
     client.resolve(None, "production", "backend", project_id="p-1")
     client.service_instance("e", "s")
@@ -630,6 +639,14 @@ def test_every_operation_sends_only_registered_documents_and_every_document_is_u
     client.deployment_events("d-1")
     client.build_logs("d-1", 5)
     client.deployment_logs("d-1", 5)
+    assert client.active_deployments("p", "e", "s", {"BUILDING"}) == []
+    assert client.volume_instances("e") == []
+    assert client.create_backup("v", "before") == "w-1"
+    assert client.backups("v") == []
+    assert client.restore_backup("v", "b") == "w-2"
+    assert client.workflow_status("w-1")["status"] == "Complete"
+    assert client.backup_schedules("v") == ["DAILY"]
+    assert client.set_backup_schedules("v", ["DAILY"]) is True
     pclient, padapter, _clock = make_client([answer], api_token=None, project_token="proj")
     pclient.resolve(None, None, "backend")
     wclient, wadapter, _clock = make_client([graphql_error("Not Authorized"), answer, answer])
