@@ -121,7 +121,7 @@ class DockerIgnore:
         if ignore_file is None:
             return cls([])
         try:
-            with open(ignore_file, "r", encoding="utf-8") as handle:
+            with open(ignore_file, encoding="utf-8") as handle:
                 return cls(parse_dockerignore(handle.read()))
         except (OSError, UnicodeDecodeError) as exc:
             raise ContextError("cannot read %s: %s" % (ignore_file, exc)) from exc

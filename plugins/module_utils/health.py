@@ -78,8 +78,8 @@ def read_details(url: str, details: dict, token: str | None, deployment_id: str 
     """
     answer = get(url, token, timeout=timeout, validate_certs=validate_certs, use_proxy=use_proxy)
     view = answer["json"]
-    expect = dict((str(key), str(value)) for key, value in (details.get("expect") or {}).items())
-    fields = dict((key, str(view.get(key, "?"))) for key in expect)
+    expect = {str(key): str(value) for key, value in (details.get("expect") or {}).items()}
+    fields = {key: str(view.get(key, "?")) for key in expect}
     migrations = view.get("migrations")
     found = {"fields": fields, "version": str(view.get("version", "?")),
              "migrations": len(migrations) if isinstance(migrations, list) else 0}

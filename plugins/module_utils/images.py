@@ -122,7 +122,7 @@ def carry(path, directory):
 
 def registry_memory(path):
     try:
-        with open(path, "r", encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
         return data if isinstance(data, dict) and isinstance(data.get("registries"), dict) else {"registries": {}}
     except (OSError, ValueError):

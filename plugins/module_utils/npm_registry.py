@@ -18,7 +18,7 @@ import http.client
 import json
 import os
 import re
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import quote
 
 from ansible.module_utils.urls import open_url
@@ -111,7 +111,7 @@ def file_matches(path: str, integrity: str) -> bool:
 def read_lock(path: str) -> dict[str, dict]:
     """{"name@spec": {"version", "integrity"}} of a lock file; empty when it is missing or unreadable (then re-resolved)."""
     try:
-        with open(path, "r", encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, ValueError):
         return {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 MASK = "********"
 CHANGED = " (changed)"

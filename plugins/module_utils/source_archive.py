@@ -111,7 +111,7 @@ def _read_ignore_rules(directory):
     for name in IGNORE_FILES:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate):
-            with open(candidate, "r", encoding="utf-8", errors="replace") as handle:
+            with open(candidate, encoding="utf-8", errors="replace") as handle:
                 rules.extend(parse_ignore_file(handle.read()))
     return rules
 
@@ -131,7 +131,7 @@ def _allowed(relpath, pattern, allow):
 
 def _npmrc_has_credentials(path):
     try:
-        with open(path, "r", encoding="utf-8", errors="replace") as handle:
+        with open(path, encoding="utf-8", errors="replace") as handle:
             return bool(NPMRC_CREDENTIAL.search(handle.read()))
     except OSError:
         return True  # unreadable: packing it would fail anyway, and withholding it cannot leak anything

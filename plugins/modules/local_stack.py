@@ -655,9 +655,9 @@ class Stack:
         if not self.module.check_mode:
             # The running services only: the one-shot migrate, restarted beside PostgreSQL, would run before the
             # database answers again; `up` runs it once PostgreSQL is healthy.
-            running = sorted(set(service for service, _labels, container in
-                                 compose_file.stack_containers(self.docker.containers(self.project_name))
-                                 if service and service != compose_file.MIGRATE and (container.get("State") or {}).get("Running")))
+            running = sorted({service for service, _labels, container in
+                              compose_file.stack_containers(self.docker.containers(self.project_name))
+                              if service and service != compose_file.MIGRATE and (container.get("State") or {}).get("Running")})
             if running:
                 self.docker.compose("restart", *running)
             # restart returns before the services are healthy, and a published port accepts connections (Docker's
@@ -722,9 +722,9 @@ class Stack:
             name = pg_backup.resolve(self.project_dir, self.params["backup"])
         except BackupError as exc:
             raise StackError("Stack %s: %s" % (self.name, exc)) from None
-        running = sorted(set(service for service, _labels, container in
-                             compose_file.stack_containers(self.docker.containers(self.project_name))
-                             if service and (container.get("State") or {}).get("Running")))
+        running = sorted({service for service, _labels, container in
+                          compose_file.stack_containers(self.docker.containers(self.project_name))
+                          if service and (container.get("State") or {}).get("Running")})
         if "postgres" not in running:
             raise StackError("Stack %s: its PostgreSQL does not run; start the stack first (`make restart`)" % self.name)
         app = [service for service in running if service not in ("postgres", "redis")]

@@ -146,7 +146,7 @@ def manage_environment(railway):
     planned, environment = [], current
     if params["state"] == "absent":
         # The lookup takes an ID, or a name in any case: compare what it resolved to, not what was typed.
-        protected = set(p.strip().lower() for p in params["protected"])
+        protected = {p.strip().lower() for p in params["protected"]}
         if current is not None and protected & {current["id"].lower(), current["name"].lower()}:
             railway.fail("environment %s is protected (option protected): nothing was deleted" % current["name"])
         if current is not None:

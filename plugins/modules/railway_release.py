@@ -729,12 +729,12 @@ def main():
     params = module.params
     if params["action"] == "apply":
         # Only apply sends requests: it alone needs a token, the requests library and the client.
-        railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
-                                                   if key not in RAILWAY_COMMON_ARGS))
+        railway = RailwayModule(argument_spec={key: value for key, value in argument_spec().items()
+                                               if key not in RAILWAY_COMMON_ARGS})
         railway.run(apply_release)
     if params["action"] in ("restore", "rollback"):
-        railway = RailwayModule(argument_spec=dict((key, value) for key, value in argument_spec().items()
-                                                   if key not in RAILWAY_COMMON_ARGS))
+        railway = RailwayModule(argument_spec={key: value for key, value in argument_spec().items()
+                                               if key not in RAILWAY_COMMON_ARGS})
         railway.run(by_hand)
     if params["action"] == "check":
         module.exit_json(**checked(module, params))
@@ -766,7 +766,7 @@ def bad_input(module, exc):
 
 def as_read(variables: dict) -> dict:
     """Variables as railway_info read them, as text; a sealed one stays without its value (None)."""
-    return dict((str(name), None if value is None else str(value)) for name, value in variables.items())
+    return {str(name): None if value is None else str(value) for name, value in variables.items()}
 
 
 def compared_scope(params: dict, scope_id: str | None, current: dict, desired: dict) -> dict:
@@ -789,7 +789,7 @@ def shared_drift(module, params: dict) -> dict:
     current = as_read(params["current_shared_variables"])
     scope = compared_scope(params, None, current, shared)
     found = drift(current, shared, {}, {}, scope["sealed"], scope["remembered"])
-    return dict((key, found[key]) for key in ("removed", "changed", "sealed", "sealed_new_here", "to_seal", "declared"))
+    return {key: found[key] for key in ("removed", "changed", "sealed", "sealed_new_here", "to_seal", "declared")}
 
 
 def inputs_or_fail(module, params):
@@ -810,8 +810,8 @@ def checked(module, params):
     return dict(changed=False, api_requests=0, settings=inputs["settings"], config_document=inputs["config_document"],
                 settings_sources=inputs["sources"], config_file_unset=inputs["config_file_unset"],
                 # For a service still to be created: every setting is new, each named with where it comes from.
-                settings_text=setting_text(dict((option, {"before": None, "after": value}) for option, value in inputs["settings"].items()
-                                                if value not in ("", [])), inputs["sources"]),
+                settings_text=setting_text({option: {"before": None, "after": value} for option, value in inputs["settings"].items()
+                                            if value not in ("", [])}, inputs["sources"]),
                 scale_settings=needs_scale(inputs["settings"]),
                 variable_names=sorted(inputs["variables"]), port=inputs["variables"].get("PORT"),
                 secret_names=list(inputs["contract"].secret_names), processes=inputs["processes"],
@@ -850,7 +850,7 @@ def unmasked(module, result):
     values = set()
     for option in SECRET_OPTIONS:
         values.update(str(value) for value in module.params[option].values() if value is not None)
-    module.no_log_values.difference_update(values - set((module.params["api_token"], module.params["project_token"])))
+    module.no_log_values.difference_update(values - {module.params["api_token"], module.params["project_token"]})
     arguments = dict(module.params)
     arguments.update((option, NO_LOG_MASK) for option in SECRET_OPTIONS)
     result["invocation"] = {"module_args": arguments}

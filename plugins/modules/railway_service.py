@@ -325,8 +325,8 @@ PROVISIONING_OPTIONS = ("source_repo", "source_branch", "source_image", "volume_
 
 def wanted_settings(params: dict) -> dict:
     """The settings given, typed and as Railway reads them back; PlanError names a value of the wrong type."""
-    typed = desired_settings(dict((option, params[option]) for option in SETTING_NAMES))
-    return dict((option, normalize_setting(option, value)) for option, value in typed.items())
+    typed = desired_settings({option: params[option] for option in SETTING_NAMES})
+    return {option: normalize_setting(option, value) for option, value in typed.items()}
 
 
 def validate(params):
@@ -424,7 +424,7 @@ def provision_service(railway, wanted):
         current, changes = checked_apply(railway, environment["id"], outcome["service"]["id"], spec.name, wanted)
     else:
         # Check mode: the service (or its environment) is still to be created, so every given setting is a change.
-        current, changes = dict((option, None) for option in SETTING_NAMES), dict(wanted)
+        current, changes = {option: None for option in SETTING_NAMES}, dict(wanted)
     result = settings_result(railway, wanted, current, changes, target=target, planned=outcome["planned"], domain=outcome["domain"],
                              volume=outcome["volume"])
     result["changed"] = result["changed"] or bool(outcome["planned"])

@@ -229,10 +229,10 @@ def manage_variables(railway):
     if problem:
         railway.fail(problem)
     if state == "absent":
-        desired = dict((name, None) for name in (params["names"] or list(params["variables"])))
+        desired = {name: None for name in (params["names"] or list(params["variables"]))}
     else:
         try:
-            desired = dict((str(name), variable_text(name, value)) for name, value in params["variables"].items())
+            desired = {str(name): variable_text(name, value) for name, value in params["variables"].items()}
         except ValueError as exc:
             railway.fail(str(exc))
 

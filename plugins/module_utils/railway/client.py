@@ -83,7 +83,7 @@ class RailwayError(Exception):
     cause = None
 
     def __init__(self, message, **details):
-        super(RailwayError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.details = details
 
@@ -103,7 +103,7 @@ class RailwayHTTPError(RailwayError):
     """An unexpected HTTP status."""
 
     def __init__(self, message, status, **details):
-        super(RailwayHTTPError, self).__init__(message, status_code=status, **details)
+        super().__init__(message, status_code=status, **details)
         self.status = status
 
 
@@ -119,7 +119,7 @@ class RailwayGraphQLError(RailwayError):
     """Railway answered with GraphQL ``errors``."""
 
     def __init__(self, message, operation, railway_messages, **details):
-        super(RailwayGraphQLError, self).__init__(message, railway_errors=list(railway_messages), **details)
+        super().__init__(message, railway_errors=list(railway_messages), **details)
         self.operation = operation
         self.railway_messages = list(railway_messages)
 
@@ -499,7 +499,7 @@ class RailwayClient:
 
     def seal_variables(self, environment_id, service_id, variables, skip_deploys=True):
         """Set ``variables`` sealed (of the service, or shared without one): staged as a patch, then committed."""
-        entries = dict((name, {"value": value, "isSealed": True}) for name, value in variables.items())
+        entries = {name: {"value": value, "isSealed": True} for name, value in variables.items()}
         patch = {"services": {service_id: {"variables": entries}}} if service_id else {"sharedVariables": entries}
         self.execute(documents.ENVIRONMENT_STAGE_CHANGES_MUTATION, {"environmentId": environment_id, "input": patch})
         return self.execute(documents.ENVIRONMENT_PATCH_COMMIT_STAGED_MUTATION, {
@@ -881,8 +881,8 @@ def instance_settings(instance, scale=None):
     ``scale`` (RailwayClient.service_scale) gives the settings read outside ServiceInstance; without it they are None.
     """
     scale = scale or {}
-    return dict((setting.option, normalize_setting(setting.option, instance.get(setting.field) if setting.read == "instance"
-                                                   else scale.get(setting.option))) for setting in SETTINGS)
+    return {setting.option: normalize_setting(setting.option, instance.get(setting.field) if setting.read == "instance"
+                                              else scale.get(setting.option)) for setting in SETTINGS}
 
 
 def deployment_view(deployment):
@@ -902,7 +902,7 @@ def deployment_view(deployment):
         # Whether it serves the service (succeeded, or asleep after inactivity): statuses stay in module_utils.
         "serving": deployment.get("status") in SUCCESS_STATUSES,
     }
-    return dict((key, value) for key, value in view.items() if value is not None)
+    return {key: value for key, value in view.items() if value is not None}
 
 
 def log_messages(lines):

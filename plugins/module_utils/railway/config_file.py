@@ -29,7 +29,7 @@ READ_ONLY_CONFIG_PATHS = (("deploy", "numReplicas"),)
 FILE_NAMES = ("railway.toml", "railway.json")
 # Keys of the file that carry no setting: the JSON schema's address and the per-environment blocks (read below).
 _IGNORED_TOP = ("$schema", "environments")
-_BY_PATH = dict((setting.config_path, setting) for setting in SETTINGS if setting.config_path)
+_BY_PATH = {setting.config_path: setting for setting in SETTINGS if setting.config_path}
 # The API's Builder enum has no DOCKERFILE: Railway builds with a Dockerfile whenever it finds one (dockerfilePath).
 _NOT_A_BUILDER = "DOCKERFILE"
 
@@ -65,7 +65,7 @@ def load(path: str) -> dict:
     try:
         with open(path, "rb") as stream:
             document = tomllib.load(stream) if toml else json.loads(stream.read().decode("utf-8"))
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         raise ConfigFileError("%s cannot be read (%s); fix its permissions or config_file_source" % (
             path, exc.strerror or exc))
     except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError are ValueErrors

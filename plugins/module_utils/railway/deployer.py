@@ -98,7 +98,7 @@ class DeployFailed(Exception):
     """The deployment (or the step before it) failed: ``msg`` is the one line, ``result`` what is known."""
 
     def __init__(self, msg, result):
-        super(DeployFailed, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
         self.result = result
 

@@ -56,7 +56,7 @@ def record_entry(target, deployments: dict, source_digest=None, commit=None, mig
     """The fields of a Railway release's record (release_record.new_record adds time, user and host)."""
     entry = {"kind": "railway", "deployments": deployments, "source_digest": source_digest, "commit": commit,
              "migrations_digest": migrations_digest, "backup": backup, "outcome": outcome, "detail": detail}
-    return dict((key, value) for key, value in entry.items() if value not in (None, {}, ""))
+    return {key: value for key, value in entry.items() if value not in (None, {}, "")}
 
 
 def record_target(target) -> str:

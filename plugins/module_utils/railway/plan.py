@@ -71,7 +71,7 @@ def variable_changes(current, desired, replace, sealed=(), remembered=None):
 def sealed_names(current, desired, sealed=()):
     """(sealed: the declared names that are or become sealed, not compared; to_seal: those not sealed yet)."""
     to_seal = sorted(name for name in desired if name in sealed and not is_sealed(current.get(name, "")))
-    return sorted(set(to_seal) | set(name for name in desired if name in current and is_sealed(current[name]))), to_seal
+    return sorted(set(to_seal) | {name for name in desired if name in current and is_sealed(current[name])}), to_seal
 
 
 def desired_settings(settings, extra=None):
@@ -150,7 +150,7 @@ def variables_plan(current, desired, replace, sealed=(), remembered=None):
 
 def shared_references(values):
     """The shared variable names these values refer to (``${{shared.X}}``, kept literal: Railway renders them)."""
-    return set(name for value in values if value for name in SHARED_REFERENCE.findall(str(value)))
+    return {name for value in values if value for name in SHARED_REFERENCE.findall(str(value))}
 
 
 def plan(current_variables, desired_variables, replace, current_settings, settings, latest, serving,
@@ -216,8 +216,8 @@ def service_variables(layers, drop=()):
 
     ``drop`` names are removed from the first layer only (the defaults), so an explicitly given variable stays.
     """
-    merged = dict((name, value) for name, value in layers[0].items() if name not in drop) if layers else {}
+    merged = {name: value for name, value in layers[0].items() if name not in drop} if layers else {}
     for layer in layers[1:]:
         merged.update(layer)
-    return dict((str(name), ("true" if value else "false") if isinstance(value, bool) else str(value))
-                for name, value in merged.items() if value is not None)
+    return {str(name): ("true" if value else "false") if isinstance(value, bool) else str(value)
+            for name, value in merged.items() if value is not None}

@@ -35,13 +35,13 @@ def reference(service_name: str, variable: str) -> str:
 
 def reference_variables(service_name: str, names: Iterable[str]) -> dict[str, str]:
     """The variables of a process service: each of web's variables as a reference to it, so values live in web only."""
-    return dict((name, reference(service_name, name)) for name in sorted(names))
+    return {name: reference(service_name, name) for name in sorted(names)}
 
 
 def service_name(pattern: str, service: str, process: str) -> str:
     """The name of a process's service from ``pattern`` ({service} and {process}); PlanError when it cannot be one."""
-    fields = set(field for dummy, field, dummy_spec, dummy_conversion in string.Formatter().parse(pattern or "") if field)
-    if "process" not in fields or not fields <= set(("service", "process")):
+    fields = {field for dummy, field, dummy_spec, dummy_conversion in string.Formatter().parse(pattern or "") if field}
+    if "process" not in fields or not fields <= {"service", "process"}:
         raise PlanError("process_service %r must name each process's service with {process} (and may use "
                         "{service}), e.g. %s" % (pattern, DEFAULT_SERVICE_NAME))
     name = pattern.format(service=service, process=process)
@@ -55,7 +55,7 @@ def process_settings(process: dict[str, Any], web_settings: dict[str, Any], drai
     """The settings of a process's service: web's build, its own start command, no domain health check or pre-deploy
     command (the migration runs once, with web), draining for a worker's running jobs; a cron job's schedule, one
     replica and no restart (Railway's rules), a worker's restart policy like web's. '' and [] remove a setting."""
-    settings = dict((option, web_settings[option]) for option in SHARED_SETTINGS if web_settings.get(option) is not None)
+    settings = {option: web_settings[option] for option in SHARED_SETTINGS if web_settings.get(option) is not None}
     settings.update(start_command=process["start_command"], healthcheck_path="", pre_deploy_command=[],
                     draining_seconds=draining_seconds)
     if process.get("cron_schedule"):

@@ -213,8 +213,8 @@ class Provisioner:
         """What one environment holds, by service name: id, source, start command, service domains, volume and
         the names of its variables (Railway lists names without values)."""
         environment = self.client.execute(documents.ENVIRONMENT_RESOURCES_QUERY, {"id": environment_id})["environment"]
-        volumes = dict((v["serviceId"], v) for v in _nodes(environment.get("volumeInstances")) if v.get("serviceId"))
-        triggers = dict((trigger["serviceId"], trigger) for trigger in _nodes(environment.get("deploymentTriggers")))
+        volumes = {v["serviceId"]: v for v in _nodes(environment.get("volumeInstances")) if v.get("serviceId")}
+        triggers = {trigger["serviceId"]: trigger for trigger in _nodes(environment.get("deploymentTriggers"))}
         names = {}
         for variable in _nodes(environment.get("variables")):
             names.setdefault(variable.get("serviceId"), set()).add(variable["name"])
@@ -224,7 +224,7 @@ class Provisioner:
             found[instance["serviceName"].lower()] = {
                 "id": instance["serviceId"],
                 "name": instance["serviceName"],
-                "source": dict((k, v) for k, v in (instance.get("source") or {}).items() if v),
+                "source": {k: v for k, v in (instance.get("source") or {}).items() if v},
                 "start_command": instance.get("startCommand"),
                 "domains": list((instance.get("domains") or {}).get("serviceDomains") or []),
                 "volume": volume["mountPath"] if volume else None,
@@ -240,7 +240,7 @@ class ServiceSpec:
     def __init__(self, name, source=None, branch=None, variables=None, generated=None, mount_path=None, domain_port=None,
                  start_command=None, keep_existing=False):
         self.name = name
-        self.source = dict((k, v) for k, v in (source or {}).items() if v)
+        self.source = {k: v for k, v in (source or {}).items() if v}
         self.branch = branch
         self.variables = dict(variables or {})
         self.generated = list(generated or [])
@@ -371,7 +371,7 @@ def plan_service(railway, steps: Steps, place: Place, spec: ServiceSpec, current
     missing_generated = [n for n in spec.generated if n not in variable_names]
 
     def hidden_values(names):
-        values = dict((n, generate_secret()) for n in names)
+        values = {n: generate_secret() for n in names}
         railway.module.no_log_values.update(values.values())
         return values
 
@@ -440,7 +440,7 @@ def plan_service(railway, steps: Steps, place: Place, spec: ServiceSpec, current
     elif spec.source and not connection and spec.source != current["source"]:
         steps.add(["source of %s: %s" % (name, spec.describe_source())],
                   lambda: client.update_service_instance(place.environment["id"], current["id"], {"source": spec.source}))
-    missing = dict((n, value) for n, value in spec.variables.items() if n not in variable_names)
+    missing = {n: value for n, value in spec.variables.items() if n not in variable_names}
     if missing or missing_generated:
         def add_variables():
             values = dict(missing)
@@ -583,7 +583,7 @@ def provision(railway, workspace: str | None, databases: list[ServiceSpec], serv
         "environment": place.environment,
         "service": app.service if app else {"id": None, "name": service.name},
         "domain": app.domain if app else None,
-        "databases": dict((spec.name, outcomes[spec.name].as_result()) for spec in databases if spec.name in outcomes),
+        "databases": {spec.name: outcomes[spec.name].as_result() for spec in databases if spec.name in outcomes},
         "token_kind": provisioner.token or "project token",
     }
 

@@ -299,7 +299,7 @@ class Release:
                                                 dict(found) if found else {"id": None, "name": spec["service"]}, [], []))
             self.processes.append(process)
             if found is None:
-                process.update(current={}, current_settings=dict((option, None) for option in SETTING_NAMES), latest=None)
+                process.update(current={}, current_settings={option: None for option in SETTING_NAMES}, latest=None)
                 continue
             try:
                 instance, process["current"] = self.client.service_state(
@@ -414,8 +414,8 @@ class Release:
             result.append(dict(masked_diff(variables, *[change["variables"][kind] for kind in ("added", "updated", "removed")]),
                                before_header="variables%s (values masked)" % where,
                                after_header="variables%s (values masked)" % where))
-            result.append({"before": dict((option, item["before"]) for option, item in change["settings"].items()),
-                           "after": dict((option, item["after"]) for option, item in change["settings"].items()),
+            result.append({"before": {option: item["before"] for option, item in change["settings"].items()},
+                           "after": {option: item["after"] for option, item in change["settings"].items()},
                            "before_header": "settings" + where, "after_header": "settings" + where})
         return result
 
@@ -693,7 +693,7 @@ class Release:
         if not self.processes:
             return
         keys = ("name", "kind", "service", "settings", "created", "plan", "variables_result", "settings_result", "deployment")
-        self.result["processes"] = [dict((key, process[key]) for key in keys if key in process) for process in self.processes]
+        self.result["processes"] = [{key: process[key] for key in keys if key in process} for process in self.processes]
         for shown, process in zip(self.result["processes"], self.processes):
             shown["target"] = dict(process["target"].as_dict())
 
@@ -720,8 +720,8 @@ class Release:
             url = self.health_url + options["health_path"]
             answer = health.wait_until_answers(url, options["health_delay"] * (max(options["health_retries"], 1) - 1),
                                                options["health_delay"], validate_certs=validate_certs)
-            self.result["health"] = dict((key, answer[key]) for key in ("url", "status", "attempts", "failed", "error")
-                                         if key in answer)
+            self.result["health"] = {key: answer[key] for key in ("url", "status", "attempts", "failed", "error")
+                                     if key in answer}
             if answer.get("failed"):
                 return "Deployment %s is live, but GET %s answered %s after %s attempts" % (
                     deployment_id, url, health.answer_text(answer), answer["attempts"])

@@ -51,7 +51,7 @@ class SealedMemory:
             with open(self.path) as stream:
                 document = json.load(stream)
             self._key, self._digests = bytes.fromhex(document["key"]), dict(document["digests"])
-        except (IOError, OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError):
             # Nothing remembered (first run, or an unreadable file): every sealed value is sent once more.
             self._key, self._digests = os.urandom(32), {}
 
@@ -62,13 +62,13 @@ class SealedMemory:
     def compare(self, values: dict) -> dict:
         """{name: whether the value here is the one sent last} for the names with a remembered digest."""
         self._load()
-        return dict((name, hmac.compare_digest(self._digests[name], self.digest(name, value)))
-                    for name, value in values.items() if name in self._digests and value is not None)
+        return {name: hmac.compare_digest(self._digests[name], self.digest(name, value))
+                for name, value in values.items() if name in self._digests and value is not None}
 
     def remember(self, sent: dict, forget: list | tuple = ()) -> None:
         """Record the digests of the values just sent and drop the removed names; writes only when that changes."""
         self._load()
-        digests = dict((name, digest) for name, digest in self._digests.items() if name not in forget)
+        digests = {name: digest for name, digest in self._digests.items() if name not in forget}
         digests.update((name, self.digest(name, value)) for name, value in sent.items())
         if digests == self._digests:
             return

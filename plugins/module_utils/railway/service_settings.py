@@ -41,13 +41,13 @@ def apply_settings(railway, environment_id, service_id, wanted, current=None, pe
     if current is None:
         current = current_settings(railway.client, environment_id, service_id, wanted)[0]
     # Compared as read back ('' and [] are "not set"), so a removed setting is not sent again on every run.
-    wanted = dict((option, normalize_setting(option, value)) for option, value in wanted.items())
-    changes = dict((option, value) for option, value in wanted.items() if current.get(option) != value)
+    wanted = {option: normalize_setting(option, value) for option, value in wanted.items()}
+    changes = {option: value for option, value in wanted.items() if current.get(option) != value}
     if changes and not railway.check_mode:
         # None reaches Railway as null, which removes the setting. Limits have a mutation of their own.
         for limits, send in ((False, railway.client.update_service_instance), (True, railway.client.update_service_limits)):
-            fields = dict((BY_OPTION[option].field, api_value(option, value)) for option, value in changes.items()
-                          if (BY_OPTION[option].read == "limits") == limits)
+            fields = {BY_OPTION[option].field: api_value(option, value) for option, value in changes.items()
+                      if (BY_OPTION[option].read == "limits") == limits}
             if fields and pending is not None and not limits:
                 pending["settings"] = fields
             elif fields:
@@ -61,7 +61,7 @@ def settings_result(railway, wanted, current, changes, **extra):
     result = dict(changed=bool(changes), changed_settings=sorted(changes), settings=settings, **extra)
     if railway.diff_mode:
         result["diff"] = {
-            "before": dict((option, current.get(option)) for option in wanted),
-            "after": dict((option, settings[option]) for option in wanted),
+            "before": {option: current.get(option) for option in wanted},
+            "after": {option: settings[option] for option in wanted},
         }
     return result

@@ -48,7 +48,7 @@ SETTINGS = (
     _setting("cpu_limit", "vCPUs", float, read="limits"),
     _setting("memory_limit_gb", "memoryGB", float, read="limits"),
 )
-BY_OPTION = dict((setting.option, setting) for setting in SETTINGS)
+BY_OPTION = {setting.option: setting for setting in SETTINGS}
 SETTING_NAMES = tuple(setting.option for setting in SETTINGS)
 # Settings read outside ServiceInstance (one more request, sent only when one of them is managed).
 SCALE_SETTINGS = tuple(setting.option for setting in SETTINGS if setting.read != "instance")
@@ -125,7 +125,7 @@ def regions(value: dict) -> dict:
 def api_value(option: str, value):
     """The value as Railway's API takes it (None removes the setting)."""
     if option == "regions" and value:
-        return dict((region, {"numReplicas": replicas}) for region, replicas in value.items())
+        return {region: {"numReplicas": replicas} for region, replicas in value.items()}
     return value
 
 

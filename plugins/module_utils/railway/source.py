@@ -56,7 +56,7 @@ def source_to_follow(options: dict, instance: dict) -> tuple[str, dict | None]:
     the connection to make, compared like a setting, or None.
     """
     kind = options["source"]
-    connected = dict((key, value) for key, value in (instance.get("source") or {}).items() if value)
+    connected = {key: value for key, value in (instance.get("source") or {}).items() if value}
     if kind == "auto":
         kind = "repo" if options.get("repo") or (connected.get("repo") and not options.get("image")) else \
             "image" if options.get("image") or connected.get("image") else "upload"

@@ -28,7 +28,7 @@ def compose_variables(params):
         try:
             with open(params["env_file"]) as stream:
                 text = stream.read()
-        except (IOError, OSError):
+        except OSError:
             raise PlanError("env_file %s is not a readable file; fix the path or leave env_file unset."
                             % params["env_file"])
         try:
@@ -37,7 +37,7 @@ def compose_variables(params):
             raise PlanError("env_file %s cannot be read: %s" % (params["env_file"], exc))
     variables = service_variables([params.get("defaults") or {}, params["variables"] or {}, from_file],
                                   params.get("drop") or ())
-    variables = dict((name, variable_text(name, value)) for name, value in variables.items())
+    variables = {name: variable_text(name, value) for name, value in variables.items()}
     problem = bad_variable_names(variables)
     if problem:
         raise PlanError(problem)
@@ -46,7 +46,7 @@ def compose_variables(params):
 
 def shared_variables(params: dict) -> dict:
     """The environment's shared variables to set (shared_variables), as Railway stores them."""
-    shared = dict((str(name), variable_text(name, value)) for name, value in (params.get("shared_variables") or {}).items())
+    shared = {str(name): variable_text(name, value) for name, value in (params.get("shared_variables") or {}).items()}
     problem = bad_variable_names(shared)
     if problem:
         raise PlanError("shared_variables: " + problem)
@@ -75,7 +75,7 @@ def plan_changes(current, desired, state, replace, sealed=(), remembered=None):
     if state == "absent":
         return {}, [], [], sorted(name for name in desired if name in current)
     added, updated, removed = variable_changes(current, desired, replace, sealed, remembered)
-    return dict((name, desired[name]) for name in added + updated), added, updated, removed
+    return {name: desired[name] for name in added + updated}, added, updated, removed
 
 
 def sealed_memory(state_dir: str | None, target: RailwayTarget, current: dict, sealed=()) -> SealedMemory | None:
@@ -110,8 +110,8 @@ def set_variables(railway, target, current, desired, state="present", replace=Fa
     client = railway.client
     remembered = memory.compare(desired) if memory is not None and state == "present" else {}
     upserts, added, updated, removed = plan_changes(current, desired, state, replace, sealed, remembered)
-    to_seal = dict((name, value) for name, value in upserts.items() if name in sealed or is_sealed(current.get(name, "")))
-    plain = dict((name, value) for name, value in upserts.items() if name not in to_seal)
+    to_seal = {name: value for name, value in upserts.items() if name in sealed or is_sealed(current.get(name, ""))}
+    plain = {name: value for name, value in upserts.items() if name not in to_seal}
     changed = bool(upserts or removed)
     if changed and not railway.check_mode:
         if plain and pending is not None:
@@ -127,7 +127,7 @@ def set_variables(railway, target, current, desired, state="present", replace=Fa
         memory.remember(to_seal, forget=removed)
     names = sorted((set(current) | set(added)) - set(removed))
     result = dict(changed=changed, added=added, updated=updated, removed=removed, variable_names=names,
-                  sealed=sorted(set(to_seal) | set(name for name in names if is_sealed(current.get(name, "")))))
+                  sealed=sorted(set(to_seal) | {name for name in names if is_sealed(current.get(name, ""))}))
     if railway.diff_mode:
         result["diff"] = masked_diff(current, added, updated, removed)
     return result
