@@ -71,6 +71,8 @@ class SSHHost:
         try:
             pwd.getpwnam(USER)
         except KeyError:
+            # A home left by a run whose user went without it would keep files the new user cannot write.
+            shutil.rmtree(Path("/home") / USER, ignore_errors=True)
             _run("useradd", "--create-home", "--shell", "/bin/sh", "--groups", "docker", USER)
         # useradd leaves "!" (locked) as the password, and sshd refuses a key login to a locked account: "*" means
         # no password but not locked.

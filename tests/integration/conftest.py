@@ -16,39 +16,6 @@ from tools.railway_emulator.testing import EmulatorProcess
 if TYPE_CHECKING:
     from sshhost import RemoteStack
 
-# Modules that build, start and wait for no container and need no SSH host: the Railway emulator (one per
-# pytest-xdist worker, on a port of its own), the CPU and at most a `docker ps`. Under `-n 2 --dist loadgroup`
-# (scripts/test) they run beside the tests that wait for the engine, which all share one group and so run one after
-# the other in one worker, as without xdist. A module not named here joins that group: new tests start out serial.
-ENGINE_FREE = {
-    "test_bad_input", "test_emulator", "test_execution_environment", "test_fault_matrix", "test_railway_accounts",
-    "test_railway_modules", "test_railway_playbook", "test_railway_playbook_processes", "test_railway_provisioning",
-    "test_railway_sealed_variables", "test_railway_settings_playbook", "test_releases_playbook", "test_session_home",
-    "test_source_sync_playbook",
-}
-ENGINE_GROUP = "engine"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    here = Path(__file__).parent
-    engine = []
-    for item in items:
-        if item.path.parent == here:
-            module = item.path.stem
-            # An engine-free module stays whole in one worker: its module-scoped fixtures are made once.
-            group = module if module in ENGINE_FREE else ENGINE_GROUP
-            item.add_marker(pytest.mark.xdist_group(group))
-            if group == ENGINE_GROUP:
-                engine.append(item)
-    if hasattr(config, "workerinput"):
-        # In the workers (each sorts alike): the engine's group first, so that one worker starts on the longest chain
-        # at once while the other takes everything else.
-        first = set(engine)
-        items[:] = engine + [item for item in items if item not in first]
-
-
 # Fast clock: a phase lasts 2 emulated seconds = 0.1 real second, so a whole deployment takes well under a second.
 FAST_CLOCK = {"phase_seconds": 2.0, "clock_scale": 20.0}
 
