@@ -74,10 +74,29 @@ class DockerCli:
     def compose(self, *args, check: bool = True):
         return self.run("compose", "--project-directory", self.project_dir, *args, check=check)
 
-    def containers(self, project: str) -> list[dict]:
-        out = self.run("ps", "--all", "--quiet", "--no-trunc", "--filter", "label=com.docker.compose.project=" + project)[1]
-        ids = out.split()
+    def containers(self, project: str | None = None) -> list[dict]:
+        """The inspected containers of a compose project, stopped ones too.
+
+        Without a project, the one the compose file in project_dir names (compose reads its name there).
+        """
+        if project is None:
+            ids = self.compose("ps", "--all", "--quiet")[1].split()
+        else:
+            ids = self.run("ps", "--all", "--quiet", "--no-trunc", "--filter",
+                           "label=com.docker.compose.project=" + project)[1].split()
         return json.loads(self.run("inspect", *ids)[1]) if ids else []
+
+    def compose_logs(self, *services: str, tail: int | None = None, prefix: bool = True,
+                     check: bool = False) -> tuple[bool, str]:
+        """(True, the services' logs) or (False, why compose could not read them); terminal escapes removed.
+
+        No services: every service of the project. Without check a failure is returned, not raised, as logs that
+        explain another failure must not hide it.
+        """
+        args = ["logs", "--no-color"] + ([] if prefix else ["--no-log-prefix"])
+        args += ["--tail", str(tail)] if tail is not None else []
+        rc, out, err = self.compose(*args, *services, check=check)
+        return rc == 0, without_escapes(out if rc == 0 else err)
 
     def image_ids(self, images) -> dict[str, str]:
         """{image reference: ID}, missing images left out."""

@@ -502,11 +502,10 @@ class Stack:
 
     def log_tail(self, service):
         """The last log lines of the service's process, and the devDependency hint when they show a pruned module."""
-        log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", "--tail",
-                                                    str(self.params["log_lines"]), service, check=False)
+        read, logs = self.docker.compose_logs(service, tail=self.params["log_lines"], prefix=False)
         return "Process %s's last log lines: %s.%s" % (
-            compose_file.process_name(service), last_lines(logs if log_rc == 0 else log_err, self.params["log_lines"]),
-            local_stack.pruned_module_hint(logs, self.profile))
+            compose_file.process_name(service), last_lines(logs, self.params["log_lines"]),
+            local_stack.pruned_module_hint(logs if read else "", self.profile))
 
     def present(self):
         containers = self.docker.containers(self.project_name)
@@ -627,9 +626,8 @@ class Stack:
         if rc == 0:
             rc = int(self.docker.run("wait", self.service_container(compose_file.MIGRATE))[1].strip() or 1)
             why = "exit code %s" % rc
-        log_rc, logs, _log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", compose_file.MIGRATE,
-                                                     check=False)
-        self.release["migrations"] = local_stack.applied_migrations(logs if log_rc == 0 else "")
+        read, logs = self.docker.compose_logs(compose_file.MIGRATE, prefix=False)
+        self.release["migrations"] = local_stack.applied_migrations(logs if read else "")
         if rc == 0:
             return
         kept = "the previous containers keep serving" if serving else "the backend was not started"
@@ -840,12 +838,11 @@ class Stack:
         command = self.profile.get("migrate_command")
         if not command:
             return
-        log_rc, logs, log_err = self.docker.compose("logs", "--no-color", "--no-log-prefix", compose_file.MIGRATE,
-                                                    check=False)
-        pending = local_stack.migrations_pending(command, logs if log_rc == 0 else "")
+        read, logs = self.docker.compose_logs(compose_file.MIGRATE, prefix=False)
+        pending = local_stack.migrations_pending(command, logs if read else "")
         if pending:
             raise StackError("Stack %s: %s, so migrations may be pending. The migrate step's last log lines: %s"
-                             % (self.name, pending, last_lines(logs if log_rc == 0 else log_err, self.params["log_lines"])))
+                             % (self.name, pending, last_lines(logs, self.params["log_lines"])))
 
     def processes_running(self):
         """The long-running processes (web and workers), each running and not restarting; else one line with its log."""

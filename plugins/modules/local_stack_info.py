@@ -62,13 +62,12 @@ logs:
   sample: ["backend-1  | listening on :3000"]
 """
 
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.backendops.stack.plugins.module_utils import compose_file
-from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerCli, DockerError, without_escapes
+from ansible_collections.backendops.stack.plugins.module_utils.docker_cli import DockerCli, DockerError
 
 
 def main():
@@ -87,9 +86,7 @@ def main():
         module.fail_json(msg="log_lines must be 0 or more, not %d" % module.params["log_lines"])
     docker = DockerCli(module, project_dir)
     try:
-        # Compose names the project from compose.yaml; its ps sees the stack's containers, stopped ones too.
-        ids = docker.compose("ps", "--all", "--quiet")[1].split()
-        containers = json.loads(docker.run("inspect", *ids)[1]) if ids else []
+        containers = docker.containers()
         processes = [{"service": service, "process": compose_file.process_name(service),
                       "status": (container.get("State") or {}).get("Status"),
                       "exit_code": (container.get("State") or {}).get("ExitCode"),
@@ -97,7 +94,7 @@ def main():
                      for service, _labels, container in compose_file.stack_containers(containers)]
         logs = []
         if module.params["log_lines"]:
-            logs = without_escapes(docker.compose("logs", "--no-color", "--tail", str(module.params["log_lines"]))[1]).splitlines()
+            logs = docker.compose_logs(tail=module.params["log_lines"], check=True)[1].splitlines()
     except DockerError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, processes=sorted(processes, key=lambda process: process["service"] or ""), logs=logs)
