@@ -147,9 +147,19 @@ def remembered_note(host, entry, retry_after):
             % (host, when, str(entry.get("error", "unknown error"))[:300], again, retry_after))
 
 
-def plan_image(image, found_bases, missing_base):
-    """Digest inputs of one image, or the missing bases that stop it ('fail' raises, 'report' lists them)."""
-    missing = [base for base in image["base_images"] if base not in found_bases]
+def planned_in_check_mode(ref):
+    """Whether ref is a tag check mode gives an image it would build (tag_for with PENDING): not on the host yet."""
+    tag = ref.rsplit("/", 1)[-1].partition(":")[2]
+    return tag == PENDING or tag.endswith("-" + PENDING)
+
+
+def plan_image(image, found_bases, missing_base, check=False):
+    """Digest inputs of one image, or the missing bases that stop it ('fail' raises, 'report' lists them).
+
+    In check mode a base planned to be built earlier in the run (a pending tag) is not missing: the image is pending.
+    """
+    missing = [base for base in image["base_images"]
+               if base not in found_bases and not (check and planned_in_check_mode(base))]
     if missing and missing_base == "fail":
         raise ImagesError("Base image %s is not on the Docker host. %s" % (" and ".join(missing), image["missing_base_hint"]))
     return digest_extra(image["extra"], image["base_images"], found_bases, image["base_key"]), missing
@@ -395,12 +405,13 @@ class Images:
         scratch = tempfile.mkdtemp(prefix="backendops-images-") if self.check else None
         try:
             for image in images:
-                extra, missing = plan_image(image, found_bases, missing_base)
+                extra, missing = plan_image(image, found_bases, missing_base, check=self.check)
                 missing_bases += [base for base in missing if base not in missing_bases]
                 fetched = {"packages": [], "pending": False}
                 if image.get("packages"):
                     image, fetched = self.fetch_packages(image, packages)
-                if self.check and (image["pending"] or fetched["pending"]):
+                waits_for_a_base = any(planned_in_check_mode(base) for base in image["base_images"])
+                if self.check and (image["pending"] or fetched["pending"] or waits_for_a_base):
                     self.changed = True
                     plans.append((image, PENDING, [], fetched["packages"]))
                     continue

@@ -328,6 +328,14 @@ UNITS = {"playbook output": "runs' output", "generated files": "files written", 
          "docker inspect": "containers", "container logs": "containers' logs", "uploaded source": "uploads"}
 
 
+def assert_no_leak(scan: Scan, target: str) -> None:
+    """The test of one target: something was scanned there and no secret was found."""
+    assert not scan.notes, scan.notes
+    assert scan.scanned.get(target), f"nothing was scanned for {target}"
+    leaks = scan.leaks_in(target)
+    assert not leaks, f"{len(leaks)} secret(s) in {target}:\n" + "\n".join(map(str, leaks))
+
+
 def leak_rows(scan: Scan, prefix: str, targets: tuple[str, ...] = TARGETS) -> list[Row]:
     rows = []
     for target in targets:

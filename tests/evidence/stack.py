@@ -115,6 +115,14 @@ class LocalStack:
         """Containers, network, volumes, files and app images of this stack; the scratch source goes with workdir."""
         if (self.project_dir / "compose.yaml").exists():
             self.compose("down", "--volumes", "--remove-orphans", check=False)
+        # What compose could not take down (its compose.yaml invalid or gone), by the project's label.
+        label = f"label=com.docker.compose.project={self.project}"
+        for listing, removal in ((("container", "ls", "--all"), ("container", "rm", "--force", "--volumes")),
+                                 (("network", "ls"), ("network", "rm")),
+                                 (("volume", "ls"), ("volume", "rm", "--force"))):
+            left = docker(*listing, "--quiet", "--filter", label, check=False).stdout.split()
+            if left:
+                docker(*removal, *left, check=False)
         shutil.rmtree(self.project_dir, ignore_errors=True)
         # Best effort: a cleanup error must not hide the error of the check itself.
         images = self.app_images(check=False)

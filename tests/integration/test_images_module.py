@@ -4,7 +4,7 @@
 """backendops.stack.images against the real Docker engine, on a two-line image (seconds, not minutes).
 
 Builds once, then proves the re-run changes nothing, check mode builds nothing, a failing step and a missing
-base fail in one line. The images made here are removed by repository name.
+base fail in one line, and check mode plans an image on a base it plans to build. The images made here are removed by repository name.
 """
 from __future__ import annotations
 
@@ -103,3 +103,12 @@ def test_a_failing_step_and_a_missing_base_fail_in_one_line(setup):
     assert missing.rc != 0
     assert "Base image bo-absent/base:1 is not on the Docker host. Pull or build it first" in missing.stdout, missing.output[-4000:]
     assert docker("image", "ls", "--quiet", "--filter", f"reference={repository}").stdout.strip() == ""
+
+    # Check mode on a fresh host: the base is one the same run plans to build (base_images' pending tag), so the
+    # image would be built after it - a plan, not the missing-base failure.
+    planned_base = "bo-absent/base:22-pending"
+    planned_run, planned = run(playbook, tmp_path, repository, f"FROM {planned_base} AS prod\n", "--check", base=planned_base)
+    assert planned_run.rc == 0 and planned_run.recap()["changed"] == 1, planned_run.output[-4000:]
+    assert planned["images"][0]["ref"] == f"{repository}:prod-pending" and planned["missing_bases"] == []
+    # A real run is no plan: the same base is missing.
+    assert run(playbook, tmp_path, repository, f"FROM {planned_base} AS prod\n", base=planned_base)[0].rc != 0

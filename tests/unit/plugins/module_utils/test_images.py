@@ -76,6 +76,21 @@ def test_a_missing_base_fails_in_one_line_naming_it_and_the_fix(tmp_path):
     assert missing == ["node:20"] and extra == ["target=prod", "base=node:20"]
 
 
+@pytest.mark.parametrize("ref, planned", [
+    ("backendops/node:22-pending", True), ("backendops/node:pending", True), ("localhost:5000/node:22-pending", True),
+    ("backendops/node:22", False), ("backendops/pending", False), ("localhost:5000/x-pending", False),
+])
+def test_a_pending_tag_is_what_check_mode_plans_to_build(ref, planned):
+    assert images.planned_in_check_mode(ref) is planned
+
+
+def test_a_base_planned_in_check_mode_is_not_missing_but_is_in_a_real_run(tmp_path):
+    spec = image(tmp_path, base_images=["backendops/node:22-pending"])
+    assert images.plan_image(spec, {}, "fail", check=True)[1] == []
+    with pytest.raises(images.ImagesError, match="Base image backendops/node:22-pending is not on the Docker host"):
+        images.plan_image(spec, {}, "fail")
+
+
 def test_tags_carry_the_prefix_and_twelve_digest_characters():
     assert images.tag_for("backendops/api", "prod", "0123456789abcdef") == "backendops/api:prod-0123456789ab"
     assert images.tag_for("backendops/node", "", "0123456789abcdef") == "backendops/node:0123456789ab"
