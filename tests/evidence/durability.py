@@ -144,7 +144,8 @@ def run_steps(workdir: Path) -> list[StepResult]:
         stack.local_yml()
 
         def rerun():
-            return f"local.yml ran again, changed={stack.local_yml().recap()['changed']}", True
+            changed = stack.local_yml().recap()["changed"]
+            return f"local.yml ran again, changed={changed}", changed == 0
 
         def rebuild():
             before_image, before = backend_image(stack), container_ids(stack)
@@ -162,11 +163,14 @@ def run_steps(workdir: Path) -> list[StepResult]:
             return "every container restarted", _differs(before, container_ids(stack), 1)
 
         def down_and_up():
-            before = container_ids(stack)
+            # New containers keep the stack's secrets: the database volume only opens with its own password.
+            before, secrets = container_ids(stack), stack.secrets()
             stack.compose("down")
             gone = not stack.containers()
             stack.local_yml()
-            return f"containers removed: {gone}, recreated", gone and _differs(before, container_ids(stack), 0)
+            kept = stack.secrets() == secrets and stack.secret_in_container("backend", "DATABASE_URL") == secrets["DATABASE_URL"]
+            return (f"containers removed: {gone}, recreated, secrets kept: {kept}",
+                    gone and kept and _differs(before, container_ids(stack), 0))
 
         for name, action in (("re-run of local.yml", rerun), ("app image rebuild (code change)", rebuild),
                              ("compose_stack_state=restarted", restarted),

@@ -39,6 +39,8 @@ from support import PlaybookRun, docker, real_home
 from tools.railway_emulator.testing import EmulatorProcess
 
 STACK = "evidence-leaks"
+# The sample's secrets the backend reads from /run/secrets (PostgreSQL gets POSTGRES_PASSWORD).
+CONTAINER_SECRETS = ("DATABASE_URL", "REDIS_URL", "SUPABASE_ANON_KEY", "JWT_SECRET", "HEALTH_TOKEN")
 SCAN_IMAGE = Path(__file__).with_name("scan_image.py")
 # Where a run may write files; only files modified during the scan are read. /var/lib/docker is left to
 # `docker inspect`, which shows what the engine keeps about each container.
@@ -201,6 +203,11 @@ def scan_local_stack(workdir: Path) -> Scan:
             scan.notes.append("the secrets file does not hold the canaries: the scan proves nothing")
         if stack.secret_in_container("backend", "SUPABASE_ANON_KEY") != anon_second:
             scan.notes.append("the backend container does not have the rotated key in /run/secrets")
+        # Each secret reaches its container as a file in /run/secrets, the .env's value (Env is scanned below).
+        in_containers = [("backend", name) for name in CONTAINER_SECRETS] + [("postgres", "POSTGRES_PASSWORD")]
+        unlike = [f"{service}:{name}" for service, name in in_containers if stack.secret_in_container(service, name) != after[name]]
+        if unlike:
+            scan.notes.append(f"/run/secrets differs from the stack's .env for {', '.join(unlike)}")
         control = Scan(secrets)
         scan_files(control, "control", [stack.secrets_file])
         if {"SUPABASE_ANON_KEY (second)", "JWT_SECRET", "HEALTH_TOKEN", "POSTGRES_PASSWORD"} - {leak.secret for leak in control.leaks}:
