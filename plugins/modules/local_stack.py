@@ -487,6 +487,12 @@ class Stack:
         raise StackError("Stack %s did not become healthy: %s. %s `make logs` (playbooks/logs.yml) shows more."
                          % (self.name, last_lines(err or out), self.log_tail(self.failing_service())))
 
+    def running_services(self):
+        """The services whose container runs now, sorted."""
+        return sorted({service for service, _labels, container in
+                       compose_file.stack_containers(self.docker.containers(self.project_name))
+                       if service and (container.get("State") or {}).get("Running")})
+
     def failing_service(self):
         """The service whose container stopped or restarts (a failed migrate first), else the backend."""
         for service, _labels, container in compose_file.stack_containers(self.docker.containers(self.project_name)):
@@ -653,9 +659,7 @@ class Stack:
         if not self.module.check_mode:
             # The running services only: the one-shot migrate, restarted beside PostgreSQL, would run before the
             # database answers again; `up` runs it once PostgreSQL is healthy.
-            running = sorted({service for service, _labels, container in
-                              compose_file.stack_containers(self.docker.containers(self.project_name))
-                              if service and service != compose_file.MIGRATE and (container.get("State") or {}).get("Running")})
+            running = [service for service in self.running_services() if service != compose_file.MIGRATE]
             if running:
                 self.docker.compose("restart", *running)
             # restart returns before the services are healthy, and a published port accepts connections (Docker's
@@ -720,12 +724,10 @@ class Stack:
             name = pg_backup.resolve(self.project_dir, self.params["backup"])
         except BackupError as exc:
             raise StackError("Stack %s: %s" % (self.name, exc)) from None
-        running = sorted({service for service, _labels, container in
-                          compose_file.stack_containers(self.docker.containers(self.project_name))
-                          if service and (container.get("State") or {}).get("Running")})
+        running = self.running_services()
         if "postgres" not in running:
             raise StackError("Stack %s: its PostgreSQL does not run; start the stack first (`make restart`)" % self.name)
-        app = [service for service in running if service not in ("postgres", "redis")]
+        app = [service for service in running if service not in local_stack.DATA_SERVICES]
         where = "%s/%s" % (pg_backup.BACKUP_DIR, name)
         if self.module.check_mode:
             return dict(changed=True, project_dir=self.project_dir, url=self.url, backup=name,
@@ -816,9 +818,8 @@ class Stack:
         answer = health.wait_until_answers(url, self.params["wait_timeout"], HEALTH_POLL_SECONDS,
                                            any_answer=not self.health_path, use_proxy=False)
         if answer.get("failed"):
-            last = "HTTP %s" % answer["status"] if answer["status"] > 0 else answer.get("error", "no answer")
             raise StackError("Stack %s did not answer at %s within %s s: %s"
-                             % (self.name, url, self.params["wait_timeout"], last))
+                             % (self.name, url, self.params["wait_timeout"], health.answer_text(answer)))
         result = {"url": url}
         details = (self.profile.get("health") or {}).get("details")
         shown = ""

@@ -79,7 +79,7 @@ def apply_staged_restore(store: Store, environment: Environment) -> VolumeInstan
 
 
 def _volume(store: Store, volume_instance_id: str) -> VolumeInstance:
-    found = next((v for v in store.data.volume_instances if v.id == volume_instance_id), None)
+    found = store.volume_instance(volume_instance_id)
     if found is None:
         raise RailwayError("Volume instance not found")
     return found

@@ -55,6 +55,9 @@ class Store:
     def deployment(self, deployment_id: str) -> Deployment | None:
         return next((d for d in self.data.deployments if d.id == deployment_id), None)
 
+    def volume_instance(self, volume_instance_id: str) -> VolumeInstance | None:
+        return next((v for v in self.data.volume_instances if v.id == volume_instance_id), None)
+
     def domain_named(self, name: str) -> Domain | None:
         return next((d for d in self.data.domains if d.domain == name), None)
 
