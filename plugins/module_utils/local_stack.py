@@ -8,11 +8,11 @@ Pure Python, used by the local_stack and stack_run modules.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from urllib.parse import quote
 
+from ansible_collections.backendops.stack.plugins.module_utils import migrations
 from ansible_collections.backendops.stack.plugins.module_utils.dotenv import parse
 from ansible_collections.backendops.stack.plugins.module_utils.env_contract import env_string
 from ansible_collections.backendops.stack.plugins.module_utils.secret_values import generate_secret
@@ -108,22 +108,10 @@ def migrations_digest(profile):
     if not schema or not profile.get("source_dir"):
         return None
     schema_path = os.path.join(profile["source_dir"], schema)
-    root = os.path.join(os.path.dirname(schema_path), "migrations")
-    paths = []
-    if os.path.isdir(root):
-        for directory, dirs, files in os.walk(root):
-            dirs.sort()
-            paths += [os.path.join(directory, name) for name in sorted(files)]
-    elif os.path.isfile(schema_path):
-        root, paths = os.path.dirname(schema_path), [schema_path]
-    else:
-        return None
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(os.path.relpath(path, root).encode("utf-8") + b"\0")
-        with open(path, "rb") as handle:
-            digest.update(hashlib.sha256(handle.read()).digest())
-    return "sha256:" + digest.hexdigest()
+    found = migrations.directory_digest(os.path.join(os.path.dirname(schema_path), "migrations"))
+    if found is None and os.path.isfile(schema_path):
+        found = migrations.files_digest(os.path.dirname(schema_path), [schema_path])
+    return "sha256:" + found if found else None
 
 
 # The services that hold the stack's data: a rollback keeps their images as they run.
@@ -135,9 +123,9 @@ SERVING_OUTCOMES = ("released", "rolled back")
 def schema_may_change(digest, records):
     """Whether the migrate step may change the schema: the migrations' digest differs from the one of the release
     that serves (the last released or rolled-back record); unknown (None) counts as pending."""
-    serving = [record for record in records if record.get("outcome") in SERVING_OUTCOMES]
     if digest is None:
         return True
+    serving = [record for record in records if record.get("outcome") in SERVING_OUTCOMES]
     return not serving or serving[-1].get("migrations_digest") != digest
 
 

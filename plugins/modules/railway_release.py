@@ -727,15 +727,11 @@ def main():
                            required_if=[("action", "apply", ("service",)), ("action", "restore", ("backup_id",)),
                                         ("action", "rollback", ("record_file",))])
     params = module.params
-    if params["action"] == "apply":
-        # Only apply sends requests: it alone needs a token, the requests library and the client.
+    if params["action"] in ("apply", "restore", "rollback"):
+        # Only these send requests: they alone need a token, the requests library and the client.
         railway = RailwayModule(argument_spec={key: value for key, value in argument_spec().items()
                                                if key not in RAILWAY_COMMON_ARGS})
-        railway.run(apply_release)
-    if params["action"] in ("restore", "rollback"):
-        railway = RailwayModule(argument_spec={key: value for key, value in argument_spec().items()
-                                               if key not in RAILWAY_COMMON_ARGS})
-        railway.run(by_hand)
+        railway.run(apply_release if params["action"] == "apply" else by_hand)
     if params["action"] == "check":
         module.exit_json(**checked(module, params))
     # drift: compares what railway_info read with this configuration; sends nothing.

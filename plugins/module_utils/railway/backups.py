@@ -11,8 +11,6 @@ committing the staged changes applies it, as Railway's dashboard does after "Res
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 
 from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayError
@@ -27,21 +25,6 @@ def is_migrate_command(command) -> bool:
     """True when the pre-deploy command (a string or Railway's list of strings) runs migrations."""
     text = " ".join(command) if isinstance(command, (list, tuple)) else str(command or "")
     return bool(MIGRATE_COMMAND.search(text))
-
-
-def migrations_digest(directory: str | None) -> str | None:
-    """sha256 over the migration files' relative paths and contents (None: no such directory)."""
-    if not directory or not os.path.isdir(directory):
-        return None
-    digest = hashlib.sha256()
-    for root, dirs, files in os.walk(directory):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            digest.update(os.path.relpath(path, directory).replace(os.sep, "/").encode() + b"\0")
-            with open(path, "rb") as handle:
-                digest.update(hashlib.sha256(handle.read()).digest())
-    return digest.hexdigest()
 
 
 def backup_reason(pre_deploy_command, deploys: bool, digest: str | None, last_digest: str | None,

@@ -455,9 +455,9 @@ class RailwayClient:
 
     # --- operations ----------------------------------------------------------------------------------------------
 
-    def service_instance(self, environment_id, service_id, budget=None):
+    def service_instance(self, environment_id, service_id):
         return self.execute(documents.SERVICE_INSTANCE_QUERY,
-                            {"environmentId": environment_id, "serviceId": service_id}, budget=budget)["serviceInstance"]
+                            {"environmentId": environment_id, "serviceId": service_id})["serviceInstance"]
 
     def service_state(self, project_id, environment_id, service_id, unrendered=True):
         """``(service instance, variables)`` of one service in one request; the instance's ``trigger`` is the

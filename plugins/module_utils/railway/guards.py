@@ -6,6 +6,7 @@ under way), and the release's entry in the record (names, IDs and digests only).
 
 from __future__ import annotations
 
+from ansible_collections.backendops.stack.plugins.module_utils import release_record
 from ansible_collections.backendops.stack.plugins.module_utils.railway.statuses import UNDER_WAY_STATUSES, is_terminal
 from ansible_collections.backendops.stack.plugins.module_utils.waiter import Waiter
 
@@ -51,7 +52,7 @@ def wait_for_foreign(client, deployments: list[dict], timeout: float, interval: 
     return ended
 
 
-def record_entry(target, deployments: dict, source_digest=None, commit=None, migrations_digest=None, backup=None,
+def record_entry(deployments: dict, source_digest=None, commit=None, migrations_digest=None, backup=None,
                  outcome="released", detail=None) -> dict:
     """The fields of a Railway release's record (release_record.new_record adds time, user and host)."""
     entry = {"kind": "railway", "deployments": deployments, "source_digest": source_digest, "commit": commit,
@@ -61,3 +62,16 @@ def record_entry(target, deployments: dict, source_digest=None, commit=None, mig
 
 def record_target(target) -> str:
     return "%s/%s" % (target.project["name"], target.environment["name"])
+
+
+def write_record(path: str, target, warn, **fields) -> bool:
+    """Append the run's entry (record_entry's fields) to the record at path; True when written.
+
+    A record that cannot be written is a warning: what the run did on Railway has happened all the same.
+    """
+    try:
+        release_record.append(path, release_record.new_record(record_target(target), **record_entry(**fields)))
+        return True
+    except (OSError, release_record.RecordError) as exc:
+        warn("The release was not recorded in %s: %s" % (path, exc))
+        return False

@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime
 import os
 
-from ansible_collections.backendops.stack.plugins.module_utils import health, release_record
+from ansible_collections.backendops.stack.plugins.module_utils import health, migrations, release_record
 from ansible_collections.backendops.stack.plugins.module_utils.railway import config_file, guards
 from ansible_collections.backendops.stack.plugins.module_utils.railway.backups import (
     BackupFailed,
     DatabaseVolume,
     backup_reason,
-    migrations_digest,
     restore_command,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway.client import (
@@ -54,6 +53,7 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.service_s
     settings_result,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway.source import FOLLOWED_SOURCES, source_to_follow
+from ansible_collections.backendops.stack.plugins.module_utils.railway.statuses import SUCCESS_STATUSES
 from ansible_collections.backendops.stack.plugins.module_utils.railway.variables import masked_diff, set_variables, variable_scope
 from ansible_collections.backendops.stack.plugins.module_utils.source_archive import SourceError, build_archive
 
@@ -126,16 +126,14 @@ class Release:
             if (process.get("deployment") or {}).get("deployment_id"):
                 deployments[process["service"]] = process["deployment"]["deployment_id"]
         failure = self.result.get("failure") or {}
-        entry = guards.record_entry(self.target, deployments, self.result.get("source_digest"), self.options.get("commit"),
-                                    self.migrations_digest, (self.result.get("backup") or {}).get("id"), outcome,
-                                    # The step, never the message: a log tail could hold anything the app printed.
-                                    detail and "; ".join("%s %s" % (key, failure[key]) for key in ("step", "railway_step")
-                                                         if failure.get(key)) or None)
-        try:
-            release_record.append(path, release_record.new_record(guards.record_target(self.target), **entry))
+        if guards.write_record(path, self.target, self.railway.warn, deployments=deployments,
+                               source_digest=self.result.get("source_digest"), commit=self.options.get("commit"),
+                               migrations_digest=self.migrations_digest,
+                               backup=(self.result.get("backup") or {}).get("id"), outcome=outcome,
+                               # The step, never the message: a log tail could hold anything the app printed.
+                               detail=detail and "; ".join("%s %s" % (key, failure[key]) for key in ("step", "railway_step")
+                                                           if failure.get(key)) or None):
             self.result["record_file"] = path
-        except (OSError, release_record.RecordError) as exc:
-            self.railway.warn("The release was not recorded in %s: %s" % (path, exc))
 
     # --- read and plan -----------------------------------------------------------------------------------------------
 
@@ -191,7 +189,7 @@ class Release:
         """Whether the database is backed up before this release migrates it; the plan names the volume."""
         options, target = self.options, self.target
         if options.get("path") and options.get("migrations_dir"):
-            self.migrations_digest = migrations_digest(os.path.join(options["path"], options["migrations_dir"]))
+            self.migrations_digest = migrations.directory_digest(os.path.join(options["path"], options["migrations_dir"]))
         last = release_record.last(options["record_file"], "released") if options.get("record_file") else None
         command = self.settings.get("pre_deploy_command") or current_settings.get("pre_deploy_command")
         reason = backup_reason(command, bool(the_plan["deploy_reasons"]), self.migrations_digest,
@@ -888,7 +886,7 @@ def restore_by_hand(railway, options) -> dict:
         raise ReleaseFailed(str(exc), {"changed": True}) from None
     result = {"changed": True, "restore": restored, "msg": "Restored backup %s into %s; Railway redeploys %s with it"
               % (options["backup_id"], database.describe(), options["database_service"])}
-    record_by_hand(options, target, {}, options["backup_id"], "restored", "restore by hand", result)
+    record_by_hand(railway, options, target, {}, options["backup_id"], "restored", "restore by hand", result)
     return result
 
 
@@ -896,14 +894,15 @@ def previous_successful(deployments: list[dict], recorded_id: str) -> dict | Non
     """The deployment that served before ``recorded_id`` (newest first list): the first older one that succeeded."""
     ids = [deployment.get("id") for deployment in deployments]
     older = deployments[ids.index(recorded_id) + 1:] if recorded_id in ids else []
-    return next((d for d in older if d.get("status") in ("SUCCESS", "SLEEPING", "REMOVED")), None)
+    # REMOVED: replaced by the newer one, which is how a deployment that served before it usually ends.
+    return next((d for d in older if d.get("status") in SUCCESS_STATUSES | {"REMOVED"}), None)
 
 
 def rollback_line(service: str, recorded_id: str, previous: dict | None) -> str | None:
     """Why ``service`` cannot be rolled back to ``previous``, or None when it can."""
     if previous is None:
         return "service %s has no successful deployment before %s to roll back to" % (service, recorded_id)
-    if previous.get("status") in ("SUCCESS", "SLEEPING"):
+    if previous.get("status") in SUCCESS_STATUSES:
         return None
     if not previous.get("canRollback"):
         return ("deployment %s of service %s is outside Railway's rollback retention window (canRollback is false)"
@@ -946,12 +945,12 @@ def roll_back_last(railway, options) -> dict:
         done.append("%s rolled back to %s (new deployment %s)" % (service, previous["id"], outcome["deployment_id"]))
     result = {"changed": bool(deployments), "rollbacks": deployments, "msg": "Rollback: %s" % "; ".join(done)}
     if deployments:
-        record_by_hand(options, target, deployments, None, "rolled back", "rollback of the release of %s" % last.get("time"), result)
+        record_by_hand(railway, options, target, deployments, None, "rolled back", "rollback of the release of %s" % last.get("time"), result)
     return result
 
 
-def record_by_hand(options, target, deployments, backup, outcome, detail, result):
-    if options.get("record_file"):
-        entry = guards.record_entry(target, deployments, backup=backup, outcome=outcome, detail=detail)
-        release_record.append(options["record_file"], release_record.new_record(guards.record_target(target), **entry))
-        result["record_file"] = options["record_file"]
+def record_by_hand(railway, options, target, deployments, backup, outcome, detail, result):
+    path = options.get("record_file")
+    if path and guards.write_record(path, target, railway.warn, deployments=deployments, backup=backup, outcome=outcome,
+                                    detail=detail):
+        result["record_file"] = path

@@ -14,7 +14,6 @@ from ansible_collections.backendops.stack.plugins.module_utils.railway.backups i
     backup_reason,
     ensure_backup_schedules,
     is_migrate_command,
-    migrations_digest,
     restore_command,
 )
 from ansible_collections.backendops.stack.plugins.module_utils.railway.client import RailwayTarget
@@ -36,20 +35,6 @@ def test_a_migrate_command_is_recognised_in_either_form():
     assert is_migrate_command("bin/rails db:migrate")
     assert not is_migrate_command(["node scripts/warm-cache.js"])
     assert not is_migrate_command(None)
-
-
-def test_the_migrations_digest_follows_names_and_contents(tmp_path):
-    assert migrations_digest(str(tmp_path / "missing")) is None
-    (tmp_path / "001_init").mkdir()
-    (tmp_path / "001_init" / "migration.sql").write_text("CREATE TABLE a (id int);")
-    first = migrations_digest(str(tmp_path))
-    assert first == migrations_digest(str(tmp_path))
-    (tmp_path / "002_b").mkdir()
-    (tmp_path / "002_b" / "migration.sql").write_text("CREATE TABLE b (id int);")
-    second = migrations_digest(str(tmp_path))
-    assert second != first
-    (tmp_path / "002_b" / "migration.sql").write_text("CREATE TABLE b (id bigint);")
-    assert migrations_digest(str(tmp_path)) not in (first, second)
 
 
 def test_a_backup_only_when_the_release_migrates_with_pending_migrations():
@@ -106,10 +91,22 @@ def test_a_foreign_deployment_is_named_with_who_started_it():
 
 def test_the_record_entry_holds_ids_and_digests_only():
     target = RailwayTarget({"id": "p", "name": "shop"}, {"id": "e", "name": "production"}, {"id": "s", "name": "backend"}, [], [])
-    entry = guards.record_entry(target, {"backend": "d-1"}, "sha", None, "m" * 64, "bk-1", "restored", "step deploy")
+    entry = guards.record_entry({"backend": "d-1"}, "sha", None, "m" * 64, "bk-1", "restored", "step deploy")
     assert entry == {"kind": "railway", "deployments": {"backend": "d-1"}, "source_digest": "sha", "migrations_digest": "m" * 64,
                      "backup": "bk-1", "outcome": "restored", "detail": "step deploy"}
     assert guards.record_target(target) == "shop/production"
+
+
+def test_a_record_that_cannot_be_written_is_a_warning_naming_the_file(tmp_path):
+    target = RailwayTarget({"id": "p", "name": "shop"}, {"id": "e", "name": "production"}, {"id": "s", "name": "backend"}, [], [])
+    warnings = []
+    path = tmp_path / "releases.jsonl"
+    assert guards.write_record(str(path), target, warnings.append, deployments={"backend": "d-1"}, outcome="rolled back")
+    assert '"target": "shop/production"' in path.read_text() and warnings == []
+    (tmp_path / "file").write_text("")
+    blocked = str(tmp_path / "file" / "releases.jsonl")  # its directory is a file
+    assert not guards.write_record(blocked, target, warnings.append, deployments={}, outcome="restored")
+    assert len(warnings) == 1 and warnings[0].startswith("The release was not recorded in %s: " % blocked)
 
 
 def test_backup_schedules_are_set_only_when_they_differ_and_planned_in_check_mode():
